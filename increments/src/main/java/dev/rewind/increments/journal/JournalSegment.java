@@ -1,0 +1,280 @@
+package dev.rewind.increments.journal;
+
+import dev.rewind.volumeset.CorruptDataException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.UUID;
+import java.util.zip.CRC32C;
+
+/**
+ * One journal segment file: a header, then records back to back. This class owns the
+ * byte layout of both; every read checks magic, version and CRC32C.
+ *
+ * <pre>
+ * segment header (64 bytes)                 record header (48 bytes), then the payload
+ *  0  8  magic "RWNDJSEG"                     0  4  magic "RWJ1"
+ *  8  4  version (1)                          4  1  type (RecordType code)
+ * 12  4  header length (64)                   5  1  flags (1 = written by a restore)
+ * 16 16  set UUID                             6  2  member index
+ * 32  8  first seq the segment holds          8  8  seq (0 for marks)
+ * 40  8  created, micros since epoch         16  8  time, micros since epoch
+ * 48 12  reserved (0)                        24  8  offset in bytes (FLUSH_MARK: seq made durable)
+ * 60  4  CRC32C of [0, 60)                   32  4  length in bytes of the range
+ *                                            36  4  payload length (= length for WRITE, else 0)
+ *                                            40  4  CRC32C of the payload
+ *                                            44  4  CRC32C of [0, 44)
+ * </pre>
+ * Integers are big-endian. A header with its own CRC lets the index be rebuilt from
+ * headers alone; the payload CRC is checked whenever a payload is read.
+ */
+final class JournalSegment implements AutoCloseable {
+    static final byte[] SEGMENT_MAGIC = {'R', 'W', 'N', 'D', 'J', 'S', 'E', 'G'};
+    static final int VERSION = 1;
+    static final int SEGMENT_HEADER_BYTES = 64;
+    static final int RECORD_MAGIC = 0x52574A31;
+    static final int RECORD_HEADER_BYTES = 48;
+    static final String SUFFIX = ".rwj";
+
+    private final Path path;
+    private final FileChannel channel;
+    private final long firstSeq;
+    private final int ordinal;
+    private long sizeBytes;
+
+    private JournalSegment(Path path, FileChannel channel, long firstSeq, int ordinal, long sizeBytes) {
+        this.path = path;
+        this.channel = channel;
+        this.firstSeq = firstSeq;
+        this.ordinal = ordinal;
+        this.sizeBytes = sizeBytes;
+    }
+
+    static Path fileFor(Path dir, long firstSeq) {
+        return dir.resolve(String.format("%020d%s", firstSeq, SUFFIX));
+    }
+
+    /** Creates a new, empty segment and forces it and its directory. */
+    static JournalSegment create(Path dir, UUID setUuid, long firstSeq, int ordinal, long nowMicros) throws IOException {
+        Path path = fileFor(dir, firstSeq);
+        FileChannel c = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        ByteBuffer h = ByteBuffer.allocate(SEGMENT_HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
+        h.put(SEGMENT_MAGIC).putInt(VERSION).putInt(SEGMENT_HEADER_BYTES)
+                .putLong(setUuid.getMostSignificantBits()).putLong(setUuid.getLeastSignificantBits())
+                .putLong(firstSeq).putLong(nowMicros);
+        CRC32C crc = new CRC32C();
+        crc.update(h.array(), 0, 60);
+        h.putInt(60, (int) crc.getValue());
+        h.clear();
+        writeFully(c, h, 0);
+        c.force(true);
+        forceDirectory(dir);
+        return new JournalSegment(path, c, firstSeq, ordinal, SEGMENT_HEADER_BYTES);
+    }
+
+    /**
+     * Opens a segment and checks its header. Returns null if this is the newest segment
+     * and its header is torn (a crash while creating it); the caller deletes it.
+     */
+    static JournalSegment open(Path path, UUID setUuid, int ordinal, boolean isNewest) throws IOException {
+        FileChannel c = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try {
+            ByteBuffer h = ByteBuffer.allocate(SEGMENT_HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
+            int n = readFully(c, h, 0);
+            String problem = null;
+            if (n < SEGMENT_HEADER_BYTES) {
+                problem = "segment header is " + n + " bytes, expected " + SEGMENT_HEADER_BYTES;
+            } else {
+                byte[] magic = new byte[8];
+                h.get(0, magic);
+                CRC32C crc = new CRC32C();
+                crc.update(h.array(), 0, 60);
+                if (!java.util.Arrays.equals(magic, SEGMENT_MAGIC)) {
+                    problem = "not a journal segment (bad magic)";
+                } else if (h.getInt(60) != (int) crc.getValue()) {
+                    if (!isNewest) {
+                        throw CorruptDataException.checksum(path, 60, h.getInt(60), (int) crc.getValue());
+                    }
+                    problem = "segment header checksum";
+                } else if (h.getInt(8) != VERSION) {
+                    throw new CorruptDataException(path, 8, "journal segment version " + h.getInt(8) + ", this Rewind reads " + VERSION);
+                }
+            }
+            if (problem != null) {
+                if (isNewest) {
+                    c.close();
+                    return null;
+                }
+                throw new CorruptDataException(path, 0, problem);
+            }
+            UUID uuid = new UUID(h.getLong(16), h.getLong(24));
+            if (!uuid.equals(setUuid)) {
+                throw new CorruptDataException(path, 16, "segment belongs to set " + uuid + ", not " + setUuid);
+            }
+            return new JournalSegment(path, c, h.getLong(32), ordinal, c.size());
+        } catch (IOException | RuntimeException e) {
+            if (c.isOpen()) {
+                c.close();
+            }
+            throw e;
+        }
+    }
+
+    Path path() {
+        return path;
+    }
+
+    long firstSeq() {
+        return firstSeq;
+    }
+
+    int ordinal() {
+        return ordinal;
+    }
+
+    long sizeBytes() {
+        return sizeBytes;
+    }
+
+    FileChannel channel() {
+        return channel;
+    }
+
+    /** Fills the 48-byte header for a record; the payload CRC must already be known. */
+    static void encodeHeader(ByteBuffer h, RecordType type, int flags, int memberIndex, long seq, long timeMicros,
+                             long offsetBytes, int lengthBytes, int payloadBytes, int payloadCrc) {
+        h.clear();
+        h.putInt(RECORD_MAGIC).put((byte) type.code()).put((byte) flags).putShort((short) memberIndex)
+                .putLong(seq).putLong(timeMicros).putLong(offsetBytes).putInt(lengthBytes).putInt(payloadBytes)
+                .putInt(payloadCrc);
+        CRC32C crc = new CRC32C();
+        h.flip();
+        crc.update(h);
+        h.limit(RECORD_HEADER_BYTES);
+        h.putInt(44, (int) crc.getValue());
+        h.position(0);
+    }
+
+    /** Appends header and payload at the end of the segment; returns the record's position. */
+    long append(ByteBuffer header, ByteBuffer payload) throws IOException {
+        long position = sizeBytes;
+        long expected = header.remaining() + (payload == null ? 0 : payload.remaining());
+        long written = 0;
+        if (payload == null) {
+            written = writeFully(channel, header, position);
+        } else {
+            ByteBuffer[] both = {header, payload};
+            channel.position(position);
+            while (written < expected) {
+                written += channel.write(both);
+            }
+        }
+        sizeBytes += written;
+        return position;
+    }
+
+    /** A decoded record header at a position. */
+    record Header(RecordType type, int flags, int memberIndex, long seq, long timeMicros, long offsetBytes,
+                  int lengthBytes, int payloadBytes, int payloadCrc) {
+    }
+
+    /**
+     * Reads and checks the record header at {@code position}. Returns null if the bytes there
+     * are not a whole, valid header (the caller decides if that is a torn tail or corruption);
+     * {@code why} receives the reason.
+     */
+    Header readHeader(ByteBuffer buf, long position, String[] why) throws IOException {
+        buf.clear().limit(RECORD_HEADER_BYTES);
+        int n = readFully(channel, buf, position);
+        if (n < RECORD_HEADER_BYTES) {
+            why[0] = "record header cut short (" + n + " of " + RECORD_HEADER_BYTES + " bytes)";
+            return null;
+        }
+        if (buf.getInt(0) != RECORD_MAGIC) {
+            why[0] = String.format("bad record magic %08x", buf.getInt(0));
+            return null;
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(buf.array(), buf.arrayOffset(), 44);
+        if (buf.getInt(44) != (int) crc.getValue()) {
+            why[0] = String.format("record header CRC32C expected %08x, found %08x", buf.getInt(44), (int) crc.getValue());
+            return null;
+        }
+        RecordType type = RecordType.fromCode(buf.get(4));
+        int payloadBytes = buf.getInt(36);
+        int lengthBytes = buf.getInt(32);
+        if (type == null || payloadBytes < 0 || lengthBytes < 0
+                || (type == RecordType.WRITE && payloadBytes != lengthBytes) || (type != RecordType.WRITE && payloadBytes != 0)) {
+            why[0] = "record header fields are inconsistent";
+            return null;
+        }
+        return new Header(type, buf.get(5) & 0xff, buf.getShort(6) & 0xffff, buf.getLong(8), buf.getLong(16),
+                buf.getLong(24), lengthBytes, payloadBytes, buf.getInt(40));
+    }
+
+    /** Reads the payload of the record at {@code position} into {@code dst} and checks its CRC. */
+    void readPayload(long position, Header header, ByteBuffer dst) throws IOException {
+        int start = dst.position();
+        ByteBuffer slice = dst.slice(start, header.payloadBytes());
+        int n = readFully(channel, slice, position + RECORD_HEADER_BYTES);
+        if (n < header.payloadBytes()) {
+            throw new CorruptDataException(path, position, "payload cut short: " + n + " of " + header.payloadBytes() + " bytes");
+        }
+        CRC32C crc = new CRC32C();
+        slice.flip();
+        crc.update(slice);
+        if ((int) crc.getValue() != header.payloadCrc()) {
+            throw CorruptDataException.checksum(path, position + RECORD_HEADER_BYTES, header.payloadCrc(), (int) crc.getValue());
+        }
+        dst.position(start + header.payloadBytes());
+    }
+
+    void truncate(long sizeBytes) throws IOException {
+        channel.truncate(sizeBytes);
+        channel.force(true);
+        this.sizeBytes = sizeBytes;
+    }
+
+    void force() throws IOException {
+        channel.force(false);
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+
+    static int readFully(FileChannel c, ByteBuffer dst, long position) throws IOException {
+        int total = 0;
+        while (dst.hasRemaining()) {
+            int n = c.read(dst, position + total);
+            if (n < 0) {
+                break;
+            }
+            total += n;
+        }
+        return total;
+    }
+
+    static int writeFully(FileChannel c, ByteBuffer src, long position) throws IOException {
+        int total = 0;
+        while (src.hasRemaining()) {
+            total += c.write(src, position + total);
+        }
+        return total;
+    }
+
+    static void forceDirectory(Path dir) throws IOException {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException e) {
+            if (!Files.isDirectory(dir)) {
+                throw e;
+            }
+        }
+    }
+}

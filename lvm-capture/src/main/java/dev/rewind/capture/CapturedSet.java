@@ -1,0 +1,565 @@
+package dev.rewind.capture;
+
+import dev.rewind.increments.deltamap.DeltaMap;
+import dev.rewind.increments.journal.Journal;
+import dev.rewind.increments.journal.JournalRecord;
+import dev.rewind.increments.journal.RecordType;
+import dev.rewind.increments.replica.ProgressListener;
+import dev.rewind.increments.replica.ReplicaImage;
+import dev.rewind.increments.restore.PointInTime;
+import dev.rewind.volumeset.CorruptDataException;
+import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.catalog.SetRecord;
+import dev.rewind.volumeset.layout.PrimaryMember;
+import dev.rewind.volumeset.layout.SetPrimaries;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A production volume set opened for capture: the logical volume management device.
+ * Every write of any member takes the next seq of the set, goes to the journal, marks
+ * its dirty region durably, and only then reaches the primary. Opening runs recovery;
+ * restores in place are journaled like any other write, so they can be undone.
+ */
+public final class CapturedSet implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(CapturedSet.class);
+    static final String LABEL_FILE = "SET";
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+
+    private final SetRecord set;
+    private final SetLock lock;
+    private final SetPrimaries primaries;
+    private final Journal journal;
+    private final DirtyRegionLog drl;
+    private final List<ReplicaImage> replicas;
+    private final PointInTime pointInTime;
+    private final CaptureOptions options;
+    private final RecoveryReport recovery;
+    private final ReentrantLock sequencer = new ReentrantLock();
+    private final List<BlockDevice> devices = new ArrayList<>();
+    private volatile long lastCheckpointNanos = System.nanoTime();
+    private volatile boolean closed;
+
+    private CapturedSet(SetRecord set, SetLock lock, SetPrimaries primaries, Journal journal, DirtyRegionLog drl,
+                        List<ReplicaImage> replicas, CaptureOptions options) throws IOException {
+        this.set = set;
+        this.lock = lock;
+        this.primaries = primaries;
+        this.journal = journal;
+        this.drl = drl;
+        this.replicas = replicas;
+        this.options = options;
+        this.pointInTime = new PointInTime(journal, replicas, journal.firstSeq() - 1);
+        this.recovery = recover();
+        for (PrimaryMember m : primaries.members()) {
+            devices.add(new MemberDevice(m));
+        }
+    }
+
+    /** Lays out a new set's secondary: its label, an empty journal, a clean DRL, and a replica of every member as it is now. */
+    static void initializeSecondary(SetRecord set, SetPrimaries primaries, ProgressListener progress) throws IOException {
+        Path dir = set.secondaryDir();
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(LABEL_FILE), "rewind-set 1\nuuid=" + set.uuid() + "\nname=" + set.name() + "\n",
+                StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW);
+        try (Journal j = Journal.open(dir.resolve("journal"), set.uuid(), 1, Journal.DEFAULT_SEGMENT_BYTES, java.time.Clock.systemUTC())) {
+            j.flush();
+        }
+        long[] sizes = primaries.members().stream().mapToLong(PrimaryMember::sizeBytes).toArray();
+        DirtyRegionLog.create(dir.resolve("drl"), set.regionSizeBytes(), sizes).close();
+        for (PrimaryMember m : primaries.members()) {
+            ReplicaImage.create(dir.resolve("replica"), m.name(), m.sizeBytes(), m::read, progress).close();
+        }
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+
+    static CapturedSet open(SetRecord set, SetPrimaries primaries, CaptureOptions options) throws IOException {
+        Path dir = set.secondaryDir();
+        if (!Files.isDirectory(dir)) {
+            throw new RewindException("secondary directory " + dir + " of set " + set.name() + " is missing; mount or restore it first");
+        }
+        checkLabel(set, dir);
+        SetLock lock = SetLock.acquire(set.name(), dir);
+        List<AutoCloseable> opened = new ArrayList<>();
+        try {
+            Journal journal = Journal.open(dir.resolve("journal"), set.uuid(), 1, options.journalSegmentBytes(), options.clock());
+            opened.add(journal);
+            long[] sizes = primaries.members().stream().mapToLong(PrimaryMember::sizeBytes).toArray();
+            DirtyRegionLog drl = DirtyRegionLog.open(dir.resolve("drl"), set.regionSizeBytes(), sizes);
+            opened.add(drl);
+            List<ReplicaImage> replicas = new ArrayList<>();
+            for (PrimaryMember m : primaries.members()) {
+                ReplicaImage r = ReplicaImage.open(dir.resolve("replica"), m.name(), m.sizeBytes());
+                replicas.add(r);
+                opened.add(r);
+            }
+            return new CapturedSet(set, lock, primaries, journal, drl, replicas, options);
+        } catch (IOException | RuntimeException e) {
+            for (AutoCloseable c : opened) {
+                try {
+                    c.close();
+                } catch (Exception suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            lock.close();
+            throw e;
+        }
+    }
+
+    private static void checkLabel(SetRecord set, Path dir) throws IOException {
+        Path label = dir.resolve(LABEL_FILE);
+        if (!Files.exists(label)) {
+            throw new RewindException("secondary directory " + dir + " carries no Rewind set label; is it the right directory?");
+        }
+        String text = Files.readString(label, StandardCharsets.UTF_8);
+        if (!text.contains("uuid=" + set.uuid() + "\n")) {
+            throw new RewindException("secondary directory " + dir + " belongs to another set (" + text.replace('\n', ' ').trim()
+                    + "), not " + set.name() + " " + set.uuid());
+        }
+    }
+
+    /**
+     * Brings the primaries in line with the journal: every dirty region is rewritten with
+     * what the journal (and, below it, the replica) says it holds at the newest seq.
+     */
+    private RecoveryReport recover() throws IOException {
+        int dirtyRegions = drl.dirtyRegionCount();
+        long resynced = 0;
+        if (dirtyRegions > 0) {
+            DeltaMap dirty = new DeltaMap(journal.lastSeq(), journal.lastSeq(), primaries.members().size());
+            for (int m = 0; m < primaries.members().size(); m++) {
+                dirty.changed(m).addAll(drl.dirtyRanges(m));
+            }
+            resynced = pointInTime.reconstruct(journal.lastSeq(), dirty, (member, offset, length, data) -> {
+                PrimaryMember p = primaries.member(member);
+                writeFullyOrZeros(p, offset, length, data);
+            });
+            primaries.force();
+            drl.clearWrittenAtOrBefore(Long.MAX_VALUE);
+            LOG.info("set {}: recovered {} dirty regions ({} bytes) from the journal up to seq {}", set.name(), dirtyRegions, resynced,
+                    journal.lastSeq());
+        }
+        return new RecoveryReport(journal.truncatedBytesAtOpen(), dirtyRegions, resynced);
+    }
+
+    private static void writeFullyOrZeros(PrimaryMember p, long offset, int length, ByteBuffer data) throws IOException {
+        if (data != null) {
+            p.write(offset, data.duplicate());
+            return;
+        }
+        long pos = offset;
+        long end = offset + length;
+        while (pos < end) {
+            int n = (int) Math.min(ZEROS.capacity(), end - pos);
+            p.write(pos, ZEROS.duplicate().limit(n));
+            pos += n;
+        }
+    }
+
+    public SetRecord record() {
+        return set;
+    }
+
+    public String name() {
+        return set.name();
+    }
+
+    public UUID uuid() {
+        return set.uuid();
+    }
+
+    public RecoveryReport recovery() {
+        return recovery;
+    }
+
+    public List<BlockDevice> devices() {
+        return List.copyOf(devices);
+    }
+
+    public BlockDevice device(String memberName) {
+        for (BlockDevice d : devices) {
+            if (d.name().equals(memberName)) {
+                return d;
+            }
+        }
+        throw new RewindException("set " + set.name() + " has no member " + memberName + "; members: "
+                + devices.stream().map(BlockDevice::name).toList());
+    }
+
+    public int memberIndex(String memberName) {
+        for (int i = 0; i < devices.size(); i++) {
+            if (devices.get(i).name().equals(memberName)) {
+                return i;
+            }
+        }
+        throw new RewindException("set " + set.name() + " has no member " + memberName);
+    }
+
+    public Journal journal() {
+        return journal;
+    }
+
+    public long lastSeq() {
+        return journal.lastSeq();
+    }
+
+    public long flushedSeq() {
+        return journal.durableSeq();
+    }
+
+    /** The oldest seq the history on hand can bring back. */
+    public long oldestSeq() {
+        return pointInTime.oldestSeq();
+    }
+
+    public JournalRecord journalRecord(long seq) {
+        return journal.record(seq);
+    }
+
+    // ---- the capture path ----
+
+    private long capture(int member, RecordType type, int flags, long offsetBytes, long lengthBytes, ByteBuffer data) throws IOException {
+        PrimaryMember primary = primaries.member(member);
+        if (offsetBytes < 0 || lengthBytes < 0 || offsetBytes + lengthBytes > primary.sizeBytes()) {
+            throw new IllegalArgumentException("range " + offsetBytes + "+" + lengthBytes + " is outside member " + primary.name()
+                    + " of " + primary.sizeBytes() + " bytes");
+        }
+        long seq = journal.lastSeq();
+        long pos = offsetBytes;
+        long end = offsetBytes + lengthBytes;
+        do {
+            int n = (int) Math.min(Journal.MAX_RECORD_PAYLOAD_BYTES, end - pos);
+            ByteBuffer piece = null;
+            if (data != null) {
+                piece = data.duplicate();
+                piece.position(data.position() + (int) (pos - offsetBytes)).limit(piece.position() + n);
+            }
+            sequencer.lock();
+            try {
+                if (closed) {
+                    throw new IOException("set " + set.name() + " is closed");
+                }
+                seq = journal.lastSeq() + 1;
+                drl.markDirty(member, pos, pos + n, seq);
+                long appended = journal.append(type, flags, member, pos, n, piece);
+                assert appended == seq;
+                writeFullyOrZeros(primary, pos, n, piece);
+            } finally {
+                sequencer.unlock();
+            }
+            pos += n;
+        } while (pos < end);
+        if (data != null) {
+            data.position(data.limit());
+        }
+        return seq;
+    }
+
+    /**
+     * Makes every write so far durable (the journal is forced; group commit). Every
+     * {@code checkpointInterval} it also forces the primaries and clears dirty regions.
+     */
+    public void flush() throws IOException {
+        journal.flush();
+        if (System.nanoTime() - lastCheckpointNanos > options.checkpointInterval().toNanos()) {
+            checkpoint();
+        }
+    }
+
+    /** Forces the primaries and clears the dirty regions they now match. */
+    public void checkpoint() throws IOException {
+        lastCheckpointNanos = System.nanoTime();
+        long upTo = journal.lastSeq();
+        journal.flush();
+        primaries.force();
+        drl.clearWrittenAtOrBefore(upTo);
+    }
+
+    private final class MemberDevice implements BlockDevice {
+        private final PrimaryMember primary;
+
+        MemberDevice(PrimaryMember primary) {
+            this.primary = primary;
+        }
+
+        @Override
+        public String name() {
+            return primary.name();
+        }
+
+        @Override
+        public long sizeBytes() {
+            return primary.sizeBytes();
+        }
+
+        @Override
+        public void read(long offsetBytes, ByteBuffer dst) throws IOException {
+            if (offsetBytes < 0 || offsetBytes + dst.remaining() > primary.sizeBytes()) {
+                throw new IllegalArgumentException("read " + offsetBytes + "+" + dst.remaining() + " is outside member " + primary.name());
+            }
+            primary.read(offsetBytes, dst);
+        }
+
+        @Override
+        public long write(long offsetBytes, ByteBuffer src, boolean fua) throws IOException {
+            long seq = capture(primary.index(), RecordType.WRITE, 0, offsetBytes, src.remaining(), src);
+            if (fua) {
+                journal.flush();
+            }
+            return seq;
+        }
+
+        @Override
+        public long trim(long offsetBytes, long lengthBytes, boolean fua) throws IOException {
+            long seq = capture(primary.index(), RecordType.TRIM, 0, offsetBytes, lengthBytes, null);
+            if (fua) {
+                journal.flush();
+            }
+            return seq;
+        }
+
+        @Override
+        public long writeZeroes(long offsetBytes, long lengthBytes, boolean fua) throws IOException {
+            long seq = capture(primary.index(), RecordType.WRITE_ZEROES, 0, offsetBytes, lengthBytes, null);
+            if (fua) {
+                journal.flush();
+            }
+            return seq;
+        }
+
+        @Override
+        public void flush() throws IOException {
+            CapturedSet.this.flush();
+        }
+    }
+
+    // ---- points in time ----
+
+    /** Checks that {@code seq} is within the history on hand, with a message that says what is. */
+    public void checkRestorable(long seq) {
+        if (seq > journal.lastSeq()) {
+            throw new RewindException("seq " + seq + " is beyond the newest write of set " + set.name() + " (seq " + journal.lastSeq() + ")");
+        }
+        if (seq < oldestSeq()) {
+            throw new RewindException("seq " + seq + " is older than the history on hand for set " + set.name()
+                    + " (oldest restorable seq is " + oldestSeq() + ")");
+        }
+    }
+
+    /** The newest seq at or before {@code time}. */
+    public long seqAtTime(Instant time) {
+        long seq = journal.lastSeqAtOrBefore(time);
+        if (seq < oldestSeq()) {
+            throw new RewindException("no write of set " + set.name() + " at or before " + time + " is in the history on hand"
+                    + (journal.lastSeq() >= journal.firstSeq() ? " (the oldest write is seq " + journal.firstSeq() + " at "
+                    + journal.record(journal.firstSeq()).time() + ")" : ""));
+        }
+        return seq;
+    }
+
+    /**
+     * Rewinds every member in place to seq {@code targetSeq}. Only the blocks changed after
+     * the target are read and written. Everything needed is read and checksummed first, so
+     * corrupt history is refused before the primary is touched. The restore's writes are
+     * journaled (flagged as a restore): restoring to {@code firstSeq - 1} undoes it.
+     */
+    public RestoreResult restoreInPlace(long targetSeq, ProgressListener progress) throws IOException {
+        checkRestorable(targetSeq);
+        long head = journal.lastSeq();
+        if (targetSeq == head) {
+            return new RestoreResult(targetSeq, head + 1, head, 0, 0);
+        }
+        int members = primaries.members().size();
+        pointInTime.reconstruct(targetSeq, DeltaMap.between(journal, targetSeq, head, members), (m, o, l, d) -> progress.advanced(0));
+        DeltaMap changed = DeltaMap.between(journal, targetSeq, head, members);
+        long[] ranges = {0};
+        long bytes = pointInTime.reconstruct(targetSeq, changed, (member, offset, length, data) -> {
+            RecordType type = data == null ? RecordType.WRITE_ZEROES : RecordType.WRITE;
+            capture(member, type, JournalRecord.FLAG_RESTORE, offset, length, data);
+            ranges[0]++;
+            progress.advanced(length);
+        });
+        journal.flush();
+        return new RestoreResult(targetSeq, head + 1, journal.lastSeq(), bytes, ranges[0]);
+    }
+
+    /**
+     * Writes one file per member into {@code dir} ({@code <member>.img}), each identical to
+     * that member at {@code targetSeq}: a sparse copy of the primary, then the blocks changed
+     * since the target put back. Existing files are never overwritten.
+     */
+    public List<Path> cloneTo(long targetSeq, Path dir, ProgressListener progress) throws IOException {
+        checkRestorable(targetSeq);
+        Files.createDirectories(dir);
+        List<Path> files = new ArrayList<>();
+        for (PrimaryMember m : primaries.members()) {
+            Path f = dir.resolve(m.name() + ".img");
+            if (Files.exists(f)) {
+                throw new RewindException(f + " already exists; clone into an empty directory");
+            }
+            files.add(f);
+        }
+        List<FileChannel> channels = new ArrayList<>();
+        boolean done = false;
+        try {
+            int members = primaries.members().size();
+            pointInTime.reconstruct(targetSeq, DeltaMap.between(journal, targetSeq, journal.lastSeq(), members), (m, o, l, d) -> { });
+            for (int i = 0; i < members; i++) {
+                FileChannel c = FileChannel.open(files.get(i), StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                channels.add(c);
+                copySparse(primaries.member(i), c, progress);
+            }
+            pointInTime.reconstruct(targetSeq, DeltaMap.between(journal, targetSeq, journal.lastSeq(), members),
+                    (member, offset, length, data) -> {
+                        FileChannel c = channels.get(member);
+                        ByteBuffer src = data == null ? ZEROS.duplicate().limit(length) : data.duplicate();
+                        long pos = offset;
+                        while (src.hasRemaining()) {
+                            pos += c.write(src, pos);
+                        }
+                    });
+            for (FileChannel c : channels) {
+                c.force(true);
+            }
+            done = true;
+            return files;
+        } finally {
+            for (FileChannel c : channels) {
+                c.close();
+            }
+            if (!done) {
+                for (Path f : files) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
+    }
+
+    private static void copySparse(PrimaryMember m, FileChannel out, ProgressListener progress) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+        for (long pos = 0; pos < m.sizeBytes(); ) {
+            int n = (int) Math.min(buf.capacity(), m.sizeBytes() - pos);
+            buf.clear().limit(n);
+            m.read(pos, buf);
+            buf.flip();
+            if (!isZero(buf)) {
+                long p = pos;
+                while (buf.hasRemaining()) {
+                    p += out.write(buf, p);
+                }
+            }
+            pos += n;
+            progress.advanced(n);
+        }
+        if (out.size() < m.sizeBytes()) {
+            out.write(ByteBuffer.allocate(1), m.sizeBytes() - 1);
+        }
+    }
+
+    private static boolean isZero(ByteBuffer b) {
+        ByteBuffer d = b.duplicate();
+        while (d.remaining() >= 8) {
+            if (d.getLong() != 0) {
+                return false;
+            }
+        }
+        while (d.hasRemaining()) {
+            if (d.get() != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Reads and checks every journal record and replica chunk; returns the records verified. */
+    public long verify() throws IOException {
+        long records = journal.verify();
+        ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+        for (ReplicaImage r : replicas) {
+            for (long pos = 0; pos < r.sizeBytes(); pos += buf.capacity()) {
+                buf.clear().limit((int) Math.min(buf.capacity(), r.sizeBytes() - pos));
+                r.read(pos, buf);
+            }
+        }
+        return records;
+    }
+
+    /** Bytes the secondary holds, by part. */
+    public record SecondaryUsage(long journalBytes, long replicaBytes) {
+    }
+
+    public SecondaryUsage secondaryUsage() throws IOException {
+        long replica = 0;
+        Path dir = set.secondaryDir().resolve("replica");
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.sorted(Comparator.naturalOrder()).toList()) {
+                replica += Files.size(p);
+            }
+        }
+        return new SecondaryUsage(journal.sizeBytes(), replica);
+    }
+
+    /** Closes cleanly: journal flushed, primaries forced, dirty regions cleared. */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        try {
+            sequencer.lock();
+            try {
+                checkpoint();
+                closed = true;
+            } finally {
+                sequencer.unlock();
+            }
+        } finally {
+            closeQuietly(journal);
+            closeQuietly(drl);
+            for (ReplicaImage r : replicas) {
+                closeQuietly(r);
+            }
+            closeQuietly(primaries);
+            closeQuietly(lock);
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.warn("error while closing: {}", e.toString());
+        }
+    }
+
+    static void deleteSecondary(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            LOG.warn("could not remove {}: {}", dir, e.toString());
+        }
+    }
+
+}

@@ -1,0 +1,59 @@
+package dev.rewind.capture;
+
+import dev.rewind.increments.replica.ProgressListener;
+import dev.rewind.volumeset.VolumeManager;
+import dev.rewind.volumeset.catalog.SetRecord;
+import dev.rewind.volumeset.layout.SetPrimaries;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/** Creating production volume sets and opening them for capture. */
+public final class Sets {
+    public static final long DEFAULT_REGION_SIZE_BYTES = 1L << 20;
+
+    private Sets() {
+    }
+
+    /**
+     * Creates a set: validates it, lays out its secondary (label, journal, dirty region log,
+     * a replica of each member as it is now), then records it in the catalog. If any step
+     * fails, the secondary is removed and the catalog is unchanged.
+     */
+    public static SetRecord create(VolumeManager volumes, String name, List<String> memberSpecs, Path secondaryDir,
+                                   ProgressListener progress) throws IOException {
+        SetRecord set = volumes.planSet(name, memberSpecs, secondaryDir, DEFAULT_REGION_SIZE_BYTES);
+        boolean existed = java.nio.file.Files.exists(set.secondaryDir());
+        boolean done = false;
+        try (SetPrimaries primaries = volumes.openPrimaries(set)) {
+            CapturedSet.initializeSecondary(set, primaries, progress);
+            volumes.catalog().insertSet(set);
+            done = true;
+            return set;
+        } finally {
+            if (!done) {
+                if (existed) {
+                    try (var s = java.nio.file.Files.list(set.secondaryDir())) {
+                        for (Path p : s.toList()) {
+                            CapturedSet.deleteSecondary(p);
+                        }
+                    }
+                } else {
+                    CapturedSet.deleteSecondary(set.secondaryDir());
+                }
+            }
+        }
+    }
+
+    /** Opens a set for capture, running recovery. One process at a time. */
+    public static CapturedSet open(VolumeManager volumes, String name, CaptureOptions options) throws IOException {
+        SetRecord set = volumes.findSet(name);
+        SetPrimaries primaries = volumes.openPrimaries(set);
+        try {
+            return CapturedSet.open(set, primaries, options);
+        } catch (IOException | RuntimeException e) {
+            primaries.close();
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,47 @@
+package dev.rewind.capture;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.rewind.increments.replica.ProgressListener;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CapturedSetSmokeTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void writeThenRestoreInPlaceAndClone() throws Exception {
+        try (TestSet t = TestSet.create(tmp, "s", 256 << 10, 128 << 10)) {
+            byte[] a = new byte[5000];
+            java.util.Arrays.fill(a, (byte) 7);
+            byte[] b = new byte[3000];
+            java.util.Arrays.fill(b, (byte) 9);
+            try (CapturedSet set = t.open()) {
+                BlockDevice m0 = set.device("m0");
+                assertEquals(1, m0.write(1000, ByteBuffer.wrap(a), false));
+                assertEquals(2, m0.write(3000, ByteBuffer.wrap(b), true));
+                assertEquals(2, set.flushedSeq());
+                set.cloneTo(1, tmp.resolve("clone"), ProgressListener.NONE);
+                RestoreResult r = set.restoreInPlace(1, ProgressListener.NONE);
+                assertEquals(3, r.firstSeq());
+                ByteBuffer got = ByteBuffer.allocate(8000);
+                m0.read(0, got);
+                byte[] expected = new byte[8000];
+                System.arraycopy(a, 0, expected, 1000, a.length);
+                assertArrayEquals(expected, got.array());
+                byte[] clone = Files.readAllBytes(tmp.resolve("clone/m0.img"));
+                assertEquals(256 << 10, clone.length);
+                assertArrayEquals(expected, java.util.Arrays.copyOf(clone, 8000));
+            }
+            try (CapturedSet set = t.open()) {
+                assertEquals(set.lastSeq(), set.flushedSeq());
+                assertEquals(0, set.recovery().dirtyRegions());
+            }
+        }
+    }
+}

@@ -1,0 +1,484 @@
+package dev.rewind.volumeset.catalog;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.rewind.volumeset.RewindException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.flywaydb.core.Flyway;
+
+/**
+ * The catalog of PVs, VGs, LVs, sets, bookmarks and restores, through JDBC and HikariCP,
+ * its schema migrated by Flyway at open. Every change that spans rows is one transaction.
+ */
+public final class Catalog implements AutoCloseable {
+
+    private final HikariDataSource dataSource;
+    private final CatalogConfig config;
+
+    private Catalog(HikariDataSource dataSource, CatalogConfig config) {
+        this.dataSource = dataSource;
+        this.config = config;
+    }
+
+    /** Connects (failing fast with a clear message if the database cannot be reached) and migrates the schema. */
+    public static Catalog open(CatalogConfig config) {
+        HikariConfig hikari = new HikariConfig();
+        hikari.setJdbcUrl(config.jdbcUrl());
+        if (config.user() != null) {
+            hikari.setUsername(config.user());
+        }
+        if (config.password() != null) {
+            hikari.setPassword(config.password());
+        }
+        hikari.setMaximumPoolSize(4);
+        hikari.setMinimumIdle(0);
+        hikari.setPoolName("rewind-catalog");
+        hikari.setConnectionTimeout(Math.max(250, config.connectTimeout().toMillis()));
+        hikari.setInitializationFailTimeout(Math.max(1, config.connectTimeout().toMillis()));
+        HikariDataSource ds;
+        try {
+            ds = new HikariDataSource(hikari);
+        } catch (RuntimeException e) {
+            throw new RewindException("cannot reach the catalog at " + config.redactedUrl() + ": " + rootMessage(e)
+                    + "; check the URL (rewind init --catalog) and that the database is running", e);
+        }
+        try {
+            Flyway.configure()
+                    .dataSource(ds)
+                    .locations("classpath:db/catalog")
+                    .table("rewind_schema_history")
+                    .load()
+                    .migrate();
+        } catch (RuntimeException e) {
+            ds.close();
+            throw new RewindException("cannot prepare the catalog at " + config.redactedUrl() + ": " + rootMessage(e), e);
+        }
+        return new Catalog(ds, config);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        String msg = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        msg = CatalogConfig.redact(msg.split("\\R", 2)[0]);
+        return msg;
+    }
+
+    public CatalogConfig config() {
+        return config;
+    }
+
+    @Override
+    public void close() {
+        dataSource.close();
+    }
+
+    @FunctionalInterface
+    private interface SqlWork<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    private <T> T inTransaction(SqlWork<T> work) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                T result = work.run(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new RewindException("catalog error at " + config.redactedUrl() + ": " + rootMessage(e), e);
+        }
+    }
+
+    private static long nowMicros() {
+        java.time.Instant now = java.time.Instant.now();
+        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
+    }
+
+    // ---- physical volumes ----
+
+    public void insertPv(PvRecord pv) {
+        inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into physical_volume(name, uuid, path, size_bytes, data_offset_bytes, vg_name, pv_index, created_at_micros) values (?,?,?,?,?,?,?,?)")) {
+                ps.setString(1, pv.name());
+                ps.setString(2, pv.uuid().toString());
+                ps.setString(3, pv.path().toString());
+                ps.setLong(4, pv.sizeBytes());
+                ps.setLong(5, pv.dataOffsetBytes());
+                ps.setString(6, pv.vgName());
+                ps.setInt(7, pv.pvIndex());
+                ps.setLong(8, nowMicros());
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    public Optional<PvRecord> findPv(String name) {
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(PV_SELECT + " where name = ?")) {
+                ps.setString(1, name);
+                List<PvRecord> list = readPvs(ps);
+                return list.isEmpty() ? Optional.empty() : Optional.of(list.get(0));
+            }
+        });
+    }
+
+    public Optional<PvRecord> findPvByPath(Path path) {
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(PV_SELECT + " where path = ?")) {
+                ps.setString(1, path.toString());
+                List<PvRecord> list = readPvs(ps);
+                return list.isEmpty() ? Optional.empty() : Optional.of(list.get(0));
+            }
+        });
+    }
+
+    public List<PvRecord> listPvs() {
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(PV_SELECT + " order by name")) {
+                return readPvs(ps);
+            }
+        });
+    }
+
+    public List<PvRecord> pvsOfVg(String vgName) {
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(PV_SELECT + " where vg_name = ? order by pv_index")) {
+                ps.setString(1, vgName);
+                return readPvs(ps);
+            }
+        });
+    }
+
+    private static final String PV_SELECT =
+            "select name, uuid, path, size_bytes, data_offset_bytes, vg_name, pv_index from physical_volume";
+
+    private static List<PvRecord> readPvs(PreparedStatement ps) throws SQLException {
+        List<PvRecord> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(new PvRecord(rs.getString(1), UUID.fromString(rs.getString(2)), Path.of(rs.getString(3)),
+                        rs.getLong(4), rs.getLong(5), rs.getString(6), rs.getInt(7)));
+            }
+        }
+        return out;
+    }
+
+    // ---- volume groups ----
+
+    /** Creates the VG and assigns the PVs to it, in order, in one transaction. */
+    public void insertVg(VgRecord vg, List<String> pvNames) {
+        inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into volume_group(name, uuid, extent_size_bytes, created_at_micros) values (?,?,?,?)")) {
+                ps.setString(1, vg.name());
+                ps.setString(2, vg.uuid().toString());
+                ps.setLong(3, vg.extentSizeBytes());
+                ps.setLong(4, nowMicros());
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement(
+                    "update physical_volume set vg_name = ?, pv_index = ? where name = ? and vg_name is null")) {
+                int index = 0;
+                for (String pv : pvNames) {
+                    ps.setString(1, vg.name());
+                    ps.setInt(2, index++);
+                    ps.setString(3, pv);
+                    if (ps.executeUpdate() != 1) {
+                        throw new RewindException("PV " + pv + " is already in a volume group");
+                    }
+                }
+            }
+            return null;
+        });
+    }
+
+    public Optional<VgRecord> findVg(String name) {
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "select name, uuid, extent_size_bytes from volume_group where name = ?")) {
+                ps.setString(1, name);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next()
+                            ? Optional.of(new VgRecord(rs.getString(1), UUID.fromString(rs.getString(2)), rs.getLong(3)))
+                            : Optional.empty();
+                }
+            }
+        });
+    }
+
+    public List<VgRecord> listVgs() {
+        return inTransaction(c -> {
+            List<VgRecord> out = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(
+                    "select name, uuid, extent_size_bytes from volume_group order by name");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new VgRecord(rs.getString(1), UUID.fromString(rs.getString(2)), rs.getLong(3)));
+                }
+            }
+            return out;
+        });
+    }
+
+    // ---- logical volumes ----
+
+    public void insertLv(LvRecord lv) {
+        inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into logical_volume(vg_name, name, uuid, size_bytes, created_at_micros) values (?,?,?,?,?)")) {
+                ps.setString(1, lv.vgName());
+                ps.setString(2, lv.name());
+                ps.setString(3, lv.uuid().toString());
+                ps.setLong(4, lv.sizeBytes());
+                ps.setLong(5, nowMicros());
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into lv_segment(vg_name, lv_name, seg_index, pv_name, start_extent, extent_count) values (?,?,?,?,?,?)")) {
+                int index = 0;
+                for (LvRecord.Segment s : lv.segments()) {
+                    ps.setString(1, lv.vgName());
+                    ps.setString(2, lv.name());
+                    ps.setInt(3, index++);
+                    ps.setString(4, s.pvName());
+                    ps.setLong(5, s.startExtent());
+                    ps.setLong(6, s.extentCount());
+                    ps.executeUpdate();
+                }
+            }
+            return null;
+        });
+    }
+
+    public List<LvRecord> lvsOfVg(String vgName) {
+        return inTransaction(c -> {
+            List<LvRecord> out = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(
+                    "select name, uuid, size_bytes from logical_volume where vg_name = ? order by name")) {
+                ps.setString(1, vgName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new LvRecord(vgName, rs.getString(1), UUID.fromString(rs.getString(2)), rs.getLong(3),
+                                List.of()));
+                    }
+                }
+            }
+            List<LvRecord> withSegments = new ArrayList<>();
+            for (LvRecord lv : out) {
+                withSegments.add(new LvRecord(lv.vgName(), lv.name(), lv.uuid(), lv.sizeBytes(), segmentsOf(c, vgName, lv.name())));
+            }
+            return withSegments;
+        });
+    }
+
+    public Optional<LvRecord> findLv(String vgName, String lvName) {
+        return lvsOfVg(vgName).stream().filter(lv -> lv.name().equals(lvName)).findFirst();
+    }
+
+    private static List<LvRecord.Segment> segmentsOf(Connection c, String vgName, String lvName) throws SQLException {
+        List<LvRecord.Segment> segments = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "select pv_name, start_extent, extent_count from lv_segment where vg_name = ? and lv_name = ? order by seg_index")) {
+            ps.setString(1, vgName);
+            ps.setString(2, lvName);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    segments.add(new LvRecord.Segment(rs.getString(1), rs.getLong(2), rs.getLong(3)));
+                }
+            }
+        }
+        return segments;
+    }
+
+    // ---- production volume sets ----
+
+    public void insertSet(SetRecord set) {
+        inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into volume_set(name, uuid, secondary_dir, region_size_bytes, created_at_micros) values (?,?,?,?,?)")) {
+                ps.setString(1, set.name());
+                ps.setString(2, set.uuid().toString());
+                ps.setString(3, set.secondaryDir().toString());
+                ps.setLong(4, set.regionSizeBytes());
+                ps.setLong(5, nowMicros());
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into set_member(set_name, member_index, member_name, kind, vg_name, lv_name, pv_name, size_bytes) values (?,?,?,?,?,?,?,?)")) {
+                for (MemberRecord m : set.members()) {
+                    ps.setString(1, set.name());
+                    ps.setInt(2, m.index());
+                    ps.setString(3, m.name());
+                    ps.setString(4, m.kind().name());
+                    ps.setString(5, m.vgName());
+                    ps.setString(6, m.lvName());
+                    ps.setString(7, m.pvName());
+                    ps.setLong(8, m.sizeBytes());
+                    ps.executeUpdate();
+                }
+            }
+            return null;
+        });
+    }
+
+    public void deleteSet(String name) {
+        inTransaction(c -> {
+            for (String table : List.of("bookmark", "restore_event", "set_member")) {
+                try (PreparedStatement ps = c.prepareStatement("delete from " + table + " where set_name = ?")) {
+                    ps.setString(1, name);
+                    ps.executeUpdate();
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("delete from volume_set where name = ?")) {
+                ps.setString(1, name);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    public Optional<SetRecord> findSet(String name) {
+        return listSets().stream().filter(s -> s.name().equals(name)).findFirst();
+    }
+
+    public List<SetRecord> listSets() {
+        return inTransaction(c -> {
+            List<SetRecord> sets = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(
+                    "select name, uuid, secondary_dir, region_size_bytes from volume_set order by name");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    sets.add(new SetRecord(rs.getString(1), UUID.fromString(rs.getString(2)), Path.of(rs.getString(3)),
+                            rs.getLong(4), List.of()));
+                }
+            }
+            List<SetRecord> out = new ArrayList<>();
+            for (SetRecord s : sets) {
+                List<MemberRecord> members = new ArrayList<>();
+                try (PreparedStatement ps = c.prepareStatement(
+                        "select member_index, member_name, kind, vg_name, lv_name, pv_name, size_bytes from set_member where set_name = ? order by member_index")) {
+                    ps.setString(1, s.name());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            members.add(new MemberRecord(rs.getInt(1), rs.getString(2), MemberRecord.Kind.valueOf(rs.getString(3)),
+                                    rs.getString(4), rs.getString(5), rs.getString(6), rs.getLong(7)));
+                        }
+                    }
+                }
+                out.add(new SetRecord(s.name(), s.uuid(), s.secondaryDir(), s.regionSizeBytes(), members));
+            }
+            return out;
+        });
+    }
+
+    /** The set that holds this LV or whole PV as a member, if any. */
+    public Optional<String> setHolding(String vgName, String lvName, String pvName) {
+        return inTransaction(c -> {
+            String sql = lvName != null
+                    ? "select set_name from set_member where vg_name = ? and lv_name = ?"
+                    : "select set_name from set_member where pv_name = ?";
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                if (lvName != null) {
+                    ps.setString(1, vgName);
+                    ps.setString(2, lvName);
+                } else {
+                    ps.setString(1, pvName);
+                }
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+                }
+            }
+        });
+    }
+
+    // ---- bookmarks ----
+
+    public void insertBookmark(BookmarkRecord b) {
+        inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into bookmark(set_name, name, seq, created_at_micros, consistent, db_position) values (?,?,?,?,?,?)")) {
+                ps.setString(1, b.setName());
+                ps.setString(2, b.name());
+                ps.setLong(3, b.seq());
+                ps.setLong(4, b.createdAtMicros());
+                ps.setBoolean(5, b.consistent());
+                ps.setString(6, b.dbPosition());
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    public Optional<BookmarkRecord> findBookmark(String setName, String name) {
+        return listBookmarks(setName).stream().filter(b -> b.name().equals(name)).findFirst();
+    }
+
+    /** Bookmarks of a set, newest seq first. */
+    public List<BookmarkRecord> listBookmarks(String setName) {
+        return inTransaction(c -> {
+            List<BookmarkRecord> out = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(
+                    "select name, seq, created_at_micros, consistent, db_position from bookmark where set_name = ? order by seq desc, created_at_micros desc")) {
+                ps.setString(1, setName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new BookmarkRecord(setName, rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getBoolean(4), rs.getString(5)));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    // ---- restores ----
+
+    public void insertRestore(RestoreRecord r) {
+        inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into restore_event(set_name, first_seq, last_seq, target_seq, bytes_written, finished_at_micros) values (?,?,?,?,?,?)")) {
+                ps.setString(1, r.setName());
+                ps.setLong(2, r.firstSeq());
+                ps.setLong(3, r.lastSeq());
+                ps.setLong(4, r.targetSeq());
+                ps.setLong(5, r.bytesWritten());
+                ps.setLong(6, r.finishedAtMicros());
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    /** Restores of a set, newest first. */
+    public List<RestoreRecord> listRestores(String setName) {
+        return inTransaction(c -> {
+            List<RestoreRecord> out = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(
+                    "select target_seq, first_seq, last_seq, bytes_written, finished_at_micros from restore_event where set_name = ? order by first_seq desc")) {
+                ps.setString(1, setName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new RestoreRecord(setName, rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5)));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+}
