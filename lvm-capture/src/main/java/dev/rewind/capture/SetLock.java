@@ -37,7 +37,7 @@ final class SetLock implements AutoCloseable {
         if (lock == null) {
             c.close();
             String holder = Files.readString(file, StandardCharsets.UTF_8).trim();
-            throw new RewindException("set " + setName + " is in use by " + (holder.isEmpty() ? "another process" : "process " + holder)
+            throw new SetInUseException("set " + setName + " is in use by " + (holder.isEmpty() ? "another process" : "process " + holder)
                     + "; stop it (or its rewind serve) first");
         }
         c.truncate(0);

@@ -1,0 +1,146 @@
+package dev.rewind.cli;
+
+import dev.rewind.capture.CaptureOptions;
+import dev.rewind.capture.CapturedSet;
+import dev.rewind.capture.Sets;
+import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.VolumeManager;
+import dev.rewind.volumeset.catalog.Catalog;
+import dev.rewind.volumeset.catalog.CatalogConfig;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Properties;
+
+/**
+ * The data dir: {@code rewind.properties} (where the catalog is; mode 0600 because it may
+ * hold a catalog password), the default H2 catalog, and the default secondaries under
+ * {@code sets/}. Opens the catalog lazily, once.
+ */
+public final class DataDir implements AutoCloseable {
+    static final String CONFIG_FILE = "rewind.properties";
+    static final String PASSWORD_ENV = "REWIND_CATALOG_PASSWORD";
+
+    private final Path dir;
+    private Catalog catalog;
+
+    public DataDir(Path dir) {
+        this.dir = dir.toAbsolutePath().normalize();
+    }
+
+    public Path path() {
+        return dir;
+    }
+
+    public boolean isInitialized() {
+        return Files.exists(dir.resolve(CONFIG_FILE));
+    }
+
+    /** The default secondary directory of a set. */
+    public Path defaultSecondary(String setName) {
+        return dir.resolve("sets").resolve(setName);
+    }
+
+    /**
+     * Creates the data dir and its catalog. The catalog is reached first, so a bad URL
+     * leaves nothing behind.
+     */
+    public Catalog initialize(String catalogUrl, String catalogUser) {
+        if (isInitialized()) {
+            throw new RewindException("data dir " + dir + " is already initialized; use it, or give another --data");
+        }
+        CatalogConfig config = catalogUrl == null
+                ? CatalogConfig.h2In(dir)
+                : new CatalogConfig(catalogUrl, catalogUser, System.getenv(PASSWORD_ENV), Duration.ofSeconds(5));
+        boolean existed = Files.exists(dir);
+        if (existed && !Files.isDirectory(dir)) {
+            throw new RewindException(dir + " exists and is not a directory");
+        }
+        if (!config.isH2()) {
+            catalog = Catalog.open(config);
+        }
+        try {
+            Files.createDirectories(dir);
+            if (catalog == null) {
+                catalog = Catalog.open(config);
+            }
+            Properties p = new Properties();
+            p.setProperty("catalog.url", config.jdbcUrl());
+            if (config.user() != null) {
+                p.setProperty("catalog.user", config.user());
+            }
+            Path file = dir.resolve(CONFIG_FILE);
+            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+                p.store(w, "Rewind data dir; the catalog password, if any, comes from $" + PASSWORD_ENV);
+            }
+            return catalog;
+        } catch (IOException | RuntimeException e) {
+            if (catalog != null) {
+                catalog.close();
+                catalog = null;
+            }
+            if (!existed) {
+                deleteTree(dir);
+            }
+            if (e instanceof IOException io) {
+                throw new UncheckedIOException("cannot create data dir " + dir + ": " + io.getMessage(), io);
+            }
+            throw (RuntimeException) e;
+        }
+    }
+
+    public Catalog catalog() {
+        if (catalog == null) {
+            if (!isInitialized()) {
+                throw new RewindException("no Rewind data dir at " + dir + "; run 'rewind init' first, or give --data DIR");
+            }
+            Properties p = new Properties();
+            try (Reader r = Files.newBufferedReader(dir.resolve(CONFIG_FILE), StandardCharsets.UTF_8)) {
+                p.load(r);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read " + dir.resolve(CONFIG_FILE) + ": " + e.getMessage(), e);
+            }
+            String url = p.getProperty("catalog.url");
+            String password = System.getenv(PASSWORD_ENV);
+            catalog = Catalog.open(new CatalogConfig(url, p.getProperty("catalog.user"), password == null ? "" : password,
+                    Duration.ofSeconds(5)));
+        }
+        return catalog;
+    }
+
+    public VolumeManager volumes() {
+        return new VolumeManager(catalog());
+    }
+
+    public CapturedSet openSet(String name) throws IOException {
+        return Sets.open(volumes(), name, CaptureOptions.DEFAULT);
+    }
+
+    @Override
+    public void close() {
+        if (catalog != null) {
+            catalog.close();
+            catalog = null;
+        }
+    }
+
+    static void deleteTree(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var walk = Files.walk(root)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException ignored) {
+            // best effort: the error that brought us here matters more
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package dev.rewind.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Where a command's result goes: a human text on stdout, or one JSON document with {@code --json}. */
+public final class Output {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final DateTimeFormatter HUMAN_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS")
+            .withZone(ZoneId.systemDefault());
+
+    private final PrintWriter out;
+    private final PrintStream err;
+    private final boolean json;
+
+    public Output(PrintWriter out, PrintStream err, boolean json) {
+        this.out = out;
+        this.err = err;
+        this.json = json;
+    }
+
+    public boolean isJson() {
+        return json;
+    }
+
+    public PrintWriter out() {
+        return out;
+    }
+
+    /** Prints a line of human output (nothing under {@code --json}). */
+    public void line(String format, Object... args) {
+        if (!json) {
+            out.println(args.length == 0 ? format : String.format(format, args));
+            out.flush();
+        }
+    }
+
+    /** Prints the JSON document (only under {@code --json}). */
+    public void json(Object document) {
+        if (json) {
+            try {
+                out.println(JSON.writeValueAsString(document));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+            out.flush();
+        }
+    }
+
+    /** A progress display on stderr, shown only on a terminal and never under {@code --json}. */
+    public Progress progress(String what, long totalBytes) {
+        boolean show = !json && System.console() != null;
+        return new Progress(err, what, totalBytes, show);
+    }
+
+    public static Map<String, Object> map(Object... keyValues) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < keyValues.length; i += 2) {
+            m.put((String) keyValues[i], keyValues[i + 1]);
+        }
+        return m;
+    }
+
+    public static String humanTime(Instant t) {
+        return HUMAN_TIME.format(t);
+    }
+}

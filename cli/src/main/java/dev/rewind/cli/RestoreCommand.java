@@ -1,0 +1,122 @@
+package dev.rewind.cli;
+
+import dev.rewind.capture.CapturedSet;
+import dev.rewind.capture.RestoreResult;
+import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.Sizes;
+import dev.rewind.volumeset.catalog.BookmarkRecord;
+import dev.rewind.volumeset.catalog.Catalog;
+import dev.rewind.volumeset.catalog.RestoreRecord;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "restore", sortOptions = false,
+        description = {"Bring every member of a set back to one write: in place, or as new files with --clone-to.",
+                "In place, only the blocks changed after the target are read and written, and the restore is itself",
+                "journaled: restoring to the seq just before it undoes it."},
+        footer = {"", "Examples:", "  rewind restore shop --to-seq 41234",
+                "  rewind restore shop --to-time 2026-11-23T14:05:00Z", "  rewind restore shop --to-bookmark before-upgrade",
+                "  rewind restore shop --to-seq 41234 --clone-to /tmp/shop-at-41234"})
+final class RestoreCommand extends Subcommand {
+    @Parameters(index = "0", paramLabel = "SET")
+    String setName;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Target target;
+
+    static final class Target {
+        @Option(names = "--to-seq", paramLabel = "N", description = "Exactly this write.")
+        Long seq;
+
+        @Option(names = "--to-time", paramLabel = "TIME", description = "The last write at or before this ISO-8601 time (local time if no zone).")
+        String time;
+
+        @Option(names = "--to-bookmark", paramLabel = "NAME", description = "A bookmark's write.")
+        String bookmark;
+    }
+
+    @Option(names = "--clone-to", paramLabel = "DIR", description = "Write DIR/<member>.img for every member instead of restoring in place.")
+    Path cloneTo;
+
+    @Override
+    void run(DataDir data, Output out) throws Exception {
+        Catalog catalog = data.catalog();
+        data.volumes().findSet(setName);
+        try (CapturedSet set = data.openSet(setName)) {
+            long seq = resolve(catalog, set);
+            set.checkRestorable(seq);
+            Instant at = seq >= set.journal().firstSeq() ? set.journalRecord(seq).time() : null;
+            String when = at == null ? "the set's creation" : Output.humanTime(at);
+            if (cloneTo != null) {
+                long total = set.record().members().stream().mapToLong(m -> m.sizeBytes()).sum();
+                List<Path> files;
+                try (Progress p = out.progress("cloning", total)) {
+                    files = set.cloneTo(seq, cloneTo, p);
+                }
+                out.line("cloned set %s as of seq %d (%s) into %s", setName, seq, when, cloneTo.toAbsolutePath());
+                for (Path f : files) {
+                    out.line("  %s", f);
+                }
+                out.json(Output.map("set", setName, "mode", "clone", "targetSeq", seq, "targetTime", at == null ? null : at.toString(),
+                        "files", files.stream().map(Path::toString).toList()));
+                return;
+            }
+            RestoreResult r;
+            try (Progress p = out.progress("restoring", 0)) {
+                r = set.restoreInPlace(seq, p);
+            }
+            if (r.changedAnything()) {
+                Instant now = Instant.now();
+                catalog.insertRestore(new RestoreRecord(setName, seq, r.firstSeq(), r.lastSeq(), r.bytesWritten(),
+                        now.getEpochSecond() * 1_000_000L + now.getNano() / 1000));
+                out.line("restored set %s to seq %d (%s): %s in %d range(s) rewritten as seqs %d..%d",
+                        setName, seq, when, Sizes.format(r.bytesWritten()), r.rangesWritten(), r.firstSeq(), r.lastSeq());
+                out.line("undo with: rewind restore %s --to-seq %d", setName, r.firstSeq() - 1);
+            } else {
+                out.line("set %s is already at seq %d: nothing changed after it", setName, seq);
+            }
+            out.json(Output.map("set", setName, "mode", "in-place", "targetSeq", seq, "targetTime", at == null ? null : at.toString(),
+                    "firstSeq", r.changedAnything() ? r.firstSeq() : null, "lastSeq", r.changedAnything() ? r.lastSeq() : null,
+                    "bytesWritten", r.bytesWritten(), "undoSeq", r.changedAnything() ? r.firstSeq() - 1 : null));
+        }
+    }
+
+    private long resolve(Catalog catalog, CapturedSet set) {
+        if (target.seq != null) {
+            if (target.seq < 0) {
+                throw new RewindException("--to-seq must be 0 or more");
+            }
+            return target.seq;
+        }
+        if (target.bookmark != null) {
+            return catalog.findBookmark(setName, target.bookmark).map(BookmarkRecord::seq)
+                    .orElseThrow(() -> new RewindException("set " + setName + " has no bookmark named " + target.bookmark + "; see rewind log " + setName));
+        }
+        return set.seqAtTime(parseTime(target.time));
+    }
+
+    static Instant parseTime(String text) {
+        try {
+            return Instant.parse(text);
+        } catch (DateTimeParseException e) {
+            try {
+                return OffsetDateTime.parse(text).toInstant();
+            } catch (DateTimeParseException e2) {
+                try {
+                    return LocalDateTime.parse(text).atZone(ZoneId.systemDefault()).toInstant();
+                } catch (DateTimeParseException e3) {
+                    throw new RewindException("'" + text + "' is not an ISO-8601 time; write e.g. 2026-11-23T14:05:00Z or 2026-11-23T15:05:00+01:00");
+                }
+            }
+        }
+    }
+}

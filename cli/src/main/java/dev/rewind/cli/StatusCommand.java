@@ -1,0 +1,58 @@
+package dev.rewind.cli;
+
+import dev.rewind.capture.CapturedSet;
+import dev.rewind.capture.SetInUseException;
+import dev.rewind.volumeset.Sizes;
+import dev.rewind.volumeset.catalog.SetRecord;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "status", description = "Show sets: members, newest and flushed seq, history on hand, secondary use.",
+        footer = {"", "Examples:", "  rewind status", "  rewind status shop --json"})
+final class StatusCommand extends Subcommand {
+    @Parameters(index = "0", arity = "0..1", paramLabel = "SET", description = "One set (default: all).")
+    String setName;
+
+    @Override
+    void run(DataDir data, Output out) throws Exception {
+        List<SetRecord> sets = setName == null ? data.catalog().listSets() : List.of(data.volumes().findSet(setName));
+        List<Map<String, Object>> rows = new ArrayList<>();
+        if (sets.isEmpty()) {
+            out.line("no sets yet; create one with 'rewind set create' (or try 'rewind quickstart')");
+        }
+        for (SetRecord set : sets) {
+            Map<String, Object> row = SetCommand.describe(set);
+            int bookmarks = data.catalog().listBookmarks(set.name()).size();
+            row.put("bookmarks", bookmarks);
+            try (CapturedSet open = data.openSet(set.name())) {
+                var usage = open.secondaryUsage();
+                row.put("inUse", false);
+                row.put("lastSeq", open.lastSeq());
+                row.put("flushedSeq", open.flushedSeq());
+                row.put("oldestSeq", open.oldestSeq());
+                row.put("lastWriteTime", open.lastSeq() >= open.journal().firstSeq() ? open.journalRecord(open.lastSeq()).time().toString() : null);
+                row.put("journalBytes", usage.journalBytes());
+                row.put("replicaBytes", usage.replicaBytes());
+                row.put("recovered", !open.recovery().wasClean());
+                out.line("set %s: seq %d (flushed %d), history from seq %d, %d bookmark(s); journal %s, replica %s%s",
+                        set.name(), open.lastSeq(), open.flushedSeq(), open.oldestSeq(), bookmarks,
+                        Sizes.format(usage.journalBytes()), Sizes.format(usage.replicaBytes()),
+                        open.recovery().wasClean() ? "" : "; recovered after an unclean stop");
+            } catch (SetInUseException e) {
+                row.put("inUse", true);
+                row.put("lastSeq", null);
+                row.put("flushedSeq", null);
+                out.line("set %s: %s", set.name(), e.getMessage());
+            }
+            for (var m : set.members()) {
+                out.line("  %-12s %-10s %s", m.name(), Sizes.format(m.sizeBytes()), m.source());
+            }
+            out.line("  secondary   %s", set.secondaryDir());
+            rows.add(row);
+        }
+        out.json(Output.map("sets", rows));
+    }
+}
