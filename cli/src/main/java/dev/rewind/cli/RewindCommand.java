@@ -40,7 +40,7 @@ import picocli.CommandLine.ScopeType;
                 BookmarkCommand.class,
                 RestoreCommand.class,
                 VerifyCommand.class,
-                //QuickstartCommand.class,
+                QuickstartCommand.class,
                 BenchCommand.class,
         })
 public final class RewindCommand {

@@ -208,7 +208,7 @@ public final class VolumeManager {
         if (catalog.findLv(vgName, name).isPresent()) {
             throw new RewindException("LV " + vgName + "/" + name + " already exists; choose another name");
         }
-        long extents = (sizeBytes + vg.extentSizeBytes() - 1) / vg.extentSizeBytes();
+        long extents = (sizeBytes - 1) / vg.extentSizeBytes() + 1; // rounds up without overflowing near Long.MAX_VALUE
         Map<String, ByteRangeSet> free = freeExtents(vg);
         long freeCount = free.values().stream().mapToLong(ByteRangeSet::totalBytes).sum();
         if (freeCount < extents) {
@@ -282,6 +282,9 @@ public final class VolumeManager {
             members.add(m);
         }
         Path secondary = secondaryDir.toAbsolutePath().normalize();
+        if (Files.exists(secondary) && !Files.isDirectory(secondary)) {
+            throw new RewindException("secondary directory " + secondary + " is not a directory; give an empty or new directory");
+        }
         if (Files.exists(secondary)) {
             try (var entries = Files.list(secondary)) {
                 if (entries.findAny().isPresent()) {

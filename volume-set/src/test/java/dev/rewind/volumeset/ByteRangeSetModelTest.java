@@ -29,7 +29,7 @@ class ByteRangeSetModelTest {
         boolean[] model = new boolean[SPACE];
         ByteRangeSet set = new ByteRangeSet();
         for (int op = 0; op < OPERATIONS; op++) {
-            int start = random.nextInt(SPACE + 1);
+            int start = random.nextBoolean() ? random.nextInt(SPACE + 1) : nearABoundary(set, random);
             // mostly short ranges, sometimes long ones, sometimes empty or reversed ones
             int length = switch (random.nextInt(8)) {
                 case 0 -> 0;
@@ -75,6 +75,17 @@ class ByteRangeSetModelTest {
         }
         assertEquals(total, set.totalBytes(), where + ": totalBytes");
         assertEquals(total == 0, set.isEmpty(), where + ": isEmpty");
+    }
+
+    /** A start or end of a range in the set, give or take one: where off-by-one mistakes live. */
+    private static int nearABoundary(ByteRangeSet set, Random random) {
+        List<ByteRangeSet.Range> ranges = list(set);
+        if (ranges.isEmpty()) {
+            return random.nextInt(SPACE + 1);
+        }
+        ByteRangeSet.Range r = ranges.get(random.nextInt(ranges.size()));
+        long boundary = random.nextBoolean() ? r.startBytes() : r.endBytes();
+        return (int) Math.max(0, Math.min(SPACE, boundary + random.nextInt(3) - 1));
     }
 
     private static List<ByteRangeSet.Range> list(ByteRangeSet set) {

@@ -80,7 +80,8 @@ public record PhysicalVolumeLabel(UUID uuid, String name, long deviceSizeBytes, 
         crc.update(buf.array(), 0, CRC_OFFSET);
         int expected = buf.getInt(CRC_OFFSET);
         if (expected != (int) crc.getValue()) {
-            throw CorruptDataException.checksum(path, 0, expected, (int) crc.getValue());
+            throw new CorruptDataException(path, 0, String.format("PV label is damaged: CRC32C expected %08x, found %08x",
+                    expected, (int) crc.getValue()));
         }
         int version = buf.getInt(8);
         if (version != VERSION) {

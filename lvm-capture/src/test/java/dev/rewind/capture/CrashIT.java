@@ -1,0 +1,189 @@
+package dev.rewind.capture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.rewind.increments.replica.ProgressListener;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Invariants 1 and 2 under real crashes: a child JVM ({@link CrashWorkloadChild}) captures
+ * a deterministic workload and is killed with SIGKILL at a random instant; the parent
+ * reopens the set (running recovery) and checks that nothing flushed was lost, that every
+ * record verifies, that the primary equals the model at the recovered lastSeq (journaled
+ * writes beyond the last flush count too), and that a clone at a random flushed seq equals
+ * the model. The next child resumes at lastSeq + 1, re-issuing lost seqs with the same content.
+ *
+ * <p>{@code -Drewind.crash.rounds=N} (default 50), {@code -Drewind.seed=S} fixes the workload.
+ */
+class CrashIT {
+    private static final int FLUSH_EVERY = 7;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void sigkillAtRandomInstantsLosesNothingFlushedAndRecoversToModel() throws Exception {
+        int rounds = Integer.getInteger("rewind.crash.rounds", 50);
+        long seed = Long.getLong("rewind.seed", new Random().nextLong());
+        Random timing = new Random(seed);
+        String ctx0 = "seed " + seed + " (-Drewind.seed=" + seed + ")";
+        System.out.println("CrashIT: " + ctx0 + ", " + rounds + " rounds");
+
+        Path root = tmp.resolve("set");
+        long[] sizes;
+        try (TestSet t = TestSet.create(root, CrashWorkload.SET, 300 << 10, 1536 << 10, 64 << 10);
+             CapturedSet set = t.open(CrashWorkload.OPTIONS)) {
+            sizes = set.devices().stream().mapToLong(BlockDevice::sizeBytes).toArray();
+        }
+        SeqModel model = new SeqModel(seed, sizes);
+
+        int kills = 0;
+        int dirtyRecoveries = 0;
+        int tornTails = 0;
+        long beyondFlushed = 0;
+        long highestFlushed = 0;
+        long lastSeq = 0;
+        long started = System.nanoTime();
+        for (int round = 1; round <= rounds; round++) {
+            String ctx = ctx0 + ", round " + round;
+            Path err = root.resolve("child-" + round + ".err");
+            Process p = new ProcessBuilder(javaBinary(), "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                    "-cp", System.getProperty("java.class.path"), CrashWorkloadChild.class.getName(),
+                    root.toString(), Long.toString(seed), Integer.toString(FLUSH_EVERY))
+                    .redirectError(ProcessBuilder.Redirect.to(err.toFile()))
+                    .start();
+            ChildOutput out = new ChildOutput(p);
+            try {
+                if (!out.firstFlush.await(60, TimeUnit.SECONDS)) {
+                    fail(ctx + ": child printed no FLUSHED line within 60 s; alive=" + p.isAlive() + "\n" + describe(out, err));
+                }
+                Thread.sleep(20 + timing.nextInt(281));
+                if (!p.isAlive()) {
+                    fail(ctx + ": child exited by itself with " + p.exitValue() + "\n" + describe(out, err));
+                }
+                p.destroyForcibly();
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS), ctx + ": child did not die after SIGKILL");
+                assertEquals(137, p.exitValue(), ctx + ": child was killed by SIGKILL\n" + describe(out, err));
+                kills++;
+            } finally {
+                if (p.isAlive()) {
+                    p.destroyForcibly().waitFor();
+                }
+                out.reader.join(10_000);
+            }
+            long flushed = out.lastFlushed.get();
+            assertTrue(flushed > lastSeq, ctx + ": the child flushed past the previous lastSeq " + lastSeq + ", got " + flushed);
+            highestFlushed = Math.max(highestFlushed, flushed);
+
+            try (TestSet t = TestSet.attach(root, CrashWorkload.SET); CapturedSet set = t.open(CrashWorkload.OPTIONS)) {
+                long last = set.lastSeq();
+                String c = ctx + ", last FLUSHED " + flushed + ", recovered lastSeq " + last + ", " + set.recovery();
+                assertTrue(last >= flushed, c + ": a flushed seq was lost");
+                assertTrue(last >= highestFlushed, c + ": a seq flushed in an earlier round was lost (highest " + highestFlushed + ")");
+                assertEquals(last, set.flushedSeq(), c + ": what survived recovery is durable");
+                assertEquals(last, set.verify(), c + ": every record verifies");
+                model.imageAt(last).assertPrimaryEquals(set, c);
+                long target = (long) (timing.nextDouble() * (flushed + 1));
+                Path clone = tmp.resolve("clone-" + round);
+                set.cloneTo(target, clone, ProgressListener.NONE);
+                model.imageAt(target).assertCloneEquals(set, clone, c + ", clone at seq " + target);
+                CaptureModelTest.deleteTree(clone);
+                if (set.recovery().dirtyRegions() > 0) {
+                    dirtyRecoveries++;
+                }
+                if (set.recovery().truncatedJournalBytes() > 0) {
+                    tornTails++;
+                }
+                lastSeq = last;
+            }
+            beyondFlushed += lastSeq - flushed;
+            CaptureModelTest.deleteTree(err);
+        }
+        System.out.printf("CrashIT: %s: %d kills, %d recoveries with dirty regions, %d torn journal tails, %d seqs recovered beyond"
+                + " the last FLUSHED, lastSeq %d, %.1f s%n", ctx0, kills, dirtyRecoveries, tornTails, beyondFlushed, lastSeq, (System.nanoTime() - started) / 1e9);
+        assertEquals(rounds, kills, ctx0 + ": every round killed a running child");
+        assertTrue(dirtyRecoveries > 0, ctx0 + ": some kill landed while regions were dirty, so recovery had work to do");
+    }
+
+    private static String javaBinary() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private static String describe(ChildOutput out, Path err) throws IOException {
+        String e = Files.exists(err) ? Files.readString(err, StandardCharsets.UTF_8) : "";
+        if (e.length() > 8000) {
+            e = "..." + e.substring(e.length() - 8000);
+        }
+        return "child stdout (non-FLUSHED lines): " + out.otherLines + "\nchild stderr:\n" + e;
+    }
+
+    /** Reads the child's stdout: the last FLUSHED seq, and a latch for the first one. */
+    private static final class ChildOutput {
+        final AtomicLong lastFlushed = new AtomicLong(-1);
+        final CountDownLatch firstFlush = new CountDownLatch(1);
+        final List<String> otherLines = java.util.Collections.synchronizedList(new ArrayList<>());
+        final Thread reader;
+
+        ChildOutput(Process p) {
+            reader = new Thread(() -> {
+                try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                    for (String line; (line = in.readLine()) != null; ) {
+                        if (line.startsWith("FLUSHED ")) {
+                            lastFlushed.set(Long.parseLong(line.substring(8).trim()));
+                            firstFlush.countDown();
+                        } else {
+                            otherLines.add(line);
+                        }
+                    }
+                } catch (IOException | RuntimeException e) {
+                    otherLines.add("(reading stdout failed: " + e + ")");
+                }
+            }, "crash-child-stdout");
+            reader.setDaemon(true);
+            reader.start();
+        }
+    }
+
+    /** The image at any seq of the crash workload, rebuilt from the op function, with sparse checkpoints. */
+    static final class SeqModel {
+        private static final long CHECKPOINT_EVERY = 512;
+        private final long seed;
+        private final long[] sizes;
+        private final TreeMap<Long, ImageModel> checkpoints = new TreeMap<>();
+
+        SeqModel(long seed, long[] sizes) {
+            this.seed = seed;
+            this.sizes = sizes.clone();
+            checkpoints.put(0L, ImageModel.zeros(sizes));
+        }
+
+        ImageModel imageAt(long seq) {
+            Map.Entry<Long, ImageModel> base = checkpoints.floorEntry(seq);
+            ImageModel image = base.getValue();
+            for (long s = base.getKey() + 1; s <= seq; s++) {
+                image = CrashWorkload.op(seed, s, sizes).applyTo(image);
+                if (s % CHECKPOINT_EVERY == 0) {
+                    checkpoints.put(s, image);
+                }
+            }
+            return image;
+        }
+    }
+}
