@@ -51,7 +51,8 @@ public final class CapturedSet implements AutoCloseable {
     private final RecoveryReport recovery;
     private final ReentrantLock sequencer = new ReentrantLock();
     private final List<BlockDevice> devices = new ArrayList<>();
-    private volatile long lastCheckpointNanos = System.nanoTime();
+    private volatile long previousCheckpointSeq;
+    private final java.util.concurrent.ScheduledExecutorService checkpointer;
     private volatile boolean closed;
 
     private CapturedSet(SetRecord set, SetLock lock, SetPrimaries primaries, Journal journal, DirtyRegionLog drl,
@@ -68,6 +69,30 @@ public final class CapturedSet implements AutoCloseable {
         for (PrimaryMember m : primaries.members()) {
             devices.add(new MemberDevice(m));
         }
+        this.checkpointer = startCheckpointer();
+    }
+
+    /**
+     * Checkpoints in the background every {@code checkpointInterval} while writes come in,
+     * so that neither writes nor flushes wait for the primaries to be forced.
+     */
+    private java.util.concurrent.ScheduledExecutorService startCheckpointer() {
+        var executor = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "rewind-checkpoint-" + set.name());
+            t.setDaemon(true);
+            return t;
+        });
+        long periodMillis = Math.max(1, options.checkpointInterval().toMillis());
+        executor.scheduleWithFixedDelay(() -> {
+            try {
+                if (!closed && journal.lastSeq() != previousCheckpointSeq) {
+                    checkpoint();
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("set {}: checkpoint failed, will retry: {}", set.name(), e.toString());
+            }
+        }, periodMillis, periodMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        return executor;
     }
 
     /** Lays out a new set's secondary: its label, an empty journal, a clean DRL, and a replica of every member as it is now. */
@@ -272,24 +297,26 @@ public final class CapturedSet implements AutoCloseable {
         return seq;
     }
 
-    /**
-     * Makes every write so far durable (the journal is forced; group commit). Every
-     * {@code checkpointInterval} it also forces the primaries and clears dirty regions.
-     */
+    /** Makes every write so far durable: the journal is forced (group commit). */
     public void flush() throws IOException {
         journal.flush();
-        if (System.nanoTime() - lastCheckpointNanos > options.checkpointInterval().toNanos()) {
-            checkpoint();
-        }
     }
 
-    /** Forces the primaries and clears the dirty regions they now match. */
+    /**
+     * Forces the primaries, then clears the dirty regions that saw no write since the
+     * previous checkpoint: their writes are now on the primary, and a region still being
+     * written keeps its bit instead of paying for a new force on its next write.
+     */
     public void checkpoint() throws IOException {
-        lastCheckpointNanos = System.nanoTime();
+        checkpoint(false);
+    }
+
+    private synchronized void checkpoint(boolean clearAll) throws IOException {
         long upTo = journal.lastSeq();
         journal.flush();
         primaries.force();
-        drl.clearWrittenAtOrBefore(upTo);
+        drl.clearWrittenAtOrBefore(clearAll ? upTo : previousCheckpointSeq);
+        previousCheckpointSeq = upTo;
     }
 
     private final class MemberDevice implements BlockDevice {
@@ -522,10 +549,16 @@ public final class CapturedSet implements AutoCloseable {
         if (closed) {
             return;
         }
+        checkpointer.shutdownNow();
+        try {
+            checkpointer.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         try {
             sequencer.lock();
             try {
-                checkpoint();
+                checkpoint(true);
                 closed = true;
             } finally {
                 sequencer.unlock();

@@ -34,6 +34,8 @@ public final class DirtyRegionLog implements AutoCloseable {
     static final int VERSION = 1;
     static final int HEADER_BYTES = 4096;
     static final int MAX_MEMBERS = 500;
+    /** Regions marked together when one of them first becomes dirty (a multiple of 8). */
+    static final int GROUP_REGIONS = 64;
 
     private final Path path;
     private final FileChannel channel;
@@ -144,7 +146,9 @@ public final class DirtyRegionLog implements AutoCloseable {
 
     /**
      * Marks the regions of {@code [start, end)} dirty as of {@code seq} and, if any bit was
-     * newly set, forces the log before returning.
+     * newly set, forces the log before returning. A newly needed bit brings the rest of its
+     * group of {@link #GROUP_REGIONS} regions with it in the same force, so a sequential or
+     * spread-out workload pays one force per group rather than one per region.
      */
     public synchronized void markDirty(int member, long startBytes, long endBytes, long seq) throws IOException {
         if (endBytes <= startBytes) {
@@ -154,17 +158,29 @@ public final class DirtyRegionLog implements AutoCloseable {
         int last = (int) ((endBytes - 1) / regionSizeBytes);
         boolean changed = false;
         byte[] b = bits[member];
+        long[] lastWrite = lastWriteSeq[member];
         for (int r = first; r <= last; r++) {
-            lastWriteSeq[member][r] = seq;
-            int mask = 1 << (r & 7);
-            if ((b[r >>> 3] & mask) == 0) {
-                b[r >>> 3] |= (byte) mask;
-                writeByte(member, r >>> 3);
+            lastWrite[r] = seq;
+            if ((b[r >>> 3] & (1 << (r & 7))) == 0) {
+                int groupStart = r & ~(GROUP_REGIONS - 1);
+                int groupEnd = Math.min(lastWrite.length, groupStart + GROUP_REGIONS);
+                for (int g = groupStart; g < groupEnd; g++) {
+                    b[g >>> 3] |= (byte) (1 << (g & 7));
+                }
+                writeBytes(member, groupStart >>> 3, ((groupEnd - 1) >>> 3) + 1);
                 changed = true;
             }
         }
         if (changed) {
             channel.force(false);
+        }
+    }
+
+    private void writeBytes(int member, int fromByte, int toByte) throws IOException {
+        ByteBuffer buf = ByteBuffer.wrap(bits[member], fromByte, toByte - fromByte);
+        long position = bitmapOffsets[member] + fromByte;
+        while (buf.hasRemaining()) {
+            channel.write(buf, position + buf.position() - fromByte);
         }
     }
 

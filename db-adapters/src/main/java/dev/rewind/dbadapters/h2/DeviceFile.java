@@ -144,7 +144,7 @@ final class DeviceFile {
         if (positionBytes > lengthBytes) {
             device.writeZeroes(CONTENT_OFFSET + lengthBytes, positionBytes - lengthBytes, false);
         }
-        src.position(src.limit());
+        device.write(CONTENT_OFFSET + positionBytes, src, false);
         if (endBytes > lengthBytes) {
             writeHeader(header.withLength(endBytes));
         }

@@ -1,6 +1,7 @@
 package dev.rewind.dbadapters.h2;
 
 import dev.rewind.capture.CapturedSet;
+import dev.rewind.volumeset.RewindException;
 import java.io.IOException;
 
 /**
@@ -17,15 +18,20 @@ import java.io.IOException;
  *
  * <p>H2 2.x keeps a database in a single {@code .mv.db} file, so one member is enough; a
  * device holds one file, and any other file H2 tries to create there fails with an error
- * naming the device. {@link #jdbcUrl()} therefore carries {@link #URL_SETTINGS}:
+ * naming the device. {@link #jdbcUrl()} therefore carries {@link #URL_SETTINGS} (checked
+ * against H2 2.3.232):
  * <ul>
- *   <li>{@code FILE_LOCK=NO}: no {@code .lock.db} file (the set's own lock keeps other
- *       processes away from the devices);</li>
- *   <li>{@code TRACE_LEVEL_FILE=0}: no {@code .trace.db} file.</li>
+ *   <li>{@code TRACE_LEVEL_FILE=0}: necessary. Otherwise the first SQL error makes H2 open
+ *       {@code <db>.trace.db}, which the device refuses.</li>
+ *   <li>{@code FILE_LOCK=NO}: no lock of H2's own. The default ({@code FS}) only locks the
+ *       channel, which this file system grants, and {@code FILE_LOCK=FILE} would need a
+ *       {@code .lock.db} file; the set's own lock keeps other processes off the devices.</li>
  * </ul>
- * Compaction at a normal close moves chunks within the file and creates no other file; only
- * {@code SHUTDOWN COMPACT} and {@code SHUTDOWN DEFRAG} need a second file and fail here.
- * Temporary results go to {@code java.io.tmpdir} on the local disk, not to the device.
+ * A normal close compacts the file in place (for up to {@code MAX_COMPACT_TIME}, default
+ * 200 ms) and creates no other file, so no compaction setting is needed. Do not use
+ * {@code SHUTDOWN COMPACT} or {@code SHUTDOWN DEFRAG}: they need a second file
+ * ({@code <db>.mv.db.tempFile}); when it cannot be created, H2 closes the store at once,
+ * uncompacted. Large temporary results go to {@code java.io.tmpdir} on the local disk.
  * More settings may be appended to the URL, each starting with {@code ;}.
  */
 public final class H2OnSet implements AutoCloseable {
@@ -45,6 +51,9 @@ public final class H2OnSet implements AutoCloseable {
      * database called {@code databaseName} (the file is {@code <databaseName>.mv.db}).
      */
     public static H2OnSet mount(CapturedSet set, String memberName, String databaseName) throws IOException {
+        if (!databaseName.matches("[A-Za-z0-9._-]+")) {
+            throw new RewindException("database name '" + databaseName + "' must be letters, digits, '.', '_' or '-'");
+        }
         String mountName = mountName(set.name(), memberName);
         VolumeFileSystem.mount(mountName, set.device(memberName));
         return new H2OnSet(mountName, databaseName);

@@ -28,12 +28,15 @@ import org.junit.jupiter.api.io.TempDir;
 class H2OnSetTest {
     private static final long MEMBER_BYTES = 32L << 20;
 
+    // Each test names its set differently: mounts are global to the JVM, so a test that
+    // fails with its database open cannot make the next one fail too.
+
     @TempDir
     Path tmp;
 
     @Test
     void databaseSurvivesCloseAndReopen() throws Exception {
-        try (TestSet t = TestSet.create(tmp, "shop", MEMBER_BYTES, MEMBER_BYTES)) {
+        try (TestSet t = TestSet.create(tmp, "survive", MEMBER_BYTES, MEMBER_BYTES)) {
             try (CapturedSet set = t.open(); H2OnSet db = H2OnSet.mount(set, "m0", "bank")) {
                 try (Connection c = DriverManager.getConnection(db.jdbcUrl()); Statement s = c.createStatement()) {
                     createAccounts(s, 100);
@@ -47,7 +50,7 @@ class H2OnSetTest {
 
     @Test
     void restoreToSeqBeforeDeleteBringsRowsBack() throws Exception {
-        try (TestSet t = TestSet.create(tmp, "shop", MEMBER_BYTES, MEMBER_BYTES); CapturedSet set = t.open()) {
+        try (TestSet t = TestSet.create(tmp, "restore", MEMBER_BYTES, MEMBER_BYTES); CapturedSet set = t.open()) {
             long seqBefore;
             try (H2OnSet db = H2OnSet.mount(set, "m0", "bank")) {
                 try (Connection c = DriverManager.getConnection(db.jdbcUrl()); Statement s = c.createStatement()) {
@@ -75,8 +78,9 @@ class H2OnSetTest {
 
     @Test
     void h2WritesGoThroughTheDeviceIntoTheJournal() throws Exception {
-        try (TestSet t = TestSet.create(tmp, "shop", MEMBER_BYTES, MEMBER_BYTES); CapturedSet set = t.open();
+        try (TestSet t = TestSet.create(tmp, "journal", MEMBER_BYTES, MEMBER_BYTES); CapturedSet set = t.open();
              H2OnSet db = H2OnSet.mount(set, "m0", "bank")) {
+            assertEquals("jdbc:h2:rewind:journal-m0/bank;FILE_LOCK=NO;TRACE_LEVEL_FILE=0", db.jdbcUrl());
             try (Connection c = DriverManager.getConnection(db.jdbcUrl()); Statement s = c.createStatement()) {
                 createAccounts(s, 10);
                 s.execute("CHECKPOINT");
@@ -95,7 +99,7 @@ class H2OnSetTest {
 
     @Test
     void corruptHeaderIsRefusedWithAClearMessage() throws Exception {
-        try (TestSet t = TestSet.create(tmp, "shop", MEMBER_BYTES, MEMBER_BYTES); CapturedSet set = t.open()) {
+        try (TestSet t = TestSet.create(tmp, "corrupt", MEMBER_BYTES, MEMBER_BYTES); CapturedSet set = t.open()) {
             try (H2OnSet db = H2OnSet.mount(set, "m0", "bank")) {
                 try (Connection c = DriverManager.getConnection(db.jdbcUrl()); Statement s = c.createStatement()) {
                     createAccounts(s, 10);
@@ -116,7 +120,7 @@ class H2OnSetTest {
         Set<String> touched = ConcurrentHashMap.newKeySet();
         FilePathRec.register();
         FilePathRec.setRecorder((op, fileName, data, x) -> touched.add(fileName));
-        try (TestSet t = TestSet.create(tmp, "shop", MEMBER_BYTES, MEMBER_BYTES); CapturedSet set = t.open();
+        try (TestSet t = TestSet.create(tmp, "settings", MEMBER_BYTES, MEMBER_BYTES); CapturedSet set = t.open();
              H2OnSet db = H2OnSet.mount(set, "m0", "bank")) {
             String recordedUrl = "jdbc:h2:rec:" + db.databasePath() + H2OnSet.URL_SETTINGS;
             try (Connection c = DriverManager.getConnection(recordedUrl); Statement s = c.createStatement()) {
@@ -130,7 +134,7 @@ class H2OnSetTest {
         } finally {
             FilePathRec.setRecorder(null);
         }
-        assertEquals(Set.of("rec:rewind:shop-m0/bank.mv.db"), touched, "no trace, lock or temp file");
+        assertEquals(Set.of("rec:rewind:settings-m0/bank.mv.db"), touched, "no trace, lock or temp file");
     }
 
     private static void createAccounts(Statement s, int count) throws SQLException {
