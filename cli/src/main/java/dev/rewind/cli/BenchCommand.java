@@ -7,7 +7,7 @@ import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", description = {"Measure the capture path and in-place rewind against plain file I/O on this machine.",
+@Command(name = "bench", mixinStandardHelpOptions = true, description = {"Measure the capture path and in-place rewind against plain file I/O on this machine.",
         "Needs about 4 GiB of free disk in --dir (1 GiB with --quick); removes its files afterwards."},
         footer = {"", "Examples:", "  rewind bench", "  rewind bench --quick --json"})
 final class BenchCommand extends Subcommand {

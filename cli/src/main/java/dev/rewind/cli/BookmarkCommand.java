@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "bookmark", description = "Name the newest write of a set (or a given seq), to restore to it later by name.",
+@Command(name = "bookmark", mixinStandardHelpOptions = true, description = "Name the newest write of a set (or a given seq), to restore to it later by name.",
         footer = {"", "Examples:", "  rewind bookmark shop before-upgrade", "  rewind restore shop --to-bookmark before-upgrade"})
 final class BookmarkCommand extends Subcommand {
     @Parameters(index = "0", paramLabel = "SET")

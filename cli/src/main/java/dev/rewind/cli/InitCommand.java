@@ -3,7 +3,7 @@ package dev.rewind.cli;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "init", sortOptions = false,
+@Command(name = "init", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Create the data dir and its catalog (an H2 file inside it, or a PostgreSQL database).",
         footer = {"", "Examples:", "  rewind init", "  REWIND_CATALOG_PASSWORD=... rewind init --catalog jdbc:postgresql://127.0.0.1:5432/rewind --catalog-user rewind"})
 final class InitCommand extends Subcommand {

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "log", description = "List a set's writes, newest first, with its bookmarks and restores; a page at a time.",
+@Command(name = "log", mixinStandardHelpOptions = true, description = "List a set's writes, newest first, with its bookmarks and restores; a page at a time.",
         footer = {"", "Examples:", "  rewind log shop", "  rewind log shop --limit 200 --before 5000", "  rewind log shop --json"})
 final class LogCommand extends Subcommand {
     @Parameters(index = "0", paramLabel = "SET")

@@ -10,11 +10,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "lv", description = "Logical volumes: extents of a VG, in order.",
+@Command(name = "lv", mixinStandardHelpOptions = true, description = "Logical volumes: extents of a VG, in order.",
         subcommands = {LvCommand.Create.class, LvCommand.ListLvs.class})
 final class LvCommand {
 
-    @Command(name = "create", description = "Allocate a linear LV (the size is rounded up to whole extents).",
+    @Command(name = "create", mixinStandardHelpOptions = true, description = "Allocate a linear LV (the size is rounded up to whole extents).",
             footer = {"", "Example:", "  rewind lv create data --vg vg0 --size 2G"})
     static final class Create extends Subcommand {
         @Parameters(index = "0", paramLabel = "NAME", description = "LV name (becomes the member name in a set).")
@@ -34,7 +34,7 @@ final class LvCommand {
         }
     }
 
-    @Command(name = "list", description = "List LVs of every VG.")
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List LVs of every VG.")
     static final class ListLvs extends Subcommand {
         @Override
         void run(DataDir data, Output out) {

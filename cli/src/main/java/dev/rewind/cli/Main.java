@@ -47,6 +47,14 @@ public final class Main {
         return commandLine().execute(args);
     }
 
+    /** Runs with the given output streams (for tests and embedding). */
+    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
+        CommandLine cl = commandLine();
+        cl.setOut(out);
+        cl.setErr(err);
+        return cl.execute(args);
+    }
+
     static Throwable unwrap(Throwable e) {
         Throwable t = e;
         while ((t instanceof UncheckedIOException || t instanceof java.util.concurrent.ExecutionException) && t.getCause() != null) {

@@ -10,11 +10,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "pv", description = "Physical volumes: files or block devices, labelled so a swapped device is refused.",
+@Command(name = "pv", mixinStandardHelpOptions = true, description = "Physical volumes: files or block devices, labelled so a swapped device is refused.",
         subcommands = {PvCommand.Create.class, PvCommand.ListPvs.class})
 final class PvCommand {
 
-    @Command(name = "create", description = "Label a file or block device as a PV (a missing file is created sparse).",
+    @Command(name = "create", mixinStandardHelpOptions = true, description = "Label a file or block device as a PV (a missing file is created sparse).",
             footer = {"", "Examples:", "  rewind pv create disk1 --path /srv/rewind/disk1.img --size 4G", "  rewind pv create nvme1 --path /dev/nvme1n1"})
     static final class Create extends Subcommand {
         @Parameters(index = "0", paramLabel = "NAME", description = "PV name.")
@@ -34,7 +34,7 @@ final class PvCommand {
         }
     }
 
-    @Command(name = "list", description = "List PVs.")
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List PVs.")
     static final class ListPvs extends Subcommand {
         @Override
         void run(DataDir data, Output out) {

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "quickstart",
+@Command(name = "quickstart", mixinStandardHelpOptions = true,
         description = {"A five-second tour: a bank in an H2 database on a protected volume set, a mistaken DELETE without WHERE, "
                 + "and a restore to the exact write before it. Needs no root and no server; works in a new temp data dir it leaves "
                 + "behind for you to explore."},

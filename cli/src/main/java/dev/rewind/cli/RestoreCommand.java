@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "restore", sortOptions = false,
+@Command(name = "restore", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Bring every member of a set back to one write: in place, or as new files with --clone-to.",
                 "In place, only the blocks changed after the target are read and written, and the restore is itself",
                 "journaled: restoring to the seq just before it undoes it."},

@@ -12,11 +12,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "set", description = "Production volume sets: the volumes of one database, one journal, one write sequence.",
+@Command(name = "set", mixinStandardHelpOptions = true, description = "Production volume sets: the volumes of one database, one journal, one write sequence.",
         subcommands = {SetCommand.Create.class, SetCommand.ListSets.class})
 final class SetCommand {
 
-    @Command(name = "create", sortOptions = false,
+    @Command(name = "create", mixinStandardHelpOptions = true, sortOptions = false,
             description = {"Create a set from LVs (VG/LV, possibly from several VGs) and/or whole PVs (pv:NAME).",
                     "Its secondary directory gets a journal, a dirty region log and a replica of every member as it is now."},
             footer = {"", "Examples:", "  rewind set create shop --member vg0/data --member vg0/wal",
@@ -46,7 +46,7 @@ final class SetCommand {
         }
     }
 
-    @Command(name = "list", description = "List sets and their members.")
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List sets and their members.")
     static final class ListSets extends Subcommand {
         @Override
         void run(DataDir data, Output out) {

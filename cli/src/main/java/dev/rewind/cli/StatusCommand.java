@@ -10,7 +10,7 @@ import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "status", description = "Show sets: members, newest and flushed seq, history on hand, secondary use.",
+@Command(name = "status", mixinStandardHelpOptions = true, description = "Show sets: members, newest and flushed seq, history on hand, secondary use.",
         footer = {"", "Examples:", "  rewind status", "  rewind status shop --json"})
 final class StatusCommand extends Subcommand {
     @Parameters(index = "0", arity = "0..1", paramLabel = "SET", description = "One set (default: all).")

@@ -4,7 +4,7 @@ import dev.rewind.capture.CapturedSet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "verify", description = "Read every journal record and replica chunk of a set and check its checksum.",
+@Command(name = "verify", mixinStandardHelpOptions = true, description = "Read every journal record and replica chunk of a set and check its checksum.",
         footer = {"", "Exit code 3 and the file and offset if anything is corrupt.", "", "Example:", "  rewind verify shop"})
 final class VerifyCommand extends Subcommand {
     @Parameters(index = "0", paramLabel = "SET")

@@ -11,11 +11,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "vg", description = "Volume groups: PVs cut into extents.",
+@Command(name = "vg", mixinStandardHelpOptions = true, description = "Volume groups: PVs cut into extents.",
         subcommands = {VgCommand.Create.class, VgCommand.ListVgs.class})
 final class VgCommand {
 
-    @Command(name = "create", description = "Create a VG from PVs that are in no VG yet.",
+    @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a VG from PVs that are in no VG yet.",
             footer = {"", "Example:", "  rewind vg create vg0 --pv disk1,disk2 --extent-size 4M"})
     static final class Create extends Subcommand {
         @Parameters(index = "0", paramLabel = "NAME", description = "VG name.")
@@ -37,7 +37,7 @@ final class VgCommand {
         }
     }
 
-    @Command(name = "list", description = "List VGs with their free space.")
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List VGs with their free space.")
     static final class ListVgs extends Subcommand {
         @Override
         void run(DataDir data, Output out) {

@@ -390,15 +390,13 @@ public final class CapturedSet implements AutoCloseable {
         }
     }
 
-    /** The newest seq at or before {@code time}. */
+    /** The newest seq at or before {@code time}; the set's starting state (the replica's seq) if none. */
     public long seqAtTime(Instant time) {
-        long seq = journal.lastSeqAtOrBefore(time);
-        if (seq < oldestSeq()) {
-            throw new RewindException("no write of set " + set.name() + " at or before " + time + " is in the history on hand"
-                    + (journal.lastSeq() >= journal.firstSeq() ? " (the oldest write is seq " + journal.firstSeq() + " at "
-                    + journal.record(journal.firstSeq()).time() + ")" : ""));
+        if (time.isBefore(journal.startedAt())) {
+            throw new RewindException("no write of set " + set.name() + " at or before " + time + " is in the history on hand,"
+                    + " which starts at " + journal.startedAt());
         }
-        return seq;
+        return Math.max(oldestSeq(), journal.lastSeqAtOrBefore(time));
     }
 
     /**

@@ -165,6 +165,12 @@ public final class Journal implements AutoCloseable {
         return truncatedBytesAtOpen;
     }
 
+    /** When the oldest segment was started: the history on hand reaches back to this instant. */
+    public Instant startedAt() {
+        long micros = segments[0].createdMicros();
+        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000L);
+    }
+
     /** The oldest seq this journal holds (history before it lives in the replica). */
     public long firstSeq() {
         return index.firstSeq();

@@ -44,13 +44,15 @@ final class JournalSegment implements AutoCloseable {
     private final FileChannel channel;
     private final long firstSeq;
     private final int ordinal;
+    private final long createdMicros;
     private long sizeBytes;
 
-    private JournalSegment(Path path, FileChannel channel, long firstSeq, int ordinal, long sizeBytes) {
+    private JournalSegment(Path path, FileChannel channel, long firstSeq, int ordinal, long createdMicros, long sizeBytes) {
         this.path = path;
         this.channel = channel;
         this.firstSeq = firstSeq;
         this.ordinal = ordinal;
+        this.createdMicros = createdMicros;
         this.sizeBytes = sizeBytes;
     }
 
@@ -73,18 +75,19 @@ final class JournalSegment implements AutoCloseable {
         writeFully(c, h, 0);
         c.force(true);
         forceDirectory(dir);
-        return new JournalSegment(path, c, firstSeq, ordinal, SEGMENT_HEADER_BYTES);
+        return new JournalSegment(path, c, firstSeq, ordinal, nowMicros, SEGMENT_HEADER_BYTES);
     }
 
     /**
      * Opens a segment and checks its header. Returns null if this is the newest segment
-     * and its header is torn (a crash while creating it); the caller deletes it.
+     * and its header is torn (a crash while creating it, so nothing follows the header); the caller deletes it.
      */
     static JournalSegment open(Path path, UUID setUuid, int ordinal, boolean isNewest) throws IOException {
         FileChannel c = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             ByteBuffer h = ByteBuffer.allocate(SEGMENT_HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
             int n = readFully(c, h, 0);
+            boolean mayBeTorn = isNewest && c.size() <= SEGMENT_HEADER_BYTES; // records follow only a header that was forced
             String problem = null;
             if (n < SEGMENT_HEADER_BYTES) {
                 problem = "segment header is " + n + " bytes, expected " + SEGMENT_HEADER_BYTES;
@@ -96,7 +99,7 @@ final class JournalSegment implements AutoCloseable {
                 if (!java.util.Arrays.equals(magic, SEGMENT_MAGIC)) {
                     problem = "not a journal segment (bad magic)";
                 } else if (h.getInt(60) != (int) crc.getValue()) {
-                    if (!isNewest) {
+                    if (!mayBeTorn) {
                         throw CorruptDataException.checksum(path, 60, h.getInt(60), (int) crc.getValue());
                     }
                     problem = "segment header checksum";
@@ -105,7 +108,7 @@ final class JournalSegment implements AutoCloseable {
                 }
             }
             if (problem != null) {
-                if (isNewest) {
+                if (mayBeTorn) {
                     c.close();
                     return null;
                 }
@@ -115,7 +118,7 @@ final class JournalSegment implements AutoCloseable {
             if (!uuid.equals(setUuid)) {
                 throw new CorruptDataException(path, 16, "segment belongs to set " + uuid + ", not " + setUuid);
             }
-            return new JournalSegment(path, c, h.getLong(32), ordinal, c.size());
+            return new JournalSegment(path, c, h.getLong(32), ordinal, h.getLong(40), c.size());
         } catch (IOException | RuntimeException e) {
             if (c.isOpen()) {
                 c.close();
@@ -134,6 +137,10 @@ final class JournalSegment implements AutoCloseable {
 
     int ordinal() {
         return ordinal;
+    }
+
+    long createdMicros() {
+        return createdMicros;
     }
 
     long sizeBytes() {
