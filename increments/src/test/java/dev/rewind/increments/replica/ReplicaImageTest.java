@@ -1,0 +1,206 @@
+package dev.rewind.increments.replica;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.rewind.volumeset.CorruptDataException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ReplicaImageTest {
+    private static final int CHUNK = ReplicaImage.CHUNK_BYTES;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aReplicaReadsBackEqualToItsSource() throws IOException {
+        byte[] source = sourceWithHoles(10 * CHUNK + 1000, 1);
+        AtomicLong progress = new AtomicLong();
+        try (ReplicaImage replica = ReplicaImage.create(dir, "data", source.length, from(source), progress::addAndGet)) {
+            assertEquals(source.length, replica.sizeBytes());
+            assertEquals(source.length, progress.get(), "progress covers every byte");
+            assertArrayEquals(source, readAll(replica));
+            Random random = new Random(2);
+            for (int i = 0; i < 200; i++) {
+                int offset = random.nextInt(source.length);
+                int length = random.nextInt(Math.min(3 * CHUNK, source.length - offset) + 1);
+                ByteBuffer dst = ByteBuffer.allocate(length);
+                replica.read(offset, dst);
+                assertArrayEquals(java.util.Arrays.copyOfRange(source, offset, offset + length), dst.array(),
+                        "read at " + offset + " of " + length);
+            }
+        }
+        assertEquals(source.length, Files.size(dir.resolve("data.img")));
+        try (ReplicaImage reopened = ReplicaImage.open(dir, "data", source.length)) {
+            assertArrayEquals(source, readAll(reopened));
+        }
+    }
+
+    @Test
+    void aFlippedByteInTheImageIsDetectedOnRead() throws IOException {
+        byte[] source = sourceWithHoles(8 * CHUNK, 3);
+        ReplicaImage.create(dir, "data", source.length, from(source), ProgressListener.NONE).close();
+        int victimChunk = firstNonZeroChunk(source);
+        long victim = (long) victimChunk * CHUNK + 1234;
+        flip(dir.resolve("data.img"), victim);
+
+        try (ReplicaImage replica = ReplicaImage.open(dir, "data", source.length)) {
+            CorruptDataException e = assertThrows(CorruptDataException.class, () -> replica.read(victim, ByteBuffer.allocate(1)));
+            assertEquals(dir.resolve("data.img"), e.file());
+            assertEquals((long) victimChunk * CHUNK, e.offsetBytes(), "names the chunk");
+            assertTrue(e.getMessage().contains("CRC32C expected"), e.getMessage());
+            assertThrows(CorruptDataException.class, () -> replica.read(victim - CHUNK + 100, ByteBuffer.allocate(CHUNK)),
+                    "any read touching the chunk is refused");
+            assertThrows(CorruptDataException.class, () -> readAll(replica));
+            for (int c = 0; c < source.length / CHUNK; c++) {
+                if (c != victimChunk) {
+                    ByteBuffer dst = ByteBuffer.allocate(CHUNK);
+                    replica.read((long) c * CHUNK, dst);
+                    assertArrayEquals(java.util.Arrays.copyOfRange(source, c * CHUNK, (c + 1) * CHUNK), dst.array(), "chunk " + c);
+                }
+            }
+        }
+    }
+
+    @Test
+    void dataAppearingInAHoleIsDetectedOnRead() throws IOException {
+        byte[] source = new byte[4 * CHUNK];
+        ReplicaImage.create(dir, "data", source.length, from(source), ProgressListener.NONE).close();
+        flip(dir.resolve("data.img"), 2L * CHUNK + 7);
+        try (ReplicaImage replica = ReplicaImage.open(dir, "data", source.length)) {
+            CorruptDataException e = assertThrows(CorruptDataException.class, () -> replica.read(2L * CHUNK, ByteBuffer.allocate(CHUNK)));
+            assertEquals(2L * CHUNK, e.offsetBytes());
+        }
+    }
+
+    @Test
+    void aTruncatedImageIsDetectedOnRead() throws IOException {
+        byte[] source = sourceWithHoles(6 * CHUNK, 4);
+        source[source.length - 1] = 1; // the last chunk has data
+        ReplicaImage.create(dir, "data", source.length, from(source), ProgressListener.NONE).close();
+        try (FileChannel c = FileChannel.open(dir.resolve("data.img"), StandardOpenOption.WRITE)) {
+            c.truncate(5L * CHUNK + 100);
+        }
+        try (ReplicaImage replica = ReplicaImage.open(dir, "data", source.length)) {
+            assertThrows(CorruptDataException.class, () -> replica.read(5L * CHUNK, ByteBuffer.allocate(CHUNK)));
+        }
+    }
+
+    @Test
+    void aDamagedChecksumTableIsRefusedAtOpen() throws IOException {
+        byte[] source = sourceWithHoles(3 * CHUNK, 5);
+        ReplicaImage.create(dir, "data", source.length, from(source), ProgressListener.NONE).close();
+        Path table = dir.resolve("data.crc");
+        flip(table, 25); // reserved, under the header CRC
+        CorruptDataException e = assertThrows(CorruptDataException.class, () -> ReplicaImage.open(dir, "data", source.length));
+        assertEquals(table, e.file());
+        assertTrue(e.getMessage().contains("CRC32C expected"), e.getMessage());
+
+        flip(table, 25);
+        ReplicaImage.open(dir, "data", source.length).close();
+        CorruptDataException wrongSize = assertThrows(CorruptDataException.class,
+                () -> ReplicaImage.open(dir, "data", source.length + CHUNK));
+        assertTrue(wrongSize.getMessage().contains("expected " + (source.length + CHUNK)), wrongSize.getMessage());
+
+        Files.delete(table);
+        assertThrows(CorruptDataException.class, () -> ReplicaImage.open(dir, "data", source.length));
+    }
+
+    @Test
+    void allZeroChunksAreHolesInASparseImage() throws IOException, InterruptedException {
+        int size = 64 << 20;
+        byte[] written = new byte[CHUNK];
+        new Random(6).nextBytes(written);
+        ReplicaImage.Source source = (offset, dst) -> {
+            if (offset == 10L * CHUNK || offset == 500L * CHUNK) {
+                dst.put(written, 0, dst.remaining());
+            } else {
+                dst.put(new byte[dst.remaining()]);
+            }
+        };
+        try (ReplicaImage replica = ReplicaImage.create(dir, "big", size, source, ProgressListener.NONE)) {
+            ByteBuffer dst = ByteBuffer.allocate(CHUNK);
+            replica.read(500L * CHUNK, dst);
+            assertArrayEquals(written, dst.array());
+            dst.clear();
+            replica.read(499L * CHUNK, dst);
+            assertArrayEquals(new byte[CHUNK], dst.array());
+        }
+        Path image = dir.resolve("big.img");
+        assertEquals(size, Files.size(image));
+        long allocated = allocatedBytes(image);
+        assertTrue(allocated < 1 << 20, "2 chunks of data in a 64 MiB image, yet " + allocated + " bytes are allocated");
+    }
+
+    // ---- helpers ----
+
+    /** {@code stat}'s count of 512-byte blocks the file really occupies. */
+    private static long allocatedBytes(Path file) throws IOException, InterruptedException {
+        Process p;
+        try {
+            p = new ProcessBuilder("stat", "-c", "%b %B", file.toString()).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            assumeTrue(false, "no stat(1) to count allocated blocks: " + e.getMessage());
+            throw e;
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assumeTrue(p.exitValue() == 0, "stat failed: " + out);
+        String[] parts = out.split(" ");
+        return Long.parseLong(parts[0]) * Long.parseLong(parts[1]);
+    }
+
+    /** Random bytes with every third chunk left zero. */
+    private static byte[] sourceWithHoles(int size, long seed) {
+        byte[] b = new byte[size];
+        new Random(seed).nextBytes(b);
+        for (int c = 0; c * CHUNK < size; c += 3) {
+            java.util.Arrays.fill(b, c * CHUNK, Math.min(size, (c + 1) * CHUNK), (byte) 0);
+        }
+        return b;
+    }
+
+    private static int firstNonZeroChunk(byte[] source) {
+        for (int c = 0; c * CHUNK < source.length; c++) {
+            for (int i = c * CHUNK; i < Math.min(source.length, (c + 1) * CHUNK); i++) {
+                if (source[i] != 0) {
+                    return c;
+                }
+            }
+        }
+        throw new IllegalArgumentException("all zero");
+    }
+
+    private static ReplicaImage.Source from(byte[] source) {
+        return (offset, dst) -> dst.put(source, (int) offset, dst.remaining());
+    }
+
+    private static byte[] readAll(ReplicaImage replica) throws IOException {
+        ByteBuffer all = ByteBuffer.allocate((int) replica.sizeBytes());
+        replica.read(0, all);
+        return all.array();
+    }
+
+    private static void flip(Path file, long position) throws IOException {
+        try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer one = ByteBuffer.allocate(1);
+            c.read(one, position);
+            one.put(0, (byte) (one.get(0) ^ 0x01)).rewind();
+            c.write(one, position);
+        }
+    }
+}
