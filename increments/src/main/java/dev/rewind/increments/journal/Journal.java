@@ -199,6 +199,10 @@ public final class Journal implements AutoCloseable {
             throw new IllegalArgumentException(type + " is not a numbered event");
         }
         int payloadBytes = type == RecordType.WRITE ? lengthBytes : 0;
+        if ((payload == null ? 0 : payload.remaining()) != payloadBytes) {
+            throw new IllegalArgumentException(type + " of " + lengthBytes + " bytes needs a payload of " + payloadBytes
+                    + " bytes, got " + (payload == null ? "none" : payload.remaining()));
+        }
         if (payloadBytes > MAX_RECORD_PAYLOAD_BYTES) {
             throw new IllegalArgumentException("record payload of " + payloadBytes + " bytes is over the limit");
         }
@@ -305,6 +309,9 @@ public final class Journal implements AutoCloseable {
      * checking its CRC32C; a mismatch throws {@link CorruptDataException} naming file and offset.
      */
     public void readPayload(long seq, ByteBuffer dst) throws IOException {
+        if (index.type(seq) != RecordType.WRITE) {
+            throw new IllegalArgumentException("seq " + seq + " is a " + index.type(seq) + ", which carries no payload");
+        }
         long location = index.location(seq);
         JournalSegment seg = segments[JournalIndex.segmentOf(location)];
         long position = JournalIndex.positionOf(location);
