@@ -9,7 +9,7 @@ import java.time.Duration;
  * forces the primaries so that dirty regions can be cleared.
  */
 public record CaptureOptions(long journalSegmentBytes, Clock clock, Duration checkpointInterval) {
-    public static final CaptureOptions DEFAULT = new CaptureOptions(Journal.DEFAULT_SEGMENT_BYTES, Clock.systemUTC(), Duration.ofSeconds(5));
+    public static final CaptureOptions DEFAULT = new CaptureOptions(Journal.DEFAULT_SEGMENT_BYTES, Clock.systemUTC(), Duration.ofSeconds(30));
 
     public CaptureOptions {
         if (journalSegmentBytes < (1 << 20)) {

@@ -54,6 +54,7 @@ public final class CapturedSet implements AutoCloseable {
     private volatile long previousCheckpointSeq;
     private final java.util.concurrent.ScheduledExecutorService checkpointer;
     private volatile boolean closed;
+    private int references = 1;
 
     private CapturedSet(SetRecord set, SetLock lock, SetPrimaries primaries, Journal journal, DirtyRegionLog drl,
                         List<ReplicaImage> replicas, CaptureOptions options) throws IOException {
@@ -400,6 +401,33 @@ public final class CapturedSet implements AutoCloseable {
     }
 
     /**
+     * Reads what member {@code memberIndex} held at {@code seq}, without copying the volume:
+     * the journal is played back newest-first from {@code seq} over just this range.
+     */
+    public void readAt(long seq, int memberIndex, long offsetBytes, ByteBuffer dst) throws IOException {
+        checkRestorable(seq);
+        PrimaryMember primary = primaries.member(memberIndex);
+        int length = dst.remaining();
+        if (offsetBytes < 0 || offsetBytes + length > primary.sizeBytes()) {
+            throw new IllegalArgumentException("read " + offsetBytes + "+" + length + " is outside member " + primary.name());
+        }
+        DeltaMap wanted = new DeltaMap(seq, seq, primaries.members().size());
+        wanted.add(memberIndex, offsetBytes, offsetBytes + length);
+        int base = dst.position();
+        pointInTime.reconstruct(seq, wanted, (member, offset, len, data) -> {
+            int at = base + (int) (offset - offsetBytes);
+            if (data == null) {
+                for (int i = 0; i < len; i++) {
+                    dst.put(at + i, (byte) 0);
+                }
+            } else {
+                dst.put(at, data, data.position(), len);
+            }
+        });
+        dst.position(base + length);
+    }
+
+    /**
      * Rewinds every member in place to seq {@code targetSeq}. Only the blocks changed after
      * the target are read and written. Everything needed is read and checksummed first, so
      * corrupt history is refused before the primary is touched. The restore's writes are
@@ -412,17 +440,81 @@ public final class CapturedSet implements AutoCloseable {
             return new RestoreResult(targetSeq, head + 1, head, 0, 0);
         }
         int members = primaries.members().size();
-        pointInTime.reconstruct(targetSeq, DeltaMap.between(journal, targetSeq, head, members), (m, o, l, d) -> progress.advanced(0));
         DeltaMap changed = DeltaMap.between(journal, targetSeq, head, members);
-        long[] ranges = {0};
-        long bytes = pointInTime.reconstruct(targetSeq, changed, (member, offset, length, data) -> {
+        long[] totals = {0, 0};
+        RangeSinkWriter apply = (member, offset, length, data) -> {
             RecordType type = data == null ? RecordType.WRITE_ZEROES : RecordType.WRITE;
             capture(member, type, JournalRecord.FLAG_RESTORE, offset, length, data);
-            ranges[0]++;
+            totals[0] += length;
+            totals[1]++;
             progress.advanced(length);
-        });
+        };
+        if (changed.totalBytes() <= STAGED_RESTORE_BYTES) {
+            StagedRanges staged = new StagedRanges();
+            pointInTime.reconstruct(targetSeq, changed, staged);
+            staged.applyInOrder(apply);
+        } else {
+            pointInTime.reconstruct(targetSeq, DeltaMap.between(journal, targetSeq, head, members), (m, o, l, d) -> { });
+            pointInTime.reconstruct(targetSeq, changed, apply::accept);
+        }
         journal.flush();
-        return new RestoreResult(targetSeq, head + 1, journal.lastSeq(), bytes, ranges[0]);
+        return new RestoreResult(targetSeq, head + 1, journal.lastSeq(), totals[0], totals[1]);
+    }
+
+    /** Up to this much changed data, a restore reads (and checks) everything into memory first, then writes. */
+    static final long STAGED_RESTORE_BYTES = 256L << 20;
+
+    @FunctionalInterface
+    private interface RangeSinkWriter {
+        void accept(int member, long offset, int length, ByteBuffer data) throws IOException;
+    }
+
+    /**
+     * What a restore will write, read and checked before anything is written: pieces sorted
+     * by member and offset, adjacent pieces of data merged, so the primary sees few, ordered writes.
+     */
+    private static final class StagedRanges implements dev.rewind.increments.restore.RangeSink {
+        private record Piece(int member, long offset, int length, byte[] data) {
+        }
+
+        private final List<Piece> pieces = new ArrayList<>();
+
+        @Override
+        public void accept(int member, long offset, int length, ByteBuffer data) {
+            byte[] copy = null;
+            if (data != null) {
+                copy = new byte[length];
+                data.duplicate().get(copy);
+            }
+            pieces.add(new Piece(member, offset, length, copy));
+        }
+
+        void applyInOrder(RangeSinkWriter writer) throws IOException {
+            pieces.sort(Comparator.comparingInt(Piece::member).thenComparingLong(Piece::offset));
+            int i = 0;
+            while (i < pieces.size()) {
+                Piece p = pieces.get(i);
+                int j = i + 1;
+                long end = p.offset() + p.length();
+                long bytes = p.length();
+                while (j < pieces.size() && pieces.get(j).member() == p.member() && pieces.get(j).offset() == end
+                        && (pieces.get(j).data() == null) == (p.data() == null) && bytes + pieces.get(j).length() <= (1 << 20)) {
+                    end += pieces.get(j).length();
+                    bytes += pieces.get(j).length();
+                    j++;
+                }
+                ByteBuffer data = null;
+                if (p.data() != null) {
+                    data = ByteBuffer.allocate((int) bytes);
+                    for (int k = i; k < j; k++) {
+                        data.put(pieces.get(k).data());
+                    }
+                    data.flip();
+                }
+                writer.accept(p.member(), p.offset(), (int) bytes, data);
+                i = j;
+            }
+        }
     }
 
     /**
@@ -541,13 +633,27 @@ public final class CapturedSet implements AutoCloseable {
         return new SecondaryUsage(journal.sizeBytes(), replica);
     }
 
-    /** Closes cleanly: journal flushed, primaries forced, dirty regions cleared. */
+    /**
+     * Shares this open set with another user (a command run by the daemon): each
+     * {@code retain} is matched by one {@link #close}; the last close really closes.
+     */
+    public synchronized CapturedSet retain() {
+        if (closed) {
+            throw new IllegalStateException("set " + set.name() + " is closed");
+        }
+        references++;
+        return this;
+    }
+
+    /** Closes cleanly, once the last user has closed: journal flushed, primaries forced, dirty regions cleared. */
     @Override
     public void close() throws IOException {
-        if (closed) {
-            return;
+        synchronized (this) {
+            if (closed || --references > 0) {
+                return;
+            }
         }
-        checkpointer.shutdownNow();
+        checkpointer.shutdown(); // never shutdownNow: an interrupt would close the file channels under a running checkpoint
         try {
             checkpointer.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES);
         } catch (InterruptedException e) {

@@ -304,9 +304,14 @@ public final class Journal implements AutoCloseable {
         return index.lastSeqAtOrBefore(micros(time));
     }
 
+    /** Bytes a buffer needs beyond a payload's length for {@link #readPayload} to read it with one system call. */
+    public static final int READ_OVERHEAD_BYTES = JournalSegment.RECORD_HEADER_BYTES;
+
     /**
      * Reads the whole payload of WRITE {@code seq} into {@code dst} (at its position) after
-     * checking its CRC32C; a mismatch throws {@link CorruptDataException} naming file and offset.
+     * checking the record's checksums; a mismatch throws {@link CorruptDataException} naming
+     * file and offset. With {@link #READ_OVERHEAD_BYTES} to spare in {@code dst}, header and
+     * payload come in one read.
      */
     public void readPayload(long seq, ByteBuffer dst) throws IOException {
         if (index.type(seq) != RecordType.WRITE) {
@@ -315,16 +320,28 @@ public final class Journal implements AutoCloseable {
         long location = index.location(seq);
         JournalSegment seg = segments[JournalIndex.segmentOf(location)];
         long position = JournalIndex.positionOf(location);
-        ByteBuffer h = ByteBuffer.allocate(JournalSegment.RECORD_HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
-        String[] why = new String[1];
-        JournalSegment.Header header = seg.readHeader(h, position, why);
-        if (header == null) {
-            throw new CorruptDataException(seg.path(), position, why[0]);
+        int length = index.length(seq);
+        JournalSegment.Header header;
+        if (dst.remaining() >= length + JournalSegment.RECORD_HEADER_BYTES) {
+            header = seg.readRecord(position, length, dst);
+        } else {
+            ByteBuffer h = ByteBuffer.allocate(JournalSegment.RECORD_HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
+            String[] why = new String[1];
+            header = seg.readHeader(h, position, why);
+            if (header == null) {
+                throw new CorruptDataException(seg.path(), position, why[0]);
+            }
+            checkHeader(seq, seg, position, header);
+            seg.readPayload(position, header, dst);
+            return;
         }
+        checkHeader(seq, seg, position, header);
+    }
+
+    private static void checkHeader(long seq, JournalSegment seg, long position, JournalSegment.Header header) {
         if (header.seq() != seq || header.type() != RecordType.WRITE) {
             throw new CorruptDataException(seg.path(), position, "expected WRITE seq " + seq + ", found " + header.type() + " seq " + header.seq());
         }
-        seg.readPayload(position, header, dst);
     }
 
     /** Reads every payload and checks every checksum; returns the number of records verified. */

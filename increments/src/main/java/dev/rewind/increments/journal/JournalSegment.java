@@ -223,6 +223,41 @@ final class JournalSegment implements AutoCloseable {
                 buf.getLong(24), lengthBytes, payloadBytes, buf.getInt(40));
     }
 
+    /**
+     * Reads a whole record (header and payload) at {@code position} into {@code dst} with one
+     * read, checks both CRCs, and leaves the payload at {@code dst}'s position (the header
+     * bytes are moved out of the way). {@code dst} needs room for header and payload.
+     */
+    Header readRecord(long position, int payloadBytes, ByteBuffer dst) throws IOException {
+        int start = dst.position();
+        ByteBuffer record = dst.slice(start, RECORD_HEADER_BYTES + payloadBytes).order(ByteOrder.BIG_ENDIAN);
+        int n = readFully(channel, record, position);
+        if (n < RECORD_HEADER_BYTES + payloadBytes) {
+            throw new CorruptDataException(path, position, "record cut short: " + n + " of " + (RECORD_HEADER_BYTES + payloadBytes) + " bytes");
+        }
+        if (record.getInt(0) != RECORD_MAGIC) {
+            throw new CorruptDataException(path, position, String.format("bad record magic %08x", record.getInt(0)));
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(record.duplicate().position(0).limit(44));
+        if (record.getInt(44) != (int) crc.getValue()) {
+            throw CorruptDataException.checksum(path, position + 44, record.getInt(44), (int) crc.getValue());
+        }
+        Header h = new Header(RecordType.fromCode(record.get(4)), record.get(5) & 0xff, record.getShort(6) & 0xffff, record.getLong(8),
+                record.getLong(16), record.getLong(24), record.getInt(32), record.getInt(36), record.getInt(40));
+        if (h.payloadBytes() != payloadBytes) {
+            throw new CorruptDataException(path, position + 36, "record carries " + h.payloadBytes() + " payload bytes, index says " + payloadBytes);
+        }
+        crc.reset();
+        crc.update(record.duplicate().position(RECORD_HEADER_BYTES).limit(RECORD_HEADER_BYTES + payloadBytes));
+        if ((int) crc.getValue() != h.payloadCrc()) {
+            throw CorruptDataException.checksum(path, position + RECORD_HEADER_BYTES, h.payloadCrc(), (int) crc.getValue());
+        }
+        dst.put(start, dst, start + RECORD_HEADER_BYTES, payloadBytes);
+        dst.position(start + payloadBytes);
+        return h;
+    }
+
     /** Reads the payload of the record at {@code position} into {@code dst} and checks its CRC. */
     void readPayload(long position, Header header, ByteBuffer dst) throws IOException {
         int start = dst.position();

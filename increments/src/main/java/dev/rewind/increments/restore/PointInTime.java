@@ -60,8 +60,8 @@ public final class PointInTime {
             RecordType type = journal.typeOf(s);
             if (type == RecordType.WRITE) {
                 int length = journal.lengthOf(s);
-                if (payload.capacity() < length) {
-                    payload = ByteBuffer.allocate(Math.max(length, 64 << 10));
+                if (payload.capacity() < length + Journal.READ_OVERHEAD_BYTES) {
+                    payload = ByteBuffer.allocate(Math.max(length + Journal.READ_OVERHEAD_BYTES, 64 << 10));
                 }
                 payload.clear();
                 journal.readPayload(s, payload);
