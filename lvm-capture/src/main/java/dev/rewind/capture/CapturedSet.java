@@ -313,7 +313,13 @@ public final class CapturedSet implements AutoCloseable {
     }
 
     private synchronized void checkpoint(boolean clearAll) throws IOException {
-        long upTo = journal.lastSeq();
+        long upTo;
+        sequencer.lock();
+        try {
+            upTo = journal.lastSeq(); // every write up to here has reached the primary: both happen under the sequencer
+        } finally {
+            sequencer.unlock();
+        }
         journal.flush();
         primaries.force();
         drl.clearWrittenAtOrBefore(clearAll ? upTo : previousCheckpointSeq);
@@ -608,12 +614,8 @@ public final class CapturedSet implements AutoCloseable {
     /** Reads and checks every journal record and replica chunk; returns the records verified. */
     public long verify() throws IOException {
         long records = journal.verify();
-        ByteBuffer buf = ByteBuffer.allocate(1 << 20);
         for (ReplicaImage r : replicas) {
-            for (long pos = 0; pos < r.sizeBytes(); pos += buf.capacity()) {
-                buf.clear().limit((int) Math.min(buf.capacity(), r.sizeBytes() - pos));
-                r.read(pos, buf);
-            }
+            r.verify();
         }
         return records;
     }

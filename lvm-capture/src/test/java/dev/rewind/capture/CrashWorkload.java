@@ -14,7 +14,7 @@ import java.util.Random;
  */
 final class CrashWorkload {
     /** Small segments, so that segments roll and seal while the child is being killed. */
-    static final CaptureOptions OPTIONS = new CaptureOptions(1L << 20, Clock.systemUTC(), Duration.ofMillis(20));
+    static final CaptureOptions OPTIONS = new CaptureOptions(1L << 20, Clock.systemUTC(), Duration.ofMillis(100));
     static final String SET = "crash";
 
     enum Kind { WRITE, TRIM, WRITE_ZEROES }
@@ -39,16 +39,37 @@ final class CrashWorkload {
     private CrashWorkload() {
     }
 
+    /**
+     * Pseudo-random bytes from a xorshift generator: cheap, so that the child spends its time
+     * in the capture path (where the kills should land), not in making data.
+     */
+    private static byte[] fill(int length, long state) {
+        byte[] out = new byte[length];
+        ByteBuffer b = ByteBuffer.wrap(out);
+        long x = state | 1;
+        while (b.remaining() >= 8) {
+            x ^= x << 13;
+            x ^= x >>> 7;
+            x ^= x << 17;
+            b.putLong(x);
+        }
+        while (b.hasRemaining()) {
+            b.put((byte) x);
+            x >>>= 8;
+        }
+        return out;
+    }
+
     static Op op(long seed, long seq, long[] memberSizes) {
         Random r = new Random(seed * 31 + seq);
         int member = r.nextInt(memberSizes.length);
         long size = memberSizes[member];
         int k = r.nextInt(100);
         Kind kind = k < 80 ? Kind.WRITE : k < 90 ? Kind.TRIM : Kind.WRITE_ZEROES;
-        int length = switch (r.nextInt(3)) {
+        int length = switch (r.nextInt(4)) {
             case 0 -> 1 + r.nextInt(4096);
             case 1 -> 4096 * (1 + r.nextInt(16));
-            default -> 1 + r.nextInt(96 << 10);
+            default -> 1 + r.nextInt(256 << 10);
         };
         length = (int) Math.min(length, size);
         long offset;
@@ -63,9 +84,8 @@ final class CrashWorkload {
         }
         byte[] data = null;
         if (kind == Kind.WRITE) {
-            data = new byte[length];
-            r.nextBytes(data);
+            data = fill(length, r.nextLong());
         }
-        return new Op(seq, kind, member, offset, length, data, r.nextInt(10) == 0);
+        return new Op(seq, kind, member, offset, length, data, r.nextInt(50) == 0);
     }
 }

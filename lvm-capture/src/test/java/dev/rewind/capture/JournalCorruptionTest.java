@@ -59,8 +59,10 @@ class JournalCorruptionTest {
 
     /**
      * Creates a set of two members and writes ~4 MB in writes of up to 100 KB, so the journal
-     * (1 MiB segments) has several sealed segments. Seq 1 and seq 2 write the same range,
-     * so seq 1 is needed only to restore to seq 1 itself. The last seq is a WRITE to m1.
+     * (1 MiB segments) has several sealed segments. Seq 1 (m0) and seq 3 write the same
+     * range, so seq 1 is needed only to restore to seq 1 or 2; seq 2 (m1) and seq 4 write
+     * another, so restoring to seq 2 reads seq 2 before it reaches seq 1. The last seq is a
+     * WRITE to m1.
      */
     private TestSet fill(long seed) throws IOException {
         TestSet t = TestSet.create(tmp, "s", 1 << 20, 512 << 10);
@@ -72,7 +74,9 @@ class JournalCorruptionTest {
             ImageModel image = ImageModel.zeros(sizes);
             model.put(0L, image);
             image = write(set, image, r, 0, 1000, 100_000);
+            image = write(set, image, r, 1, 200_000, 60_000);
             image = write(set, image, r, 0, 1000, 100_000);
+            image = write(set, image, r, 1, 200_000, 60_000);
             for (int i = 0; i < 60; i++) {
                 int m = r.nextInt(2);
                 int len = i % 7 == 3 ? 1 + r.nextInt(5000) : 30_000 + r.nextInt(70_000);
@@ -162,16 +166,21 @@ class JournalCorruptionTest {
                 byte[][] before = readPrimaries(set);
                 model.get(head).assertPrimaryEquals(set, "reopened after the corruption");
 
-                CorruptDataException e = assertThrows(CorruptDataException.class, () -> set.restoreInPlace(1, ProgressListener.NONE));
-                assertNamesPlace(e, first, payloadOffset);
-                byte[][] after = readPrimaries(set);
-                for (int m = 0; m < before.length; m++) {
-                    assertArrayEquals(before[m], after[m], "a refused restore leaves member " + m + " of the primary unchanged");
+                // restoring to 2 finds seq 2's good data for m1 first, then needs seq 1 for m0
+                for (long target : new long[] {2, 1}) {
+                    CorruptDataException e = assertThrows(CorruptDataException.class,
+                            () -> set.restoreInPlace(target, ProgressListener.NONE), "restore to " + target);
+                    assertNamesPlace(e, first, payloadOffset);
+                    byte[][] after = readPrimaries(set);
+                    for (int m = 0; m < before.length; m++) {
+                        assertArrayEquals(before[m], after[m], "a refused restore to " + target + " leaves member " + m
+                                + " of the primary unchanged");
+                    }
+                    assertEquals(head, set.lastSeq(), "a refused restore journals nothing");
                 }
-                assertEquals(head, set.lastSeq(), "a refused restore journals nothing");
 
                 Path cloneDir = tmp.resolve("clone");
-                CorruptDataException ce = assertThrows(CorruptDataException.class, () -> set.cloneTo(1, cloneDir, ProgressListener.NONE));
+                CorruptDataException ce = assertThrows(CorruptDataException.class, () -> set.cloneTo(2, cloneDir, ProgressListener.NONE));
                 assertNamesPlace(ce, first, payloadOffset);
                 try (Stream<Path> files = Files.list(cloneDir)) {
                     assertEquals(List.of(), files.toList(), "a refused clone leaves no files behind");
@@ -179,9 +188,9 @@ class JournalCorruptionTest {
                 CorruptDataException ve = assertThrows(CorruptDataException.class, set::verify);
                 assertNamesPlace(ve, first, payloadOffset);
 
-                // the refusal is precise: seq 2 shadows seq 1, so restoring to 2 never reads it
-                set.restoreInPlace(2, ProgressListener.NONE);
-                model.get(2L).assertPrimaryEquals(set, "restore to seq 2, which does not need the corrupt record");
+                // the refusal is precise: seq 3 shadows seq 1, so restoring to 3 never reads it
+                set.restoreInPlace(3, ProgressListener.NONE);
+                model.get(3L).assertPrimaryEquals(set, "restore to seq 3, which does not need the corrupt record");
             }
         }
     }

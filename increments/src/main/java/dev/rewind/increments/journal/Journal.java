@@ -114,8 +114,9 @@ public final class Journal implements AutoCloseable {
                         }
                     }
                     if (h == null) {
-                        if (!newest) {
-                            throw new CorruptDataException(seg.path(), pos, why[0]);
+                        if (!newest || seg.flushMarksCovering(pos, index.lastSeq() + 1) >= 2) {
+                            throw new CorruptDataException(seg.path(), pos, why[0]
+                                    + (newest ? " (flush marks after it show it had been forced: corruption, not a torn tail)" : ""));
                         }
                         long dropped = seg.sizeBytes() - pos;
                         LOG.warn("journal {}: truncating torn tail of {} at offset {} ({} bytes): {}", dir, seg.path(), pos, dropped, why[0]);

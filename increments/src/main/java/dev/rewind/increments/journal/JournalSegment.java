@@ -275,6 +275,35 @@ final class JournalSegment implements AutoCloseable {
         dst.position(start + header.payloadBytes());
     }
 
+    /**
+     * Counts the valid FLUSH_MARK records after {@code fromPosition} that cover {@code seq}
+     * (their offset field, the seq made durable, is at least {@code seq}). A flush leader appends
+     * its mark only after the previous flush's force returned, so two such marks prove that a
+     * record before the first of them had been forced: a bad record there is corruption, not a
+     * tear. Scans byte by byte, as a bad record's length cannot be trusted.
+     */
+    int flushMarksCovering(long fromPosition, long seq) throws IOException {
+        long length = sizeBytes - fromPosition;
+        if (length <= RECORD_HEADER_BYTES) {
+            return 0;
+        }
+        java.nio.MappedByteBuffer map = channel.map(FileChannel.MapMode.READ_ONLY, fromPosition, length);
+        map.order(ByteOrder.BIG_ENDIAN);
+        int marks = 0;
+        CRC32C crc = new CRC32C();
+        for (int i = 1; i + RECORD_HEADER_BYTES <= length; i++) {
+            if (map.getInt(i) != RECORD_MAGIC || map.get(i + 4) != (byte) RecordType.FLUSH_MARK.code()) {
+                continue;
+            }
+            crc.reset();
+            crc.update(map.slice(i, 44));
+            if (map.getInt(i + 44) == (int) crc.getValue() && map.getLong(i + 24) >= seq) {
+                marks++;
+            }
+        }
+        return marks;
+    }
+
     void truncate(long sizeBytes) throws IOException {
         channel.truncate(sizeBytes);
         channel.force(true);

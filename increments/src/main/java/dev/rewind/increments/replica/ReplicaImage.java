@@ -43,6 +43,15 @@ public final class ReplicaImage implements AutoCloseable {
     private final FileChannel image;
     private final long sizeBytes;
     private final int[] chunkCrcs;
+    private final ByteBuffer chunk = ByteBuffer.allocate(CHUNK_BYTES);
+    private int cachedChunk = -1;
+    private static final int ZERO_CHUNK_CRC = zeroChunkCrc();
+
+    private static int zeroChunkCrc() {
+        CRC32C crc = new CRC32C();
+        crc.update(new byte[CHUNK_BYTES]);
+        return (int) crc.getValue();
+    }
 
     private ReplicaImage(Path imagePath, FileChannel image, long sizeBytes, int[] chunkCrcs) {
         this.imagePath = imagePath;
@@ -154,33 +163,67 @@ public final class ReplicaImage implements AutoCloseable {
         return sizeBytes;
     }
 
-    /** Reads {@code dst.remaining()} bytes at {@code offsetBytes}, checking the CRC of every chunk it touches. */
-    public void read(long offsetBytes, ByteBuffer dst) throws IOException {
-        ByteBuffer chunk = ByteBuffer.allocate(CHUNK_BYTES);
+    /**
+     * Reads {@code dst.remaining()} bytes at {@code offsetBytes}, checking the CRC of every
+     * chunk it touches. A chunk whose checksum is that of all zeros is not read at all (it is a
+     * hole); the last chunk read is kept, since restores read neighbouring ranges in order.
+     */
+    public synchronized void read(long offsetBytes, ByteBuffer dst) throws IOException {
         long pos = offsetBytes;
         while (dst.hasRemaining()) {
             int i = (int) (pos / CHUNK_BYTES);
             long chunkStart = (long) i * CHUNK_BYTES;
             int chunkLen = (int) Math.min(CHUNK_BYTES, sizeBytes - chunkStart);
-            chunk.clear().limit(chunkLen);
-            while (chunk.hasRemaining()) {
-                int n = image.read(chunk, chunkStart + chunk.position());
-                if (n < 0) {
-                    while (chunk.hasRemaining()) {
-                        chunk.put((byte) 0);
-                    }
-                }
-            }
-            CRC32C crc = new CRC32C();
-            crc.update(chunk.array(), 0, chunkLen);
-            if ((int) crc.getValue() != chunkCrcs[i]) {
-                throw CorruptDataException.checksum(imagePath, chunkStart, chunkCrcs[i], (int) crc.getValue());
-            }
             int from = (int) (pos - chunkStart);
             int n = Math.min(dst.remaining(), chunkLen - from);
-            dst.put(chunk.array(), from, n);
+            if (chunkCrcs[i] == zeroCrc(chunkLen)) {
+                for (int k = 0; k < n; k++) {
+                    dst.put((byte) 0);
+                }
+            } else {
+                if (cachedChunk != i) {
+                    loadChunk(i, chunkStart, chunkLen);
+                }
+                dst.put(chunk.array(), from, n);
+            }
             pos += n;
         }
+    }
+
+    /** Reads every chunk, holes included, and checks its checksum. */
+    public synchronized void verify() throws IOException {
+        for (int i = 0; i < chunkCrcs.length; i++) {
+            long chunkStart = (long) i * CHUNK_BYTES;
+            loadChunk(i, chunkStart, (int) Math.min(CHUNK_BYTES, sizeBytes - chunkStart));
+        }
+    }
+
+    private void loadChunk(int i, long chunkStart, int chunkLen) throws IOException {
+        cachedChunk = -1;
+        chunk.clear().limit(chunkLen);
+        while (chunk.hasRemaining()) {
+            int n = image.read(chunk, chunkStart + chunk.position());
+            if (n < 0) {
+                while (chunk.hasRemaining()) {
+                    chunk.put((byte) 0);
+                }
+            }
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(chunk.array(), 0, chunkLen);
+        if ((int) crc.getValue() != chunkCrcs[i]) {
+            throw CorruptDataException.checksum(imagePath, chunkStart, chunkCrcs[i], (int) crc.getValue());
+        }
+        cachedChunk = i;
+    }
+
+    private static int zeroCrc(int length) {
+        if (length == CHUNK_BYTES) {
+            return ZERO_CHUNK_CRC;
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(new byte[length]);
+        return (int) crc.getValue();
     }
 
     static boolean isZero(ByteBuffer b) {

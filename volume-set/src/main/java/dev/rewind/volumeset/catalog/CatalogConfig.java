@@ -23,10 +23,10 @@ public record CatalogConfig(String jdbcUrl, String user, String password, Durati
         }
     }
 
-    /** The default catalog: an H2 file in {@code dataDir/catalog}. */
+    /** The default catalog: an H2 file in {@code dataDir/catalog}, each commit written at once (WRITE_DELAY=0) so a killed process loses none. */
     public static CatalogConfig h2In(Path dataDir) {
         Path file = dataDir.toAbsolutePath().resolve("catalog").resolve("rewind");
-        return new CatalogConfig("jdbc:h2:file:" + file, "rewind", "", Duration.ofSeconds(5));
+        return new CatalogConfig("jdbc:h2:file:" + file + ";WRITE_DELAY=0", "rewind", "", Duration.ofSeconds(5));
     }
 
     public boolean isH2() {
