@@ -21,6 +21,11 @@ final class BenchCommand extends Subcommand {
     boolean keep;
 
     @Override
+    boolean runsInDaemon() {
+        return false;
+    }
+
+    @Override
     void run(DataDir data, Output out) throws Exception {
         Path work = dir != null ? dir.resolve("rewind-bench") : Files.createTempDirectory("rewind-bench-");
         if (Files.exists(work) && dir != null) {

@@ -27,11 +27,43 @@ public final class DataDir implements AutoCloseable {
     static final String CONFIG_FILE = "rewind.properties";
     static final String PASSWORD_ENV = "REWIND_CATALOG_PASSWORD";
 
+    /** What a running daemon lends the commands it runs: its open sets and its NBD connections. */
+    public interface Daemon {
+        /** The daemon's open set, retained for the caller (close it when done). */
+        CapturedSet openSet(String name);
+
+        int connectionCount(String setName);
+
+        void disconnect(String setName);
+    }
+
     private final Path dir;
+    private final Path workingDir;
+    private final Daemon daemon;
+    private final boolean ownsCatalog;
     private Catalog catalog;
 
     public DataDir(Path dir) {
-        this.dir = dir.toAbsolutePath().normalize();
+        this(dir, Path.of("").toAbsolutePath(), null, null);
+    }
+
+    /** A data dir as seen by a command the daemon runs for a client in {@code workingDir}. */
+    public DataDir(Path dir, Path workingDir, Daemon daemon, Catalog sharedCatalog) {
+        this.dir = workingDir.resolve(dir).toAbsolutePath().normalize();
+        this.workingDir = workingDir;
+        this.daemon = daemon;
+        this.catalog = sharedCatalog;
+        this.ownsCatalog = sharedCatalog == null;
+    }
+
+    /** A path the user gave, resolved against the user's working directory. */
+    public Path resolve(Path path) {
+        return workingDir.resolve(path).toAbsolutePath().normalize();
+    }
+
+    /** The daemon running the command, or null when the command opened the data dir itself. */
+    public Daemon daemon() {
+        return daemon;
     }
 
     public Path path() {
@@ -120,12 +152,16 @@ public final class DataDir implements AutoCloseable {
     }
 
     public CapturedSet openSet(String name) throws IOException {
+        if (daemon != null) {
+            volumes().findSet(name);
+            return daemon.openSet(name);
+        }
         return Sets.open(volumes(), name, CaptureOptions.DEFAULT);
     }
 
     @Override
     public void close() {
-        if (catalog != null) {
+        if (catalog != null && ownsCatalog) {
             catalog.close();
             catalog = null;
         }

@@ -14,6 +14,11 @@ final class InitCommand extends Subcommand {
     String catalogUser;
 
     @Override
+    boolean runsInDaemon() {
+        return false;
+    }
+
+    @Override
     void run(DataDir data, Output out) {
         var catalog = data.initialize(catalogUrl, catalogUser);
         out.line("initialized %s (catalog: %s)", data.path(), catalog.config().redactedUrl());

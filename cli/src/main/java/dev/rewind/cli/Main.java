@@ -44,12 +44,15 @@ public final class Main {
     }
 
     public static int run(String... args) {
-        return commandLine().execute(args);
+        CommandLine cl = commandLine();
+        ((RewindCommand) cl.getCommand()).originalArgs = args.clone();
+        return cl.execute(args);
     }
 
     /** Runs with the given output streams (for tests and embedding). */
     public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cl = commandLine();
+        ((RewindCommand) cl.getCommand()).originalArgs = args.clone();
         cl.setOut(out);
         cl.setErr(err);
         return cl.execute(args);

@@ -28,7 +28,7 @@ final class PvCommand {
 
         @Override
         void run(DataDir data, Output out) {
-            PvRecord pv = data.volumes().createPv(name, path, size == null ? null : Sizes.parse(size));
+            PvRecord pv = data.volumes().createPv(name, data.resolve(path), size == null ? null : Sizes.parse(size));
             out.line("created PV %s at %s: %s (%s for extents)", pv.name(), pv.path(), Sizes.format(pv.sizeBytes()), Sizes.format(pv.dataBytes()));
             out.json(describe(pv));
         }

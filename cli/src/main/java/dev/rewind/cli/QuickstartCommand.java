@@ -20,6 +20,11 @@ final class QuickstartCommand extends Subcommand {
     int transfers;
 
     @Override
+    boolean runsInDaemon() {
+        return false;
+    }
+
+    @Override
     void run(DataDir ignored, Output out) throws Exception {
         if (transfers < 1 || transfers > 1_000_000) {
             throw new RewindException("--transfers must be between 1 and 1000000");

@@ -47,6 +47,9 @@ final class RestoreCommand extends Subcommand {
     @Option(names = "--clone-to", paramLabel = "DIR", description = "Write DIR/<member>.img for every member instead of restoring in place.")
     Path cloneTo;
 
+    @Option(names = "--disconnect", description = "With rewind serve running: drop the set's NBD clients first instead of refusing.")
+    boolean disconnect;
+
     @Override
     void run(DataDir data, Output out) throws Exception {
         Catalog catalog = data.catalog();
@@ -60,15 +63,23 @@ final class RestoreCommand extends Subcommand {
                 long total = set.record().members().stream().mapToLong(m -> m.sizeBytes()).sum();
                 List<Path> files;
                 try (Progress p = out.progress("cloning", total)) {
-                    files = set.cloneTo(seq, cloneTo, p);
+                    files = set.cloneTo(seq, data.resolve(cloneTo), p);
                 }
-                out.line("cloned set %s as of seq %d (%s) into %s", setName, seq, when, cloneTo.toAbsolutePath());
+                out.line("cloned set %s as of seq %d (%s) into %s", setName, seq, when, data.resolve(cloneTo));
                 for (Path f : files) {
                     out.line("  %s", f);
                 }
                 out.json(Output.map("set", setName, "mode", "clone", "targetSeq", seq, "targetTime", at == null ? null : at.toString(),
                         "files", files.stream().map(Path::toString).toList()));
                 return;
+            }
+            if (data.daemon() != null) {
+                int clients = data.daemon().connectionCount(setName);
+                if (clients > 0 && !disconnect) {
+                    throw new RewindException("set " + setName + " has " + clients + " connected NBD client(s); stop them first, "
+                            + "or give --disconnect to drop them before restoring in place");
+                }
+                data.daemon().disconnect(setName);
             }
             RestoreResult r;
             try (Progress p = out.progress("restoring", 0)) {

@@ -42,6 +42,7 @@ import picocli.CommandLine.ScopeType;
                 VerifyCommand.class,
                 QuickstartCommand.class,
                 BenchCommand.class,
+                ServeCommand.class,
         })
 public final class RewindCommand {
 
@@ -51,6 +52,9 @@ public final class RewindCommand {
 
     @Option(names = "--json", scope = ScopeType.INHERIT, description = "Print one JSON document (stable schema) instead of text.")
     boolean json;
+
+    /** The arguments as given, to forward to a running daemon. */
+    String[] originalArgs = new String[0];
 
     Path dataDir() {
         if (data != null) {

@@ -34,7 +34,7 @@ final class SetCommand {
         @Override
         void run(DataDir data, Output out) throws Exception {
             var vm = data.volumes();
-            Path dir = secondary != null ? secondary : data.defaultSecondary(name);
+            Path dir = secondary != null ? data.resolve(secondary) : data.defaultSecondary(name);
             SetRecord set;
             try (Progress p = out.progress("copying members into the replica", 0)) {
                 set = Sets.create(vm, name, members, dir, p);

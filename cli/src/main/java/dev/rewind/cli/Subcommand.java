@@ -1,6 +1,7 @@
 package dev.rewind.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
@@ -27,9 +28,32 @@ abstract class Subcommand implements Callable<Integer> {
         return spec.commandLine().getOut();
     }
 
+    /** Whether a running daemon should run this command (it holds the sets and the catalog). */
+    boolean runsInDaemon() {
+        return true;
+    }
+
     @Override
     public final Integer call() throws Exception {
-        try (DataDir data = new DataDir(root().dataDir())) {
+        DaemonRequest request = DaemonRequest.current();
+        if (request != null) {
+            if (!request.dataDir().equals(request.workingDir().resolve(root().dataDir()).toAbsolutePath().normalize())) {
+                throw new dev.rewind.volumeset.RewindException("this rewind serve runs for data dir " + request.dataDir()
+                        + ", not " + root().dataDir());
+            }
+            try (DataDir data = new DataDir(request.dataDir(), request.workingDir(), request.daemon(), request.catalog())) {
+                run(data, output());
+            }
+            return 0;
+        }
+        Path dataDir = root().dataDir().toAbsolutePath().normalize();
+        if (runsInDaemon()) {
+            var daemon = dev.rewind.cli.daemon.ControlClient.find(dataDir);
+            if (daemon.isPresent()) {
+                return daemon.get().forward(root().originalArgs, out(), spec.commandLine().getErr());
+            }
+        }
+        try (DataDir data = new DataDir(dataDir)) {
             run(data, output());
         }
         return 0;

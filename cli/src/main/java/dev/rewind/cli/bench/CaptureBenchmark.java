@@ -29,6 +29,12 @@ import java.util.Random;
  * (b) an in-place rewind of 64 MiB of changed 4 KiB blocks on a 2 GiB volume against
  * copying those same blocks from one file to another and forcing it.
  * Each figure is the median of {@code rounds} runs, plain and capture alternating.
+ *
+ * <p>Every file starts in the same state, as a disk or LV would: fully allocated (written
+ * once with zeros, not sparse) and read once end to end (the replica copy reads the PV; the
+ * plain file is read the same way). On ext4, overwriting a sparse file's cached holes is many
+ * times slower than overwriting allocated blocks, so mixed states would measure the file
+ * system, not Rewind.
  */
 public final class CaptureBenchmark {
 
@@ -73,12 +79,13 @@ public final class CaptureBenchmark {
     private Figure writes(VolumeManager vm, String tag, int blockBytes, boolean random, long totalBytes, String name, double target)
             throws IOException {
         long volume = config.volumeBytes();
-        vm.createPv("pv-" + tag, dir.resolve("pv-" + tag + ".img"), volume + (1L << 20));
+        Path pvFile = dir.resolve("pv-" + tag + ".img");
+        allocate(pvFile, volume + (1L << 20));
+        vm.createPv("pv-" + tag, pvFile, null);
         Sets.create(vm, "set-" + tag, List.of("pv:pv-" + tag), dir.resolve("secondary-" + tag), ProgressListener.NONE);
         Path plainFile = dir.resolve("plain-" + tag + ".img");
-        try (FileChannel c = FileChannel.open(plainFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            c.write(ByteBuffer.allocate(1), volume - 1);
-        }
+        allocate(plainFile, volume);
+        readThrough(plainFile);
         int ops = (int) (totalBytes / blockBytes);
         long[] offsets = new long[ops];
         Random rnd = new Random(config.seed());
@@ -134,7 +141,8 @@ public final class CaptureBenchmark {
         long volume = config.rewindVolumeBytes();
         int blockBytes = 4096;
         int changedBlocks = (int) (config.rewindChangedBytes() / blockBytes);
-        vm.createPv("pv-r", dir.resolve("pv-r.img"), volume + (1L << 20));
+        allocate(dir.resolve("pv-r.img"), volume + (1L << 20));
+        vm.createPv("pv-r", dir.resolve("pv-r.img"), null);
         Sets.create(vm, "set-r", List.of("pv:pv-r"), dir.resolve("secondary-r"), ProgressListener.NONE);
         Random rnd = new Random(config.seed() + 1);
         long blocks = volume / blockBytes;
@@ -145,9 +153,8 @@ public final class CaptureBenchmark {
         Path src = dir.resolve("copy-src.img");
         Path dst = dir.resolve("copy-dst.img");
         for (Path p : List.of(src, dst)) {
-            try (FileChannel c = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                c.write(ByteBuffer.allocate(1), volume - 1);
-            }
+            allocate(p, volume);
+            readThrough(p);
         }
         try (CapturedSet set = Sets.open(vm, "set-r", CaptureOptions.DEFAULT)) {
             BlockDevice device = set.devices().get(0);
@@ -203,6 +210,32 @@ public final class CaptureBenchmark {
             out.force(false);
         }
         return (System.nanoTime() - start) / 1e9;
+    }
+
+    /** Creates a file of {@code sizeBytes} with every block written (zeros), then forces it. */
+    private static void allocate(Path file, long sizeBytes) throws IOException {
+        ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
+        try (FileChannel c = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            for (long pos = 0; pos < sizeBytes; pos += zeros.capacity()) {
+                zeros.clear().limit((int) Math.min(zeros.capacity(), sizeBytes - pos));
+                while (zeros.hasRemaining()) {
+                    c.write(zeros, pos + zeros.position());
+                }
+            }
+            c.force(true);
+        }
+    }
+
+    /** Reads a file end to end, as creating a set's replica reads its PV. */
+    private static void readThrough(Path file) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+        try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
+            long pos = 0;
+            int n;
+            while ((n = c.read(buf.clear(), pos)) > 0) {
+                pos += n;
+            }
+        }
     }
 
     private static double median(double[] values) {

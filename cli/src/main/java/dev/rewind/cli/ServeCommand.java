@@ -1,0 +1,131 @@
+package dev.rewind.cli;
+
+import dev.rewind.capture.CaptureOptions;
+import dev.rewind.capture.CapturedSet;
+import dev.rewind.capture.Sets;
+import dev.rewind.capture.nbd.CapturedSetExports;
+import dev.rewind.capture.nbd.NbdServer;
+import dev.rewind.cli.daemon.ControlServer;
+import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.catalog.BookmarkRecord;
+import dev.rewind.volumeset.catalog.Catalog;
+import dev.rewind.volumeset.catalog.SetRecord;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Serve every set's members over NBD (export <set>/<member>; the past read-only as <set>/<member>@<seq>, "
+                + "@bookmark:NAME or @time:ISO-8601), capturing every write. While it runs, the other commands talk to it "
+                + "through a local control API. Stops cleanly on SIGTERM or Ctrl-C: in-flight requests finish, journals are flushed."},
+        footer = {"", "Examples:", "  rewind serve", "  rewind serve --listen 127.0.0.1:10810",
+                "  qemu-img info nbd://127.0.0.1:10809/shop/data", "  nbdinfo --list nbd://127.0.0.1:10809"})
+final class ServeCommand extends Subcommand {
+    @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:10809",
+            description = "Where NBD clients connect (default ${DEFAULT-VALUE}).")
+    String listen;
+
+    @Override
+    boolean runsInDaemon() {
+        return false;
+    }
+
+    static InetSocketAddress parseAddress(String text) {
+        int colon = text.lastIndexOf(':');
+        if (colon <= 0 || colon == text.length() - 1) {
+            throw new RewindException("--listen '" + text + "' is not HOST:PORT, e.g. 127.0.0.1:10809");
+        }
+        String host = text.substring(0, colon).replace("[", "").replace("]", "");
+        int port;
+        try {
+            port = Integer.parseInt(text.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            port = -1;
+        }
+        if (port < 0 || port > 65535) {
+            throw new RewindException("--listen port in '" + text + "' must be 0 to 65535");
+        }
+        return new InetSocketAddress(host, port);
+    }
+
+    @Override
+    void run(DataDir data, Output out) throws Exception {
+        InetSocketAddress address = parseAddress(listen);
+        Catalog catalog = data.catalog();
+        if (dev.rewind.cli.daemon.ControlClient.find(data.path()).isPresent()) {
+            throw new RewindException("rewind serve is already running for " + data.path());
+        }
+        Map<String, CapturedSet> sets = new ConcurrentHashMap<>();
+        CountDownLatch stopped = new CountDownLatch(1);
+        NbdServer nbd = null;
+        ControlServer control = null;
+        try {
+            for (SetRecord set : catalog.listSets()) {
+                sets.put(set.name(), Sets.open(data.volumes(), set.name(), CaptureOptions.DEFAULT));
+            }
+            nbd = NbdServer.start(address, new CapturedSetExports(sets,
+                    (setName, bookmark) -> catalog.findBookmark(setName, bookmark).map(BookmarkRecord::seq)
+                            .map(OptionalLong::of).orElse(OptionalLong.empty())));
+            NbdServer server = nbd;
+            DataDir.Daemon daemon = new DataDir.Daemon() {
+                @Override
+                public CapturedSet openSet(String name) {
+                    return sets.computeIfAbsent(name, n -> {
+                        try {
+                            return Sets.open(data.volumes(), n, CaptureOptions.DEFAULT);
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    }).retain();
+                }
+
+                @Override
+                public int connectionCount(String setName) {
+                    return server.connectionCount(setName);
+                }
+
+                @Override
+                public void disconnect(String setName) {
+                    server.disconnect(setName);
+                }
+            };
+            String nbdAddress = address.getHostString() + ":" + nbd.port();
+            control = ControlServer.start(data.path(), daemon, catalog, nbdAddress);
+            ControlServer controlServer = control;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                stop(controlServer, server, sets);
+                stopped.countDown();
+            }, "rewind-shutdown"));
+            out.line("rewind serve: %d set(s) on nbd://%s (exports: %s)", sets.size(), nbdAddress,
+                    String.join(", ", sets.values().stream().flatMap(s -> s.devices().stream().map(d -> s.name() + "/" + d.name())).sorted().toList()));
+            out.line("control API on 127.0.0.1:%d (token in %s); stop with SIGTERM or Ctrl-C", control.port(), data.path().resolve("daemon.token"));
+            out.json(Output.map("nbd", nbdAddress, "controlPort", control.port(), "sets", sets.keySet().stream().sorted().toList()));
+            stopped.await();
+        } catch (Exception e) {
+            stop(control, nbd, sets);
+            throw e;
+        }
+    }
+
+    private static void stop(ControlServer control, NbdServer nbd, Map<String, CapturedSet> sets) {
+        if (control != null) {
+            control.close();
+        }
+        if (nbd != null) {
+            nbd.close();
+        }
+        for (CapturedSet set : sets.values()) {
+            try {
+                set.close();
+            } catch (IOException e) {
+                System.err.println("rewind: closing set " + set.name() + ": " + e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package dev.rewind.cli.daemon;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+
+/**
+ * How a running {@code rewind serve} is found: {@code daemon.json} in the data dir (pid,
+ * control and NBD addresses) and {@code daemon.token} (mode 0600), the secret every control
+ * request must carry. Both are written atomically and removed at a clean stop.
+ */
+public final class DaemonFiles {
+    static final String INFO_FILE = "daemon.json";
+    static final String TOKEN_FILE = "daemon.token";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What daemon.json says. */
+    public record Info(long pid, String controlHost, int controlPort, String nbdAddress) {
+    }
+
+    private DaemonFiles() {
+    }
+
+    static String newToken() {
+        byte[] b = new byte[32];
+        new SecureRandom().nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+
+    static void write(Path dataDir, Info info, String token) throws IOException {
+        Path tokenTmp = dataDir.resolve(TOKEN_FILE + ".tmp");
+        Files.deleteIfExists(tokenTmp);
+        Files.createFile(tokenTmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(tokenTmp, token, StandardCharsets.UTF_8);
+        Files.move(tokenTmp, dataDir.resolve(TOKEN_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Path infoTmp = dataDir.resolve(INFO_FILE + ".tmp");
+        Files.writeString(infoTmp, JSON.writeValueAsString(info), StandardCharsets.UTF_8);
+        Files.move(infoTmp, dataDir.resolve(INFO_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    static void remove(Path dataDir) {
+        try {
+            Files.deleteIfExists(dataDir.resolve(INFO_FILE));
+            Files.deleteIfExists(dataDir.resolve(TOKEN_FILE));
+        } catch (IOException ignored) {
+            // a stale file is recognised by its dead pid
+        }
+    }
+
+    /** The daemon of this data dir, if its files are there and its process is alive. */
+    static java.util.Optional<Info> readLive(Path dataDir) {
+        Path file = dataDir.resolve(INFO_FILE);
+        if (!Files.exists(file)) {
+            return java.util.Optional.empty();
+        }
+        try {
+            Info info = JSON.readValue(Files.readString(file, StandardCharsets.UTF_8), Info.class);
+            boolean alive = ProcessHandle.of(info.pid()).map(ProcessHandle::isAlive).orElse(false);
+            return alive && info.pid() != ProcessHandle.current().pid() ? java.util.Optional.of(info) : java.util.Optional.empty();
+        } catch (IOException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    static String readToken(Path dataDir) throws IOException {
+        return Files.readString(dataDir.resolve(TOKEN_FILE), StandardCharsets.UTF_8).trim();
+    }
+}
