@@ -1,0 +1,110 @@
+package dev.rewind.capture.nbd;
+
+import dev.rewind.capture.BlockDevice;
+import dev.rewind.capture.CapturedSet;
+import dev.rewind.volumeset.RewindException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * The exports of captured sets, by name:
+ * <ul>
+ * <li>{@code <set>/<member>}: the member itself, writable; every write is captured.</li>
+ * <li>{@code <set>/<member>@<seq>}, {@code @bookmark:<NAME>}, {@code @time:<ISO-8601 instant>}:
+ *     the member as it was at that seq, read-only, read through the journal without copying
+ *     the volume. The seq is resolved once, when the export is opened.</li>
+ * </ul>
+ * The map is read on every lookup, so sets added to it later are served too.
+ */
+public final class CapturedSetExports implements NbdExports {
+    private static final String BOOKMARK = "bookmark:";
+    private static final String TIME = "time:";
+
+    private final Map<String, CapturedSet> sets;
+    private final BookmarkLookup bookmarks;
+
+    public CapturedSetExports(Map<String, CapturedSet> sets, BookmarkLookup bookmarks) {
+        this.sets = sets;
+        this.bookmarks = bookmarks;
+    }
+
+    @Override
+    public Optional<NbdExport> open(String exportName) {
+        int slash = exportName.indexOf('/');
+        if (slash <= 0) {
+            return Optional.empty();
+        }
+        String setName = exportName.substring(0, slash);
+        CapturedSet set = sets.get(setName);
+        if (set == null) {
+            return Optional.empty();
+        }
+        String rest = exportName.substring(slash + 1);
+        int at = rest.indexOf('@');
+        String member = at < 0 ? rest : rest.substring(0, at);
+        BlockDevice device = set.devices().stream().filter(d -> d.name().equals(member)).findFirst().orElse(null);
+        if (device == null) {
+            return Optional.empty();
+        }
+        if (at < 0) {
+            return Optional.of(new MemberExport(exportName, set.name(), device));
+        }
+        long seq = resolve(set, rest.substring(at + 1), exportName);
+        set.checkRestorable(seq);
+        return Optional.of(new PointInTimeExport(exportName, set, set.memberIndex(member), device.name(), device.sizeBytes(), seq));
+    }
+
+    /** The seq a point names; a RewindException saying why when it names none. */
+    private long resolve(CapturedSet set, String point, String exportName) {
+        if (point.startsWith(BOOKMARK)) {
+            String bookmark = point.substring(BOOKMARK.length());
+            OptionalLong seq = bookmarks.seqOf(set.name(), bookmark);
+            if (seq.isEmpty()) {
+                throw new RewindException("set " + set.name() + " has no bookmark '" + bookmark + "'");
+            }
+            return seq.getAsLong();
+        }
+        if (point.startsWith(TIME)) {
+            return set.seqAtTime(parseInstant(point.substring(TIME.length())));
+        }
+        if (!point.isEmpty() && point.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            try {
+                return Long.parseLong(point);
+            } catch (NumberFormatException e) {
+                throw new RewindException("seq " + point + " in export '" + exportName + "' is too large");
+            }
+        }
+        throw new RewindException("'" + point + "' in export '" + exportName + "' is not a point in time; use <set>/<member>@<seq>, "
+                + "@bookmark:NAME or @time:2024-05-01T12:00:00Z");
+    }
+
+    private static Instant parseInstant(String text) {
+        try {
+            return Instant.parse(text);
+        } catch (DateTimeParseException e) {
+            try {
+                return OffsetDateTime.parse(text).toInstant();
+            } catch (DateTimeParseException e2) {
+                throw new RewindException("'" + text + "' is not an ISO-8601 instant such as 2024-05-01T12:00:00Z");
+            }
+        }
+    }
+
+    @Override
+    public List<String> names() {
+        List<String> names = new ArrayList<>();
+        for (CapturedSet set : sets.values().stream().sorted(Comparator.comparing(CapturedSet::name)).toList()) {
+            for (BlockDevice d : set.devices()) {
+                names.add(set.name() + "/" + d.name());
+            }
+        }
+        return names;
+    }
+}

@@ -1,0 +1,85 @@
+package dev.rewind.capture.nbd;
+
+import dev.rewind.capture.CapturedSet;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * A set member as it was at one seq, read-only: reads play the journal back over the range
+ * asked for, without copying the volume. The decoder refuses writes before they get here.
+ */
+final class PointInTimeExport implements NbdExport {
+    private final String name;
+    private final CapturedSet set;
+    private final int memberIndex;
+    private final String memberName;
+    private final long sizeBytes;
+    private final long seq;
+
+    PointInTimeExport(String name, CapturedSet set, int memberIndex, String memberName, long sizeBytes, long seq) {
+        this.name = name;
+        this.set = set;
+        this.memberIndex = memberIndex;
+        this.memberName = memberName;
+        this.sizeBytes = sizeBytes;
+        this.seq = seq;
+    }
+
+    long seq() {
+        return seq;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String setName() {
+        return set.name();
+    }
+
+    @Override
+    public long sizeBytes() {
+        return sizeBytes;
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return true;
+    }
+
+    @Override
+    public void read(long offsetBytes, ByteBuffer dst) throws IOException {
+        set.readAt(seq, memberIndex, offsetBytes, dst);
+    }
+
+    @Override
+    public void write(long offsetBytes, ByteBuffer src, boolean fua) throws IOException {
+        throw readOnly();
+    }
+
+    @Override
+    public void trim(long offsetBytes, long lengthBytes, boolean fua) throws IOException {
+        throw readOnly();
+    }
+
+    @Override
+    public void writeZeroes(long offsetBytes, long lengthBytes, boolean fua) throws IOException {
+        throw readOnly();
+    }
+
+    @Override
+    public void flush() {
+        // nothing is ever written
+    }
+
+    private IOException readOnly() {
+        return new IOException(name + " is a read-only view of seq " + seq);
+    }
+
+    @Override
+    public String description() {
+        return "member " + memberName + " of set " + set.name() + " as it was at seq " + seq + ", read-only";
+    }
+}
