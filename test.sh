@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # Debian packages the tests need; tests that need one skip on a laptop without it,
 # and fail when CI=true.
-packages=()
+packages=(qemu-utils libnbd-bin nbdfuse fio nbdkit fuse3 e2fsprogs)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   missing=()

@@ -26,8 +26,9 @@ import java.util.Random;
  * (a) 4 KiB random writes and 1 MiB sequential writes through the capture path against
  * plain positional {@link FileChannel} writes to a file of the same size, each ending
  * with what makes the writes durable (a capture flush; a plain {@code force});
- * (b) an in-place rewind of 64 MiB of changed 4 KiB blocks on a 2 GiB volume against
- * copying those same blocks from one file to another and forcing it.
+ * (b) an in-place rewind of 64 MiB of changed 4 KiB blocks on a 2 GiB volume (random blocks
+ * written, then overwritten; the rewind brings the first contents back from the journal)
+ * against copying those same blocks from one file to another and forcing it.
  * Each figure is the median of {@code rounds} runs, plain and capture alternating.
  *
  * <p>Every file starts in the same state, as a disk or LV would: fully allocated (written
@@ -159,16 +160,16 @@ public final class CaptureBenchmark {
         try (CapturedSet set = Sets.open(vm, "set-r", CaptureOptions.DEFAULT)) {
             BlockDevice device = set.devices().get(0);
             for (int r = 0; r < config.rounds(); r++) {
-                for (int i = 0; i < changedBlocks; i++) {
-                    rnd.nextBytes(fill);
-                    data.clear().put(fill).flip();
-                    device.write((long) (rnd.nextDouble() * blocks) * blockBytes, data, false);
-                }
-                device.flush();
-                long target = set.lastSeq();
                 long[] changed = new long[changedBlocks];
                 for (int i = 0; i < changedBlocks; i++) {
                     changed[i] = (long) (rnd.nextDouble() * blocks) * blockBytes;
+                    rnd.nextBytes(fill);
+                    data.clear().put(fill).flip();
+                    device.write(changed[i], data, false);
+                }
+                device.flush();
+                long target = set.lastSeq();
+                for (int i = 0; i < changedBlocks; i++) {
                     rnd.nextBytes(fill);
                     data.clear().put(fill).flip();
                     device.write(changed[i], data, false);

@@ -2,25 +2,15 @@ package dev.rewind.capture.nbd;
 
 import static dev.rewind.capture.nbd.NbdProtocol.*;
 
-import dev.rewind.capture.nbd.NbdMessage.AbortOption;
-import dev.rewind.capture.nbd.NbdMessage.ClientFlags;
 import dev.rewind.capture.nbd.NbdMessage.CommandRequest;
-import dev.rewind.capture.nbd.NbdMessage.ExportNameOption;
 import dev.rewind.capture.nbd.NbdMessage.HardDisconnect;
-import dev.rewind.capture.nbd.NbdMessage.InfoOption;
-import dev.rewind.capture.nbd.NbdMessage.ListOption;
-import dev.rewind.capture.nbd.NbdMessage.MetaContextOption;
-import dev.rewind.capture.nbd.NbdMessage.RefusedOption;
 import dev.rewind.capture.nbd.NbdMessage.RejectedRequest;
-import dev.rewind.capture.nbd.NbdMessage.StructuredReplyOption;
 import dev.rewind.capture.nbd.NbdMessage.WriteRequest;
-import dev.rewind.volumeset.RewindException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
-import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
@@ -29,9 +19,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client: its reader thread runs the handshake, then decodes requests and hands each to
- * the server's worker pool; workers run it against the export and write the reply, in
- * whatever order they finish. At the end (NBD_CMD_DISC, the client going away, a protocol
+ * One client: its reader thread runs the handshake ({@link NbdNegotiation}), then decodes
+ * requests and hands each to the server's worker pool; workers run it against the export and
+ * write the reply, in whatever order they finish. At the end (NBD_CMD_DISC, the client going away, a protocol
  * violation, or the server stopping it) the requests in flight finish and are answered, a
  * writable export is flushed, and the socket is closed.
  */
@@ -50,12 +40,9 @@ final class NbdConnection {
     private final CountDownLatch finished = new CountDownLatch(1);
     private int inFlight;
 
-    // negotiation state: written by the reader thread before any request is handed to a worker
-    private boolean noZeroes;
-    private boolean structuredReplies;
-    private String metaContextExportName;
-
+    // set by the reader thread when transmission starts, before any request is handed to a worker
     private volatile NbdExport export;
+    private boolean structuredReplies;
 
     NbdConnection(NbdServer server, long id, SocketChannel channel, int maxRequestsInFlight) {
         this.server = server;
@@ -107,7 +94,9 @@ final class NbdConnection {
         ByteBuffer inbound = ByteBuffer.allocateDirect(INBOUND_BUFFER_BYTES).flip();
         try {
             replies.greeting();
-            if (negotiate(inbound)) {
+            NbdNegotiation negotiation = new NbdNegotiation("connection " + id + " from " + peer, server.exports(), replies,
+                    server::isClosing);
+            if (negotiation.run(() -> next(inbound), this::enterTransmission).isPresent()) {
                 transmit(inbound);
             }
         } catch (ClosedChannelException e) {
@@ -146,190 +135,12 @@ final class NbdConnection {
         }
     }
 
-    /** Option haggling; true when transmission was entered. */
-    private boolean negotiate(ByteBuffer inbound) throws IOException, InterruptedException {
-        for (;;) {
-            NbdMessage message = next(inbound);
-            if (message == null) {
-                return false;
-            }
-            if (message instanceof HardDisconnect d) {
-                LOG.info("nbd connection {} from {}: {}; disconnecting", id, peer, d.reason());
-                return false;
-            }
-            if (message instanceof ClientFlags f) {
-                noZeroes = f.noZeroes();
-                continue;
-            }
-            if (message instanceof MetaContextOption o && o.set()
-                    || message instanceof RefusedOption r && r.option() == OPT_SET_META_CONTEXT) {
-                metaContextExportName = null; // every NBD_OPT_SET_META_CONTEXT replaces the selection, even one that fails
-            }
-            if (server.isClosing() && !(message instanceof AbortOption)) {
-                if (message instanceof ExportNameOption) {
-                    LOG.info("nbd connection {} from {}: NBD_OPT_EXPORT_NAME while the server shuts down; disconnecting", id, peer);
-                    return false;
-                }
-                replies.optionError(optionOf(message), REP_ERR_SHUTDOWN, "the server is shutting down");
-                continue;
-            }
-            if (message instanceof ExportNameOption o) {
-                Opened opened = open(o.exportName());
-                if (opened.export == null) {
-                    LOG.info("nbd connection {} from {}: NBD_OPT_EXPORT_NAME '{}': {}; disconnecting", id, peer, o.exportName(),
-                            opened.refusal);
-                    return false;
-                }
-                int flags = transmissionFlags(opened.export);
-                enterTransmission(opened.export, o.exportName());
-                replies.exportNameReply(opened.export.sizeBytes(), flags, noZeroes);
-                return true;
-            } else if (message instanceof InfoOption o) {
-                if (answerInfo(o)) {
-                    return true;
-                }
-            } else if (message instanceof ListOption) {
-                for (String name : server.exports().names()) {
-                    byte[] bytes = NbdReplyWriter.utf8Truncated(name);
-                    replies.optionReply(OPT_LIST, REP_SERVER, ByteBuffer.allocate(4 + bytes.length).putInt(bytes.length).put(bytes).flip());
-                }
-                replies.optionReply(OPT_LIST, REP_ACK, null);
-            } else if (message instanceof AbortOption) {
-                replies.optionReply(OPT_ABORT, REP_ACK, null);
-                return false;
-            } else if (message instanceof StructuredReplyOption) {
-                structuredReplies = true;
-                replies.optionReply(OPT_STRUCTURED_REPLY, REP_ACK, null);
-            } else if (message instanceof MetaContextOption o) {
-                answerMetaContext(o);
-            } else if (message instanceof RefusedOption r) {
-                LOG.debug("nbd connection {}: {}", id, r.message());
-                replies.optionError(r.option(), r.replyType(), r.message());
-            } else {
-                throw new IllegalStateException("unexpected message during option haggling: " + message);
-            }
-        }
-    }
-
-    /** NBD_OPT_INFO / NBD_OPT_GO; true when GO succeeded and transmission begins. */
-    private boolean answerInfo(InfoOption o) throws IOException {
-        int option = o.option();
-        Opened opened = open(o.exportName());
-        if (opened.export == null) {
-            replies.optionError(option, REP_ERR_UNKNOWN, opened.refusal);
-            return false;
-        }
-        NbdExport e = opened.export;
-        replies.optionReply(option, REP_INFO, ByteBuffer.allocate(12).putShort((short) INFO_EXPORT).putLong(e.sizeBytes())
-                .putShort((short) transmissionFlags(e)).flip());
-        if (o.infoRequests().contains(INFO_NAME)) {
-            replies.optionReply(option, REP_INFO, infoString(INFO_NAME, e.name()));
-        }
-        if (o.infoRequests().contains(INFO_DESCRIPTION) && !e.description().isEmpty()) {
-            replies.optionReply(option, REP_INFO, infoString(INFO_DESCRIPTION, e.description()));
-        }
-        // Sent whether asked for or not: our maximum (32 MiB) is tighter than the default, and
-        // requests outside it are refused cleanly with NBD_EINVAL either way.
-        replies.optionReply(option, REP_INFO, ByteBuffer.allocate(14).putShort((short) INFO_BLOCK_SIZE).putInt(MIN_BLOCK_BYTES)
-                .putInt(PREFERRED_BLOCK_BYTES).putInt(MAX_BLOCK_BYTES).flip());
-        if (o.go()) {
-            enterTransmission(e, o.exportName()); // before the ACK, so that the export is counted once the client knows
-        }
-        replies.optionReply(option, REP_ACK, null);
-        return o.go();
-    }
-
-    private void answerMetaContext(MetaContextOption o) throws IOException {
-        int option = o.option();
-        if (o.set()) {
-            if (!structuredReplies) {
-                replies.optionError(option, REP_ERR_INVALID, "negotiate NBD_OPT_STRUCTURED_REPLY before NBD_OPT_SET_META_CONTEXT");
-                return;
-            }
-        }
-        Opened opened = open(o.exportName());
-        if (opened.export == null) {
-            replies.optionError(option, REP_ERR_UNKNOWN, opened.refusal);
-            return;
-        }
-        boolean matches = o.set()
-                ? o.queries().contains(BASE_ALLOCATION)
-                : o.queries().isEmpty() || o.queries().contains("base:") || o.queries().contains(BASE_ALLOCATION);
-        if (matches) {
-            byte[] name = BASE_ALLOCATION.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            int contextId = o.set() ? BASE_ALLOCATION_ID : 0;
-            replies.optionReply(option, REP_META_CONTEXT, ByteBuffer.allocate(4 + name.length).putInt(contextId).put(name).flip());
-        }
-        replies.optionReply(option, REP_ACK, null);
-        if (o.set() && matches) {
-            metaContextExportName = o.exportName();
-        }
-    }
-
-    private void enterTransmission(NbdExport e, String exportName) {
-        boolean blockStatus = structuredReplies && exportName.equals(metaContextExportName);
-        decoder.enterTransmission(e.sizeBytes(), e.isReadOnly(), structuredReplies, blockStatus);
+    private void enterTransmission(NbdNegotiation.Agreement agreement) {
+        NbdExport e = agreement.export();
+        structuredReplies = agreement.structuredReplies();
+        decoder.enterTransmission(e.sizeBytes(), e.isReadOnly(), agreement.structuredReplies(), agreement.blockStatus());
         export = e;
-        LOG.debug("nbd connection {} from {}: serving {} ({} bytes{})", id, peer, e.name(), e.sizeBytes(),
-                e.isReadOnly() ? ", read-only" : "");
-    }
-
-    /**
-     * The transmission flags of {@code e}.
-     * NBD_FLAG_CAN_MULTI_CONN: every export of a set writes through the set's one journal, a
-     * write is in that journal before it is answered, and FLUSH and FUA force the whole
-     * journal (set-wide group commit); there is no per-connection cache. So a flush on any
-     * connection covers the writes answered on all of them. Read-only exports never change.
-     */
-    private int transmissionFlags(NbdExport e) {
-        int flags = FLAG_HAS_FLAGS | FLAG_SEND_FLUSH | FLAG_SEND_FUA | FLAG_CAN_MULTI_CONN;
-        if (e.isReadOnly()) {
-            flags |= FLAG_READ_ONLY;
-        } else {
-            // FAST_ZERO is advertised and always refused with NBD_ENOTSUP: zeroing costs us a journal
-            // record and a write of the primary, not meaningfully less than a write (allowed by the spec).
-            flags |= FLAG_SEND_TRIM | FLAG_SEND_WRITE_ZEROES | FLAG_SEND_FAST_ZERO;
-        }
-        if (structuredReplies) {
-            flags |= FLAG_SEND_DF; // a READ is always answered with one data chunk
-        }
-        return flags;
-    }
-
-    private record Opened(NbdExport export, String refusal) {
-    }
-
-    private Opened open(String exportName) {
-        try {
-            Optional<NbdExport> e = server.exports().open(exportName);
-            return e.map(x -> new Opened(x, null))
-                    .orElseGet(() -> new Opened(null, "there is no export '" + exportName + "'; NBD_OPT_LIST shows the exports"));
-        } catch (RewindException e) {
-            return new Opened(null, e.getMessage());
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("nbd connection {}: opening export '{}' failed", id, exportName, e);
-            return new Opened(null, "export '" + exportName + "' cannot be opened: " + e.getMessage());
-        }
-    }
-
-    private static ByteBuffer infoString(int type, String text) {
-        byte[] bytes = NbdReplyWriter.utf8Truncated(text);
-        return ByteBuffer.allocate(2 + bytes.length).putShort((short) type).put(bytes).flip();
-    }
-
-    private static int optionOf(NbdMessage m) {
-        if (m instanceof InfoOption o) {
-            return o.option();
-        } else if (m instanceof MetaContextOption o) {
-            return o.option();
-        } else if (m instanceof RefusedOption o) {
-            return o.option();
-        } else if (m instanceof ListOption) {
-            return OPT_LIST;
-        } else if (m instanceof StructuredReplyOption) {
-            return OPT_STRUCTURED_REPLY;
-        }
-        throw new IllegalArgumentException(m.toString());
+        LOG.debug("nbd connection {} from {}: serving {} ({} bytes{})", id, peer, e.name(), e.sizeBytes(), e.isReadOnly() ? ", read-only" : "");
     }
 
     /** Requests until DISC, end of input or a violation; each goes to a worker. */

@@ -27,9 +27,9 @@ import org.slf4j.LoggerFactory;
  * <p>Threads: one acceptor; one reader per connection, which runs the handshake and decodes
  * requests; a bounded pool of workers shared by all connections, which run requests and write
  * their replies (in any order, each whole under the connection's write lock). Each connection
- * has at most {@link Settings#maxRequestsInFlightPerConnection} requests in flight, and READ
- * and WRITE payloads come from one pool of direct buffers with a byte budget, so a busy client
- * is slowed down rather than the heap filled.
+ * has a bounded number of requests in flight (128 by default), and READ and WRITE payloads
+ * come from one pool of direct buffers with a byte budget (256 MiB by default), so a busy
+ * client is slowed down rather than the heap filled.
  *
  * <p>{@link #close()} stops accepting, lets every request already read finish and be
  * answered, flushes every writable export in use, and closes the connections.
