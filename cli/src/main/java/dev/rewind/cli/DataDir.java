@@ -34,7 +34,12 @@ public final class DataDir implements AutoCloseable {
 
         int connectionCount(String setName);
 
-        void disconnect(String setName);
+        /**
+         * Refuses new NBD connections to the set's exports until the returned handle is closed;
+         * with {@code dropClients}, connected clients are disconnected too (their in-flight
+         * requests finish first).
+         */
+        AutoCloseable holdOffClients(String setName, boolean dropClients);
     }
 
     private final Path dir;

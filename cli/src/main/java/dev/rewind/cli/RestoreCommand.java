@@ -73,17 +73,11 @@ final class RestoreCommand extends Subcommand {
                         "files", files.stream().map(Path::toString).toList()));
                 return;
             }
-            if (data.daemon() != null) {
-                int clients = data.daemon().connectionCount(setName);
-                if (clients > 0 && !disconnect) {
-                    throw new RewindException("set " + setName + " has " + clients + " connected NBD client(s); stop them first, "
-                            + "or give --disconnect to drop them before restoring in place");
-                }
-                data.daemon().disconnect(setName);
-            }
             RestoreResult r;
-            try (Progress p = out.progress("restoring", 0)) {
-                r = set.restoreInPlace(seq, p);
+            try (AutoCloseable held = holdOffClients(data)) {
+                try (Progress p = out.progress("restoring", 0)) {
+                    r = set.restoreInPlace(seq, p);
+                }
             }
             if (r.changedAnything()) {
                 Instant now = Instant.now();
@@ -99,6 +93,24 @@ final class RestoreCommand extends Subcommand {
                     "firstSeq", r.changedAnything() ? r.firstSeq() : null, "lastSeq", r.changedAnything() ? r.lastSeq() : null,
                     "bytesWritten", r.bytesWritten(), "undoSeq", r.changedAnything() ? r.firstSeq() - 1 : null));
         }
+    }
+
+    /**
+     * With a daemon running: no NBD client may use the set while it is restored in place.
+     * New connections wait out the restore; connected clients are refused unless --disconnect.
+     */
+    private AutoCloseable holdOffClients(DataDir data) throws Exception {
+        if (data.daemon() == null) {
+            return () -> { };
+        }
+        AutoCloseable held = data.daemon().holdOffClients(setName, disconnect);
+        int clients = data.daemon().connectionCount(setName);
+        if (clients > 0) {
+            held.close();
+            throw new RewindException("set " + setName + " has " + clients + " connected NBD client(s); stop them first, "
+                    + "or give --disconnect to drop them before restoring in place");
+        }
+        return held;
     }
 
     private long resolve(Catalog catalog, CapturedSet set) {

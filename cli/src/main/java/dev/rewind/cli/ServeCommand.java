@@ -4,6 +4,8 @@ import dev.rewind.capture.CaptureOptions;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.Sets;
 import dev.rewind.capture.nbd.CapturedSetExports;
+import dev.rewind.capture.nbd.NbdExport;
+import dev.rewind.capture.nbd.NbdExports;
 import dev.rewind.capture.nbd.NbdServer;
 import dev.rewind.cli.daemon.ControlServer;
 import dev.rewind.volumeset.RewindException;
@@ -13,7 +15,10 @@ import dev.rewind.volumeset.catalog.SetRecord;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -69,9 +74,25 @@ final class ServeCommand extends Subcommand {
             for (SetRecord set : catalog.listSets()) {
                 sets.put(set.name(), Sets.open(data.volumes(), set.name(), CaptureOptions.DEFAULT));
             }
-            nbd = NbdServer.start(address, new CapturedSetExports(sets,
+            CapturedSetExports exports = new CapturedSetExports(sets,
                     (setName, bookmark) -> catalog.findBookmark(setName, bookmark).map(BookmarkRecord::seq)
-                            .map(OptionalLong::of).orElse(OptionalLong.empty())));
+                            .map(OptionalLong::of).orElse(OptionalLong.empty()));
+            Set<String> heldOff = ConcurrentHashMap.newKeySet();
+            nbd = NbdServer.start(address, new NbdExports() {
+                @Override
+                public Optional<NbdExport> open(String exportName) throws IOException {
+                    int slash = exportName.indexOf('/');
+                    if (slash > 0 && heldOff.contains(exportName.substring(0, slash))) {
+                        throw new RewindException("set " + exportName.substring(0, slash) + " is being restored; connect again when it is done");
+                    }
+                    return exports.open(exportName);
+                }
+
+                @Override
+                public List<String> names() {
+                    return exports.names();
+                }
+            });
             NbdServer server = nbd;
             DataDir.Daemon daemon = new DataDir.Daemon() {
                 @Override
@@ -91,8 +112,12 @@ final class ServeCommand extends Subcommand {
                 }
 
                 @Override
-                public void disconnect(String setName) {
-                    server.disconnect(setName);
+                public AutoCloseable holdOffClients(String setName, boolean dropClients) {
+                    heldOff.add(setName);
+                    if (dropClients) {
+                        server.disconnect(setName);
+                    }
+                    return () -> heldOff.remove(setName);
                 }
             };
             String nbdAddress = address.getHostString() + ":" + nbd.port();
