@@ -582,7 +582,7 @@ public final class CapturedSet implements AutoCloseable {
             buf.clear().limit(n);
             m.read(pos, buf);
             buf.flip();
-            if (!isZero(buf)) {
+            if (!ReplicaImage.isZero(buf)) {
                 long p = pos;
                 while (buf.hasRemaining()) {
                     p += out.write(buf, p);
@@ -596,20 +596,6 @@ public final class CapturedSet implements AutoCloseable {
         }
     }
 
-    private static boolean isZero(ByteBuffer b) {
-        ByteBuffer d = b.duplicate();
-        while (d.remaining() >= 8) {
-            if (d.getLong() != 0) {
-                return false;
-            }
-        }
-        while (d.hasRemaining()) {
-            if (d.get() != 0) {
-                return false;
-            }
-        }
-        return true;
-    }
 
     /** Reads and checks every journal record and replica chunk; returns the records verified. */
     public long verify() throws IOException {

@@ -226,7 +226,8 @@ public final class ReplicaImage implements AutoCloseable {
         return (int) crc.getValue();
     }
 
-    static boolean isZero(ByteBuffer b) {
+    /** Whether the buffer's remaining bytes are all zero. */
+    public static boolean isZero(ByteBuffer b) {
         ByteBuffer d = b.duplicate();
         while (d.remaining() >= 8) {
             if (d.getLong() != 0) {
