@@ -36,7 +36,7 @@ import java.io.IOException;
  */
 public final class H2OnSet implements AutoCloseable {
     /** The settings every database on a device needs, as a JDBC URL suffix. */
-    public static final String URL_SETTINGS = ";FILE_LOCK=NO;TRACE_LEVEL_FILE=0";
+    public static final String URL_SETTINGS = ";FILE_LOCK=NO;TRACE_LEVEL_FILE=0;WRITE_DELAY=0";
 
     private final String mountName;
     private final String databaseName;

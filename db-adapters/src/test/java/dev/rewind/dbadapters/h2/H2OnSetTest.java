@@ -80,7 +80,7 @@ class H2OnSetTest {
     void h2WritesGoThroughTheDeviceIntoTheJournal() throws Exception {
         try (TestSet t = TestSet.create(tmp, "journal", MEMBER_BYTES, MEMBER_BYTES); CapturedSet set = t.open();
              H2OnSet db = H2OnSet.mount(set, "m0", "bank")) {
-            assertEquals("jdbc:h2:rewind:journal-m0/bank;FILE_LOCK=NO;TRACE_LEVEL_FILE=0", db.jdbcUrl());
+            assertEquals("jdbc:h2:rewind:journal-m0/bank;FILE_LOCK=NO;TRACE_LEVEL_FILE=0;WRITE_DELAY=0", db.jdbcUrl());
             try (Connection c = DriverManager.getConnection(db.jdbcUrl()); Statement s = c.createStatement()) {
                 createAccounts(s, 10);
                 s.execute("CHECKPOINT");
