@@ -9,10 +9,6 @@ import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.RestoreRecord;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.OffsetDateTime;
-import java.time.ZoneId;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -124,22 +120,6 @@ final class RestoreCommand extends Subcommand {
             return catalog.findBookmark(setName, target.bookmark).map(BookmarkRecord::seq)
                     .orElseThrow(() -> new RewindException("set " + setName + " has no bookmark named " + target.bookmark + "; see rewind log " + setName));
         }
-        return set.seqAtTime(parseTime(target.time));
-    }
-
-    static Instant parseTime(String text) {
-        try {
-            return Instant.parse(text);
-        } catch (DateTimeParseException e) {
-            try {
-                return OffsetDateTime.parse(text).toInstant();
-            } catch (DateTimeParseException e2) {
-                try {
-                    return LocalDateTime.parse(text).atZone(ZoneId.systemDefault()).toInstant();
-                } catch (DateTimeParseException e3) {
-                    throw new RewindException("'" + text + "' is not an ISO-8601 time; write e.g. 2026-11-23T14:05:00Z or 2026-11-23T15:05:00+01:00");
-                }
-            }
-        }
+        return set.seqAtTime(dev.rewind.volumeset.Times.parse(target.time));
     }
 }

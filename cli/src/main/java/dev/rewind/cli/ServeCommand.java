@@ -62,10 +62,10 @@ final class ServeCommand extends Subcommand {
     @Override
     void run(DataDir data, Output out) throws Exception {
         InetSocketAddress address = parseAddress(listen);
-        Catalog catalog = data.catalog();
         if (dev.rewind.cli.daemon.ControlClient.find(data.path()).isPresent()) {
             throw new RewindException("rewind serve is already running for " + data.path());
         }
+        Catalog catalog = data.catalog();
         Map<String, CapturedSet> sets = new ConcurrentHashMap<>();
         CountDownLatch stopped = new CountDownLatch(1);
         NbdServer nbd = null;

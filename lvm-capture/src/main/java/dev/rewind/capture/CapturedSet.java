@@ -50,6 +50,7 @@ public final class CapturedSet implements AutoCloseable {
     private final CaptureOptions options;
     private final RecoveryReport recovery;
     private final ReentrantLock sequencer = new ReentrantLock();
+    private final PrimaryStripes primaryStripes = new PrimaryStripes();
     private final List<BlockDevice> devices = new ArrayList<>();
     private volatile long previousCheckpointSeq;
     private final java.util.concurrent.ScheduledExecutorService checkpointer;
@@ -277,6 +278,7 @@ public final class CapturedSet implements AutoCloseable {
                 piece = data.duplicate();
                 piece.position(data.position() + (int) (pos - offsetBytes)).limit(piece.position() + n);
             }
+            PrimaryStripes.Held stripes;
             sequencer.lock();
             try {
                 if (closed) {
@@ -286,9 +288,15 @@ public final class CapturedSet implements AutoCloseable {
                 drl.markDirty(member, pos, pos + n, seq);
                 long appended = journal.append(type, flags, member, pos, n, piece);
                 assert appended == seq;
-                writeFullyOrZeros(primary, pos, n, piece);
+                // Taken in seq order: a later overlapping write waits here until this one is on the primary.
+                stripes = primaryStripes.lock(member, pos, pos + n);
             } finally {
                 sequencer.unlock();
+            }
+            try {
+                writeFullyOrZeros(primary, pos, n, piece);
+            } finally {
+                stripes.unlock();
             }
             pos += n;
         } while (pos < end);
@@ -316,7 +324,8 @@ public final class CapturedSet implements AutoCloseable {
         long upTo;
         sequencer.lock();
         try {
-            upTo = journal.lastSeq(); // every write up to here has reached the primary: both happen under the sequencer
+            upTo = journal.lastSeq();
+            primaryStripes.awaitWritesInFlight(); // now every write up to upTo is on the primary
         } finally {
             sequencer.unlock();
         }

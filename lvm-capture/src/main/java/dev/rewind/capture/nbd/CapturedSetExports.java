@@ -3,9 +3,6 @@ package dev.rewind.capture.nbd;
 import dev.rewind.capture.BlockDevice;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.volumeset.RewindException;
-import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -72,7 +69,7 @@ public final class CapturedSetExports implements NbdExports {
             return seq.getAsLong();
         }
         if (point.startsWith(TIME)) {
-            return set.seqAtTime(parseInstant(point.substring(TIME.length())));
+            return set.seqAtTime(dev.rewind.volumeset.Times.parse(point.substring(TIME.length())));
         }
         if (!point.isEmpty() && point.chars().allMatch(c -> c >= '0' && c <= '9')) {
             try {
@@ -83,18 +80,6 @@ public final class CapturedSetExports implements NbdExports {
         }
         throw new RewindException("'" + point + "' in export '" + exportName + "' is not a point in time; use <set>/<member>@<seq>, "
                 + "@bookmark:NAME or @time:2024-05-01T12:00:00Z");
-    }
-
-    private static Instant parseInstant(String text) {
-        try {
-            return Instant.parse(text);
-        } catch (DateTimeParseException e) {
-            try {
-                return OffsetDateTime.parse(text).toInstant();
-            } catch (DateTimeParseException e2) {
-                throw new RewindException("'" + text + "' is not an ISO-8601 instant such as 2024-05-01T12:00:00Z");
-            }
-        }
     }
 
     @Override

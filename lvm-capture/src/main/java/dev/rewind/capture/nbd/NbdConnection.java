@@ -32,6 +32,8 @@ final class NbdConnection {
     private final NbdServer server;
     private final long id;
     private final SocketChannel channel;
+    /** When the client started the payload being read now; 0 when no payload is being read. */
+    private volatile long payloadSinceNanos;
     private final String peer;
     private final NbdDecoder decoder;
     private final NbdReplyWriter replies;
@@ -117,10 +119,14 @@ final class NbdConnection {
         for (;;) {
             NbdMessage message = decoder.decode(inbound);
             if (message != null) {
+                payloadSinceNanos = 0;
                 return message;
             }
             ByteBuffer payload = decoder.payloadToFill();
             if (payload != null) {
+                if (payloadSinceNanos == 0) {
+                    payloadSinceNanos = System.nanoTime();
+                }
                 if (channel.read(payload) < 0) {
                     return null;
                 }
@@ -364,6 +370,22 @@ final class NbdConnection {
             channel.close();
         } catch (IOException e) {
             LOG.debug("nbd connection {}: close: {}", id, e.toString());
+        }
+    }
+
+    /**
+     * Closes the socket if the client has been sending one payload for longer than
+     * {@code timeoutNanos}: the reader then fails, and the connection gives its buffer back.
+     */
+    void closeIfPayloadStalled(long nowNanos, long timeoutNanos) {
+        long since = payloadSinceNanos;
+        if (since != 0 && nowNanos - since > timeoutNanos) {
+            LOG.info("nbd connection {} from {}: no complete write payload within {} ms; disconnecting", id, peer, timeoutNanos / 1_000_000);
+            try {
+                channel.close();
+            } catch (IOException e) {
+                LOG.debug("nbd connection {}: closing: {}", id, e.toString());
+            }
         }
     }
 

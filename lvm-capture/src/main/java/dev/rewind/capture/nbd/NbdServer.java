@@ -45,11 +45,18 @@ public final class NbdServer implements AutoCloseable {
      * @param bufferBudgetBytes                 READ/WRITE payload bytes held at once, all connections together (at least 32 MiB)
      * @param retainedBufferBytes               payload buffers kept for reuse
      * @param drainTimeout                      how long closing waits for requests in flight before dropping a connection
+     * @param payloadTimeout                    how long a client may take to send one write's payload before it is
+     *                                          disconnected (a stalled client must not keep the payload budget)
      */
     record Settings(int workerThreads, int maxRequestsInFlightPerConnection, long bufferBudgetBytes, long retainedBufferBytes,
-                    Duration drainTimeout) {
+                    Duration drainTimeout, Duration payloadTimeout) {
         static final Settings DEFAULT = new Settings(Math.max(8, Math.min(64, 4 * Runtime.getRuntime().availableProcessors())), 128,
-                256L << 20, 64L << 20, Duration.ofSeconds(30));
+                256L << 20, 64L << 20, Duration.ofSeconds(30), Duration.ofSeconds(20));
+
+        Settings(int workerThreads, int maxRequestsInFlightPerConnection, long bufferBudgetBytes, long retainedBufferBytes,
+                 Duration drainTimeout) {
+            this(workerThreads, maxRequestsInFlightPerConnection, bufferBudgetBytes, retainedBufferBytes, drainTimeout, Duration.ofSeconds(20));
+        }
 
         Settings {
             if (workerThreads < 1 || maxRequestsInFlightPerConnection < 1 || bufferBudgetBytes < NbdProtocol.MAX_BLOCK_BYTES
@@ -70,6 +77,7 @@ public final class NbdServer implements AutoCloseable {
     private final Thread acceptor;
     private final int port;
     private volatile boolean closing;
+    private final java.util.concurrent.ScheduledExecutorService watchdog;
 
     private NbdServer(ServerSocketChannel acceptorChannel, NbdExports exports, Settings settings) throws IOException {
         this.acceptorChannel = acceptorChannel;
@@ -82,6 +90,17 @@ public final class NbdServer implements AutoCloseable {
         this.workers.allowCoreThreadTimeOut(true);
         this.acceptor = new Thread(this::acceptLoop, "rewind-nbd-acceptor-" + port);
         this.acceptor.setDaemon(true);
+        this.watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(namedDaemonThreads("rewind-nbd-watchdog-" + port + "-"));
+        long periodMillis = Math.max(10, Math.min(1000, settings.payloadTimeout().toMillis() / 4));
+        this.watchdog.scheduleWithFixedDelay(this::dropStalledClients, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
+    }
+
+    /** Disconnects every client that started sending a write's payload longer ago than the payload timeout. */
+    private void dropStalledClients() {
+        long now = System.nanoTime();
+        for (NbdConnection c : connections) {
+            c.closeIfPayloadStalled(now, settings.payloadTimeout().toNanos());
+        }
     }
 
     /** Listens on {@code address} (e.g. 127.0.0.1:10809; port 0 picks a free port) and serves {@code exports}. */
@@ -128,6 +147,7 @@ public final class NbdServer implements AutoCloseable {
     /** Stops accepting, lets requests in flight finish, flushes writable exports, closes every connection. Idempotent. */
     @Override
     public void close() {
+        watchdog.shutdown();
         synchronized (this) {
             if (closing) {
                 return;

@@ -196,6 +196,68 @@ class NbdFuzzTest {
         }
     }
 
+    /**
+     * Clients that send the header of a large, valid write and then stall each hold a payload
+     * buffer; they must not keep other clients from being served: past the payload timeout they
+     * are disconnected and their buffers go back to the shared budget.
+     */
+    @Test
+    void clientsStalledMidPayloadDoNotStopOtherClientsBeingServed() throws Exception {
+        try (TestSet t = TestSet.create(tmp, "s", MEMBER_BYTES); CapturedSet set = t.open()) {
+            NbdServer server = NbdServer.start(new InetSocketAddress("127.0.0.1", 0),
+                    new CapturedSetExports(Map.of("s", set), (s, b) -> OptionalLong.empty()),
+                    new NbdServer.Settings(8, 128, MAX_BLOCK, 0, java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(1)));
+            List<Conn> stalled = new ArrayList<>();
+            try {
+                for (int i = 0; i < MAX_BLOCK / MEMBER_BYTES; i++) {
+                    Conn c = openGo(server.port(), "s/m0");
+                    c.out.write(ByteBuffer.allocate(29).putInt(REQUEST_MAGIC).putShort((short) 0).putShort((short) CMD_WRITE).putLong(i)
+                            .putLong(0).putInt(MEMBER_BYTES).put((byte) 1).array()); // the header and 1 byte of a 4 MiB payload
+                    c.out.flush();
+                    stalled.add(c);
+                }
+                try (Conn c = openGo(server.port(), "s/m0")) {
+                    c.out.write(ByteBuffer.allocate(28).putInt(REQUEST_MAGIC).putShort((short) 0).putShort((short) CMD_READ).putLong(1)
+                            .putLong(0).putInt(4096).array());
+                    c.out.flush();
+                    c.socket.setSoTimeout(5000);
+                    try {
+                        assertEquals(SIMPLE_REPLY_MAGIC, c.in.readInt());
+                    } catch (SocketTimeoutException e) {
+                        throw new AssertionError("a 4 KiB read by another client got no answer within 5 s while " + stalled.size()
+                                + " clients were stalled mid-payload");
+                    }
+                }
+            } finally {
+                stalled.forEach(Conn::close);
+                server.close();
+            }
+        }
+    }
+
+    /** A connection in transmission on {@code export} (fixed newstyle, NBD_OPT_GO, simple replies). */
+    static Conn openGo(int port, String export) throws IOException {
+        Conn c = new Conn(port);
+        c.in.readFully(new byte[18]);
+        byte[] name = nameBytes(export);
+        c.out.writeInt(FLAG_C_FIXED_NEWSTYLE | FLAG_C_NO_ZEROES);
+        c.out.write(new Opt(OPT_GO, ByteBuffer.allocate(6 + name.length).putInt(name.length).put(name).putShort((short) 0).array(), "").header());
+        c.out.write(ByteBuffer.allocate(6 + name.length).putInt(name.length).put(name).putShort((short) 0).array());
+        c.out.flush();
+        for (;;) {
+            c.in.readLong();
+            c.in.readInt();
+            int type = c.in.readInt();
+            c.in.readFully(new byte[c.in.readInt()]);
+            if (type == REP_ACK) {
+                return c;
+            }
+            if (type < 0) {
+                throw new IOException("NBD_OPT_GO " + export + " refused");
+            }
+        }
+    }
+
     // =====================================================================================
     // the fuzzer
     // =====================================================================================
@@ -212,6 +274,8 @@ class NbdFuzzTest {
         long length; // unsigned 32 bits
         byte[] payload;
         Expect expect = Expect.VALID;
+        /** The client broke a MUST of the spec with it: the server may drop the connection instead of answering. */
+        boolean breaksMust;
         final Set<Integer> errors = new HashSet<>();
         String why = "";
 
@@ -366,9 +430,9 @@ class NbdFuzzTest {
         final ConcurrentHashMap<Long, Partial> partials = new ConcurrentHashMap<>();
         final Thread reader;
         boolean closed;
-        int window;
+        final int window;
 
-        Tx(Conn c, String export, long sizeBytes, int flags, boolean structured, int blockStatus, int contextId, byte[] base) {
+        Tx(Conn c, String export, long sizeBytes, int flags, boolean structured, int blockStatus, int contextId, byte[] base, int window) {
             this.c = c;
             this.export = export;
             this.sizeBytes = sizeBytes;
@@ -377,7 +441,7 @@ class NbdFuzzTest {
             this.blockStatus = blockStatus;
             this.contextId = contextId;
             this.base = base;
-            this.window = 1 + rnd.nextInt(rnd.nextInt(4) == 0 ? 8 : 100);
+            this.window = window;
             this.reader = new Thread(this::readReplies, "nbd-fuzz-reader");
             this.reader.setDaemon(true);
             try {
@@ -700,7 +764,6 @@ class NbdFuzzTest {
 
         Fuzz(long seed, CapturedSet set, NbdServer server) throws IOException {
             this.rnd = new Random(seed);
-            NbdFuzzTest.this.rnd = rnd;
             this.set = set;
             this.device = set.device("m0");
             this.server = server;
@@ -929,8 +992,10 @@ class NbdFuzzTest {
                 return "s/m0";
             }
             if (k < 95) {
-                Long[] seqs = history.keySet().toArray(new Long[0]);
-                return "s/m0@" + seqs[rnd.nextInt(seqs.length)];
+                Long[] seqs = history.tailMap(set.oldestSeq(), true).keySet().toArray(new Long[0]);
+                if (seqs.length > 0) {
+                    return "s/m0@" + seqs[rnd.nextInt(seqs.length)];
+                }
             }
             return "s/m0@time:" + Instant.now();
         }
@@ -1676,7 +1741,7 @@ class NbdFuzzTest {
             };
             note("transmission on " + name + String.format(" flags 0x%x structured=%s blockStatus=%d", flags, st.structured, bs));
             count("transmission." + (r.kind() == Resolved.RW ? "rw" : "ro"));
-            return new Tx(c, name, sizeBytes, flags, st.structured, bs, st.contextId, base);
+            return new Tx(c, name, sizeBytes, flags, st.structured, bs, st.contextId, base, 1 + rnd.nextInt(rnd.nextInt(4) == 0 ? 8 : 100));
         }
 
         // ---- transmission ----
@@ -1767,10 +1832,18 @@ class NbdFuzzTest {
             }
         }
 
-        void drain(Tx tx) throws IOException {
-            tx.c.out.flush();
+        /** Waits for the replies to everything in flight. */
+        void drain(Tx tx) {
+            try {
+                tx.c.out.flush();
+            } catch (IOException e) {
+                // the server went away: the reader reports it
+            }
             while (!tx.inflight.isEmpty() && !tx.closed) {
                 handle(tx, poll(tx));
+            }
+            if (tx.closed && !tx.inflight.isEmpty()) {
+                unexpectedClose(tx, "while the client waited for replies");
             }
         }
 
@@ -1835,10 +1908,15 @@ class NbdFuzzTest {
             count("read.checked");
         }
 
+        /**
+         * The server dropped the connection with requests in flight. The spec lets it do so when the
+         * client broke a MUST; a request that is merely out of range or a write to a read-only
+         * export must be answered with an error (ENOSPC, EPERM) instead.
+         */
         void unexpectedClose(Tx tx, String when) {
-            boolean violation = tx.inflight.values().stream().anyMatch(r -> r.expect != Expect.VALID);
+            boolean violation = tx.inflight.values().stream().anyMatch(r -> r.breaksMust);
             if (!violation) {
-                throw new AssertionError("server dropped the connection " + when + " although every request in flight was valid: "
+                throw new AssertionError("server dropped the connection " + when + " although no request in flight broke a MUST of the spec: "
                         + tx.inflight.values().stream().limit(3).toList());
             }
             count("connection.droppedOnInvalid");
@@ -2190,6 +2268,7 @@ class NbdFuzzTest {
             if (!known) {
                 r.expect = Expect.INVALID;
                 r.errors.add(EINVAL);
+                r.breaksMust = true;
                 return;
             }
             int applicable = (tx.flags & TF_SEND_FUA) != 0 ? CF_FUA : 0;
@@ -2204,6 +2283,7 @@ class NbdFuzzTest {
             }
             if ((r.flags & ~applicable) != 0) {
                 errors.add(EINVAL);
+                r.breaksMust = true; // "Clients MUST NOT set a command flag bit that is not documented for the particular command"
             }
             if (t == CMD_WRITE_ZEROES && (r.flags & CF_FAST_ZERO) != 0) {
                 either = true; // fast zero may be refused with ENOTSUP
@@ -2218,10 +2298,12 @@ class NbdFuzzTest {
             if ((t == CMD_TRIM && (tx.flags & TF_SEND_TRIM) == 0) || (t == CMD_WRITE_ZEROES && (tx.flags & TF_SEND_WRITE_ZEROES) == 0)
                     || (t == CMD_FLUSH && (tx.flags & TF_SEND_FLUSH) == 0)) {
                 errors.add(EINVAL);
+                r.breaksMust = true;
             }
             if (t == CMD_BLOCK_STATUS) {
                 if (tx.blockStatus == 0) {
                     errors.add(EINVAL);
+                    r.breaksMust = true;
                 } else if (tx.blockStatus == 2) {
                     either = true;
                     lenient.add(EINVAL);
@@ -2229,11 +2311,13 @@ class NbdFuzzTest {
             }
             if ((t == CMD_READ || t == CMD_WRITE) && r.length > MAX_BLOCK) {
                 errors.addAll(List.of(EINVAL, EOVERFLOW, ENOMEM));
+                r.breaksMust = true; // over the advertised maximum block size
             }
             if (t == CMD_FLUSH) {
                 if (r.offset != 0 || r.length != 0) {
                     either = true; // reserved fields: the spec names no error
                     lenient.add(EINVAL);
+                    r.breaksMust = true;
                 }
             } else {
                 if (Long.compareUnsigned(r.offset, tx.sizeBytes) > 0 || r.length > tx.sizeBytes - r.offset) {
@@ -2282,9 +2366,6 @@ class NbdFuzzTest {
             return b;
         }
     }
-
-    /** Set by {@link Fuzz} so that {@link Tx} can draw from the same seeded generator. */
-    Random rnd;
 
     static byte[] nameBytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
