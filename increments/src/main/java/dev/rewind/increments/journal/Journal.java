@@ -73,8 +73,6 @@ public final class Journal implements AutoCloseable {
         JournalIndex index = null;
         long truncated = 0;
         long lastTime = Long.MIN_VALUE;
-        ByteBuffer buf = ByteBuffer.allocate(JournalSegment.RECORD_HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
-        ByteBuffer payload = null;
         try {
             for (int f = 0; f < files.size(); f++) {
                 boolean newest = f == files.size() - 1;
@@ -95,23 +93,16 @@ public final class Journal implements AutoCloseable {
                 }
                 long pos = JournalSegment.SEGMENT_HEADER_BYTES;
                 String[] why = new String[1];
+                JournalSegment.Scanner scanner = seg.new Scanner();
                 while (pos < seg.sizeBytes()) {
-                    JournalSegment.Header h = seg.readHeader(buf, pos, why);
+                    JournalSegment.Header h = scanner.header(pos, why);
                     if (h != null && pos + JournalSegment.RECORD_HEADER_BYTES + h.payloadBytes() > seg.sizeBytes()) {
                         h = null;
                         why[0] = "record payload runs past the end of the segment";
                     }
-                    if (h != null && newest && h.payloadBytes() > 0) {
-                        if (payload == null || payload.capacity() < h.payloadBytes()) {
-                            payload = ByteBuffer.allocate(Math.max(h.payloadBytes(), 1 << 20));
-                        }
-                        payload.clear();
-                        try {
-                            seg.readPayload(pos, h, payload);
-                        } catch (CorruptDataException e) {
-                            h = null;
-                            why[0] = e.getMessage();
-                        }
+                    if (h != null && newest && h.payloadBytes() > 0 && !scanner.payloadIsIntact(pos, h)) {
+                        why[0] = "record payload does not match its CRC32C";
+                        h = null;
                     }
                     if (h == null) {
                         if (!newest || seg.flushMarksCovering(pos, index.lastSeq() + 1) >= 2) {
