@@ -362,25 +362,22 @@ public final class CapturedSet implements AutoCloseable {
 
         @Override
         public long write(long offsetBytes, ByteBuffer src, boolean fua) throws IOException {
-            long seq = capture(primary.index(), RecordType.WRITE, 0, offsetBytes, src.remaining(), src);
-            if (fua) {
-                journal.flush();
-            }
-            return seq;
+            return captureThenFlushIf(fua, RecordType.WRITE, offsetBytes, src.remaining(), src);
         }
 
         @Override
         public long trim(long offsetBytes, long lengthBytes, boolean fua) throws IOException {
-            long seq = capture(primary.index(), RecordType.TRIM, 0, offsetBytes, lengthBytes, null);
-            if (fua) {
-                journal.flush();
-            }
-            return seq;
+            return captureThenFlushIf(fua, RecordType.TRIM, offsetBytes, lengthBytes, null);
         }
 
         @Override
         public long writeZeroes(long offsetBytes, long lengthBytes, boolean fua) throws IOException {
-            long seq = capture(primary.index(), RecordType.WRITE_ZEROES, 0, offsetBytes, lengthBytes, null);
+            return captureThenFlushIf(fua, RecordType.WRITE_ZEROES, offsetBytes, lengthBytes, null);
+        }
+
+        /** FUA: the write is durable before it is acknowledged. */
+        private long captureThenFlushIf(boolean fua, RecordType type, long offsetBytes, long lengthBytes, ByteBuffer src) throws IOException {
+            long seq = capture(primary.index(), type, 0, offsetBytes, lengthBytes, src);
             if (fua) {
                 journal.flush();
             }
@@ -457,7 +454,7 @@ public final class CapturedSet implements AutoCloseable {
         int members = primaries.members().size();
         DeltaMap changed = DeltaMap.between(journal, targetSeq, head, members);
         long[] totals = {0, 0};
-        RangeSinkWriter apply = (member, offset, length, data) -> {
+        StagedRanges.Writer apply = (member, offset, length, data) -> {
             RecordType type = data == null ? RecordType.WRITE_ZEROES : RecordType.WRITE;
             capture(member, type, JournalRecord.FLAG_RESTORE, offset, length, data);
             totals[0] += length;
@@ -478,59 +475,6 @@ public final class CapturedSet implements AutoCloseable {
 
     /** Up to this much changed data, a restore reads (and checks) everything into memory first, then writes. */
     static final long STAGED_RESTORE_BYTES = 256L << 20;
-
-    @FunctionalInterface
-    private interface RangeSinkWriter {
-        void accept(int member, long offset, int length, ByteBuffer data) throws IOException;
-    }
-
-    /**
-     * What a restore will write, read and checked before anything is written: pieces sorted
-     * by member and offset, adjacent pieces of data merged, so the primary sees few, ordered writes.
-     */
-    private static final class StagedRanges implements dev.rewind.increments.restore.RangeSink {
-        private record Piece(int member, long offset, int length, byte[] data) {
-        }
-
-        private final List<Piece> pieces = new ArrayList<>();
-
-        @Override
-        public void accept(int member, long offset, int length, ByteBuffer data) {
-            byte[] copy = null;
-            if (data != null) {
-                copy = new byte[length];
-                data.duplicate().get(copy);
-            }
-            pieces.add(new Piece(member, offset, length, copy));
-        }
-
-        void applyInOrder(RangeSinkWriter writer) throws IOException {
-            pieces.sort(Comparator.comparingInt(Piece::member).thenComparingLong(Piece::offset));
-            int i = 0;
-            while (i < pieces.size()) {
-                Piece p = pieces.get(i);
-                int j = i + 1;
-                long end = p.offset() + p.length();
-                long bytes = p.length();
-                while (j < pieces.size() && pieces.get(j).member() == p.member() && pieces.get(j).offset() == end
-                        && (pieces.get(j).data() == null) == (p.data() == null) && bytes + pieces.get(j).length() <= (1 << 20)) {
-                    end += pieces.get(j).length();
-                    bytes += pieces.get(j).length();
-                    j++;
-                }
-                ByteBuffer data = null;
-                if (p.data() != null) {
-                    data = ByteBuffer.allocate((int) bytes);
-                    for (int k = i; k < j; k++) {
-                        data.put(pieces.get(k).data());
-                    }
-                    data.flip();
-                }
-                writer.accept(p.member(), p.offset(), (int) bytes, data);
-                i = j;
-            }
-        }
-    }
 
     /**
      * Writes one file per member into {@code dir} ({@code <member>.img}), each identical to

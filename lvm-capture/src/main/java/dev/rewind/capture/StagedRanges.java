@@ -1,0 +1,62 @@
+package dev.rewind.capture;
+
+import dev.rewind.increments.restore.RangeSink;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * What a restore will write, read and checked before anything is written: pieces sorted
+ * by member and offset, adjacent pieces of data merged, so the primary sees few, ordered writes.
+ */
+final class StagedRanges implements RangeSink {
+    /** Where staged pieces go: one call per (merged) piece, data null for zeros. */
+    @FunctionalInterface
+    interface Writer {
+        void accept(int member, long offset, int length, ByteBuffer data) throws IOException;
+    }
+
+    private record Piece(int member, long offset, int length, byte[] data) {
+    }
+
+    private final List<Piece> pieces = new ArrayList<>();
+
+    @Override
+    public void accept(int member, long offset, int length, ByteBuffer data) {
+        byte[] copy = null;
+        if (data != null) {
+            copy = new byte[length];
+            data.duplicate().get(copy);
+        }
+        pieces.add(new Piece(member, offset, length, copy));
+    }
+
+    void applyInOrder(Writer writer) throws IOException {
+        pieces.sort(Comparator.comparingInt(Piece::member).thenComparingLong(Piece::offset));
+        int i = 0;
+        while (i < pieces.size()) {
+            Piece p = pieces.get(i);
+            int j = i + 1;
+            long end = p.offset() + p.length();
+            long bytes = p.length();
+            while (j < pieces.size() && pieces.get(j).member() == p.member() && pieces.get(j).offset() == end
+                    && (pieces.get(j).data() == null) == (p.data() == null) && bytes + pieces.get(j).length() <= (1 << 20)) {
+                end += pieces.get(j).length();
+                bytes += pieces.get(j).length();
+                j++;
+            }
+            ByteBuffer data = null;
+            if (p.data() != null) {
+                data = ByteBuffer.allocate((int) bytes);
+                for (int k = i; k < j; k++) {
+                    data.put(pieces.get(k).data());
+                }
+                data.flip();
+            }
+            writer.accept(p.member(), p.offset(), (int) bytes, data);
+            i = j;
+        }
+    }
+}
