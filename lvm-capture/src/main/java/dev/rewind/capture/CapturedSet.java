@@ -1,6 +1,7 @@
 package dev.rewind.capture;
 
 import dev.rewind.increments.deltamap.DeltaMap;
+import dev.rewind.increments.deltamap.PointInTimeMap;
 import dev.rewind.increments.journal.Journal;
 import dev.rewind.increments.journal.JournalRecord;
 import dev.rewind.increments.journal.RecordType;
@@ -22,7 +23,9 @@ import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Stream;
@@ -414,7 +417,8 @@ public final class CapturedSet implements AutoCloseable {
 
     /**
      * Reads what member {@code memberIndex} held at {@code seq}, without copying the volume:
-     * the journal is played back newest-first from {@code seq} over just this range.
+     * through the point-in-time map of that seq (built once, then kept for the next reads),
+     * only the records and replica chunks that hold the range are read.
      */
     public void readAt(long seq, int memberIndex, long offsetBytes, ByteBuffer dst) throws IOException {
         checkRestorable(seq);
@@ -423,21 +427,22 @@ public final class CapturedSet implements AutoCloseable {
         if (offsetBytes < 0 || offsetBytes + length > primary.sizeBytes()) {
             throw new IllegalArgumentException("read " + offsetBytes + "+" + length + " is outside member " + primary.name());
         }
-        DeltaMap wanted = new DeltaMap(seq, seq, primaries.members().size());
-        wanted.add(memberIndex, offsetBytes, offsetBytes + length);
-        int base = dst.position();
-        pointInTime.reconstruct(seq, wanted, (member, offset, len, data) -> {
-            int at = base + (int) (offset - offsetBytes);
-            if (data == null) {
-                for (int i = 0; i < len; i++) {
-                    dst.put(at + i, (byte) 0);
-                }
-            } else {
-                dst.put(at, data, data.position(), len);
-            }
-        });
-        dst.position(base + length);
+        PointInTimeMap map;
+        synchronized (pointInTimeMaps) {
+            map = pointInTimeMaps.computeIfAbsent(seq, s -> PointInTimeMap.build(journal, s, primaries.members().size()));
+        }
+        map.read(memberIndex, offsetBytes, dst, journal, replicas.get(memberIndex));
     }
+
+    /** The point-in-time maps of the seqs read most recently (history at or before a seq never changes). */
+    private final Map<Long, PointInTimeMap> pointInTimeMaps = new LinkedHashMap<>(8, 0.75f, true) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, PointInTimeMap> eldest) {
+            return size() > 4;
+        }
+    };
 
     /**
      * Rewinds every member in place to seq {@code targetSeq}. Only the blocks changed after
