@@ -25,7 +25,7 @@ final class QuickstartCommand extends Subcommand {
     }
 
     @Override
-    void run(DataDir ignored, Output out) throws Exception {
+    void run(DataDir unusedDataDir, Output out) throws Exception { // the tour makes a data dir of its own
         if (transfers < 1 || transfers > 1_000_000) {
             throw new RewindException("--transfers must be between 1 and 1000000");
         }

@@ -8,7 +8,6 @@ import dev.rewind.increments.journal.RecordType;
 import dev.rewind.increments.replica.ProgressListener;
 import dev.rewind.increments.replica.ReplicaImage;
 import dev.rewind.increments.restore.PointInTime;
-import dev.rewind.volumeset.CorruptDataException;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.SetRecord;
 import dev.rewind.volumeset.layout.PrimaryMember;
@@ -27,6 +26,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -56,7 +58,7 @@ public final class CapturedSet implements AutoCloseable {
     private final PrimaryStripes primaryStripes = new PrimaryStripes();
     private final List<BlockDevice> devices = new ArrayList<>();
     private volatile long previousCheckpointSeq;
-    private final java.util.concurrent.ScheduledExecutorService checkpointer;
+    private final ScheduledExecutorService checkpointer;
     private volatile boolean closed;
     private int references = 1;
 
@@ -81,8 +83,8 @@ public final class CapturedSet implements AutoCloseable {
      * Checkpoints in the background every {@code checkpointInterval} while writes come in,
      * so that neither writes nor flushes wait for the primaries to be forced.
      */
-    private java.util.concurrent.ScheduledExecutorService startCheckpointer() {
-        var executor = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+    private ScheduledExecutorService startCheckpointer() {
+        var executor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "rewind-checkpoint-" + set.name());
             t.setDaemon(true);
             return t;
@@ -96,7 +98,7 @@ public final class CapturedSet implements AutoCloseable {
             } catch (IOException | RuntimeException e) {
                 LOG.warn("set {}: checkpoint failed, will retry: {}", set.name(), e.toString());
             }
-        }, periodMillis, periodMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
         return executor;
     }
 
@@ -601,7 +603,7 @@ public final class CapturedSet implements AutoCloseable {
         }
         checkpointer.shutdown(); // never shutdownNow: an interrupt would close the file channels under a running checkpoint
         try {
-            checkpointer.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES);
+            checkpointer.awaitTermination(1, TimeUnit.MINUTES);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -1,6 +1,5 @@
 package dev.rewind.capture;
 
-import dev.rewind.volumeset.RewindException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

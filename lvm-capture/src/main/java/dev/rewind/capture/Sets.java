@@ -5,6 +5,7 @@ import dev.rewind.volumeset.VolumeManager;
 import dev.rewind.volumeset.catalog.SetRecord;
 import dev.rewind.volumeset.layout.SetPrimaries;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -23,7 +24,7 @@ public final class Sets {
     public static SetRecord create(VolumeManager volumes, String name, List<String> memberSpecs, Path secondaryDir,
                                    ProgressListener progress) throws IOException {
         SetRecord set = volumes.planSet(name, memberSpecs, secondaryDir, DEFAULT_REGION_SIZE_BYTES);
-        boolean existed = java.nio.file.Files.exists(set.secondaryDir());
+        boolean existed = Files.exists(set.secondaryDir());
         boolean done = false;
         try (SetPrimaries primaries = volumes.openPrimaries(set)) {
             CapturedSet.initializeSecondary(set, primaries, progress);
@@ -33,7 +34,7 @@ public final class Sets {
         } finally {
             if (!done) {
                 if (existed) {
-                    try (var s = java.nio.file.Files.list(set.secondaryDir())) {
+                    try (var s = Files.list(set.secondaryDir())) {
                         for (Path p : s.toList()) {
                             CapturedSet.deleteSecondary(p);
                         }
