@@ -40,6 +40,7 @@ public final class Journal implements AutoCloseable {
     private final JournalIndex index;
     private volatile JournalSegment[] segments;
     private final ByteBuffer headerBuffer = ByteBuffer.allocate(JournalSegment.RECORD_HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
+    private final ByteBuffer appendScratch = ByteBuffer.allocateDirect(JournalSegment.COALESCE_BYTES);
     private final Object syncLock = new Object();
     private final long truncatedBytesAtOpen;
     private long lastTimeMicros;
@@ -227,7 +228,7 @@ public final class Journal implements AutoCloseable {
             seg = roll(seq);
         }
         JournalSegment.encodeHeader(headerBuffer, type, flags, memberIndex, seq, time, offsetBytes, lengthBytes, payloadBytes, payloadCrc);
-        long position = seg.append(headerBuffer, payload == null ? null : payload.duplicate());
+        long position = seg.append(headerBuffer, payload == null ? null : payload.duplicate(), appendScratch);
         return JournalIndex.location(seg.ordinal(), position);
     }
 

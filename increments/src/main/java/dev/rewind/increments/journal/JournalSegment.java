@@ -166,13 +166,22 @@ final class JournalSegment implements AutoCloseable {
         h.position(0);
     }
 
-    /** Appends header and payload at the end of the segment; returns the record's position. */
-    long append(ByteBuffer header, ByteBuffer payload) throws IOException {
+    /**
+     * Appends header and payload at the end of the segment; returns the record's position.
+     * Records up to {@link #COALESCE_BYTES} are copied into {@code scratch} (a direct buffer of
+     * that capacity, owned by the caller) and written with one positional write.
+     */
+    long append(ByteBuffer header, ByteBuffer payload, ByteBuffer scratch) throws IOException {
         long position = sizeBytes;
         long expected = header.remaining() + (payload == null ? 0 : payload.remaining());
         long written = 0;
         if (payload == null) {
             written = writeFully(channel, header, position);
+        } else if (expected <= COALESCE_BYTES) {
+            // Small records: one copy and one positional write beat a seek and a gathering write.
+            scratch.clear();
+            scratch.put(header).put(payload).flip();
+            written = writeFully(channel, scratch, position);
         } else {
             ByteBuffer[] both = {header, payload};
             channel.position(position);
@@ -183,6 +192,9 @@ final class JournalSegment implements AutoCloseable {
         sizeBytes += written;
         return position;
     }
+
+    /** Records up to this size are copied into one buffer and written with a single positional write. */
+    static final int COALESCE_BYTES = 64 << 10;
 
     /** A decoded record header at a position. */
     record Header(RecordType type, int flags, int memberIndex, long seq, long timeMicros, long offsetBytes,
