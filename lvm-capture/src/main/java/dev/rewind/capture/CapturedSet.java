@@ -473,7 +473,7 @@ public final class CapturedSet implements AutoCloseable {
             pointInTime.reconstruct(targetSeq, changed, staged);
             staged.applyInOrder(apply);
         } else {
-            pointInTime.reconstruct(targetSeq, DeltaMap.between(journal, targetSeq, head, members), (m, o, l, d) -> { });
+            pointInTime.reconstruct(targetSeq, changed.copy(), (m, o, l, d) -> { });
             pointInTime.reconstruct(targetSeq, changed, apply::accept);
         }
         journal.flush();

@@ -44,7 +44,6 @@ public final class DirtyRegionLog implements AutoCloseable {
     private final long[] bitmapOffsets;
     private final byte[][] bits;
     private final long[][] lastWriteSeq;
-    private final ByteBuffer one = ByteBuffer.allocate(1);
 
     private DirtyRegionLog(Path path, FileChannel channel, long regionSizeBytes, long[] memberSizes, byte[][] bits) {
         this.path = path;
@@ -184,12 +183,6 @@ public final class DirtyRegionLog implements AutoCloseable {
         }
     }
 
-    private void writeByte(int member, int byteIndex) throws IOException {
-        one.clear();
-        one.put(0, bits[member][byteIndex]);
-        channel.write(one, bitmapOffsets[member] + byteIndex);
-    }
-
     /** Clears every region whose last write is at or before {@code seq}: the primary was forced past it. */
     public synchronized int clearWrittenAtOrBefore(long seq) throws IOException {
         int cleared = 0;
@@ -208,7 +201,7 @@ public final class DirtyRegionLog implements AutoCloseable {
                     }
                 }
                 if (b[i] != before) {
-                    writeByte(m, i);
+                    writeBytes(m, i, i + 1);
                 }
             }
         }

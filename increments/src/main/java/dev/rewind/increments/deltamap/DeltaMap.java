@@ -31,6 +31,15 @@ public final class DeltaMap {
         return map;
     }
 
+    /** A copy whose ranges can be consumed (by a reconstruction) without touching these. */
+    public DeltaMap copy() {
+        DeltaMap copy = new DeltaMap(fromSeq, toSeq, changed.length);
+        for (int i = 0; i < changed.length; i++) {
+            copy.changed[i].addAll(changed[i]);
+        }
+        return copy;
+    }
+
     public long fromSeq() {
         return fromSeq;
     }
