@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rewind.increments.replica.ProgressListener;
+import dev.rewind.testfixtures.model.ImageModel;
+import dev.rewind.testfixtures.set.TestSet;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.rewind.increments.replica.ProgressListener;
+import dev.rewind.testfixtures.model.ImageModel;
+import dev.rewind.testfixtures.set.TestSet;
 import dev.rewind.volumeset.layout.SetPrimaries;
 import java.io.BufferedReader;
 import java.io.IOException;

@@ -2,6 +2,7 @@ package dev.rewind.capture;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
+import dev.rewind.testfixtures.set.TestSet;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;

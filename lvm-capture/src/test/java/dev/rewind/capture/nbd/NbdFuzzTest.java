@@ -9,7 +9,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.rewind.capture.BlockDevice;
 import dev.rewind.capture.CapturedSet;
-import dev.rewind.capture.TestSet;
+import dev.rewind.testfixtures.set.TestSet;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;

@@ -1,18 +1,20 @@
 package dev.rewind.capture.nbd;
 
 import static dev.rewind.capture.nbd.NbdProtocol.*;
-import static dev.rewind.capture.nbd.NbdWire.*;
+import static dev.rewind.testfixtures.nbd.NbdWire.*;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rewind.capture.CapturedSet;
-import dev.rewind.capture.TestSet;
-import dev.rewind.capture.nbd.NbdTestClient.Chunk;
-import dev.rewind.capture.nbd.NbdTestClient.ExportInfo;
-import dev.rewind.capture.nbd.NbdTestClient.OptionReply;
-import dev.rewind.capture.nbd.NbdTestClient.SimpleReply;
+import dev.rewind.testfixtures.nbd.NbdTestClient.Chunk;
+import dev.rewind.testfixtures.nbd.NbdTestClient.ExportInfo;
+import dev.rewind.testfixtures.nbd.NbdTestClient.OptionReply;
+import dev.rewind.testfixtures.nbd.NbdTestClient.SimpleReply;
+import dev.rewind.testfixtures.nbd.NbdTestClient;
+import dev.rewind.testfixtures.set.TestSet;
+import dev.rewind.testfixtures.tools.Tools;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -515,8 +517,8 @@ class NbdServerTest {
 
     @Test
     void qemuIoWritesAndReadsBack() throws Exception {
-        Path qemuIo = RealClients.require("qemu-io", "qemu-utils");
-        RealClients.Result r = RealClients.run(Duration.ofMinutes(1), List.of(qemuIo.toString(), "-f", "raw",
+        Path qemuIo = Tools.require("qemu-io", "qemu-utils");
+        Tools.Result r = Tools.run(Duration.ofMinutes(1), List.of(qemuIo.toString(), "-f", "raw",
                 "nbd://127.0.0.1:" + server.port() + "/s/m0", "-c", "write -P 0x5a 4096 8192", "-c", "read -P 0x5a 4096 8192"));
         assertEquals(0, r.exitCode(), r.output());
         assertFalse(r.output().contains("Pattern verification failed"), r.output());
@@ -529,8 +531,8 @@ class NbdServerTest {
 
     @Test
     void nbdinfoListsEveryExport() throws Exception {
-        Path nbdinfo = RealClients.require("nbdinfo", "libnbd-bin");
-        RealClients.Result r = RealClients.run(Duration.ofMinutes(1), List.of(nbdinfo.toString(), "--list",
+        Path nbdinfo = Tools.require("nbdinfo", "libnbd-bin");
+        Tools.Result r = Tools.run(Duration.ofMinutes(1), List.of(nbdinfo.toString(), "--list",
                 "nbd://127.0.0.1:" + server.port()));
         assertEquals(0, r.exitCode(), r.output());
         assertTrue(r.output().contains("export=\"s/m0\""), r.output());
