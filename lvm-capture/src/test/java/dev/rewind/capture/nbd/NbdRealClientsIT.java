@@ -2,6 +2,7 @@ package dev.rewind.capture.nbd;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rewind.capture.CapturedSet;
@@ -13,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -126,5 +128,32 @@ class NbdRealClientsIT {
                 "--verify_fatal=1", "--verify_state_save=0", "--output-format=terse"));
         assertEquals(0, r.exitCode(), r.output());
         assertTrue(r.output().contains(";rewind;0;"), "fio reports no error: " + r.output());
+    }
+
+    @Test
+    void qemuIoWritesAndReadsBack() throws Exception {
+        Path qemuIo = Tools.require("qemu-io", "qemu-utils");
+        Tools.Result r = Tools.run(Duration.ofMinutes(1), List.of(qemuIo.toString(), "-f", "raw",
+                uri("s/m0"), "-c", "write -P 0x5a 4096 8192", "-c", "read -P 0x5a 4096 8192"));
+        assertEquals(0, r.exitCode(), r.output());
+        assertFalse(r.output().contains("Pattern verification failed"), r.output());
+        ByteBuffer back = ByteBuffer.allocate(8192);
+        set.device("m0").read(4096, back);
+        byte[] expected = new byte[8192];
+        Arrays.fill(expected, (byte) 0x5a);
+        assertArrayEquals(expected, back.array(), "the write went through the set");
+    }
+
+    @Test
+    void nbdinfoListsEveryExport() throws Exception {
+        Path nbdinfo = Tools.require("nbdinfo", "libnbd-bin");
+        Tools.Result r = Tools.run(Duration.ofMinutes(1), List.of(nbdinfo.toString(), "--list",
+                "nbd://127.0.0.1:" + server.port()));
+        assertEquals(0, r.exitCode(), r.output());
+        assertTrue(r.output().contains("export=\"s/m0\""), r.output());
+        assertTrue(r.output().contains("export=\"s/m1\""), r.output());
+        assertTrue(r.output().contains("export-size: 4194304"), r.output());
+        assertTrue(r.output().contains("block_size_maximum: 33554432"), r.output());
+        assertTrue(r.output().contains("can_multi_conn: true"), r.output());
     }
 }

@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rewind.testfixtures.nbd.NbdTestClient;
 import dev.rewind.testfixtures.nbd.NbdTestClient.Chunk;
 import dev.rewind.testfixtures.nbd.NbdTestClient.OptionReply;
 import dev.rewind.testfixtures.nbd.NbdTestClient.SimpleReply;
-import dev.rewind.testfixtures.nbd.NbdTestClient;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
