@@ -14,7 +14,7 @@ for tool in fio nbdkit java; do
   command -v "$tool" >/dev/null || { echo "bench/nbd.sh: $tool is not installed (apt-get install fio nbdkit)" >&2; exit 2; }
 done
 jar="$here/cli/target/rewind.jar"
-if [ ! -f "$jar" ]; then (cd "$here" && ./mvnw -q -B -DskipTests -pl cli -am package); fi
+if [ ! -f "$jar" ]; then (cd "$here" && ./mvnw -q -B -Dmaven.test.skip=true -pl cli -am package); fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/rewind-nbd-bench.XXXXXX")"
 pids=()

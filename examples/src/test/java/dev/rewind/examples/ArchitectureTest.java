@@ -30,7 +30,7 @@ class ArchitectureTest {
     static void importProductionClasses() {
         production = new ClassFileImporter()
                 .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-                .withImportOption(location -> !location.contains("-tests.jar")) // lvm-capture's shared test fixtures
+                .withImportOption(location -> !location.contains("test-fixtures")) // the shared test fixtures, should a test dependency bring them in
                 .importPackages("dev.rewind");
     }
 

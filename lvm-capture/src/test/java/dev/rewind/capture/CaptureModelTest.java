@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rewind.increments.replica.ProgressListener;
+import dev.rewind.testfixtures.model.ImageModel;
+import dev.rewind.testfixtures.seed.Seeds;
+import dev.rewind.testfixtures.set.TestSet;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -38,16 +41,11 @@ class CaptureModelTest {
     @TempDir
     Path tmp;
 
-    static Stream<Long> seeds() {
-        String one = System.getProperty("rewind.seed");
-        if (one != null) {
-            return Stream.of(Long.parseLong(one.trim()));
-        }
-        int count = Integer.getInteger("rewind.seeds", 40);
-        return LongStream.rangeClosed(1, count).map(i -> i * 0x9E3779B97F4A7C15L ^ 0x5DEECE66DL).boxed();
+    static LongStream seeds() {
+        return Seeds.range(0xCA9_0001L, 40);
     }
 
-    @ParameterizedTest(name = "seed {0}")
+    @ParameterizedTest(name = Seeds.NAME)
     @MethodSource("seeds")
     void primaryClonesAndRestoresMatchModelUnderRandomWorkload(long seed) throws IOException {
         new Run(seed, tmp).run();
@@ -77,7 +75,7 @@ class CaptureModelTest {
         }
 
         String at(String what) {
-            return "seed " + seed + " (replay with -Drewind.seed=" + seed + "), head seq " + head + ": " + what;
+            return Seeds.describe(seed) + ", head seq " + head + ": " + what;
         }
 
         void run() throws IOException {

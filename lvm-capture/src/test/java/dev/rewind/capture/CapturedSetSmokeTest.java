@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.rewind.increments.replica.ProgressListener;
+import dev.rewind.testfixtures.set.TestSet;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;

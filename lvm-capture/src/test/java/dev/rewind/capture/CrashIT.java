@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.rewind.increments.replica.ProgressListener;
+import dev.rewind.testfixtures.model.ImageModel;
+import dev.rewind.testfixtures.seed.Seeds;
+import dev.rewind.testfixtures.set.TestSet;
 import dev.rewind.volumeset.layout.SetPrimaries;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -20,8 +23,10 @@ import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.Test;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Invariants 1 and 2 under real crashes: a child JVM ({@link CrashWorkloadChild}) captures
@@ -36,8 +41,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the primary write (about one round in ten), and rounds with a torn journal tail. Those
  * rounds are what catch a missing DRL mark or a broken recovery.
  *
- * <p>{@code -Drewind.crash.rounds=N} (default 50), {@code -Drewind.seed=S} fixes the workload
- * (the kill instants stay random).
+ * <p>{@code -Drewind.crash.rounds=N} (default 50), {@code -Drewind.seed=S} replays a workload
+ * (the kill instants vary with the machine's timing).
  */
 class CrashIT {
     private static final int FLUSH_EVERY = 50;
@@ -45,12 +50,16 @@ class CrashIT {
     @TempDir
     Path tmp;
 
-    @Test
-    void sigkillAtRandomInstantsLosesNothingFlushedAndRecoversToModel() throws Exception {
+    static LongStream seeds() {
+        return Seeds.of(0xC4A5_0001L);
+    }
+
+    @ParameterizedTest(name = Seeds.NAME)
+    @MethodSource("seeds")
+    void sigkillAtRandomInstantsLosesNothingFlushedAndRecoversToModel(long seed) throws Exception {
         int rounds = Integer.getInteger("rewind.crash.rounds", 50);
-        long seed = Long.getLong("rewind.seed", new Random().nextLong());
         Random timing = new Random(seed);
-        String ctx0 = "seed " + seed + " (-Drewind.seed=" + seed + ")";
+        String ctx0 = Seeds.describe(seed);
         System.out.println("CrashIT: " + ctx0 + ", " + rounds + " rounds");
 
         String classPath = snapshotClassPath(tmp.resolve("classpath"));

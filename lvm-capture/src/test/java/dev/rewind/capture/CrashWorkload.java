@@ -1,5 +1,6 @@
 package dev.rewind.capture;
 
+import dev.rewind.testfixtures.model.ImageModel;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Clock;

@@ -1,5 +1,6 @@
 package dev.rewind.capture;
 
+import dev.rewind.testfixtures.set.TestSet;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;

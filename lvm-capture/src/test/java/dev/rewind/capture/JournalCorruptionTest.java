@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rewind.increments.replica.ProgressListener;
+import dev.rewind.testfixtures.model.ImageModel;
+import dev.rewind.testfixtures.set.TestSet;
 import dev.rewind.volumeset.CorruptDataException;
 import java.io.IOException;
 import java.nio.ByteBuffer;

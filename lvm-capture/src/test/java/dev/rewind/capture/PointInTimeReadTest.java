@@ -2,6 +2,8 @@ package dev.rewind.capture;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
+import dev.rewind.testfixtures.seed.Seeds;
+import dev.rewind.testfixtures.set.TestSet;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,8 +23,7 @@ class PointInTimeReadTest {
     Path tmp;
 
     static LongStream seeds() {
-        String one = System.getProperty("rewind.seed");
-        return one != null ? LongStream.of(Long.parseLong(one)) : LongStream.rangeClosed(1, 30);
+        return Seeds.range(1, 30);
     }
 
     private record Op(int member, boolean zero, long offset, byte[] data, int length) {
@@ -44,7 +45,7 @@ class PointInTimeReadTest {
         return image;
     }
 
-    @ParameterizedTest(name = "seed {0}")
+    @ParameterizedTest(name = Seeds.NAME)
     @MethodSource("seeds")
     void readsAtRandomSeqsMatchTheModel(long seed) throws Exception {
         Random rnd = new Random(seed);
@@ -80,7 +81,7 @@ class PointInTimeReadTest {
                 ByteBuffer got = ByteBuffer.allocate(length);
                 set.readAt(seq, member, offset, got);
                 assertArrayEquals(Arrays.copyOfRange(model[member], offset, offset + length), got.array(),
-                        "seed " + seed + ": member " + member + " bytes " + offset + "+" + length + " at seq " + seq);
+                        Seeds.describe(seed) + ": member " + member + " bytes " + offset + "+" + length + " at seq " + seq);
             }
         }
     }

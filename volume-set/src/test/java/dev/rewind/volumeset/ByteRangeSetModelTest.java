@@ -2,6 +2,7 @@ package dev.rewind.volumeset;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.rewind.testfixtures.seed.Seeds;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -18,11 +19,10 @@ class ByteRangeSetModelTest {
     private static final int OPERATIONS = 400;
 
     static LongStream seeds() {
-        String replay = System.getProperty("rewind.seed");
-        return replay != null ? LongStream.of(Long.parseLong(replay)) : LongStream.range(0, 50).map(i -> 0x5EED0000L + i);
+        return Seeds.range(0x5EED0000L, 50);
     }
 
-    @ParameterizedTest(name = "seed {0}")
+    @ParameterizedTest(name = Seeds.NAME)
     @MethodSource("seeds")
     void randomOperationsMatchABooleanModel(long seed) {
         Random random = new Random(seed);
@@ -38,7 +38,7 @@ class ByteRangeSetModelTest {
                 default -> 1 + random.nextInt(64);
             };
             int end = Math.min(SPACE, start + length);
-            String where = "seed " + seed + " (replay with -Drewind.seed=" + seed + "), op " + op;
+            String where = Seeds.describe(seed) + ", op " + op;
             switch (random.nextInt(5)) {
                 case 0, 1 -> {
                     set.add(start, end);

@@ -3,6 +3,7 @@ package dev.rewind.volumeset;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.rewind.testfixtures.seed.Seeds;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.CatalogConfig;
 import dev.rewind.volumeset.catalog.LvRecord;
@@ -18,10 +19,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * A VG of two PVs of 16 extents each: LV {@code a} takes 10 extents of pv0, LV {@code b}
@@ -105,15 +109,19 @@ class LogicalVolumeLayoutTest {
                 "pv1's free extents stay zero");
     }
 
-    @Test
-    void randomWritesAcrossTheBoundaryMatchAModelOfTheMember() throws IOException {
+    static LongStream seeds() {
+        return Seeds.of(42);
+    }
+
+    @ParameterizedTest(name = Seeds.NAME)
+    @MethodSource("seeds")
+    void randomWritesAcrossTheBoundaryMatchAModelOfTheMember(long seed) throws IOException {
         volumes.createLv("a", "vg0", 10 * EXTENT);
         volumes.createLv("b", "vg0", 12 * EXTENT);
         SetRecord set = volumes.planSet("db", List.of("vg0/b"), root.resolve("sec"), Sizes.MIB);
         catalog.insertSet(set);
         int size = (int) (12 * EXTENT);
         byte[] model = new byte[size];
-        long seed = 42;
         Random random = new Random(seed);
         try (SetPrimaries primaries = volumes.openPrimaries(set)) {
             PrimaryMember b = primaries.member(0);
@@ -127,12 +135,12 @@ class LogicalVolumeLayoutTest {
             }
             ByteBuffer all = ByteBuffer.allocate(size);
             b.read(0, all);
-            assertArrayEquals(model, all.array(), "seed " + seed + ": member reads back its model");
+            assertArrayEquals(model, all.array(), Seeds.describe(seed) + ": member reads back its model");
         }
         byte[] physical = new byte[size];
         System.arraycopy(readAt(pv0, DATA_OFFSET + 10 * EXTENT, (int) (6 * EXTENT)), 0, physical, 0, (int) (6 * EXTENT));
         System.arraycopy(readAt(pv1, DATA_OFFSET, (int) (6 * EXTENT)), 0, physical, (int) (6 * EXTENT), (int) (6 * EXTENT));
-        assertArrayEquals(model, physical, "seed " + seed + ": pv0 extents 10..15 then pv1 extents 0..5 hold the member");
+        assertArrayEquals(model, physical, Seeds.describe(seed) + ": pv0 extents 10..15 then pv1 extents 0..5 hold the member");
     }
 
     private static byte[] pattern(int seed, int length) {

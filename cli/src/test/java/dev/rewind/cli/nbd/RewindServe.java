@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rewind.cli.Main;
+import dev.rewind.testfixtures.tools.Tools;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;

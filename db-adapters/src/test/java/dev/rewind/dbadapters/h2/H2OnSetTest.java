@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rewind.capture.CapturedSet;
-import dev.rewind.capture.TestSet;
 import dev.rewind.increments.replica.ProgressListener;
+import dev.rewind.testfixtures.set.TestSet;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

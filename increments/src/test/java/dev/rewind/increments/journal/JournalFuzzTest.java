@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.rewind.testfixtures.seed.Seeds;
 import dev.rewind.volumeset.CorruptDataException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -43,18 +44,17 @@ class JournalFuzzTest {
     Path dir;
 
     static LongStream seeds() {
-        String replay = System.getProperty("rewind.seed");
-        return replay != null ? LongStream.of(Long.parseLong(replay)) : LongStream.range(0, 100).map(i -> 0xF0220000L + i);
+        return Seeds.range(0xF0220000L, 100);
     }
 
     /** Where one original record lives. */
     private record Placed(JournalRecord record, byte[] payload, Path segment, long position, long endPosition) {
     }
 
-    @ParameterizedTest(name = "seed {0}")
+    @ParameterizedTest(name = Seeds.NAME)
     @MethodSource("seeds")
     void damagedJournalIsRefusedOrReadsBackExactly(long seed) throws IOException {
-        String where = "seed " + seed + " (replay with -Drewind.seed=" + seed + ")";
+        String where = Seeds.describe(seed);
         Random random = new Random(seed);
         List<Placed> originals = writeValidJournal(random);
         List<Path> segments = segmentFiles();

@@ -4,18 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.rewind.volumeset.CorruptDataException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -123,49 +120,7 @@ class ReplicaImageTest {
         assertThrows(CorruptDataException.class, () -> ReplicaImage.open(dir, "data", source.length));
     }
 
-    @Test
-    void allZeroChunksAreHolesInASparseImage() throws IOException, InterruptedException {
-        int size = 64 << 20;
-        byte[] written = new byte[CHUNK];
-        new Random(6).nextBytes(written);
-        ReplicaImage.Source source = (offset, dst) -> {
-            if (offset == 10L * CHUNK || offset == 500L * CHUNK) {
-                dst.put(written, 0, dst.remaining());
-            } else {
-                dst.put(new byte[dst.remaining()]);
-            }
-        };
-        try (ReplicaImage replica = ReplicaImage.create(dir, "big", size, source, ProgressListener.NONE)) {
-            ByteBuffer dst = ByteBuffer.allocate(CHUNK);
-            replica.read(500L * CHUNK, dst);
-            assertArrayEquals(written, dst.array());
-            dst.clear();
-            replica.read(499L * CHUNK, dst);
-            assertArrayEquals(new byte[CHUNK], dst.array());
-        }
-        Path image = dir.resolve("big.img");
-        assertEquals(size, Files.size(image));
-        long allocated = allocatedBytes(image);
-        assertTrue(allocated < 1 << 20, "2 chunks of data in a 64 MiB image, yet " + allocated + " bytes are allocated");
-    }
-
     // ---- helpers ----
-
-    /** {@code stat}'s count of 512-byte blocks the file really occupies. */
-    private static long allocatedBytes(Path file) throws IOException, InterruptedException {
-        Process p;
-        try {
-            p = new ProcessBuilder("stat", "-c", "%b %B", file.toString()).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            assumeTrue(false, "no stat(1) to count allocated blocks: " + e.getMessage());
-            throw e;
-        }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-        assumeTrue(p.exitValue() == 0, "stat failed: " + out);
-        String[] parts = out.split(" ");
-        return Long.parseLong(parts[0]) * Long.parseLong(parts[1]);
-    }
 
     /** Random bytes with every third chunk left zero. */
     private static byte[] sourceWithHoles(int size, long seed) {

@@ -4,118 +4,118 @@ package dev.rewind.capture.nbd;
  * The numbers of the NBD protocol (fixed newstyle) that Rewind speaks, named as in the spec,
  * plus the limits this server enforces. Everything on the wire is big-endian.
  */
-final class NbdProtocol {
+public final class NbdProtocol {
     private NbdProtocol() {
     }
 
     // ---- magics ----
     /** "NBDMAGIC", the first thing the server sends. */
-    static final long NBDMAGIC = 0x4e42444d41474943L;
+    public static final long NBDMAGIC = 0x4e42444d41474943L;
     /** "IHAVEOPT": sent by the server after NBDMAGIC, and by the client before every option. */
-    static final long IHAVEOPT = 0x49484156454F5054L;
-    static final long OPTION_REPLY_MAGIC = 0x3e889045565a9L;
-    static final int REQUEST_MAGIC = 0x25609513;
-    static final int SIMPLE_REPLY_MAGIC = 0x67446698;
-    static final int STRUCTURED_REPLY_MAGIC = 0x668e33ef;
+    public static final long IHAVEOPT = 0x49484156454F5054L;
+    public static final long OPTION_REPLY_MAGIC = 0x3e889045565a9L;
+    public static final int REQUEST_MAGIC = 0x25609513;
+    public static final int SIMPLE_REPLY_MAGIC = 0x67446698;
+    public static final int STRUCTURED_REPLY_MAGIC = 0x668e33ef;
 
     // ---- handshake flags (server, 16 bits) and client flags (32 bits) ----
-    static final int FLAG_FIXED_NEWSTYLE = 1;
-    static final int FLAG_NO_ZEROES = 1 << 1;
-    static final int FLAG_C_FIXED_NEWSTYLE = 1;
-    static final int FLAG_C_NO_ZEROES = 1 << 1;
-    static final int KNOWN_CLIENT_FLAGS = FLAG_C_FIXED_NEWSTYLE | FLAG_C_NO_ZEROES;
+    public static final int FLAG_FIXED_NEWSTYLE = 1;
+    public static final int FLAG_NO_ZEROES = 1 << 1;
+    public static final int FLAG_C_FIXED_NEWSTYLE = 1;
+    public static final int FLAG_C_NO_ZEROES = 1 << 1;
+    public static final int KNOWN_CLIENT_FLAGS = FLAG_C_FIXED_NEWSTYLE | FLAG_C_NO_ZEROES;
 
     // ---- options ----
-    static final int OPT_EXPORT_NAME = 1;
-    static final int OPT_ABORT = 2;
-    static final int OPT_LIST = 3;
-    static final int OPT_STARTTLS = 5;
-    static final int OPT_INFO = 6;
-    static final int OPT_GO = 7;
-    static final int OPT_STRUCTURED_REPLY = 8;
-    static final int OPT_LIST_META_CONTEXT = 9;
-    static final int OPT_SET_META_CONTEXT = 10;
+    public static final int OPT_EXPORT_NAME = 1;
+    public static final int OPT_ABORT = 2;
+    public static final int OPT_LIST = 3;
+    public static final int OPT_STARTTLS = 5;
+    public static final int OPT_INFO = 6;
+    public static final int OPT_GO = 7;
+    public static final int OPT_STRUCTURED_REPLY = 8;
+    public static final int OPT_LIST_META_CONTEXT = 9;
+    public static final int OPT_SET_META_CONTEXT = 10;
 
     // ---- option replies ----
-    static final int REP_ACK = 1;
-    static final int REP_SERVER = 2;
-    static final int REP_INFO = 3;
-    static final int REP_META_CONTEXT = 4;
-    static final int REP_ERR_UNSUP = 0x80000001;
-    static final int REP_ERR_POLICY = 0x80000002;
-    static final int REP_ERR_INVALID = 0x80000003;
-    static final int REP_ERR_UNKNOWN = 0x80000006;
-    static final int REP_ERR_SHUTDOWN = 0x80000007;
-    static final int REP_ERR_TOO_BIG = 0x80000009;
+    public static final int REP_ACK = 1;
+    public static final int REP_SERVER = 2;
+    public static final int REP_INFO = 3;
+    public static final int REP_META_CONTEXT = 4;
+    public static final int REP_ERR_UNSUP = 0x80000001;
+    public static final int REP_ERR_POLICY = 0x80000002;
+    public static final int REP_ERR_INVALID = 0x80000003;
+    public static final int REP_ERR_UNKNOWN = 0x80000006;
+    public static final int REP_ERR_SHUTDOWN = 0x80000007;
+    public static final int REP_ERR_TOO_BIG = 0x80000009;
 
     // ---- NBD_REP_INFO types ----
-    static final int INFO_EXPORT = 0;
-    static final int INFO_NAME = 1;
-    static final int INFO_DESCRIPTION = 2;
-    static final int INFO_BLOCK_SIZE = 3;
+    public static final int INFO_EXPORT = 0;
+    public static final int INFO_NAME = 1;
+    public static final int INFO_DESCRIPTION = 2;
+    public static final int INFO_BLOCK_SIZE = 3;
 
     // ---- transmission flags (16 bits) ----
-    static final int FLAG_HAS_FLAGS = 1;
-    static final int FLAG_READ_ONLY = 1 << 1;
-    static final int FLAG_SEND_FLUSH = 1 << 2;
-    static final int FLAG_SEND_FUA = 1 << 3;
-    static final int FLAG_SEND_TRIM = 1 << 5;
-    static final int FLAG_SEND_WRITE_ZEROES = 1 << 6;
-    static final int FLAG_SEND_DF = 1 << 7;
-    static final int FLAG_CAN_MULTI_CONN = 1 << 8;
-    static final int FLAG_SEND_FAST_ZERO = 1 << 11;
+    public static final int FLAG_HAS_FLAGS = 1;
+    public static final int FLAG_READ_ONLY = 1 << 1;
+    public static final int FLAG_SEND_FLUSH = 1 << 2;
+    public static final int FLAG_SEND_FUA = 1 << 3;
+    public static final int FLAG_SEND_TRIM = 1 << 5;
+    public static final int FLAG_SEND_WRITE_ZEROES = 1 << 6;
+    public static final int FLAG_SEND_DF = 1 << 7;
+    public static final int FLAG_CAN_MULTI_CONN = 1 << 8;
+    public static final int FLAG_SEND_FAST_ZERO = 1 << 11;
 
     // ---- commands ----
-    static final int CMD_READ = 0;
-    static final int CMD_WRITE = 1;
-    static final int CMD_DISC = 2;
-    static final int CMD_FLUSH = 3;
-    static final int CMD_TRIM = 4;
-    static final int CMD_WRITE_ZEROES = 6;
-    static final int CMD_BLOCK_STATUS = 7;
+    public static final int CMD_READ = 0;
+    public static final int CMD_WRITE = 1;
+    public static final int CMD_DISC = 2;
+    public static final int CMD_FLUSH = 3;
+    public static final int CMD_TRIM = 4;
+    public static final int CMD_WRITE_ZEROES = 6;
+    public static final int CMD_BLOCK_STATUS = 7;
 
     // ---- command flags ----
-    static final int CMD_FLAG_FUA = 1;
-    static final int CMD_FLAG_NO_HOLE = 1 << 1;
-    static final int CMD_FLAG_DF = 1 << 2;
-    static final int CMD_FLAG_REQ_ONE = 1 << 3;
-    static final int CMD_FLAG_FAST_ZERO = 1 << 4;
+    public static final int CMD_FLAG_FUA = 1;
+    public static final int CMD_FLAG_NO_HOLE = 1 << 1;
+    public static final int CMD_FLAG_DF = 1 << 2;
+    public static final int CMD_FLAG_REQ_ONE = 1 << 3;
+    public static final int CMD_FLAG_FAST_ZERO = 1 << 4;
 
     // ---- structured replies ----
-    static final int REPLY_FLAG_DONE = 1;
-    static final int REPLY_TYPE_NONE = 0;
-    static final int REPLY_TYPE_OFFSET_DATA = 1;
-    static final int REPLY_TYPE_BLOCK_STATUS = 5;
-    static final int REPLY_TYPE_ERROR = (1 << 15) + 1;
+    public static final int REPLY_FLAG_DONE = 1;
+    public static final int REPLY_TYPE_NONE = 0;
+    public static final int REPLY_TYPE_OFFSET_DATA = 1;
+    public static final int REPLY_TYPE_BLOCK_STATUS = 5;
+    public static final int REPLY_TYPE_ERROR = (1 << 15) + 1;
 
     // ---- errors ----
-    static final int EPERM = 1;
-    static final int EIO = 5;
-    static final int EINVAL = 22;
-    static final int ENOSPC = 28;
-    static final int ENOTSUP = 95;
-    static final int ESHUTDOWN = 108;
+    public static final int EPERM = 1;
+    public static final int EIO = 5;
+    public static final int EINVAL = 22;
+    public static final int ENOSPC = 28;
+    public static final int ENOTSUP = 95;
+    public static final int ESHUTDOWN = 108;
 
     // ---- metadata contexts ----
-    static final String BASE_ALLOCATION = "base:allocation";
+    public static final String BASE_ALLOCATION = "base:allocation";
     /** The id this server gives {@code base:allocation} when a client selects it. */
-    static final int BASE_ALLOCATION_ID = 1;
+    public static final int BASE_ALLOCATION_ID = 1;
 
     // ---- sizes on the wire ----
-    static final int CLIENT_FLAGS_BYTES = 4;
-    static final int OPTION_HEADER_BYTES = 16;
-    static final int REQUEST_HEADER_BYTES = 28;
-    static final int EXPORT_NAME_REPLY_ZEROES = 124;
+    public static final int CLIENT_FLAGS_BYTES = 4;
+    public static final int OPTION_HEADER_BYTES = 16;
+    public static final int REQUEST_HEADER_BYTES = 28;
+    public static final int EXPORT_NAME_REPLY_ZEROES = 124;
 
     // ---- limits ----
     /** The spec's limit for every string: export names, queries, messages. */
-    static final int MAX_STRING_BYTES = 4096;
+    public static final int MAX_STRING_BYTES = 4096;
     /** Option data beyond this is refused with NBD_REP_ERR_TOO_BIG (and skipped, never buffered). */
-    static final int MAX_OPTION_DATA_BYTES = 64 << 10;
+    public static final int MAX_OPTION_DATA_BYTES = 64 << 10;
     /** Block size constraints advertised with NBD_INFO_BLOCK_SIZE. */
-    static final int MIN_BLOCK_BYTES = 1;
-    static final int PREFERRED_BLOCK_BYTES = 4096;
-    static final int MAX_BLOCK_BYTES = 32 << 20;
+    public static final int MIN_BLOCK_BYTES = 1;
+    public static final int PREFERRED_BLOCK_BYTES = 4096;
+    public static final int MAX_BLOCK_BYTES = 32 << 20;
 
     static String commandName(int type) {
         return switch (type) {

@@ -1,7 +1,7 @@
 package dev.rewind.capture.nbd;
 
 import static dev.rewind.capture.nbd.NbdProtocol.*;
-import static dev.rewind.capture.nbd.NbdWire.*;
+import static dev.rewind.testfixtures.nbd.NbdWire.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -14,6 +14,7 @@ import dev.rewind.capture.nbd.NbdMessage.HardDisconnect;
 import dev.rewind.capture.nbd.NbdMessage.RefusedOption;
 import dev.rewind.capture.nbd.NbdMessage.RejectedRequest;
 import dev.rewind.capture.nbd.NbdMessage.WriteRequest;
+import dev.rewind.testfixtures.seed.Seeds;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,9 +22,11 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.function.Supplier;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -374,10 +377,14 @@ class NbdDecoderTest {
     }
 
     /** Seeded random input, in both phases, split at random: the decoder never throws and never over-allocates. */
-    @ParameterizedTest
-    @ValueSource(longs = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20})
+    static LongStream seeds() {
+        return Seeds.range(1, 20);
+    }
+
+    @ParameterizedTest(name = Seeds.NAME)
+    @MethodSource("seeds")
     void randomBytesNeverBreakTheDecoder(long seed) throws Exception {
-        Random random = new Random(Long.getLong("nbd.decoder.seed", seed));
+        Random random = new Random(seed);
         for (int round = 0; round < 50; round++) {
             boolean inTransmission = random.nextBoolean();
             NbdDecoder d = inTransmission ? transmission(random.nextBoolean(), random.nextBoolean(), random.nextBoolean()) : options();
@@ -402,8 +409,8 @@ class NbdDecoderTest {
                         pool.release(w.payload());
                     }
                 }
-                assertFalse(piece.hasRemaining(), "seed " + seed + ": decode returned null with bytes left");
-                assertTrue(pool.inUseBytes() <= MAX_BLOCK_BYTES * 2L, "seed " + seed);
+                assertFalse(piece.hasRemaining(), Seeds.describe(seed) + ": decode returned null with bytes left");
+                assertTrue(pool.inUseBytes() <= MAX_BLOCK_BYTES * 2L, Seeds.describe(seed));
             }
             d.close();
         }

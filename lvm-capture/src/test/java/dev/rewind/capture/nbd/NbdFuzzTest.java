@@ -9,16 +9,14 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.rewind.capture.BlockDevice;
 import dev.rewind.capture.CapturedSet;
-import dev.rewind.capture.TestSet;
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
+import dev.rewind.testfixtures.nbd.NbdTestClient;
+import dev.rewind.testfixtures.seed.Seeds;
+import dev.rewind.testfixtures.set.TestSet;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
@@ -26,6 +24,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -40,8 +39,11 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -156,11 +158,15 @@ class NbdFuzzTest {
     @TempDir
     Path tmp;
 
-    @Test
-    void malformedAndMutatedTrafficGetsSpecErrorsOrDisconnectsAndNeverReachesTheJournal() throws Exception {
-        long seed = Long.getLong("rewind.seed", new Random().nextLong());
+    static LongStream seeds() {
+        return Seeds.of(0xF022_0B0DL);
+    }
+
+    @ParameterizedTest(name = Seeds.NAME)
+    @MethodSource("seeds")
+    void malformedAndMutatedTrafficGetsSpecErrorsOrDisconnectsAndNeverReachesTheJournal(long seed) throws Exception {
         int target = Integer.getInteger("rewind.fuzz.messages", 100_000);
-        System.out.println("NbdFuzzTest: seed " + seed + " (replay with -Drewind.seed=" + seed + "), " + target + " malformed or mutated messages");
+        System.out.println("NbdFuzzTest: " + Seeds.describe(seed) + ", " + target + " malformed or mutated messages");
         Logger nbdLog = (Logger) LoggerFactory.getLogger("dev.rewind.capture.nbd");
         ListAppender<ILoggingEvent> logged = new ListAppender<>();
         logged.start();
@@ -180,7 +186,7 @@ class NbdFuzzTest {
                         .toList();
                 assertTrue(warnings.isEmpty(), () -> warnings.size() + " server warnings, first: " + warnings.subList(0, Math.min(5, warnings.size())));
             } catch (Throwable e) {
-                throw new AssertionError("NBD fuzz failed with seed " + seed + " (replay: -Drewind.seed=" + seed + ") after "
+                throw new AssertionError("NBD fuzz failed with " + Seeds.describe(seed) + " after "
                         + fuzz.messages + " messages (" + fuzz.bad + " malformed or mutated) on " + fuzz.connections + " connections; last steps:\n"
                         + fuzz.trace(), e);
             } finally {
@@ -207,16 +213,16 @@ class NbdFuzzTest {
             NbdServer server = NbdServer.start(new InetSocketAddress("127.0.0.1", 0),
                     new CapturedSetExports(Map.of("s", set), (s, b) -> OptionalLong.empty()),
                     new NbdServer.Settings(8, 128, MAX_BLOCK, 0, java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(1)));
-            List<Conn> stalled = new ArrayList<>();
+            List<NbdTestClient> stalled = new ArrayList<>();
             try {
                 for (int i = 0; i < MAX_BLOCK / MEMBER_BYTES; i++) {
-                    Conn c = openGo(server.port(), "s/m0");
+                    NbdTestClient c = openGo(server.port(), "s/m0");
                     c.out.write(ByteBuffer.allocate(29).putInt(REQUEST_MAGIC).putShort((short) 0).putShort((short) CMD_WRITE).putLong(i)
                             .putLong(0).putInt(MEMBER_BYTES).put((byte) 1).array()); // the header and 1 byte of a 4 MiB payload
                     c.out.flush();
                     stalled.add(c);
                 }
-                try (Conn c = openGo(server.port(), "s/m0")) {
+                try (NbdTestClient c = openGo(server.port(), "s/m0")) {
                     c.out.write(ByteBuffer.allocate(28).putInt(REQUEST_MAGIC).putShort((short) 0).putShort((short) CMD_READ).putLong(1)
                             .putLong(0).putInt(4096).array());
                     c.out.flush();
@@ -229,33 +235,17 @@ class NbdFuzzTest {
                     }
                 }
             } finally {
-                stalled.forEach(Conn::close);
+                stalled.forEach(NbdTestClient::close);
                 server.close();
             }
         }
     }
 
     /** A connection in transmission on {@code export} (fixed newstyle, NBD_OPT_GO, simple replies). */
-    static Conn openGo(int port, String export) throws IOException {
-        Conn c = new Conn(port);
-        c.in.readFully(new byte[18]);
-        byte[] name = nameBytes(export);
-        c.out.writeInt(FLAG_C_FIXED_NEWSTYLE | FLAG_C_NO_ZEROES);
-        c.out.write(new Opt(OPT_GO, ByteBuffer.allocate(6 + name.length).putInt(name.length).put(name).putShort((short) 0).array(), "").header());
-        c.out.write(ByteBuffer.allocate(6 + name.length).putInt(name.length).put(name).putShort((short) 0).array());
-        c.out.flush();
-        for (;;) {
-            c.in.readLong();
-            c.in.readInt();
-            int type = c.in.readInt();
-            c.in.readFully(new byte[c.in.readInt()]);
-            if (type == REP_ACK) {
-                return c;
-            }
-            if (type < 0) {
-                throw new IOException("NBD_OPT_GO " + export + " refused");
-            }
-        }
+    static NbdTestClient openGo(int port, String export) throws IOException {
+        NbdTestClient c = NbdTestClient.connect(port);
+        c.go(export);
+        return c;
     }
 
     // =====================================================================================
@@ -315,86 +305,6 @@ class NbdFuzzTest {
         }
     }
 
-    /** A TCP connection to the server. */
-    static final class Conn implements AutoCloseable {
-        final Socket socket;
-        final DataInputStream in;
-        final DataOutputStream out;
-
-        Conn(int port) throws IOException {
-            socket = new Socket();
-            socket.setTcpNoDelay(true);
-            socket.setSoTimeout(TIMEOUT_MS);
-            socket.connect(new InetSocketAddress("127.0.0.1", port), TIMEOUT_MS);
-            in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
-            out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16));
-        }
-
-        /** Writes and flushes; false if the server has already closed the connection. */
-        boolean trySend(byte[]... parts) {
-            try {
-                for (byte[] p : parts) {
-                    out.write(p);
-                }
-                out.flush();
-                return true;
-            } catch (IOException e) {
-                return false;
-            }
-        }
-
-        void halfClose() {
-            try {
-                out.flush();
-                socket.shutdownOutput();
-            } catch (IOException e) {
-                // the server closed first: fine, the caller expects the end anyway
-            }
-        }
-
-        /** Closes with a TCP reset: the server sees the connection vanish. */
-        void reset() {
-            try {
-                socket.setSoLinger(true, 0);
-            } catch (IOException e) {
-                // already gone
-            }
-            close();
-        }
-
-        /** Reads until the server closes; returns what it sent first. Fails if it neither sends nor closes in time. */
-        byte[] readToEnd() {
-            byte[] buf = new byte[1 << 16];
-            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
-            try {
-                for (;;) {
-                    int n = in.read(buf);
-                    if (n < 0) {
-                        return got.toByteArray();
-                    }
-                    got.write(buf, 0, n);
-                    if (got.size() > 1 << 20) {
-                        throw new AssertionError("server keeps sending (" + got.size() + " bytes) where it should close the connection");
-                    }
-                }
-            } catch (SocketTimeoutException e) {
-                throw new AssertionError("server neither answered nor closed the connection within " + TIMEOUT_MS + " ms; it sent "
-                        + got.size() + " bytes first");
-            } catch (IOException e) {
-                return got.toByteArray(); // reset by the server: closed
-            }
-        }
-
-        @Override
-        public void close() {
-            try {
-                socket.close();
-            } catch (IOException e) {
-                // nothing to do
-            }
-        }
-    }
-
     /** Negotiation state of one connection during option haggling. */
     static final class Haggle {
         boolean noZeroes;
@@ -415,7 +325,7 @@ class NbdFuzzTest {
 
     /** A connection in transmission. */
     final class Tx {
-        final Conn c;
+        final NbdTestClient c;
         final String export;
         final long sizeBytes;
         final int flags;
@@ -432,7 +342,7 @@ class NbdFuzzTest {
         boolean closed;
         final int window;
 
-        Tx(Conn c, String export, long sizeBytes, int flags, boolean structured, int blockStatus, int contextId, byte[] base, int window) {
+        Tx(NbdTestClient c, String export, long sizeBytes, int flags, boolean structured, int blockStatus, int contextId, byte[] base, int window) {
             this.c = c;
             this.export = export;
             this.sizeBytes = sizeBytes;
@@ -874,7 +784,7 @@ class NbdFuzzTest {
 
         /** A fresh, plain, valid connection: GO, READ, DISC. */
         void checkStillServing() throws IOException {
-            try (Conn c = new Conn(port)) {
+            try (NbdTestClient c = NbdTestClient.raw(port, Duration.ofMillis(TIMEOUT_MS))) {
                 DataInputStream in = c.in;
                 if (in.readLong() != NBDMAGIC || in.readLong() != IHAVEOPT) {
                     throw new AssertionError("bad greeting on a fresh connection");
@@ -931,7 +841,7 @@ class NbdFuzzTest {
 
         void garbageConnection() throws IOException {
             count("connection.garbage");
-            try (Conn c = new Conn(port)) {
+            try (NbdTestClient c = NbdTestClient.raw(port, Duration.ofMillis(TIMEOUT_MS))) {
                 int k = rnd.nextInt(4);
                 if (k == 0) {
                     note("garbage: connect and reset at once");
@@ -959,7 +869,7 @@ class NbdFuzzTest {
         /** A valid handshake of some kind, then many requests. */
         void requestConnection() throws Exception {
             count("connection.requests");
-            Conn c = new Conn(port);
+            NbdTestClient c = NbdTestClient.raw(port, Duration.ofMillis(TIMEOUT_MS));
             try {
                 int hs = greeting(c);
                 Haggle st = new Haggle();
@@ -1003,7 +913,7 @@ class NbdFuzzTest {
         /** Option haggling with many valid, invalid and mutated options, one at a time as the spec asks. */
         void haggleConnection() throws Exception {
             count("connection.haggle");
-            Conn c = new Conn(port);
+            NbdTestClient c = NbdTestClient.raw(port, Duration.ofMillis(TIMEOUT_MS));
             try {
                 int hs = greeting(c);
                 int k = rnd.nextInt(100);
@@ -1076,7 +986,7 @@ class NbdFuzzTest {
             }
         }
 
-        int greeting(Conn c) throws IOException {
+        int greeting(NbdTestClient c) throws IOException {
             long m1 = c.in.readLong();
             long m2 = c.in.readLong();
             int flags = c.in.readUnsignedShort();
@@ -1086,7 +996,7 @@ class NbdFuzzTest {
             return flags;
         }
 
-        void expectDrop(Conn c, String why) {
+        void expectDrop(NbdTestClient c, String why) {
             byte[] got = c.readToEnd();
             if (got.length != 0) {
                 throw new AssertionError("server sent " + got.length + " bytes instead of dropping the connection after " + why);
@@ -1496,7 +1406,7 @@ class NbdFuzzTest {
         // ---- options: the exchange ----
 
         /** Sends one option, reads its answer and checks it against the oracle. */
-        Step exchange(Conn c, Haggle st, Opt o) throws IOException {
+        Step exchange(NbdTestClient c, Haggle st, Opt o) throws IOException {
             OptExpect exp = expectFor(st, o);
             note("option " + o + " -> expect " + (exp.mustClose ? "close" : (exp.success ? "success " : "") + exp.errors) + " (" + exp.why + ")");
             messages++;
@@ -1640,7 +1550,7 @@ class NbdFuzzTest {
             count("option.dropped");
         }
 
-        Step exportNameReply(Conn c, Haggle st, Opt o, OptExpect exp) throws IOException {
+        Step exportNameReply(NbdTestClient c, Haggle st, Opt o, OptExpect exp) throws IOException {
             long sizeBytes;
             try {
                 sizeBytes = c.in.readLong();
@@ -1661,7 +1571,7 @@ class NbdFuzzTest {
             return new Step(false, startTransmission(c, st, o, exp.export, sizeBytes, flags));
         }
 
-        Step afterAck(Conn c, Haggle st, Opt o, OptExpect exp, List<String> listed, List<String> contexts, long[] export, int contextId)
+        Step afterAck(NbdTestClient c, Haggle st, Opt o, OptExpect exp, List<String> listed, List<String> contexts, long[] export, int contextId)
                 throws IOException {
             switch (o.option()) {
                 case OPT_LIST -> {
@@ -1727,7 +1637,7 @@ class NbdFuzzTest {
             }
         }
 
-        Tx startTransmission(Conn c, Haggle st, Opt o, Resolved r, long sizeBytes, int flags) {
+        Tx startTransmission(NbdTestClient c, Haggle st, Opt o, Resolved r, long sizeBytes, int flags) {
             checkExportInfo(o, r, sizeBytes, flags, st.structured);
             String name = o.option() == OPT_EXPORT_NAME ? new String(o.data(), StandardCharsets.UTF_8) : nameOf(o);
             int bs = !st.structured ? 0 : st.metaState == 1 && name.equals(st.metaName) ? 1 : st.metaState == 0 ? 0 : 2;

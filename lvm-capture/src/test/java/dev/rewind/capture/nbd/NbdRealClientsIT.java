@@ -2,16 +2,19 @@ package dev.rewind.capture.nbd;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rewind.capture.CapturedSet;
-import dev.rewind.capture.TestSet;
+import dev.rewind.testfixtures.set.TestSet;
+import dev.rewind.testfixtures.tools.Tools;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -58,15 +61,15 @@ class NbdRealClientsIT {
 
     @Test
     void nbdcopyRoundTripsAnImageOverFourConnections() throws Exception {
-        Path nbdcopy = RealClients.require("nbdcopy", "libnbd-bin");
+        Path nbdcopy = Tools.require("nbdcopy", "libnbd-bin");
         byte[] image = new byte[M0_BYTES];
         new Random(7).nextBytes(image);
         Path in = Files.write(tmp.resolve("in.img"), image);
         Path out = tmp.resolve("out.img");
-        RealClients.Result up = RealClients.run(TIMEOUT, List.of(nbdcopy.toString(), "--connections=4", "--requests=32",
+        Tools.Result up = Tools.run(TIMEOUT, List.of(nbdcopy.toString(), "--connections=4", "--requests=32",
                 "--request-size=65536", in.toString(), uri("s/m0")));
         assertEquals(0, up.exitCode(), up.output());
-        RealClients.Result down = RealClients.run(TIMEOUT, List.of(nbdcopy.toString(), "--connections=4", uri("s/m0"), out.toString()));
+        Tools.Result down = Tools.run(TIMEOUT, List.of(nbdcopy.toString(), "--connections=4", uri("s/m0"), out.toString()));
         assertEquals(0, down.exitCode(), down.output());
         assertArrayEquals(image, Files.readAllBytes(out));
         ByteBuffer primary = ByteBuffer.allocate(M0_BYTES);
@@ -77,53 +80,80 @@ class NbdRealClientsIT {
 
     @Test
     void qemuImgFindsThePastExportEqualToTheImageOfThatTime() throws Exception {
-        Path qemuIo = RealClients.require("qemu-io", "qemu-utils");
-        Path qemuImg = RealClients.require("qemu-img", "qemu-utils");
-        RealClients.Result first = RealClients.run(TIMEOUT, List.of(qemuIo.toString(), "-f", "raw", uri("s/m0"),
+        Path qemuIo = Tools.require("qemu-io", "qemu-utils");
+        Path qemuImg = Tools.require("qemu-img", "qemu-utils");
+        Tools.Result first = Tools.run(TIMEOUT, List.of(qemuIo.toString(), "-f", "raw", uri("s/m0"),
                 "-c", "write -P 0x11 0 1M", "-c", "write -P 0x22 3M 64k"));
         assertEquals(0, first.exitCode(), first.output());
         long then = set.lastSeq();
         Path thenImage = tmp.resolve("then.img");
-        RealClients.Result convert = RealClients.run(TIMEOUT, List.of(qemuImg.toString(), "convert", "-f", "raw", "-O", "raw",
+        Tools.Result convert = Tools.run(TIMEOUT, List.of(qemuImg.toString(), "convert", "-f", "raw", "-O", "raw",
                 uri("s/m0"), thenImage.toString()));
         assertEquals(0, convert.exitCode(), convert.output());
-        RealClients.Result later = RealClients.run(TIMEOUT, List.of(qemuIo.toString(), "-f", "raw", uri("s/m0"),
+        Tools.Result later = Tools.run(TIMEOUT, List.of(qemuIo.toString(), "-f", "raw", uri("s/m0"),
                 "-c", "write -P 0x33 512k 1M", "-c", "write -z 3M 64k"));
         assertEquals(0, later.exitCode(), later.output());
 
-        RealClients.Result past = RealClients.run(TIMEOUT, List.of(qemuImg.toString(), "compare", "-f", "raw", "-F", "raw",
+        Tools.Result past = Tools.run(TIMEOUT, List.of(qemuImg.toString(), "compare", "-f", "raw", "-F", "raw",
                 thenImage.toString(), uri("s/m0@" + then)));
         assertEquals(0, past.exitCode(), past.output());
-        RealClients.Result present = RealClients.run(TIMEOUT, List.of(qemuImg.toString(), "compare", "-f", "raw", "-F", "raw",
+        Tools.Result present = Tools.run(TIMEOUT, List.of(qemuImg.toString(), "compare", "-f", "raw", "-F", "raw",
                 thenImage.toString(), uri("s/m0")));
         assertEquals(1, present.exitCode(), "the member has changed since: " + present.output());
-        RealClients.Result refused = RealClients.run(TIMEOUT, List.of(qemuIo.toString(), "-f", "raw", uri("s/m0@" + then),
+        Tools.Result refused = Tools.run(TIMEOUT, List.of(qemuIo.toString(), "-f", "raw", uri("s/m0@" + then),
                 "-c", "write -P 0x44 0 4k"));
         assertTrue(refused.exitCode() != 0 || refused.output().contains("rror"), "a write to the past is refused: " + refused.output());
-        assertEquals(0, RealClients.run(TIMEOUT, List.of(qemuImg.toString(), "compare", "-f", "raw", "-F", "raw",
+        assertEquals(0, Tools.run(TIMEOUT, List.of(qemuImg.toString(), "compare", "-f", "raw", "-F", "raw",
                 thenImage.toString(), uri("s/m0@" + then))).exitCode(), "and changed nothing");
     }
 
     @Test
     void nbdinfoMapsTheMemberAsAllocatedData() throws Exception {
-        Path nbdinfo = RealClients.require("nbdinfo", "libnbd-bin");
-        RealClients.Result map = RealClients.run(TIMEOUT, List.of(nbdinfo.toString(), "--map", uri("s/m1")));
+        Path nbdinfo = Tools.require("nbdinfo", "libnbd-bin");
+        Tools.Result map = Tools.run(TIMEOUT, List.of(nbdinfo.toString(), "--map", uri("s/m1")));
         assertEquals(0, map.exitCode(), map.output());
         assertTrue(map.output().trim().matches("0\\s+2097152\\s+0\\s+data"), map.output());
-        RealClients.Result info = RealClients.run(TIMEOUT, List.of(nbdinfo.toString(), uri("s/m1@0")));
+        Tools.Result info = Tools.run(TIMEOUT, List.of(nbdinfo.toString(), uri("s/m1@0")));
         assertEquals(0, info.exitCode(), info.output());
         assertTrue(info.output().contains("is_read_only: true"), info.output());
-        RealClients.Result missing = RealClients.run(TIMEOUT, List.of(nbdinfo.toString(), uri("s/m1@12345")));
+        Tools.Result missing = Tools.run(TIMEOUT, List.of(nbdinfo.toString(), uri("s/m1@12345")));
         assertTrue(missing.exitCode() != 0, missing.output());
     }
 
     @Test
     void fioVerifiesRandomWritesWithManyRequestsInFlight() throws Exception {
-        Path fio = RealClients.require("fio", "fio");
-        RealClients.Result r = RealClients.run(TIMEOUT, List.of(fio.toString(), "--name=rewind", "--ioengine=nbd", "--uri=" + uri("s/m0"),
+        Path fio = Tools.require("fio", "fio");
+        Tools.Result r = Tools.run(TIMEOUT, List.of(fio.toString(), "--name=rewind", "--ioengine=nbd", "--uri=" + uri("s/m0"),
                 "--rw=randwrite", "--bs=4k", "--iodepth=32", "--size=" + M0_BYTES, "--verify=crc32c", "--do_verify=1",
                 "--verify_fatal=1", "--verify_state_save=0", "--output-format=terse"));
         assertEquals(0, r.exitCode(), r.output());
         assertTrue(r.output().contains(";rewind;0;"), "fio reports no error: " + r.output());
+    }
+
+    @Test
+    void qemuIoWritesAndReadsBack() throws Exception {
+        Path qemuIo = Tools.require("qemu-io", "qemu-utils");
+        Tools.Result r = Tools.run(Duration.ofMinutes(1), List.of(qemuIo.toString(), "-f", "raw",
+                uri("s/m0"), "-c", "write -P 0x5a 4096 8192", "-c", "read -P 0x5a 4096 8192"));
+        assertEquals(0, r.exitCode(), r.output());
+        assertFalse(r.output().contains("Pattern verification failed"), r.output());
+        ByteBuffer back = ByteBuffer.allocate(8192);
+        set.device("m0").read(4096, back);
+        byte[] expected = new byte[8192];
+        Arrays.fill(expected, (byte) 0x5a);
+        assertArrayEquals(expected, back.array(), "the write went through the set");
+    }
+
+    @Test
+    void nbdinfoListsEveryExport() throws Exception {
+        Path nbdinfo = Tools.require("nbdinfo", "libnbd-bin");
+        Tools.Result r = Tools.run(Duration.ofMinutes(1), List.of(nbdinfo.toString(), "--list",
+                "nbd://127.0.0.1:" + server.port()));
+        assertEquals(0, r.exitCode(), r.output());
+        assertTrue(r.output().contains("export=\"s/m0\""), r.output());
+        assertTrue(r.output().contains("export=\"s/m1\""), r.output());
+        assertTrue(r.output().contains("export-size: 4194304"), r.output());
+        assertTrue(r.output().contains("block_size_maximum: 33554432"), r.output());
+        assertTrue(r.output().contains("can_multi_conn: true"), r.output());
     }
 }

@@ -1,15 +1,16 @@
 package dev.rewind.capture.nbd;
 
 import static dev.rewind.capture.nbd.NbdProtocol.*;
-import static dev.rewind.capture.nbd.NbdWire.*;
+import static dev.rewind.testfixtures.nbd.NbdWire.*;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rewind.capture.nbd.NbdTestClient.Chunk;
-import dev.rewind.capture.nbd.NbdTestClient.OptionReply;
-import dev.rewind.capture.nbd.NbdTestClient.SimpleReply;
+import dev.rewind.testfixtures.nbd.NbdTestClient;
+import dev.rewind.testfixtures.nbd.NbdTestClient.Chunk;
+import dev.rewind.testfixtures.nbd.NbdTestClient.OptionReply;
+import dev.rewind.testfixtures.nbd.NbdTestClient.SimpleReply;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;

@@ -1,24 +1,23 @@
 package dev.rewind.capture.nbd;
 
 import static dev.rewind.capture.nbd.NbdProtocol.*;
-import static dev.rewind.capture.nbd.NbdWire.*;
+import static dev.rewind.testfixtures.nbd.NbdWire.*;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rewind.capture.CapturedSet;
-import dev.rewind.capture.TestSet;
-import dev.rewind.capture.nbd.NbdTestClient.Chunk;
-import dev.rewind.capture.nbd.NbdTestClient.ExportInfo;
-import dev.rewind.capture.nbd.NbdTestClient.OptionReply;
-import dev.rewind.capture.nbd.NbdTestClient.SimpleReply;
+import dev.rewind.testfixtures.nbd.NbdTestClient;
+import dev.rewind.testfixtures.nbd.NbdTestClient.Chunk;
+import dev.rewind.testfixtures.nbd.NbdTestClient.ExportInfo;
+import dev.rewind.testfixtures.nbd.NbdTestClient.OptionReply;
+import dev.rewind.testfixtures.nbd.NbdTestClient.SimpleReply;
+import dev.rewind.testfixtures.set.TestSet;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -509,35 +508,6 @@ class NbdServerTest {
             c.request(0, CMD_BLOCK_STATUS, 2, 0, 4096);
             assertEquals(EINVAL, c.readChunk().error(), "the failed SET_META_CONTEXT replaced the selection");
         }
-    }
-
-    // ---- real clients ----
-
-    @Test
-    void qemuIoWritesAndReadsBack() throws Exception {
-        Path qemuIo = RealClients.require("qemu-io", "qemu-utils");
-        RealClients.Result r = RealClients.run(Duration.ofMinutes(1), List.of(qemuIo.toString(), "-f", "raw",
-                "nbd://127.0.0.1:" + server.port() + "/s/m0", "-c", "write -P 0x5a 4096 8192", "-c", "read -P 0x5a 4096 8192"));
-        assertEquals(0, r.exitCode(), r.output());
-        assertFalse(r.output().contains("Pattern verification failed"), r.output());
-        ByteBuffer back = ByteBuffer.allocate(8192);
-        set.device("m0").read(4096, back);
-        byte[] expected = new byte[8192];
-        Arrays.fill(expected, (byte) 0x5a);
-        assertArrayEquals(expected, back.array(), "the write went through the set");
-    }
-
-    @Test
-    void nbdinfoListsEveryExport() throws Exception {
-        Path nbdinfo = RealClients.require("nbdinfo", "libnbd-bin");
-        RealClients.Result r = RealClients.run(Duration.ofMinutes(1), List.of(nbdinfo.toString(), "--list",
-                "nbd://127.0.0.1:" + server.port()));
-        assertEquals(0, r.exitCode(), r.output());
-        assertTrue(r.output().contains("export=\"s/m0\""), r.output());
-        assertTrue(r.output().contains("export=\"s/m1\""), r.output());
-        assertTrue(r.output().contains("export-size: 4194304"), r.output());
-        assertTrue(r.output().contains("block_size_maximum: 33554432"), r.output());
-        assertTrue(r.output().contains("can_multi_conn: true"), r.output());
     }
 
     private static Map<Integer, ByteBuffer> infoItems(ExportInfo info) {

@@ -1,5 +1,8 @@
-package dev.rewind.capture;
+package dev.rewind.testfixtures.set;
 
+import dev.rewind.capture.CaptureOptions;
+import dev.rewind.capture.CapturedSet;
+import dev.rewind.capture.Sets;
 import dev.rewind.increments.replica.ProgressListener;
 import dev.rewind.volumeset.VolumeManager;
 import dev.rewind.volumeset.catalog.Catalog;

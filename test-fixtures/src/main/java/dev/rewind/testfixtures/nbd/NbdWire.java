@@ -1,33 +1,37 @@
-package dev.rewind.capture.nbd;
+package dev.rewind.testfixtures.nbd;
 
+import dev.rewind.capture.nbd.NbdProtocol;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
-/** Builds the bytes a client sends, for tests. */
-final class NbdWire {
+/**
+ * Builds the bytes an NBD client sends (options, requests, payloads), from the production
+ * protocol constants, for tests that feed a server or a decoder raw bytes.
+ */
+public final class NbdWire {
     private NbdWire() {
     }
 
-    static byte[] clientFlags(int flags) {
+    public static byte[] clientFlags(int flags) {
         return ByteBuffer.allocate(4).putInt(flags).array();
     }
 
-    static byte[] option(int option, byte[] data) {
+    public static byte[] option(int option, byte[] data) {
         return ByteBuffer.allocate(16 + data.length).putLong(NbdProtocol.IHAVEOPT).putInt(option).putInt(data.length).put(data).array();
     }
 
     /** An option header announcing {@code lengthBytes} of data, without the data. */
-    static byte[] optionHeader(int option, long lengthBytes) {
+    public static byte[] optionHeader(int option, long lengthBytes) {
         return ByteBuffer.allocate(16).putLong(NbdProtocol.IHAVEOPT).putInt(option).putInt((int) lengthBytes).array();
     }
 
-    static byte[] exportName(String name) {
+    public static byte[] exportName(String name) {
         return option(NbdProtocol.OPT_EXPORT_NAME, utf8(name));
     }
 
     /** The data of NBD_OPT_INFO / NBD_OPT_GO. */
-    static byte[] infoData(String name, int... infoRequests) {
+    public static byte[] infoData(String name, int... infoRequests) {
         byte[] n = utf8(name);
         ByteBuffer b = ByteBuffer.allocate(4 + n.length + 2 + 2 * infoRequests.length).putInt(n.length).put(n).putShort((short) infoRequests.length);
         for (int r : infoRequests) {
@@ -37,7 +41,7 @@ final class NbdWire {
     }
 
     /** The data of NBD_OPT_LIST_META_CONTEXT / NBD_OPT_SET_META_CONTEXT. */
-    static byte[] metaContextData(String name, String... queries) {
+    public static byte[] metaContextData(String name, String... queries) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         byte[] n = utf8(name);
         out.writeBytes(ByteBuffer.allocate(4).putInt(n.length).array());
@@ -51,16 +55,16 @@ final class NbdWire {
         return out.toByteArray();
     }
 
-    static byte[] request(int flags, int type, long handle, long offsetBytes, long lengthBytes) {
+    public static byte[] request(int flags, int type, long handle, long offsetBytes, long lengthBytes) {
         return ByteBuffer.allocate(28).putInt(NbdProtocol.REQUEST_MAGIC).putShort((short) flags).putShort((short) type).putLong(handle)
                 .putLong(offsetBytes).putInt((int) lengthBytes).array();
     }
 
-    static byte[] write(int flags, long handle, long offsetBytes, byte[] payload) {
+    public static byte[] write(int flags, long handle, long offsetBytes, byte[] payload) {
         return concat(request(flags, NbdProtocol.CMD_WRITE, handle, offsetBytes, payload.length), payload);
     }
 
-    static byte[] concat(byte[]... parts) {
+    public static byte[] concat(byte[]... parts) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (byte[] p : parts) {
             out.writeBytes(p);
@@ -68,11 +72,11 @@ final class NbdWire {
         return out.toByteArray();
     }
 
-    static byte[] utf8(String s) {
+    public static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
-    static byte[] pattern(int length, int seed) {
+    public static byte[] pattern(int length, int seed) {
         byte[] b = new byte[length];
         for (int i = 0; i < length; i++) {
             b[i] = (byte) (i * 31 + seed);

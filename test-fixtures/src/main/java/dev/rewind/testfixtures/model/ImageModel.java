@@ -1,7 +1,9 @@
-package dev.rewind.capture;
+package dev.rewind.testfixtures.model;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.rewind.capture.BlockDevice;
+import dev.rewind.capture.CapturedSet;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -14,8 +16,8 @@ import java.util.Arrays;
  * shares every page they did not touch, so a test can keep the image at every seq it
  * knows without copying whole members.
  */
-final class ImageModel {
-    static final int PAGE = 4096;
+public final class ImageModel {
+    public static final int PAGE = 4096;
     private static final byte[] ZERO_PAGE = new byte[PAGE];
 
     private final long[] sizes;
@@ -28,7 +30,7 @@ final class ImageModel {
     }
 
     /** Fresh members: all zeros. */
-    static ImageModel zeros(long... sizes) {
+    public static ImageModel zeros(long... sizes) {
         byte[][][] pages = new byte[sizes.length][][];
         for (int m = 0; m < sizes.length; m++) {
             pages[m] = new byte[(int) ((sizes[m] + PAGE - 1) / PAGE)][];
@@ -37,16 +39,16 @@ final class ImageModel {
         return new ImageModel(sizes.clone(), pages);
     }
 
-    int memberCount() {
+    public int memberCount() {
         return sizes.length;
     }
 
-    long size(int member) {
+    public long size(int member) {
         return sizes[member];
     }
 
     /** WRITE: the bytes of {@code data} at {@code offset}. */
-    ImageModel write(int member, long offset, byte[] data) {
+    public ImageModel write(int member, long offset, byte[] data) {
         checkRange(member, offset, data.length);
         byte[][] mp = pages[member].clone();
         long pos = offset;
@@ -65,7 +67,7 @@ final class ImageModel {
     }
 
     /** TRIM and WRITE_ZEROES: the range reads as zeros. */
-    ImageModel zero(int member, long offset, long length) {
+    public ImageModel zero(int member, long offset, long length) {
         checkRange(member, offset, length);
         byte[][] mp = pages[member].clone();
         long pos = offset;
@@ -99,7 +101,7 @@ final class ImageModel {
     }
 
     /** The whole member as one array. */
-    byte[] bytes(int member) {
+    public byte[] bytes(int member) {
         byte[] out = new byte[(int) sizes[member]];
         byte[][] mp = pages[member];
         for (int p = 0; p < mp.length; p++) {
@@ -112,14 +114,14 @@ final class ImageModel {
     // ---- comparing the real thing with the model ----
 
     /** Reads a whole member through its device. */
-    static byte[] readDevice(BlockDevice d) throws IOException {
+    public static byte[] readDevice(BlockDevice d) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate((int) d.sizeBytes());
         d.read(0, buf);
         return buf.array();
     }
 
     /** Fails unless every member of {@code set}, read through its device, equals this image. */
-    void assertPrimaryEquals(CapturedSet set, String context) throws IOException {
+    public void assertPrimaryEquals(CapturedSet set, String context) throws IOException {
         for (int m = 0; m < sizes.length; m++) {
             BlockDevice d = set.devices().get(m);
             assertSameBytes(context + ", primary of " + d.name(), bytes(m), readDevice(d));
@@ -127,7 +129,7 @@ final class ImageModel {
     }
 
     /** Fails unless the clone files {@code dir/<member>.img} equal this image. */
-    void assertCloneEquals(CapturedSet set, Path dir, String context) throws IOException {
+    public void assertCloneEquals(CapturedSet set, Path dir, String context) throws IOException {
         for (int m = 0; m < sizes.length; m++) {
             String name = set.devices().get(m).name();
             assertSameBytes(context + ", clone of " + name, bytes(m), Files.readAllBytes(dir.resolve(name + ".img")));
@@ -135,7 +137,7 @@ final class ImageModel {
     }
 
     /** Like assertArrayEquals, but says where the first difference is and how many bytes differ. */
-    static void assertSameBytes(String context, byte[] expected, byte[] actual) {
+    public static void assertSameBytes(String context, byte[] expected, byte[] actual) {
         if (Arrays.equals(expected, actual)) {
             return;
         }
