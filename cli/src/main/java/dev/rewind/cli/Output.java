@@ -12,7 +12,6 @@ import java.util.Map;
 
 /** Where a command's result goes: a human text on stdout, or one JSON document with {@code --json}. */
 public final class Output {
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final DateTimeFormatter HUMAN_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS")
             .withZone(ZoneId.systemDefault());
 
@@ -46,7 +45,7 @@ public final class Output {
     public void json(Object document) {
         if (json) {
             try {
-                out.println(JSON.writeValueAsString(document));
+                out.println(Json.MAPPER.writeValueAsString(document));
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                 throw new IllegalStateException(e);
             }
@@ -70,5 +69,10 @@ public final class Output {
 
     public static String humanTime(Instant t) {
         return HUMAN_TIME.format(t);
+    }
+
+    /** Jackson, started only by a command that prints JSON (starting it costs a short command a tenth of a second). */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     }
 }

@@ -1,25 +1,34 @@
 package dev.rewind.cli.daemon;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rewind.volumeset.RewindException;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintWriter;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
 /**
  * The command line's side of the control API: while {@code rewind serve} runs for a data
  * dir, commands are sent to it (it holds the sets open) and its output is printed here.
+ *
+ * <p>One HTTP/1.1 exchange on a plain loopback socket ({@code POST /v1/run}, then the
+ * server closes), written and read here directly: the JDK's {@code HttpClient} starts a
+ * selector thread and the TLS machinery even for plain HTTP, and a JSON library is not
+ * needed for three fields ({@link ControlJson}); a forwarded command loads neither, nor the
+ * catalog.
  */
 public final class ControlClient {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int CONNECT_TIMEOUT_MILLIS = 5_000;
+    private static final int MAX_HEADER_BYTES = 64 << 10;
     private final DaemonFiles.Info info;
     private final String token;
 
@@ -38,31 +47,121 @@ public final class ControlClient {
     }
 
     /** Runs {@code args} in the daemon; prints what it printed; returns its exit code. */
-    public int forward(String[] args, PrintWriter out, PrintWriter err) throws IOException, InterruptedException {
-        String body = JSON.writeValueAsString(Map.of("args", args, "cwd", Path.of("").toAbsolutePath().toString()));
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + info.controlHost() + ":" + info.controlPort() + "/v1/run"))
-                .header("Authorization", "Bearer " + token)
-                .header("Content-Type", "application/json")
-                .timeout(Duration.ofHours(24))
-                .POST(HttpRequest.BodyPublishers.ofString(body))
-                .build();
-        HttpResponse<String> response;
+    public int forward(String[] args, PrintWriter out, PrintWriter err) throws IOException {
+        Map<String, Object> request = new LinkedHashMap<>();
+        request.put("args", args);
+        request.put("cwd", Path.of("").toAbsolutePath().toString());
+        Response response;
         try {
-            response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
-                    .send(request, HttpResponse.BodyHandlers.ofString());
+            response = post("/v1/run", ControlJson.writeObject(request));
         } catch (IOException e) {
             throw new RewindException("rewind serve (pid " + info.pid() + ") does not answer on its control port "
                     + info.controlPort() + " (" + e.getMessage() + "); stop it or remove its daemon.json");
         }
-        if (response.statusCode() != 200) {
-            throw new RewindException("rewind serve (pid " + info.pid() + ") refused the command: HTTP " + response.statusCode()
+        if (response.status() != 200) {
+            throw new RewindException("rewind serve (pid " + info.pid() + ") refused the command: HTTP " + response.status()
                     + " " + response.body().strip());
         }
-        JsonNode r = JSON.readTree(response.body());
-        out.print(r.get("stdout").asText());
+        Map<String, Object> r;
+        try {
+            r = ControlJson.parseObject(response.body());
+        } catch (IllegalArgumentException e) {
+            throw new IOException("rewind serve (pid " + info.pid() + ") sent a reply that is not JSON: " + e.getMessage(), e);
+        }
+        out.print(String.valueOf(r.get("stdout")));
         out.flush();
-        err.print(r.get("stderr").asText());
+        err.print(String.valueOf(r.get("stderr")));
         err.flush();
-        return r.get("exit").asInt();
+        return Math.toIntExact((Long) r.get("exit"));
+    }
+
+    record Response(int status, String body) {
+    }
+
+    private Response post(String path, String json) throws IOException {
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(info.controlHost(), info.controlPort()), CONNECT_TIMEOUT_MILLIS);
+            socket.setTcpNoDelay(true);
+            OutputStream os = socket.getOutputStream();
+            String head = "POST " + path + " HTTP/1.1\r\n"
+                    + "Host: " + info.controlHost() + ":" + info.controlPort() + "\r\n"
+                    + "Authorization: Bearer " + token + "\r\n"
+                    + "Content-Type: application/json\r\n"
+                    + "Content-Length: " + body.length + "\r\n"
+                    + "Connection: close\r\n\r\n";
+            os.write(head.getBytes(StandardCharsets.US_ASCII));
+            os.write(body);
+            os.flush();
+            return readResponse(new BufferedInputStream(socket.getInputStream()));
+        }
+    }
+
+    /** Reads an HTTP/1.1 response: status line, headers, then a Content-Length, chunked or read-to-close body. */
+    static Response readResponse(InputStream in) throws IOException {
+        String statusLine = readLine(in);
+        String[] parts = statusLine.split(" ", 3);
+        if (parts.length < 2 || !parts[0].startsWith("HTTP/")) {
+            throw new IOException("not an HTTP response: " + statusLine);
+        }
+        int status;
+        try {
+            status = Integer.parseInt(parts[1]);
+        } catch (NumberFormatException e) {
+            throw new IOException("not an HTTP response: " + statusLine, e);
+        }
+        long contentLength = -1;
+        boolean chunked = false;
+        for (String line = readLine(in); !line.isEmpty(); line = readLine(in)) {
+            int colon = line.indexOf(':');
+            if (colon < 0) {
+                continue;
+            }
+            String name = line.substring(0, colon).trim().toLowerCase(Locale.ROOT);
+            String value = line.substring(colon + 1).trim();
+            if (name.equals("content-length")) {
+                contentLength = Long.parseLong(value);
+            } else if (name.equals("transfer-encoding") && value.toLowerCase(Locale.ROOT).contains("chunked")) {
+                chunked = true;
+            }
+        }
+        byte[] body;
+        if (chunked) {
+            ByteArrayOutputStream b = new ByteArrayOutputStream();
+            for (int size = Integer.parseInt(readLine(in).split(";", 2)[0].trim(), 16); size > 0;
+                 size = Integer.parseInt(readLine(in).split(";", 2)[0].trim(), 16)) {
+                b.write(readExactly(in, size));
+                readLine(in);
+            }
+            body = b.toByteArray();
+        } else if (contentLength >= 0) {
+            body = readExactly(in, Math.toIntExact(contentLength));
+        } else {
+            body = in.readAllBytes();
+        }
+        return new Response(status, new String(body, StandardCharsets.UTF_8));
+    }
+
+    private static byte[] readExactly(InputStream in, int n) throws IOException {
+        byte[] b = in.readNBytes(n);
+        if (b.length != n) {
+            throw new IOException("the control connection closed after " + b.length + " of " + n + " bytes");
+        }
+        return b;
+    }
+
+    private static String readLine(InputStream in) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        for (int c = in.read(); c != '\n'; c = in.read()) {
+            if (c < 0) {
+                throw new IOException("the control connection closed in the middle of the reply");
+            }
+            if (line.size() >= MAX_HEADER_BYTES) {
+                throw new IOException("reply header longer than " + MAX_HEADER_BYTES + " bytes");
+            }
+            line.write(c);
+        }
+        String s = line.toString(StandardCharsets.ISO_8859_1);
+        return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
     }
 }

@@ -1,6 +1,5 @@
 package dev.rewind.cli.daemon;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -9,6 +8,8 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * How a running {@code rewind serve} is found: {@code daemon.json} in the data dir (pid,
@@ -18,10 +19,23 @@ import java.util.HexFormat;
 public final class DaemonFiles {
     static final String INFO_FILE = "daemon.json";
     static final String TOKEN_FILE = "daemon.token";
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** What daemon.json says. */
     public record Info(long pid, String controlHost, int controlPort, String nbdAddress) {
+        Map<String, Object> toJson() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("pid", pid);
+            m.put("controlHost", controlHost);
+            m.put("controlPort", controlPort);
+            m.put("nbdAddress", nbdAddress);
+            return m;
+        }
+
+        static Info fromJson(String json) {
+            Map<String, Object> m = ControlJson.parseObject(json);
+            return new Info((Long) m.get("pid"), (String) m.get("controlHost"), Math.toIntExact((Long) m.get("controlPort")),
+                    (String) m.get("nbdAddress"));
+        }
     }
 
     private DaemonFiles() {
@@ -40,7 +54,7 @@ public final class DaemonFiles {
         Files.writeString(tokenTmp, token, StandardCharsets.UTF_8);
         Files.move(tokenTmp, dataDir.resolve(TOKEN_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         Path infoTmp = dataDir.resolve(INFO_FILE + ".tmp");
-        Files.writeString(infoTmp, JSON.writeValueAsString(info), StandardCharsets.UTF_8);
+        Files.writeString(infoTmp, ControlJson.writeObject(info.toJson()), StandardCharsets.UTF_8);
         Files.move(infoTmp, dataDir.resolve(INFO_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
@@ -60,10 +74,10 @@ public final class DaemonFiles {
             return java.util.Optional.empty();
         }
         try {
-            Info info = JSON.readValue(Files.readString(file, StandardCharsets.UTF_8), Info.class);
+            Info info = Info.fromJson(Files.readString(file, StandardCharsets.UTF_8));
             boolean alive = ProcessHandle.of(info.pid()).map(ProcessHandle::isAlive).orElse(false);
             return alive && info.pid() != ProcessHandle.current().pid() ? java.util.Optional.of(info) : java.util.Optional.empty();
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) { // unreadable or half-written: no usable daemon
             return java.util.Optional.empty();
         }
     }

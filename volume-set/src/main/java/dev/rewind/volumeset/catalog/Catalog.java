@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import org.flywaydb.core.Flyway;
 
 /**
  * The catalog of PVs, VGs, LVs, sets, bookmarks and restores, through JDBC and HikariCP,
@@ -51,12 +50,7 @@ public final class Catalog implements AutoCloseable {
                     + "; check the URL (rewind init --catalog) and that the database is running", e);
         }
         try {
-            Flyway.configure()
-                    .dataSource(ds)
-                    .locations("classpath:db/catalog")
-                    .table("rewind_schema_history")
-                    .load()
-                    .migrate();
+            CatalogSchema.migrateIfBehind(ds);
         } catch (RuntimeException e) {
             ds.close();
             throw new RewindException("cannot prepare the catalog at " + config.redactedUrl() + ": " + rootMessage(e), e);
