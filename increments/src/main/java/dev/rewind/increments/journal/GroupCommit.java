@@ -15,16 +15,28 @@ import java.util.concurrent.locks.LockSupport;
  * written (a record reserved but not yet written is a hole, and the written seq stops before
  * it). A flush asks for a seq and waits; the force thread takes every request waiting, waits
  * until the written seq reaches the highest of them (no hole may remain below a flushed seq),
- * writes one flush mark and forces once for all of them, then wakes them together.
+ * writes one flush mark and forces once for all of them, then wakes them together. With no
+ * flush waiting it still forces every {@link #BACKGROUND_FORCE_BYTES}, as write-back would.
  *
  * <p>A failed write or force is final: the hole it leaves will never be filled, and a later
  * force could not vouch for what the failed one lost, so every waiting and later flush fails.
  */
 final class GroupCommit implements AutoCloseable {
-    /** Writes a flush mark covering {@code writtenSeq}, forces the journal, and returns the seq now durable. */
+    /** The journal as the force thread sees it. */
     interface Forcer {
+        /** Writes a flush mark covering {@code writtenSeq}, forces the journal, and returns the seq now durable. */
         long markAndForce(long writtenSeq) throws IOException;
+
+        /** Bytes reserved since the last force began. */
+        long unforcedBytes();
     }
+
+    /**
+     * With no flush waiting, the force thread forces anyway once this much is unforced, so that
+     * the force that seals a full segment (under the journal's lock) finds little left to write.
+     */
+    static final long BACKGROUND_FORCE_BYTES = 8L << 20;
+    private static final long IDLE_CHECK_MILLIS = 20;
 
     /** Records reserved but not yet reported written may span at most this many seqs. */
     static final int MAX_SEQS_IN_FLIGHT = 1 << 16;
@@ -141,9 +153,10 @@ final class GroupCommit implements AutoCloseable {
         for (;;) {
             long target;
             synchronized (this) {
-                while (requestedSeq <= durableSeq && !closing && failure == null) {
+                while (requestedSeq <= durableSeq && !closing && failure == null
+                        && forcer.unforcedBytes() < BACKGROUND_FORCE_BYTES) {
                     try {
-                        wait();
+                        wait(IDLE_CHECK_MILLIS);
                     } catch (InterruptedException e) {
                         // only close() ends this thread
                     }
@@ -151,7 +164,7 @@ final class GroupCommit implements AutoCloseable {
                 if (failure != null || (closing && requestedSeq <= durableSeq)) {
                     return;
                 }
-                target = requestedSeq;
+                target = requestedSeq > durableSeq ? requestedSeq : writtenSeq.get(); // else a background force
             }
             awaitedWrittenSeq = target;
             while (writtenSeq.get() < target && failure == null) {

@@ -56,6 +56,9 @@ public final class Journal implements AutoCloseable {
     private final GroupCommit groupCommit;
     private long lastTimeMicros;
     private volatile boolean closed;
+    /** Bytes reserved since open, and how many of them the last force began after. */
+    private volatile long reservedBytes;
+    private volatile long forcedBytes;
 
     private Journal(Path dir, UUID setUuid, long segmentSizeBytes, Clock clock, JournalIndex index,
                     List<JournalSegment> segments, long truncatedBytesAtOpen) {
@@ -66,7 +69,17 @@ public final class Journal implements AutoCloseable {
         this.index = index;
         this.segments = segments.toArray(new JournalSegment[0]);
         this.truncatedBytesAtOpen = truncatedBytesAtOpen;
-        this.groupCommit = new GroupCommit(dir.toString(), index.lastSeq(), this::markAndForce);
+        this.groupCommit = new GroupCommit(dir.toString(), index.lastSeq(), new GroupCommit.Forcer() {
+            @Override
+            public long markAndForce(long writtenSeq) throws IOException {
+                return Journal.this.markAndForce(writtenSeq);
+            }
+
+            @Override
+            public long unforcedBytes() {
+                return reservedBytes - forcedBytes;
+            }
+        });
     }
 
     /**
@@ -267,6 +280,7 @@ public final class Journal implements AutoCloseable {
             seg = roll(seq);
         }
         long position = seg.reserve(recordBytes);
+        reservedBytes += recordBytes;
         index.add(seq, type, flags, memberIndex, offsetBytes, lengthBytes, time, JournalIndex.location(seg.ordinal(), position));
         return new Reservation(seq, type, flags, memberIndex, offsetBytes, lengthBytes, time, seg, position);
     }
@@ -365,6 +379,7 @@ public final class Journal implements AutoCloseable {
             time = nextTimeMicros();
             seg = segments[segments.length - 1];
             position = seg.reserve(JournalSegment.RECORD_HEADER_BYTES);
+            forcedBytes = reservedBytes;
         }
         ByteBuffer scratch = SCRATCH.get();
         JournalSegment.encodeHeader(scratch, RecordType.FLUSH_MARK, 0, 0, 0, time, writtenSeq, 0, 0, 0);
