@@ -106,7 +106,7 @@ kport=""
 start_nbdkit() { # file
   stop_nbdkit
   kport=$(free_port)
-  nbdkit -f -i 127.0.0.1 -p "$kport" file "$1" &
+  nbdkit -f -i 127.0.0.1 -p "$kport" file "$1" 2>>"$work/nbdkit.log" & # (the port probe makes it log a bad handshake)
   nbdkit_pid=$!
   wait_port "$kport" "$nbdkit_pid"
 }
