@@ -273,7 +273,7 @@ public final class CapturedSet implements AutoCloseable {
             throw new IllegalArgumentException("range " + offsetBytes + "+" + lengthBytes + " is outside member " + primary.name()
                     + " of " + primary.sizeBytes() + " bytes");
         }
-        long seq = journal.lastSeq();
+        long seq = journal.reservedSeq();
         long pos = offsetBytes;
         long end = offsetBytes + lengthBytes;
         do {
@@ -283,22 +283,30 @@ public final class CapturedSet implements AutoCloseable {
                 piece = data.duplicate();
                 piece.position(data.position() + (int) (pos - offsetBytes)).limit(piece.position() + n);
             }
+            // Under the sequencer only: the seq, the record's place in the journal, and the primary
+            // stripes, all taken in seq order. Checksum, copy and writes run outside it, in parallel.
+            Journal.Reservation reservation;
             PrimaryStripes.Held stripes;
             sequencer.lock();
             try {
                 if (closed) {
                     throw new IOException("set " + set.name() + " is closed");
                 }
-                seq = journal.lastSeq() + 1;
-                drl.markDirty(member, pos, pos + n, seq);
-                long appended = journal.append(type, flags, member, pos, n, piece);
-                assert appended == seq;
+                reservation = journal.reserve(type, flags, member, pos, n);
                 // Taken in seq order: a later overlapping write waits here until this one is on the primary.
                 stripes = primaryStripes.lock(member, pos, pos + n);
             } finally {
                 sequencer.unlock();
             }
+            seq = reservation.seq();
             try {
+                try {
+                    drl.markDirty(member, pos, pos + n, seq); // durable before the primary is written
+                } catch (IOException | RuntimeException e) {
+                    journal.abandon(reservation, e instanceof IOException io ? io : new IOException(e.toString(), e));
+                    throw e;
+                }
+                journal.write(reservation, piece);
                 writeFullyOrZeros(primary, pos, n, piece);
             } finally {
                 stripes.unlock();
@@ -329,8 +337,8 @@ public final class CapturedSet implements AutoCloseable {
         long upTo;
         sequencer.lock();
         try {
-            upTo = journal.lastSeq();
-            primaryStripes.awaitWritesInFlight(); // now every write up to upTo is on the primary
+            primaryStripes.awaitWritesInFlight(); // now every write reserved so far is in the journal and on the primary
+            upTo = journal.reservedSeq();
         } finally {
             sequencer.unlock();
         }
@@ -384,7 +392,7 @@ public final class CapturedSet implements AutoCloseable {
         private long captureThenFlushIf(boolean fua, RecordType type, long offsetBytes, long lengthBytes, ByteBuffer src) throws IOException {
             long seq = capture(primary.index(), type, 0, offsetBytes, lengthBytes, src);
             if (fua) {
-                journal.flush();
+                journal.flushTo(seq);
             }
             return seq;
         }

@@ -147,7 +147,8 @@ public final class DirtyRegionLog implements AutoCloseable {
      * Marks the regions of {@code [start, end)} dirty as of {@code seq} and, if any bit was
      * newly set, forces the log before returning. A newly needed bit brings the rest of its
      * group of {@link #GROUP_REGIONS} regions with it in the same force, so a sequential or
-     * spread-out workload pays one force per group rather than one per region.
+     * spread-out workload pays one force per group rather than one per region. Callers need
+     * not come in seq order: a region keeps the highest seq marked.
      */
     public synchronized void markDirty(int member, long startBytes, long endBytes, long seq) throws IOException {
         if (endBytes <= startBytes) {
@@ -159,7 +160,7 @@ public final class DirtyRegionLog implements AutoCloseable {
         byte[] b = bits[member];
         long[] lastWrite = lastWriteSeq[member];
         for (int r = first; r <= last; r++) {
-            lastWrite[r] = seq;
+            lastWrite[r] = Math.max(lastWrite[r], seq); // writers mark outside the sequencer, not always in seq order
             if ((b[r >>> 3] & (1 << (r & 7))) == 0) {
                 int groupStart = r & ~(GROUP_REGIONS - 1);
                 int groupEnd = Math.min(lastWrite.length, groupStart + GROUP_REGIONS);

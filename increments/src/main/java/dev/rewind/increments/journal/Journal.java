@@ -25,7 +25,17 @@ import org.slf4j.LoggerFactory;
  * <p>Life: {@link #open} (runs recovery: a torn tail of the newest segment is truncated,
  * a bad record anywhere else is corruption and refused), {@link #append}, {@link #flush}
  * (group commit: concurrent callers share one {@code force}), {@link #readPayload},
- * {@link #close}. Appends are serialized by the caller's sequencer or by this object's lock.
+ * {@link #close}.
+ *
+ * <p>Appending is two steps, so that only the first is serialized: {@link #reserve} (under
+ * this object's lock: the seq, the time and the record's place in the newest segment, in seq
+ * order) and {@link #write} (outside any lock: checksum, copy and write). {@link #lastSeq} is
+ * the newest seq with no unwritten record at or below it; {@link #flush} forces from one
+ * dedicated thread ({@link GroupCommit}) once every record up to the flushed seq is written.
+ * A crash can leave a reserved record unwritten with later records after it: recovery sees
+ * that hole as the torn tail of the newest segment and truncates there (nothing at or after
+ * it was ever acknowledged by a flush). Segments roll only after every record reserved in
+ * the old one is written and forced, so a sealed segment never holds a hole.
  */
 public final class Journal implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Journal.class);
@@ -39,13 +49,16 @@ public final class Journal implements AutoCloseable {
     private final Clock clock;
     private final JournalIndex index;
     private volatile JournalSegment[] segments;
-    private final ByteBuffer headerBuffer = ByteBuffer.allocate(JournalSegment.RECORD_HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
-    private final ByteBuffer appendScratch = ByteBuffer.allocateDirect(JournalSegment.COALESCE_BYTES);
-    private final Object syncLock = new Object();
+    /** Each writing thread's buffer for encoding a header and, for small records, copying the payload behind it. */
+    private static final ThreadLocal<ByteBuffer> SCRATCH = ThreadLocal.withInitial(
+            () -> ByteBuffer.allocateDirect(JournalSegment.COALESCE_BYTES).order(ByteOrder.BIG_ENDIAN));
     private final long truncatedBytesAtOpen;
+    private final GroupCommit groupCommit;
     private long lastTimeMicros;
-    private volatile long durableSeq;
     private volatile boolean closed;
+    /** Bytes reserved since open, and how many of them the last force began after. */
+    private volatile long reservedBytes;
+    private volatile long forcedBytes;
 
     private Journal(Path dir, UUID setUuid, long segmentSizeBytes, Clock clock, JournalIndex index,
                     List<JournalSegment> segments, long truncatedBytesAtOpen) {
@@ -56,6 +69,17 @@ public final class Journal implements AutoCloseable {
         this.index = index;
         this.segments = segments.toArray(new JournalSegment[0]);
         this.truncatedBytesAtOpen = truncatedBytesAtOpen;
+        this.groupCommit = new GroupCommit(dir.toString(), index.lastSeq(), new GroupCommit.Forcer() {
+            @Override
+            public long markAndForce(long writtenSeq) throws IOException {
+                return Journal.this.markAndForce(writtenSeq);
+            }
+
+            @Override
+            public long unforcedBytes() {
+                return reservedBytes - forcedBytes;
+            }
+        });
     }
 
     /**
@@ -141,7 +165,6 @@ public final class Journal implements AutoCloseable {
         }
         Journal journal = new Journal(dir, setUuid, segmentSizeBytes, clock, index, segments, truncated);
         journal.lastTimeMicros = lastTime;
-        journal.durableSeq = index.lastSeq();
         return journal;
     }
 
@@ -169,41 +192,141 @@ public final class Journal implements AutoCloseable {
         return index.firstSeq();
     }
 
-    /** The newest seq appended, or {@code firstSeq() - 1} if none. */
+    /**
+     * The newest seq appended with every record at or below it written, or {@code firstSeq() - 1}
+     * if none; a record still being written (and every seq after it) is not counted yet.
+     */
     public long lastSeq() {
+        return groupCommit.writtenSeq();
+    }
+
+    /** The newest seq reserved, written or not. */
+    public long reservedSeq() {
         return index.lastSeq();
     }
 
     /** The newest seq known to be on stable storage. */
     public long durableSeq() {
-        return durableSeq;
+        return groupCommit.durableSeq();
     }
 
     /**
-     * Appends one numbered event and returns its seq. For WRITE, {@code payload} holds
-     * exactly {@code lengthBytes} bytes (its position is left unchanged); otherwise it is null.
+     * Appends one numbered event and returns its seq ({@link #reserve}, then {@link #write}).
+     * For WRITE, {@code payload} holds exactly {@code lengthBytes} bytes (its position is left
+     * unchanged); otherwise it is null.
      */
-    public synchronized long append(RecordType type, int flags, int memberIndex, long offsetBytes, int lengthBytes, ByteBuffer payload)
+    public long append(RecordType type, int flags, int memberIndex, long offsetBytes, int lengthBytes, ByteBuffer payload)
+            throws IOException {
+        checkPayload(type, lengthBytes, payload);
+        Reservation r = reserve(type, flags, memberIndex, offsetBytes, lengthBytes);
+        write(r, payload);
+        return r.seq;
+    }
+
+    /** A numbered record's seq and place in the journal, taken by {@link #reserve} and to be filled by {@link #write}. */
+    public static final class Reservation {
+        private final long seq;
+        private final RecordType type;
+        private final int flags;
+        private final int memberIndex;
+        private final long offsetBytes;
+        private final int lengthBytes;
+        private final long timeMicros;
+        private final JournalSegment segment;
+        private final long position;
+
+        private Reservation(long seq, RecordType type, int flags, int memberIndex, long offsetBytes, int lengthBytes, long timeMicros,
+                            JournalSegment segment, long position) {
+            this.seq = seq;
+            this.type = type;
+            this.flags = flags;
+            this.memberIndex = memberIndex;
+            this.offsetBytes = offsetBytes;
+            this.lengthBytes = lengthBytes;
+            this.timeMicros = timeMicros;
+            this.segment = segment;
+            this.position = position;
+        }
+
+        public long seq() {
+            return seq;
+        }
+    }
+
+    /**
+     * Takes the next seq and reserves the record's place in the newest segment (rolling to a new
+     * segment when it is full). The only serialized step of an append: the caller must then
+     * {@link #write} the record, or {@link #abandon} it, which ends the journal's writing.
+     */
+    public synchronized Reservation reserve(RecordType type, int flags, int memberIndex, long offsetBytes, int lengthBytes)
             throws IOException {
         if (closed) {
             throw new IOException("journal " + dir + " is closed");
         }
+        groupCommit.checkNotFailed();
         if (!type.isNumbered()) {
             throw new IllegalArgumentException(type + " is not a numbered event");
         }
+        int payloadBytes = type == RecordType.WRITE ? lengthBytes : 0;
+        if (payloadBytes > MAX_RECORD_PAYLOAD_BYTES || lengthBytes < 0) {
+            throw new IllegalArgumentException("record payload of " + payloadBytes + " bytes is over the limit");
+        }
+        long seq = index.lastSeq() + 1;
+        groupCommit.awaitRoomFor(seq);
+        long time = nextTimeMicros();
+        long recordBytes = JournalSegment.RECORD_HEADER_BYTES + (long) payloadBytes;
+        JournalSegment seg = segments[segments.length - 1];
+        if (seg.sizeBytes() + recordBytes > segmentSizeBytes && seg.sizeBytes() > JournalSegment.SEGMENT_HEADER_BYTES) {
+            seg = roll(seq);
+        }
+        long position = seg.reserve(recordBytes);
+        reservedBytes += recordBytes;
+        index.add(seq, type, flags, memberIndex, offsetBytes, lengthBytes, time, JournalIndex.location(seg.ordinal(), position));
+        return new Reservation(seq, type, flags, memberIndex, offsetBytes, lengthBytes, time, seg, position);
+    }
+
+    /**
+     * Writes a reserved record; many threads may write at once, in any order. For WRITE,
+     * {@code payload} holds exactly the reserved length (its position is left unchanged). A
+     * failure here ends the journal's writing: the hole it leaves is never filled.
+     */
+    public void write(Reservation r, ByteBuffer payload) throws IOException {
+        try {
+            checkPayload(r.type, r.lengthBytes, payload);
+        } catch (IllegalArgumentException e) {
+            abandon(r, new IOException(e.getMessage(), e));
+            throw e;
+        }
+        int payloadCrc = 0;
+        if (payload != null) {
+            CRC32C crc = new CRC32C();
+            crc.update(payload.duplicate());
+            payloadCrc = (int) crc.getValue();
+        }
+        ByteBuffer scratch = SCRATCH.get();
+        JournalSegment.encodeHeader(scratch, r.type, r.flags, r.memberIndex, r.seq, r.timeMicros, r.offsetBytes, r.lengthBytes,
+                payload == null ? 0 : payload.remaining(), payloadCrc);
+        try {
+            r.segment.write(r.position, scratch, payload == null ? null : payload.duplicate());
+        } catch (IOException | RuntimeException e) {
+            groupCommit.fail(e instanceof IOException io ? io : new IOException(e.toString(), e));
+            throw e;
+        }
+        groupCommit.written(r.seq);
+    }
+
+    /** Gives up a reserved record that cannot be written: the journal stops writing (the set must be reopened). */
+    public void abandon(Reservation r, IOException cause) {
+        r.segment.abandon();
+        groupCommit.fail(cause);
+    }
+
+    private static void checkPayload(RecordType type, int lengthBytes, ByteBuffer payload) {
         int payloadBytes = type == RecordType.WRITE ? lengthBytes : 0;
         if ((payload == null ? 0 : payload.remaining()) != payloadBytes) {
             throw new IllegalArgumentException(type + " of " + lengthBytes + " bytes needs a payload of " + payloadBytes
                     + " bytes, got " + (payload == null ? "none" : payload.remaining()));
         }
-        if (payloadBytes > MAX_RECORD_PAYLOAD_BYTES) {
-            throw new IllegalArgumentException("record payload of " + payloadBytes + " bytes is over the limit");
-        }
-        long seq = index.lastSeq() + 1;
-        long time = nextTimeMicros();
-        long location = appendRecord(type, flags, memberIndex, seq, time, offsetBytes, lengthBytes, payload);
-        index.add(seq, type, flags, memberIndex, offsetBytes, lengthBytes, time, location);
-        return seq;
     }
 
     private long nextTimeMicros() {
@@ -212,30 +335,17 @@ public final class Journal implements AutoCloseable {
         return lastTimeMicros;
     }
 
-    private long appendRecord(RecordType type, int flags, int memberIndex, long seq, long time, long offsetBytes, int lengthBytes,
-                              ByteBuffer payload) throws IOException {
-        int payloadBytes = payload == null ? 0 : payload.remaining();
-        int payloadCrc = 0;
-        if (payload != null) {
-            CRC32C crc = new CRC32C();
-            crc.update(payload.duplicate());
-            payloadCrc = (int) crc.getValue();
-        }
-        JournalSegment seg = segments[segments.length - 1];
-        long recordBytes = JournalSegment.RECORD_HEADER_BYTES + (long) payloadBytes;
-        if (seg.sizeBytes() + recordBytes > segmentSizeBytes && seg.sizeBytes() > JournalSegment.SEGMENT_HEADER_BYTES
-                && type.isNumbered()) {
-            seg = roll(seq);
-        }
-        JournalSegment.encodeHeader(headerBuffer, type, flags, memberIndex, seq, time, offsetBytes, lengthBytes, payloadBytes, payloadCrc);
-        long position = seg.append(headerBuffer, payload == null ? null : payload.duplicate(), appendScratch);
-        return JournalIndex.location(seg.ordinal(), position);
-    }
-
-    /** Seals the current segment (forcing it, so a sealed segment never has a torn tail) and starts a new one. */
+    /**
+     * Seals the current segment and starts a new one. Called under the lock: waits for the records
+     * still being written into the old segment, then forces it, so a sealed segment never has a
+     * torn tail or a hole.
+     */
     private JournalSegment roll(long firstSeqOfNew) throws IOException {
         JournalSegment[] current = segments;
-        current[current.length - 1].force();
+        JournalSegment old = current[current.length - 1];
+        old.awaitPendingWrites();
+        groupCommit.checkNotFailed();
+        old.force();
         JournalSegment next = JournalSegment.create(dir, setUuid, firstSeqOfNew, current.length, micros(clock.instant()));
         JournalSegment[] grown = Arrays.copyOf(current, current.length + 1);
         grown[current.length] = next;
@@ -245,27 +355,37 @@ public final class Journal implements AutoCloseable {
 
     /**
      * Makes every seq appended before this call durable. Concurrent callers share one
-     * {@code force}: the first to take the sync lock forces for all who arrived before it.
+     * {@code force}, done by the journal's force thread.
      */
     public void flush() throws IOException {
-        long target = lastSeq();
-        if (durableSeq >= target) {
-            return;
+        flushTo(index.lastSeq());
+    }
+
+    /** Makes every seq up to {@code seq} durable (and any later ones written by then). */
+    public void flushTo(long seq) throws IOException {
+        groupCommit.flushTo(seq);
+    }
+
+    /**
+     * The force thread's step: a FLUSH_MARK saying that every seq up to {@code writtenSeq} is
+     * written, then one force of the segment holding the mark (older segments were forced when
+     * they were sealed). Returns the seq now durable.
+     */
+    private long markAndForce(long writtenSeq) throws IOException {
+        JournalSegment seg;
+        long position;
+        long time;
+        synchronized (this) {
+            time = nextTimeMicros();
+            seg = segments[segments.length - 1];
+            position = seg.reserve(JournalSegment.RECORD_HEADER_BYTES);
+            forcedBytes = reservedBytes;
         }
-        synchronized (syncLock) {
-            if (durableSeq >= target) {
-                return;
-            }
-            long upTo;
-            JournalSegment seg;
-            synchronized (this) {
-                upTo = index.lastSeq();
-                appendRecord(RecordType.FLUSH_MARK, 0, 0, 0, nextTimeMicros(), upTo, 0, null);
-                seg = segments[segments.length - 1];
-            }
-            seg.force();
-            durableSeq = upTo;
-        }
+        ByteBuffer scratch = SCRATCH.get();
+        JournalSegment.encodeHeader(scratch, RecordType.FLUSH_MARK, 0, 0, 0, time, writtenSeq, 0, 0, 0);
+        seg.write(position, scratch, null);
+        seg.force();
+        return writtenSeq;
     }
 
     public JournalRecord record(long seq) {
@@ -294,7 +414,7 @@ public final class Journal implements AutoCloseable {
 
     /** The newest seq at or before {@code time}, or {@code firstSeq() - 1} if every record is younger. */
     public long lastSeqAtOrBefore(Instant time) {
-        return index.lastSeqAtOrBefore(micros(time));
+        return Math.min(index.lastSeqAtOrBefore(micros(time)), lastSeq());
     }
 
     /** Bytes a buffer needs beyond a payload's length for {@link #readPayload} to read it with one system call. */
@@ -365,18 +485,22 @@ public final class Journal implements AutoCloseable {
         if (closed) {
             return;
         }
-        flush();
-        closed = true;
-        IOException first = null;
-        for (JournalSegment s : segments) {
-            try {
-                s.close();
-            } catch (IOException e) {
-                first = first == null ? e : first;
+        try {
+            flush();
+        } finally {
+            closed = true;
+            groupCommit.close();
+            IOException first = null;
+            for (JournalSegment s : segments) {
+                try {
+                    s.close();
+                } catch (IOException e) {
+                    first = first == null ? e : first;
+                }
             }
-        }
-        if (first != null) {
-            throw first;
+            if (first != null) {
+                throw first;
+            }
         }
     }
 }

@@ -45,7 +45,9 @@ final class JournalSegment implements AutoCloseable {
     private final long firstSeq;
     private final int ordinal;
     private final long createdMicros;
-    private long sizeBytes;
+    /** The end of the last reserved record: the file may be shorter while writes are in flight. */
+    private volatile long sizeBytes;
+    private final java.util.concurrent.atomic.AtomicInteger pendingWrites = new java.util.concurrent.atomic.AtomicInteger();
 
     private JournalSegment(Path path, FileChannel channel, long firstSeq, int ordinal, long createdMicros, long sizeBytes) {
         this.path = path;
@@ -167,30 +169,51 @@ final class JournalSegment implements AutoCloseable {
     }
 
     /**
-     * Appends header and payload at the end of the segment; returns the record's position.
-     * Records up to {@link #COALESCE_BYTES} are copied into {@code scratch} (a direct buffer of
-     * that capacity, owned by the caller) and written with one positional write.
+     * Reserves {@code recordBytes} at the end of the segment and returns their position. Called
+     * under the journal's lock, so reservations follow seq order; the record is written later
+     * with {@link #write}, outside the lock, and counted as pending until then.
      */
-    long append(ByteBuffer header, ByteBuffer payload, ByteBuffer scratch) throws IOException {
+    long reserve(long recordBytes) {
         long position = sizeBytes;
-        long expected = header.remaining() + (payload == null ? 0 : payload.remaining());
-        long written = 0;
-        if (payload == null) {
-            written = writeFully(channel, header, position);
-        } else if (expected <= COALESCE_BYTES) {
-            // Small records: one copy and one positional write beat a seek and a gathering write.
-            scratch.clear();
-            scratch.put(header).put(payload).flip();
-            written = writeFully(channel, scratch, position);
-        } else {
-            ByteBuffer[] both = {header, payload};
-            channel.position(position);
-            while (written < expected) {
-                written += channel.write(both);
-            }
-        }
-        sizeBytes += written;
+        sizeBytes = position + recordBytes;
+        pendingWrites.incrementAndGet();
         return position;
+    }
+
+    /**
+     * Writes a reserved record (header, then payload) at {@code position}; safe to call from many
+     * threads at once. Records up to {@link #COALESCE_BYTES} go out with one positional write of
+     * the caller's {@code scratch} (a direct buffer of that capacity holding the encoded header at
+     * its start); larger ones as two positional writes.
+     */
+    void write(long position, ByteBuffer scratch, ByteBuffer payload) throws IOException {
+        try {
+            if (payload == null) {
+                writeFully(channel, scratch.position(0).limit(RECORD_HEADER_BYTES), position);
+            } else if (RECORD_HEADER_BYTES + payload.remaining() <= COALESCE_BYTES) {
+                // Small records: one copy and one positional write beat two system calls.
+                scratch.limit(scratch.capacity()).position(RECORD_HEADER_BYTES);
+                scratch.put(payload).flip();
+                writeFully(channel, scratch, position);
+            } else {
+                writeFully(channel, scratch.position(0).limit(RECORD_HEADER_BYTES), position);
+                writeFully(channel, payload, position + RECORD_HEADER_BYTES);
+            }
+        } finally {
+            pendingWrites.decrementAndGet();
+        }
+    }
+
+    /** Gives up a reservation that will never be written (the journal has failed). */
+    void abandon() {
+        pendingWrites.decrementAndGet();
+    }
+
+    /** Waits until every reserved record of this segment has been written (or abandoned). */
+    void awaitPendingWrites() {
+        while (pendingWrites.get() > 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(20_000);
+        }
     }
 
     /** Records up to this size are copied into one buffer and written with a single positional write. */
