@@ -5,16 +5,12 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** Where a command's result goes: a human text on stdout, or one JSON document with {@code --json}. */
 public final class Output {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private static final DateTimeFormatter HUMAN_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS")
-            .withZone(ZoneId.systemDefault());
 
     private final PrintWriter out;
     private final PrintStream err;
@@ -68,7 +64,8 @@ public final class Output {
         return m;
     }
 
+    /** A time as every command prints it (text and JSON alike), and as {@code --to-time} and {@code @time:} read it back. */
     public static String humanTime(Instant t) {
-        return HUMAN_TIME.format(t);
+        return dev.rewind.volumeset.Times.format(t);
     }
 }
