@@ -16,13 +16,14 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code rewind bookmark SET NAME}: names a seq. Its subcommands {@code list} and {@code delete}
- * take the words {@code list} and {@code delete} in the SET position, which is why no set may be
- * called that (see {@link SetCommand.Create}); {@code rewind bookmark -- SET NAME} reads them as a
- * set name all the same.
+ * take the words {@code list} and {@code delete} wherever they stand, which is why no set may be
+ * called that (see {@link SetCommand.Create}); after {@code --} they are plain names again
+ * ({@code rewind bookmark shop -- list} names a bookmark "list").
  */
 @Command(name = "bookmark", mixinStandardHelpOptions = true,
         description = {"Name the newest write of a set (or a given seq), to restore to it later by name.",
-                "Names: 1 to " + BookmarkCommand.MAX_NAME_LENGTH + " characters, no control characters."},
+                "Names: 1 to " + BookmarkCommand.MAX_NAME_LENGTH + " characters, no control characters. "
+                        + "A bookmark called list or delete: put -- before the set name (rewind bookmark -- shop list)."},
         subcommands = {BookmarkCommand.ListBookmarks.class, BookmarkCommand.Delete.class},
         footer = {"", "Examples:", "  rewind bookmark shop before-upgrade", "  rewind bookmark shop after-load --seq 41234",
                 "  rewind bookmark list shop", "  rewind bookmark delete shop before-upgrade",
@@ -30,10 +31,11 @@ import picocli.CommandLine.Parameters;
 final class BookmarkCommand extends Subcommand {
     static final int MAX_NAME_LENGTH = 128;
 
-    @Parameters(index = "0", paramLabel = "SET")
+    // Optional to picocli only: it checks a parent's required parameters even when a subcommand follows.
+    @Parameters(index = "0", arity = "0..1", paramLabel = "SET")
     String setName;
 
-    @Parameters(index = "1", paramLabel = "NAME")
+    @Parameters(index = "1", arity = "0..1", paramLabel = "NAME")
     String name;
 
     @Option(names = "--seq", paramLabel = "N", description = "Bookmark this seq instead of the newest.")
@@ -41,6 +43,9 @@ final class BookmarkCommand extends Subcommand {
 
     @Override
     void run(DataDir data, Output out) throws Exception {
+        if (setName == null || name == null) {
+            throw new ParameterException(spec.commandLine(), "Missing required parameter" + (setName == null ? "s: 'SET', 'NAME'" : ": 'NAME'"));
+        }
         checkName(spec, name);
         if (data.catalog().findBookmark(setName, name).isPresent()) {
             throw new RewindException("set " + setName + " already has a bookmark named " + name + "; choose another name");
