@@ -85,7 +85,13 @@ class LogCommandTest {
             Instant until = random.nextBoolean() ? null : writes.get(random.nextInt(writes.size())).time().plusNanos(random.nextInt(3) * 1000L - 1000L);
             Integer member = random.nextInt(3) == 0 ? null : random.nextInt(2);
             Write touched = writes.get(random.nextInt(writes.size()));
-            Long offset = member == null || random.nextBoolean() ? null : touched.offsetBytes() + random.nextInt(touched.lengthBytes());
+            // a byte inside a write, or the first byte after it or the last before it (edges a filter must get right)
+            long near = switch (random.nextInt(4)) {
+                case 0 -> touched.offsetBytes() + touched.lengthBytes();
+                case 1 -> Math.max(0, touched.offsetBytes() - 1);
+                default -> touched.offsetBytes() + random.nextInt(touched.lengthBytes());
+            };
+            Long offset = member == null || random.nextBoolean() ? null : near;
             if (offset != null) {
                 member = touched.member();
             }
