@@ -2,19 +2,40 @@ package dev.rewind.cli;
 
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.Times;
 import dev.rewind.volumeset.catalog.BookmarkRecord;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "bookmark", mixinStandardHelpOptions = true, description = "Name the newest write of a set (or a given seq), to restore to it later by name.",
-        footer = {"", "Examples:", "  rewind bookmark shop before-upgrade", "  rewind restore shop --to-bookmark before-upgrade"})
+/**
+ * {@code rewind bookmark SET NAME}: names a seq. Its subcommands {@code list} and {@code delete}
+ * take the words {@code list} and {@code delete} wherever they stand, which is why no set may be
+ * called that (see {@link SetCommand.Create}); after {@code --} they are plain names again
+ * ({@code rewind bookmark shop -- list} names a bookmark "list").
+ */
+@Command(name = "bookmark", mixinStandardHelpOptions = true,
+        description = {"Name the newest write of a set (or a given seq), to restore to it later by name.",
+                "Names: 1 to " + BookmarkCommand.MAX_NAME_LENGTH + " characters, no control characters. "
+                        + "A bookmark called list or delete: put -- before the set name (rewind bookmark -- shop list)."},
+        subcommands = {BookmarkCommand.ListBookmarks.class, BookmarkCommand.Delete.class},
+        footer = {"", "Examples:", "  rewind bookmark shop before-upgrade", "  rewind bookmark shop after-load --seq 41234",
+                "  rewind bookmark list shop", "  rewind bookmark delete shop before-upgrade",
+                "  rewind restore shop --to-bookmark before-upgrade"})
 final class BookmarkCommand extends Subcommand {
-    @Parameters(index = "0", paramLabel = "SET")
+    static final int MAX_NAME_LENGTH = 128;
+
+    // Optional to picocli only: it checks a parent's required parameters even when a subcommand follows.
+    @Parameters(index = "0", arity = "0..1", paramLabel = "SET")
     String setName;
 
-    @Parameters(index = "1", paramLabel = "NAME")
+    @Parameters(index = "1", arity = "0..1", paramLabel = "NAME")
     String name;
 
     @Option(names = "--seq", paramLabel = "N", description = "Bookmark this seq instead of the newest.")
@@ -22,9 +43,10 @@ final class BookmarkCommand extends Subcommand {
 
     @Override
     void run(DataDir data, Output out) throws Exception {
-        if (name.isBlank() || name.length() > 128) {
-            throw new RewindException("bookmark name must be 1 to 128 characters");
+        if (setName == null || name == null) {
+            throw new ParameterException(spec.commandLine(), "Missing required parameter" + (setName == null ? "s: 'SET', 'NAME'" : ": 'NAME'"));
         }
+        checkName(spec, name);
         if (data.catalog().findBookmark(setName, name).isPresent()) {
             throw new RewindException("set " + setName + " already has a bookmark named " + name + "; choose another name");
         }
@@ -36,7 +58,85 @@ final class BookmarkCommand extends Subcommand {
             BookmarkRecord b = new BookmarkRecord(setName, name, at, now.getEpochSecond() * 1_000_000L + now.getNano() / 1000, false, null);
             data.catalog().insertBookmark(b);
             out.line("bookmarked set %s at seq %d as '%s'", setName, at, name);
-            out.json(Output.map("set", setName, "name", name, "seq", at, "createdAt", now.toString(), "consistent", false));
+            out.json(Output.map("set", setName, "name", name, "seq", at, "createdAt", Times.format(now), "consistent", false));
+        }
+    }
+
+    /**
+     * A bookmark name must print on one line and be typed back: 1 to {@value #MAX_NAME_LENGTH}
+     * characters, none of them control, format or line/paragraph separator characters.
+     */
+    static void checkName(CommandSpec spec, String name) {
+        if (name.isEmpty() || name.isBlank()) {
+            throw new ParameterException(spec.commandLine(), "bookmark name is empty; give 1 to " + MAX_NAME_LENGTH + " characters");
+        }
+        if (name.codePointCount(0, name.length()) > MAX_NAME_LENGTH) {
+            throw new ParameterException(spec.commandLine(), "bookmark name is " + name.codePointCount(0, name.length())
+                    + " characters long; the most is " + MAX_NAME_LENGTH);
+        }
+        int bad = name.codePoints().filter(BookmarkCommand::isUnprintable).findFirst().orElse(-1);
+        if (bad >= 0) {
+            throw new ParameterException(spec.commandLine(), String.format("bookmark name contains control character U+%04X; "
+                    + "use letters, digits, spaces and punctuation", bad));
+        }
+    }
+
+    private static boolean isUnprintable(int codePoint) {
+        int type = Character.getType(codePoint);
+        return type == Character.CONTROL || type == Character.FORMAT || type == Character.LINE_SEPARATOR
+                || type == Character.PARAGRAPH_SEPARATOR || type == Character.UNASSIGNED || type == Character.SURROGATE;
+    }
+
+    static Map<String, Object> describe(BookmarkRecord b) {
+        Instant created = Instant.ofEpochSecond(Math.floorDiv(b.createdAtMicros(), 1_000_000L), Math.floorMod(b.createdAtMicros(), 1_000_000L) * 1000L);
+        return Output.map("name", b.name(), "seq", b.seq(), "createdAt", Times.format(created), "consistent", b.consistent(),
+                "dbPosition", b.dbPosition());
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List a set's bookmarks, newest seq first.",
+            footer = {"", "Examples:", "  rewind bookmark list shop", "  rewind bookmark list shop --json"})
+    static final class ListBookmarks extends Subcommand {
+        @Parameters(index = "0", paramLabel = "SET")
+        String setName;
+
+        @Override
+        void run(DataDir data, Output out) {
+            data.volumes().findSet(setName);
+            List<BookmarkRecord> bookmarks = data.catalog().listBookmarks(setName);
+            List<Map<String, Object>> rows = new ArrayList<>();
+            if (bookmarks.isEmpty()) {
+                out.line("set %s has no bookmarks; add one with: rewind bookmark %s NAME", setName, setName);
+            } else {
+                out.line("%10s  %-27s  %-10s  %s", "SEQ", "CREATED", "CONSISTENT", "NAME");
+            }
+            for (BookmarkRecord b : bookmarks) {
+                Map<String, Object> row = describe(b);
+                rows.add(row);
+                out.line("%10d  %-27s  %-10s  %s", b.seq(), row.get("createdAt"), b.consistent() ? "yes" : "no", b.name());
+            }
+            out.json(Output.map("set", setName, "bookmarks", rows));
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true,
+            description = {"Delete a bookmark. Only the name goes: the writes stay, and the message says how to name the seq again."},
+            footer = {"", "Example:", "  rewind bookmark delete shop before-upgrade"})
+    static final class Delete extends Subcommand {
+        @Parameters(index = "0", paramLabel = "SET")
+        String setName;
+
+        @Parameters(index = "1", paramLabel = "NAME")
+        String name;
+
+        @Override
+        void run(DataDir data, Output out) {
+            data.volumes().findSet(setName);
+            BookmarkRecord b = data.catalog().findBookmark(setName, name)
+                    .orElseThrow(() -> new RewindException("set " + setName + " has no bookmark named " + name + "; see rewind bookmark list " + setName));
+            data.catalog().deleteBookmark(setName, name);
+            out.line("deleted bookmark '%s' of set %s (seq %d); to name it again: rewind bookmark %s %s --seq %d",
+                    name, setName, b.seq(), setName, name, b.seq());
+            out.json(Output.map("set", setName, "deleted", describe(b)));
         }
     }
 }

@@ -40,6 +40,12 @@ public final class DataDir implements AutoCloseable {
          * requests finish first).
          */
         AutoCloseable holdOffClients(String setName, boolean dropClients);
+
+        /**
+         * Stops serving a set and closes the daemon's hold on it (before it is deleted); refused
+         * while NBD clients are connected to it. A set is served again by {@link #openSet}.
+         */
+        void closeSet(String setName) throws IOException;
     }
 
     private final Path dir;

@@ -23,12 +23,13 @@ final class LvCommand {
         @Option(names = "--vg", required = true, paramLabel = "VG", description = "Volume group.")
         String vg;
 
-        @Option(names = "--size", required = true, paramLabel = "SIZE", description = "Size (K/M/G/T).")
-        String size;
+        @Option(names = "--size", required = true, paramLabel = "SIZE", converter = SizeConverter.class,
+                description = "Size (K/M/G/T; 1.5G is fine).")
+        long size;
 
         @Override
         void run(DataDir data, Output out) {
-            LvRecord lv = data.volumes().createLv(name, vg, Sizes.parse(size));
+            LvRecord lv = data.volumes().createLv(name, vg, size);
             out.line("created LV %s/%s: %s in %d segment(s)", lv.vgName(), lv.name(), Sizes.format(lv.sizeBytes()), lv.segments().size());
             out.json(describe(lv));
         }

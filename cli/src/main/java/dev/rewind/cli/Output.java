@@ -5,15 +5,11 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** Where a command's result goes: a human text on stdout, or one JSON document with {@code --json}. */
 public final class Output {
-    private static final DateTimeFormatter HUMAN_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS")
-            .withZone(ZoneId.systemDefault());
 
     private final PrintWriter out;
     private final PrintStream err;
@@ -67,8 +63,9 @@ public final class Output {
         return m;
     }
 
+    /** A time as every command prints it (text and JSON alike), and as {@code --to-time} and {@code @time:} read it back. */
     public static String humanTime(Instant t) {
-        return HUMAN_TIME.format(t);
+        return dev.rewind.volumeset.Times.format(t);
     }
 
     /** Jackson, started only by a command that prints JSON (starting it costs a short command a tenth of a second). */

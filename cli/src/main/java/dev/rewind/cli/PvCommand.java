@@ -23,12 +23,13 @@ final class PvCommand {
         @Option(names = "--path", required = true, paramLabel = "PATH", description = "File or block device.")
         Path path;
 
-        @Option(names = "--size", paramLabel = "SIZE", description = "Size for a new file, or to grow an existing one (K/M/G/T).")
-        String size;
+        @Option(names = "--size", paramLabel = "SIZE", converter = SizeConverter.class,
+                description = "Size for a new file, or to grow an existing one (K/M/G/T; 1.5G is fine).")
+        Long size;
 
         @Override
         void run(DataDir data, Output out) {
-            PvRecord pv = data.volumes().createPv(name, data.resolve(path), size == null ? null : Sizes.parse(size));
+            PvRecord pv = data.volumes().createPv(name, data.resolve(path), size);
             out.line("created PV %s at %s: %s (%s for extents)", pv.name(), pv.path(), Sizes.format(pv.sizeBytes()), Sizes.format(pv.dataBytes()));
             out.json(describe(pv));
         }

@@ -8,6 +8,7 @@ import dev.rewind.capture.nbd.NbdExport;
 import dev.rewind.capture.nbd.NbdExports;
 import dev.rewind.capture.nbd.NbdServer;
 import dev.rewind.cli.daemon.ControlServer;
+import dev.rewind.cli.daemon.ServeLock;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.BookmarkRecord;
 import dev.rewind.volumeset.catalog.Catalog;
@@ -62,9 +63,15 @@ final class ServeCommand extends Subcommand {
     @Override
     void run(DataDir data, Output out) throws Exception {
         InetSocketAddress address = parseAddress(listen);
-        if (dev.rewind.cli.daemon.ControlClient.find(data.path()).isPresent()) {
-            throw new RewindException("rewind serve is already running for " + data.path());
+        if (!data.isInitialized()) {
+            data.catalog(); // refuses with what to do
         }
+        try (ServeLock lock = ServeLock.acquire(data.path())) {
+            serve(data, out, address);
+        }
+    }
+
+    private void serve(DataDir data, Output out, InetSocketAddress address) throws Exception {
         Catalog catalog = data.catalog();
         Map<String, CapturedSet> sets = new ConcurrentHashMap<>();
         CountDownLatch stopped = new CountDownLatch(1);
@@ -118,6 +125,23 @@ final class ServeCommand extends Subcommand {
                         server.disconnect(setName);
                     }
                     return () -> heldOff.remove(setName);
+                }
+
+                @Override
+                public void closeSet(String setName) throws IOException {
+                    heldOff.add(setName);
+                    try {
+                        int clients = server.connectionCount(setName);
+                        if (clients > 0) {
+                            throw new RewindException("set " + setName + " has " + clients + " connected NBD client(s); disconnect them first");
+                        }
+                        CapturedSet set = sets.remove(setName);
+                        if (set != null) {
+                            set.close();
+                        }
+                    } finally {
+                        heldOff.remove(setName);
+                    }
                 }
             };
             String nbdAddress = address.getHostString() + ":" + nbd.port();

@@ -1,20 +1,25 @@
 package dev.rewind.cli;
 
 import dev.rewind.capture.Sets;
+import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Sizes;
 import dev.rewind.volumeset.catalog.MemberRecord;
 import dev.rewind.volumeset.catalog.SetRecord;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "set", mixinStandardHelpOptions = true, description = "Production volume sets: the volumes of one database, one journal, one write sequence.",
-        subcommands = {SetCommand.Create.class, SetCommand.ListSets.class})
+        subcommands = {SetCommand.Create.class, SetCommand.ListSets.class, SetCommand.Delete.class})
 final class SetCommand {
+    /** Words that follow {@code rewind bookmark} as subcommands, so they cannot name a set there. */
+    static final List<String> RESERVED_NAMES = List.of("list", "delete");
 
     @Command(name = "create", mixinStandardHelpOptions = true, sortOptions = false,
             description = {"Create a set from LVs (VG/LV, possibly from several VGs) and/or whole PVs (pv:NAME).",
@@ -33,11 +38,17 @@ final class SetCommand {
 
         @Override
         void run(DataDir data, Output out) throws Exception {
+            if (RESERVED_NAMES.contains(name)) {
+                throw new RewindException("a set may not be called '" + name + "' (rewind bookmark " + name + " is a command); choose another name");
+            }
             var vm = data.volumes();
             Path dir = secondary != null ? data.resolve(secondary) : data.defaultSecondary(name);
             SetRecord set;
             try (Progress p = out.progress("copying members into the replica", 0)) {
                 set = Sets.create(vm, name, members, dir, p);
+            }
+            if (data.daemon() != null) {
+                data.daemon().openSet(name).close(); // the daemon keeps it open: its members are exported from now on
             }
             out.line("created set %s with %d member(s) (%s); secondary %s", set.name(), set.members().size(),
                     String.join(", ", set.members().stream().map(m -> m.name() + " " + Sizes.format(m.sizeBytes())).toList()),
@@ -56,6 +67,48 @@ final class SetCommand {
                 out.line("%-16s %s", set.name(), String.join(", ", set.members().stream().map(m -> m.name() + "=" + m.source()).toList()));
             }
             out.json(Output.map("sets", rows));
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Remove a set from the catalog, with its bookmarks and restore records; its LVs and PVs stay, free for another set.",
+                    "Its secondary (journal, replica: the set's history) stays on disk unless --delete-secondary.",
+                    "Give the set's name twice (SET and --confirm SET): a typo deletes nothing. Refused while the set is in use",
+                    "by another process, or while rewind serve has NBD clients on it (rewind serve stops exporting it at once)."},
+            footer = {"", "Examples:", "  rewind set delete shop --confirm shop",
+                    "  rewind set delete shop --confirm shop --delete-secondary"})
+    static final class Delete extends Subcommand {
+        @Parameters(index = "0", paramLabel = "SET", description = "Set name.")
+        String name;
+
+        @Option(names = "--confirm", paramLabel = "SET", description = "The set's name again.")
+        String confirm;
+
+        @Option(names = "--delete-secondary", description = "Also delete the secondary directory: the set's whole history, for good.")
+        boolean deleteSecondary;
+
+        @Override
+        void run(DataDir data, Output out) throws Exception {
+            if (!name.equals(confirm)) {
+                throw new ParameterException(spec.commandLine(), (confirm == null ? "deleting a set needs its name twice"
+                        : "--confirm '" + confirm + "' is not the set's name '" + name + "'") + "; write: rewind set delete " + name + " --confirm " + name);
+            }
+            data.volumes().findSet(name);
+            if (data.daemon() != null) {
+                data.daemon().closeSet(name);
+            }
+            Path dir;
+            try {
+                dir = Sets.delete(data.volumes(), name, deleteSecondary);
+            } catch (IOException | RuntimeException e) {
+                if (data.daemon() != null && data.catalog().findSet(name).isPresent()) {
+                    data.daemon().openSet(name).close(); // not deleted: serve it again
+                }
+                throw e;
+            }
+            out.line("deleted set %s%s", name, deleteSecondary ? " and its secondary " + dir
+                    : "; its history stays in " + dir + " (remove it by hand, or next time give --delete-secondary)");
+            out.json(Output.map("name", name, "secondary", dir.toString(), "secondaryDeleted", deleteSecondary));
         }
     }
 

@@ -24,13 +24,14 @@ final class VgCommand {
         @Option(names = "--pv", required = true, split = ",", paramLabel = "PV", description = "PVs, in allocation order.")
         List<String> pvs;
 
-        @Option(names = "--extent-size", paramLabel = "SIZE", description = "Extent size, a power of two from 64K to 1G (default 4M).")
-        String extentSize;
+        @Option(names = "--extent-size", paramLabel = "SIZE", converter = SizeConverter.class,
+                description = "Extent size, a power of two from 64K to 1G (default 4M).")
+        Long extentSize;
 
         @Override
         void run(DataDir data, Output out) {
             VolumeManager vm = data.volumes();
-            VgRecord vg = vm.createVg(name, pvs, extentSize == null ? null : Sizes.parse(extentSize));
+            VgRecord vg = vm.createVg(name, pvs, extentSize);
             Map<String, Object> d = describe(vm, vg);
             out.line("created VG %s on %s: %s extents of %s", vg.name(), String.join(", ", pvs), d.get("extentCount"), Sizes.format(vg.extentSizeBytes()));
             out.json(d);

@@ -185,7 +185,7 @@ class CliTest {
         refused("already exists", "--data", d, "lv", "create", "data", "--vg", "vg0", "--size", "1M");
         refused("already a member of set shop", "--data", d, "set", "create", "shop2", "--member", "vg0/data");
         refused("no LV", "--data", d, "set", "create", "shop2", "--member", "vg0/nope");
-        refused("is not a size", "--data", d, "lv", "create", "x", "--vg", "vg0", "--size", "lots");
+        assertEquals(Main.EXIT_USAGE, rewind("--data", d, "lv", "create", "x", "--vg", "vg0", "--size", "lots").exit(), "a bad size is bad usage");
         refused("already initialized", "--data", d, "init");
         try (DataDir dir = new DataDir(data); CapturedSet set = dir.openSet("shop")) {
             refused("in use", "--data", d, "restore", "shop", "--to-seq", "0");

@@ -416,8 +416,18 @@ public final class CapturedSet implements AutoCloseable {
         }
     }
 
-    /** The newest seq at or before {@code time}; the set's starting state (the replica's seq) if none. */
+    /**
+     * The newest seq at or before {@code time}; the set's starting state (the replica's seq) if none.
+     * A time in the future is refused (it is a typo or a wrong zone, not "now").
+     */
     public long seqAtTime(Instant time) {
+        if (time.isAfter(options.clock().instant())) {
+            long last = journal.lastSeq();
+            String newest = last >= journal.firstSeq()
+                    ? "the newest write of set " + set.name() + " is seq " + last + " at " + dev.rewind.volumeset.Times.format(journal.record(last).time())
+                    : "set " + set.name() + " has no writes yet";
+            throw new RewindException(dev.rewind.volumeset.Times.format(time) + " is in the future; " + newest);
+        }
         if (time.isBefore(journal.startedAt())) {
             throw new RewindException("no write of set " + set.name() + " at or before " + time + " is in the history on hand,"
                     + " which starts at " + journal.startedAt());

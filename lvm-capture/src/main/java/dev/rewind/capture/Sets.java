@@ -46,6 +46,32 @@ public final class Sets {
         }
     }
 
+    /**
+     * Removes a set from the catalog (its bookmarks and restore records with it; its LVs and PVs
+     * stay), and its secondary directory only with {@code deleteSecondary}. Refused while any
+     * process has the set open. Returns the secondary directory.
+     */
+    public static Path delete(VolumeManager volumes, String name, boolean deleteSecondary) throws IOException {
+        SetRecord set = volumes.findSet(name);
+        Path secondary = set.secondaryDir();
+        SetLock lock = Files.isDirectory(secondary) ? SetLock.acquire(name, secondary) : null;
+        try {
+            volumes.catalog().deleteSet(name);
+        } finally {
+            if (lock != null) {
+                lock.close();
+            }
+        }
+        if (deleteSecondary) {
+            CapturedSet.deleteSecondary(secondary);
+            if (Files.exists(secondary)) {
+                throw new IOException("set " + name + " is deleted from the catalog, but its secondary " + secondary
+                        + " could not be removed completely; remove it by hand");
+            }
+        }
+        return secondary;
+    }
+
     /** Opens a set for capture, running recovery. One process at a time. */
     public static CapturedSet open(VolumeManager volumes, String name, CaptureOptions options) throws IOException {
         SetRecord set = volumes.findSet(name);

@@ -1,12 +1,19 @@
 package dev.rewind.volumeset;
 
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Byte sizes as people write them: {@code 512}, {@code 64K}, {@code 4M}, {@code 2G}, {@code 1T} (powers of 1024). */
+/**
+ * Byte sizes as people write them: {@code 512}, {@code 64K}, {@code 4M}, {@code 2G}, {@code 1T},
+ * {@code 1P} (powers of 1024), with a decimal fraction when it comes to whole bytes
+ * ({@code 1.5G}, {@code 0.5K}; not {@code 1.3K}).
+ */
 public final class Sizes {
-    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([KMGTP]?)(?:I?B)?", Pattern.CASE_INSENSITIVE);
+    private static final Pattern SIZE = Pattern.compile("(\\d+)(?:\\.(\\d+))?\\s*([KMGTP]?)(?:I?B)?", Pattern.CASE_INSENSITIVE);
+    private static final BigInteger MAX = BigInteger.valueOf(Long.MAX_VALUE);
     public static final long KIB = 1024L;
     public static final long MIB = KIB * 1024;
     public static final long GIB = MIB * 1024;
@@ -17,15 +24,9 @@ public final class Sizes {
     public static long parse(String text) {
         Matcher m = SIZE.matcher(text.trim());
         if (!m.matches()) {
-            throw new RewindException("'" + text + "' is not a size; write a number with an optional K, M, G or T suffix, e.g. 64M");
+            throw new RewindException("'" + text + "' is not a size; write a number with an optional K, M, G or T suffix, e.g. 64M or 1.5G");
         }
-        long value;
-        try {
-            value = Long.parseLong(m.group(1));
-        } catch (NumberFormatException e) {
-            throw new RewindException("size '" + text + "' is too large");
-        }
-        int shift = switch (m.group(2).toUpperCase(Locale.ROOT)) {
+        int shift = switch (m.group(3).toUpperCase(Locale.ROOT)) {
             case "" -> 0;
             case "K" -> 10;
             case "M" -> 20;
@@ -33,10 +34,22 @@ public final class Sizes {
             case "T" -> 40;
             default -> 50;
         };
-        if (value > (Long.MAX_VALUE >> shift)) {
+        String number = m.group(2) == null ? m.group(1) : m.group(1) + "." + m.group(2);
+        if (number.length() > 40) {
             throw new RewindException("size '" + text + "' is too large");
         }
-        return value << shift;
+        BigDecimal bytes = new BigDecimal(number).multiply(new BigDecimal(BigInteger.ONE.shiftLeft(shift)));
+        BigInteger whole;
+        try {
+            whole = bytes.toBigIntegerExact();
+        } catch (ArithmeticException e) {
+            throw new RewindException("size '" + text + "' is not a whole number of bytes (" + bytes.stripTrailingZeros().toPlainString()
+                    + "); write e.g. 1.5G or the size in K");
+        }
+        if (whole.compareTo(MAX) > 0) {
+            throw new RewindException("size '" + text + "' is too large");
+        }
+        return whole.longValueExact();
     }
 
     public static String format(long bytes) {

@@ -4,22 +4,44 @@ import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.util.regex.Pattern;
 
-/** Points in time as people write them: ISO-8601 with {@code Z}, with an offset, or local time (this machine's zone). */
+/**
+ * Points in time as Rewind prints them and as people write them. Printed: ISO-8601 in UTC
+ * with microseconds and {@code Z}, always the same width ({@code 2026-11-25T21:54:15.308576Z}).
+ * Read: that form, any ISO-8601 time with {@code Z} or an offset, local time (this machine's
+ * zone), and the same with a space instead of the {@code T} (as older versions printed).
+ */
 public final class Times {
+    private static final DateTimeFormatter PRINTED = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSX")
+            .withZone(ZoneOffset.UTC);
+    /** A date, one space, then a time: the space is read as the ISO {@code T}. */
+    private static final Pattern SPACE_SEPARATED = Pattern.compile("\\d{4}-\\d{2}-\\d{2} \\d{2}:.*");
+
     private Times() {
     }
 
+    /** The form every command prints, and {@link #parse} reads back to the same microsecond. */
+    public static String format(Instant time) {
+        return PRINTED.format(time);
+    }
+
     public static Instant parse(String text) {
+        String t = text.strip();
+        if (SPACE_SEPARATED.matcher(t).matches()) {
+            t = t.substring(0, 10) + "T" + t.substring(11);
+        }
         try {
-            return Instant.parse(text);
+            return Instant.parse(t);
         } catch (DateTimeParseException e) {
             try {
-                return OffsetDateTime.parse(text).toInstant();
+                return OffsetDateTime.parse(t).toInstant();
             } catch (DateTimeParseException e2) {
                 try {
-                    return LocalDateTime.parse(text).atZone(ZoneId.systemDefault()).toInstant();
+                    return LocalDateTime.parse(t).atZone(ZoneId.systemDefault()).toInstant();
                 } catch (DateTimeParseException e3) {
                     throw new RewindException("'" + text + "' is not an ISO-8601 time; write e.g. 2026-11-23T14:05:00Z, "
                             + "2026-11-23T15:05:00+01:00 or local 2026-11-23T14:05:00");

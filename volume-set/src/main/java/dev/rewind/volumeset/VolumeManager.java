@@ -116,16 +116,17 @@ public final class VolumeManager {
                 Files.createFile(abs);
             }
             PhysicalVolumeLabel label = new PhysicalVolumeLabel(UUID.randomUUID(), name, finalSize, PhysicalVolumeLabel.DATA_OFFSET_BYTES);
-            try (FileChannel c = FileChannel.open(abs, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-                if (!blockDevice && c.size() < finalSize) {
-                    c.write(ByteBuffer.allocate(1), finalSize - 1);
-                }
-                label.writeTo(c);
-            }
             PvRecord record = new PvRecord(name, label.uuid(), abs, finalSize, label.dataOffsetBytes(), null, -1);
             try {
+                try (FileChannel c = FileChannel.open(abs, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                    if (!blockDevice && c.size() < finalSize) {
+                        c.write(ByteBuffer.allocate(1), finalSize - 1);
+                    }
+                    label.writeTo(c);
+                }
                 catalog.insertPv(record);
-            } catch (RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
+                // a file we created goes again; an existing one gets its first bytes and its size back
                 undoLabel(abs, exists, savedHead, currentSize);
                 throw e;
             }

@@ -31,13 +31,19 @@ class SizesTest {
             "' 4M ', 4194304",
             "9223372036854775807, 9223372036854775807",
             "8388607T, 9223370937343148032",
+            "1.5G, 1610612736",
+            "1.5g, 1610612736",
+            "0.5K, 512",
+            "2.25M, 2359296",
+            "1.0, 1",
+            "1.50T, 1649267441664",
     })
     void parsesNumbersWithBinarySuffixesInEitherCase(String text, long expected) {
         assertEquals(expected, Sizes.parse(text), text);
     }
 
     @ParameterizedTest(name = "''{0}'' is refused")
-    @ValueSource(strings = {"", " ", "K", "abc", "4X", "4MM", "1.5G", "4 M B x", "0x10", "4M-", "--4", "+4", "4,5M"})
+    @ValueSource(strings = {"", " ", "K", "abc", "4X", "4MM", "1Z", "1.", ".5G", "1.5.1G", "4 M B x", "0x10", "4M-", "--4", "+4", "4,5M"})
     void refusesTextThatIsNotASize(String text) {
         RewindException e = assertThrows(RewindException.class, () -> Sizes.parse(text));
         assertTrue(e.getMessage().contains("is not a size"), e.getMessage());
@@ -51,9 +57,16 @@ class SizesTest {
         assertTrue(e.getMessage().contains(text), e.getMessage());
     }
 
+    @ParameterizedTest(name = "''{0}'' is refused")
+    @ValueSource(strings = {"1.3K", "0.1", "1.5", "0.0000001G"})
+    void refusesFractionsThatAreNotWholeBytes(String text) {
+        RewindException e = assertThrows(RewindException.class, () -> Sizes.parse(text));
+        assertTrue(e.getMessage().contains("not a whole number of bytes"), e.getMessage());
+    }
+
     @ParameterizedTest(name = "''{0}'' is too large")
     @ValueSource(strings = {"9223372036854775808", "99999999999999999999999", "8388608T", "8192P", "9007199254740992K",
-            "8796093022208M", "8589934592G"})
+            "8796093022208M", "8589934592G", "8192.0P"})
     void refusesSizesThatOverflowALong(String text) {
         RewindException e = assertThrows(RewindException.class, () -> Sizes.parse(text));
         assertTrue(e.getMessage().contains("too large"), e.getMessage());

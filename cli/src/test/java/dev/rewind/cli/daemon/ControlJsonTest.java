@@ -1,5 +1,6 @@
 package dev.rewind.cli.daemon;
 
+import dev.rewind.testfixtures.seed.Seeds;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -25,15 +26,11 @@ class ControlJsonTest {
     private static final ObjectMapper JACKSON = new ObjectMapper();
 
     /** Replay one seed: {@code -Drewind.seed=N}. More seeds: {@code -Drewind.seeds=200}. */
-    static Stream<Long> seeds() {
-        String one = System.getProperty("rewind.seed");
-        if (one != null) {
-            return Stream.of(Long.parseLong(one));
-        }
-        return LongStream.range(0, Integer.getInteger("rewind.seeds", 20)).map(i -> 1000 + i).boxed();
+    static LongStream seeds() {
+        return Seeds.range(1000, 20);
     }
 
-    @ParameterizedTest(name = "seed {0}")
+    @ParameterizedTest(name = Seeds.NAME)
     @MethodSource("seeds")
     void randomStringsSurviveBothWays(long seed) throws IOException {
         Random random = new Random(seed);
@@ -47,15 +44,15 @@ class ControlJsonTest {
             request.put("args", args);
             request.put("cwd", cwd);
             var parsed = JACKSON.readTree(ControlJson.writeObject(request));
-            assertArrayEquals(args, JACKSON.convertValue(parsed.get("args"), String[].class), "seed " + seed + " (replay with -Drewind.seed=" + seed + ")");
-            assertEquals(cwd, parsed.get("cwd").asText(), "seed " + seed + " (replay with -Drewind.seed=" + seed + ")");
+            assertArrayEquals(args, JACKSON.convertValue(parsed.get("args"), String[].class), Seeds.describe(seed));
+            assertEquals(cwd, parsed.get("cwd").asText(), Seeds.describe(seed));
 
             String stdout = randomString(random);
             int exit = random.nextInt(256);
             Map<String, Object> reply = ControlJson.parseObject(JACKSON.writerWithDefaultPrettyPrinter()
                     .writeValueAsString(Map.of("exit", exit, "stdout", stdout, "stderr", "")));
-            assertEquals(stdout, reply.get("stdout"), "seed " + seed + " (replay with -Drewind.seed=" + seed + ")");
-            assertEquals((long) exit, reply.get("exit"), "seed " + seed + " (replay with -Drewind.seed=" + seed + ")");
+            assertEquals(stdout, reply.get("stdout"), Seeds.describe(seed));
+            assertEquals((long) exit, reply.get("exit"), Seeds.describe(seed));
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.rewind.increments.journal;
 
+import dev.rewind.testfixtures.seed.Seeds;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -44,13 +45,8 @@ class JournalConcurrentAppendTest {
     @TempDir
     Path crashCopy;
 
-    static Stream<Long> seeds() {
-        String one = System.getProperty("rewind.seed");
-        if (one != null) {
-            return Stream.of(Long.parseLong(one.trim()));
-        }
-        int count = Integer.getInteger("rewind.seeds", 12);
-        return LongStream.rangeClosed(1, count).map(i -> i * 0x9E3779B97F4A7C15L ^ 0x5DEECE66DL).boxed();
+    static LongStream seeds() {
+        return Seeds.range(1, 12);
     }
 
     private static Journal open(Path d, long segmentBytes) throws IOException {
@@ -151,10 +147,10 @@ class JournalConcurrentAppendTest {
      * every seq a flush returned for must be durable, and after a clean close every record reads
      * back with the payload its writer gave it. A copy taken at a random moment opens to a prefix.
      */
-    @ParameterizedTest(name = "seed {0}")
+    @ParameterizedTest(name = Seeds.NAME)
     @MethodSource("seeds")
     void concurrentAppendsAndFlushesKeepEverySeqWithItsPayload(long seed) throws Exception {
-        String replay = "seed " + seed + " (replay with -Drewind.seed=" + seed + ")";
+        String replay = Seeds.describe(seed);
         Random random = new Random(seed);
         int threads = 2 + random.nextInt(5);
         int perThread = 50 + random.nextInt(150);

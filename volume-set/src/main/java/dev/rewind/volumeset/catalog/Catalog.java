@@ -420,6 +420,17 @@ public final class Catalog implements AutoCloseable {
         });
     }
 
+    /** Removes a bookmark; false if the set had none of that name. */
+    public boolean deleteBookmark(String setName, String name) {
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("delete from bookmark where set_name = ? and name = ?")) {
+                ps.setString(1, setName);
+                ps.setString(2, name);
+                return ps.executeUpdate() > 0;
+            }
+        });
+    }
+
     public Optional<BookmarkRecord> findBookmark(String setName, String name) {
         return listBookmarks(setName).stream().filter(b -> b.name().equals(name)).findFirst();
     }
