@@ -10,6 +10,7 @@ import dev.rewind.increments.replica.ReplicaImage;
 import dev.rewind.increments.restore.PointInTime;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.SetRecord;
+import dev.rewind.volumeset.io.DurableFiles;
 import dev.rewind.volumeset.layout.PrimaryMember;
 import dev.rewind.volumeset.layout.SetPrimaries;
 import java.io.IOException;
@@ -102,12 +103,16 @@ public final class CapturedSet implements AutoCloseable {
         return executor;
     }
 
-    /** Lays out a new set's secondary: its label, an empty journal, a clean DRL, and a replica of every member as it is now. */
+    /**
+     * Lays out a new set's secondary: its label, an empty journal, a clean DRL, and a replica
+     * of every member as it is now. Everything, down to the secondary's own directory entry,
+     * is forced before this returns, so a set the catalog then records survives power loss.
+     */
     static void initializeSecondary(SetRecord set, SetPrimaries primaries, ProgressListener progress) throws IOException {
         Path dir = set.secondaryDir();
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve(LABEL_FILE), "rewind-set 1\nuuid=" + set.uuid() + "\nname=" + set.name() + "\n",
-                StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW);
+        DurableFiles.createDirectories(dir);
+        DurableFiles.writeAtomically(dir.resolve(LABEL_FILE),
+                ("rewind-set 1\nuuid=" + set.uuid() + "\nname=" + set.name() + "\n").getBytes(StandardCharsets.UTF_8), true);
         try (Journal j = Journal.open(dir.resolve("journal"), set.uuid(), 1, Journal.DEFAULT_SEGMENT_BYTES, java.time.Clock.systemUTC())) {
             j.flush();
         }
@@ -116,9 +121,7 @@ public final class CapturedSet implements AutoCloseable {
         for (PrimaryMember m : primaries.members()) {
             ReplicaImage.create(dir.resolve("replica"), m.name(), m.sizeBytes(), m::read, progress).close();
         }
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        }
+        DurableFiles.forceDirectory(dir);
     }
 
     static CapturedSet open(SetRecord set, SetPrimaries primaries, CaptureOptions options) throws IOException {
@@ -490,7 +493,7 @@ public final class CapturedSet implements AutoCloseable {
      */
     public List<Path> cloneTo(long targetSeq, Path dir, ProgressListener progress) throws IOException {
         checkRestorable(targetSeq);
-        Files.createDirectories(dir);
+        DurableFiles.createDirectories(dir);
         List<Path> files = new ArrayList<>();
         for (PrimaryMember m : primaries.members()) {
             Path f = dir.resolve(m.name() + ".img");
@@ -521,6 +524,7 @@ public final class CapturedSet implements AutoCloseable {
             for (FileChannel c : channels) {
                 c.force(true);
             }
+            DurableFiles.forceDirectory(dir);
             done = true;
             return files;
         } finally {

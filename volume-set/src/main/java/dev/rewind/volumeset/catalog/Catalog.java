@@ -8,6 +8,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -16,7 +17,8 @@ import org.flywaydb.core.Flyway;
 
 /**
  * The catalog of PVs, VGs, LVs, sets, bookmarks and restores, through JDBC and HikariCP,
- * its schema migrated by Flyway at open. Every change that spans rows is one transaction.
+ * its schema migrated by Flyway at open. Every change that spans rows is one transaction,
+ * durable when the method that made it returns.
  */
 public final class Catalog implements AutoCloseable {
 
@@ -50,18 +52,23 @@ public final class Catalog implements AutoCloseable {
             throw new RewindException("cannot reach the catalog at " + config.redactedUrl() + ": " + rootMessage(e)
                     + "; check the URL (rewind init --catalog) and that the database is running", e);
         }
+        int migrations;
         try {
-            Flyway.configure()
+            migrations = Flyway.configure()
                     .dataSource(ds)
                     .locations("classpath:db/catalog")
                     .table("rewind_schema_history")
                     .load()
-                    .migrate();
+                    .migrate().migrationsExecuted;
         } catch (RuntimeException e) {
             ds.close();
             throw new RewindException("cannot prepare the catalog at " + config.redactedUrl() + ": " + rootMessage(e), e);
         }
-        return new Catalog(ds, config);
+        Catalog catalog = new Catalog(ds, config);
+        if (migrations > 0) {
+            catalog.inTransaction(c -> null); // a new or migrated schema is forced like any other commit
+        }
+        return catalog;
     }
 
     private static String rootMessage(Throwable e) {
@@ -94,6 +101,7 @@ public final class Catalog implements AutoCloseable {
             try {
                 T result = work.run(c);
                 c.commit();
+                makeDurable(c);
                 return result;
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
@@ -101,6 +109,20 @@ public final class Catalog implements AutoCloseable {
             }
         } catch (SQLException e) {
             throw new RewindException("catalog error at " + config.redactedUrl() + ": " + rootMessage(e), e);
+        }
+    }
+
+    /**
+     * Forces what was committed to the disk. H2 with WRITE_DELAY=0 writes each commit at
+     * once but forces its file only when the store closes, which a daemon never does; its
+     * {@code CHECKPOINT SYNC} forces it (and costs nothing more than an fsync of a clean file
+     * when the transaction only read). PostgreSQL commits are durable by themselves.
+     */
+    private void makeDurable(Connection c) throws SQLException {
+        if (config.isH2()) {
+            try (Statement s = c.createStatement()) {
+                s.execute("CHECKPOINT SYNC");
+            }
         }
     }
 
