@@ -61,6 +61,8 @@ public final class CapturedSet implements AutoCloseable {
     private volatile long previousCheckpointSeq;
     private final ScheduledExecutorService checkpointer;
     private volatile boolean closed;
+    /** The first I/O error of the write path; from then on writes, flushes and checkpoints fail until the set is reopened. */
+    private volatile IOException failure;
     private int references = 1;
 
     private CapturedSet(SetRecord set, SetLock lock, SetPrimaries primaries, Journal journal, DirtyRegionLog drl,
@@ -292,10 +294,15 @@ public final class CapturedSet implements AutoCloseable {
                 if (closed) {
                     throw new IOException("set " + set.name() + " is closed");
                 }
+                checkNotFailed();
                 seq = journal.lastSeq() + 1;
-                drl.markDirty(member, pos, pos + n, seq);
-                long appended = journal.append(type, flags, member, pos, n, piece);
-                assert appended == seq;
+                try {
+                    drl.markDirty(member, pos, pos + n, seq);
+                    long appended = journal.append(type, flags, member, pos, n, piece);
+                    assert appended == seq;
+                } catch (IOException e) {
+                    throw failed(e);
+                }
                 // Taken in seq order: a later overlapping write waits here until this one is on the primary.
                 stripes = primaryStripes.lock(member, pos, pos + n);
             } finally {
@@ -303,6 +310,8 @@ public final class CapturedSet implements AutoCloseable {
             }
             try {
                 writeFullyOrZeros(primary, pos, n, piece);
+            } catch (IOException e) {
+                throw failed(e);
             } finally {
                 stripes.unlock();
             }
@@ -316,7 +325,35 @@ public final class CapturedSet implements AutoCloseable {
 
     /** Makes every write so far durable: the journal is forced (group commit). */
     public void flush() throws IOException {
-        journal.flush();
+        checkNotFailed();
+        try {
+            journal.flush();
+        } catch (IOException e) {
+            throw failed(e);
+        }
+    }
+
+    /**
+     * Remembers the first I/O error of the write path. After a failed write or force nothing
+     * is known about what reached the disk, and a retried fsync succeeds without the pages the
+     * failed one dropped (PostgreSQL's fsync lesson), so the set stops: every later write,
+     * flush and checkpoint fails, the dirty regions stay marked, and recovery at the next open
+     * decides what is durable.
+     */
+    private IOException failed(IOException e) {
+        if (failure == null) {
+            failure = e;
+            LOG.error("set {}: I/O error, the set stops taking writes until it is reopened: {}", set.name(), e.toString());
+        }
+        return e;
+    }
+
+    private void checkNotFailed() throws IOException {
+        IOException f = failure;
+        if (f != null) {
+            throw new IOException("set " + set.name() + " stopped after an I/O error (" + f.getMessage()
+                    + "); close and reopen it to recover", f);
+        }
     }
 
     /**
@@ -329,6 +366,7 @@ public final class CapturedSet implements AutoCloseable {
     }
 
     private synchronized void checkpoint(boolean clearAll) throws IOException {
+        checkNotFailed();
         long upTo;
         sequencer.lock();
         try {
@@ -337,9 +375,13 @@ public final class CapturedSet implements AutoCloseable {
         } finally {
             sequencer.unlock();
         }
-        journal.flush();
-        primaries.force();
-        drl.clearWrittenAtOrBefore(clearAll ? upTo : previousCheckpointSeq);
+        try {
+            journal.flush();
+            primaries.force();
+            drl.clearWrittenAtOrBefore(clearAll ? upTo : previousCheckpointSeq);
+        } catch (IOException e) {
+            throw failed(e);
+        }
         previousCheckpointSeq = upTo;
     }
 
@@ -387,7 +429,7 @@ public final class CapturedSet implements AutoCloseable {
         private long captureThenFlushIf(boolean fua, RecordType type, long offsetBytes, long lengthBytes, ByteBuffer src) throws IOException {
             long seq = capture(primary.index(), type, 0, offsetBytes, lengthBytes, src);
             if (fua) {
-                journal.flush();
+                flush();
             }
             return seq;
         }

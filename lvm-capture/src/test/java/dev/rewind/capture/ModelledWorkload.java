@@ -60,6 +60,17 @@ final class ModelledWorkload {
         images.add(image);
     }
 
+    /**
+     * The request that failed had reached the journal as {@code seq}: it may or may not
+     * survive, and the caller was not told it did. The model takes it (it is known from the
+     * last request); recovery may end before it.
+     */
+    void appendedUnknown(long seq) {
+        appended(seq, pending);
+    }
+
+    private ImageModel pending;
+
     /** One random operation of the workload. */
     void step(CapturedSet set) throws IOException {
         int op = r.nextInt(100);
@@ -85,9 +96,11 @@ final class ModelledWorkload {
             byte[] data = new byte[length];
             r.nextBytes(data);
             next = head().write(m, offset, data);
+            pending = next;
             seq = d.write(offset, ByteBuffer.wrap(data), fua);
         } else {
             next = head().zero(m, offset, length);
+            pending = next;
             seq = op < 95 ? d.trim(offset, length, fua) : d.writeZeroes(offset, length, fua);
         }
         appended(seq, next);

@@ -46,6 +46,8 @@ public final class Journal implements AutoCloseable {
     private long lastTimeMicros;
     private volatile long durableSeq;
     private volatile boolean closed;
+    /** The first write or force that failed; from then on appends and flushes fail until the journal is reopened. */
+    private volatile IOException failure;
 
     private Journal(Path dir, UUID setUuid, long segmentSizeBytes, Clock clock, JournalIndex index,
                     List<JournalSegment> segments, long truncatedBytesAtOpen) {
@@ -188,6 +190,7 @@ public final class Journal implements AutoCloseable {
         if (closed) {
             throw new IOException("journal " + dir + " is closed");
         }
+        checkNotFailed();
         if (!type.isNumbered()) {
             throw new IllegalArgumentException(type + " is not a numbered event");
         }
@@ -201,9 +204,35 @@ public final class Journal implements AutoCloseable {
         }
         long seq = index.lastSeq() + 1;
         long time = nextTimeMicros();
-        long location = appendRecord(type, flags, memberIndex, seq, time, offsetBytes, lengthBytes, payload);
+        long location;
+        try {
+            location = appendRecord(type, flags, memberIndex, seq, time, offsetBytes, lengthBytes, payload);
+        } catch (IOException e) {
+            throw failed(e);
+        }
         index.add(seq, type, flags, memberIndex, offsetBytes, lengthBytes, time, location);
         return seq;
+    }
+
+    /**
+     * Remembers the first I/O error. After a failed write or force nothing is known about
+     * what reached the disk (a retried fsync succeeds without the pages the failed one
+     * dropped), so nothing more is appended or declared durable: recovery at the next open
+     * decides what survived.
+     */
+    private IOException failed(IOException e) {
+        if (failure == null) {
+            failure = e;
+        }
+        return e;
+    }
+
+    private void checkNotFailed() throws IOException {
+        IOException f = failure;
+        if (f != null) {
+            throw new IOException("journal " + dir + " stopped after an I/O error (" + f.getMessage()
+                    + "); close and reopen the set to recover", f);
+        }
     }
 
     private long nextTimeMicros() {
@@ -248,22 +277,28 @@ public final class Journal implements AutoCloseable {
      * {@code force}: the first to take the sync lock forces for all who arrived before it.
      */
     public void flush() throws IOException {
+        checkNotFailed();
         long target = lastSeq();
         if (durableSeq >= target) {
             return;
         }
         synchronized (syncLock) {
+            checkNotFailed();
             if (durableSeq >= target) {
                 return;
             }
             long upTo;
             JournalSegment seg;
-            synchronized (this) {
-                upTo = index.lastSeq();
-                appendRecord(RecordType.FLUSH_MARK, 0, 0, 0, nextTimeMicros(), upTo, 0, null);
-                seg = segments[segments.length - 1];
+            try {
+                synchronized (this) {
+                    upTo = index.lastSeq();
+                    appendRecord(RecordType.FLUSH_MARK, 0, 0, 0, nextTimeMicros(), upTo, 0, null);
+                    seg = segments[segments.length - 1];
+                }
+                seg.force();
+            } catch (IOException e) {
+                throw failed(e);
             }
-            seg.force();
             durableSeq = upTo;
         }
     }
@@ -365,9 +400,13 @@ public final class Journal implements AutoCloseable {
         if (closed) {
             return;
         }
-        flush();
-        closed = true;
         IOException first = null;
+        try {
+            flush();
+        } catch (IOException e) {
+            first = e; // the segments are closed all the same
+        }
+        closed = true;
         for (JournalSegment s : segments) {
             try {
                 s.close();
