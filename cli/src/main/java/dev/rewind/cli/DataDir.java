@@ -7,10 +7,11 @@ import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.VolumeManager;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.CatalogConfig;
+import dev.rewind.volumeset.io.DurableFiles;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
-import java.io.Writer;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,6 +27,8 @@ import java.util.Properties;
 public final class DataDir implements AutoCloseable {
     static final String CONFIG_FILE = "rewind.properties";
     static final String PASSWORD_ENV = "REWIND_CATALOG_PASSWORD";
+    /** The directory of the default H2 catalog ({@link CatalogConfig#h2In}). */
+    private static final String H2_CATALOG_DIR = "catalog";
 
     /** What a running daemon lends the commands it runs: its open sets and its NBD connections. */
     public interface Daemon {
@@ -109,20 +112,21 @@ public final class DataDir implements AutoCloseable {
             catalog = Catalog.open(config);
         }
         try {
-            Files.createDirectories(dir);
+            DurableFiles.createDirectories(dir);
             if (catalog == null) {
                 catalog = Catalog.open(config);
+                DurableFiles.forceDirectory(dir.resolve(H2_CATALOG_DIR)); // H2 does not force the entry of the file it creates
             }
             Properties p = new Properties();
             p.setProperty("catalog.url", config.jdbcUrl());
             if (config.user() != null) {
                 p.setProperty("catalog.user", config.user());
             }
-            Path file = dir.resolve(CONFIG_FILE);
-            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-                p.store(w, "Rewind data dir; the catalog password, if any, comes from $" + PASSWORD_ENV);
-            }
+            StringWriter text = new StringWriter();
+            p.store(text, "Rewind data dir; the catalog password, if any, comes from $" + PASSWORD_ENV);
+            // Written last, and durably with every entry before it: a data dir with this file is complete.
+            DurableFiles.writeAtomically(dir.resolve(CONFIG_FILE), text.toString().getBytes(StandardCharsets.UTF_8), true,
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             return catalog;
         } catch (IOException | RuntimeException e) {
             if (catalog != null) {

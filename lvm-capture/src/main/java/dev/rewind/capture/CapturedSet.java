@@ -10,6 +10,7 @@ import dev.rewind.increments.replica.ReplicaImage;
 import dev.rewind.increments.restore.PointInTime;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.SetRecord;
+import dev.rewind.volumeset.io.DurableFiles;
 import dev.rewind.volumeset.layout.PrimaryMember;
 import dev.rewind.volumeset.layout.SetPrimaries;
 import java.io.IOException;
@@ -60,6 +61,8 @@ public final class CapturedSet implements AutoCloseable {
     private volatile long previousCheckpointSeq;
     private final ScheduledExecutorService checkpointer;
     private volatile boolean closed;
+    /** The first I/O error of the write path; from then on writes, flushes and checkpoints fail until the set is reopened. */
+    private volatile IOException failure;
     private int references = 1;
 
     private CapturedSet(SetRecord set, SetLock lock, SetPrimaries primaries, Journal journal, DirtyRegionLog drl,
@@ -102,12 +105,16 @@ public final class CapturedSet implements AutoCloseable {
         return executor;
     }
 
-    /** Lays out a new set's secondary: its label, an empty journal, a clean DRL, and a replica of every member as it is now. */
+    /**
+     * Lays out a new set's secondary: its label, an empty journal, a clean DRL, and a replica
+     * of every member as it is now. Everything, down to the secondary's own directory entry,
+     * is forced before this returns, so a set the catalog then records survives power loss.
+     */
     static void initializeSecondary(SetRecord set, SetPrimaries primaries, ProgressListener progress) throws IOException {
         Path dir = set.secondaryDir();
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve(LABEL_FILE), "rewind-set 1\nuuid=" + set.uuid() + "\nname=" + set.name() + "\n",
-                StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW);
+        DurableFiles.createDirectories(dir);
+        DurableFiles.writeAtomically(dir.resolve(LABEL_FILE),
+                ("rewind-set 1\nuuid=" + set.uuid() + "\nname=" + set.name() + "\n").getBytes(StandardCharsets.UTF_8), true);
         try (Journal j = Journal.open(dir.resolve("journal"), set.uuid(), 1, Journal.DEFAULT_SEGMENT_BYTES, java.time.Clock.systemUTC())) {
             j.flush();
         }
@@ -116,9 +123,7 @@ public final class CapturedSet implements AutoCloseable {
         for (PrimaryMember m : primaries.members()) {
             ReplicaImage.create(dir.resolve("replica"), m.name(), m.sizeBytes(), m::read, progress).close();
         }
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        }
+        DurableFiles.forceDirectory(dir);
     }
 
     static CapturedSet open(SetRecord set, SetPrimaries primaries, CaptureOptions options) throws IOException {
@@ -292,7 +297,12 @@ public final class CapturedSet implements AutoCloseable {
                 if (closed) {
                     throw new IOException("set " + set.name() + " is closed");
                 }
-                reservation = journal.reserve(type, flags, member, pos, n);
+                checkNotFailed();
+                try {
+                    reservation = journal.reserve(type, flags, member, pos, n);
+                } catch (IOException e) {
+                    throw failed(e);
+                }
                 // Taken in seq order: a later overlapping write waits here until this one is on the primary.
                 stripes = primaryStripes.lock(member, pos, pos + n);
             } finally {
@@ -308,6 +318,8 @@ public final class CapturedSet implements AutoCloseable {
                 }
                 journal.write(reservation, piece);
                 writeFullyOrZeros(primary, pos, n, piece);
+            } catch (IOException e) {
+                throw failed(e);
             } finally {
                 stripes.unlock();
             }
@@ -321,7 +333,35 @@ public final class CapturedSet implements AutoCloseable {
 
     /** Makes every write so far durable: the journal is forced (group commit). */
     public void flush() throws IOException {
-        journal.flush();
+        checkNotFailed();
+        try {
+            journal.flush();
+        } catch (IOException e) {
+            throw failed(e);
+        }
+    }
+
+    /**
+     * Remembers the first I/O error of the write path. After a failed write or force nothing
+     * is known about what reached the disk, and a retried fsync succeeds without the pages the
+     * failed one dropped (PostgreSQL's fsync lesson), so the set stops: every later write,
+     * flush and checkpoint fails, the dirty regions stay marked, and recovery at the next open
+     * decides what is durable.
+     */
+    private IOException failed(IOException e) {
+        if (failure == null) {
+            failure = e;
+            LOG.error("set {}: I/O error, the set stops taking writes until it is reopened: {}", set.name(), e.toString());
+        }
+        return e;
+    }
+
+    private void checkNotFailed() throws IOException {
+        IOException f = failure;
+        if (f != null) {
+            throw new IOException("set " + set.name() + " stopped after an I/O error (" + f.getMessage()
+                    + "); close and reopen it to recover", f);
+        }
     }
 
     /**
@@ -334,6 +374,7 @@ public final class CapturedSet implements AutoCloseable {
     }
 
     private synchronized void checkpoint(boolean clearAll) throws IOException {
+        checkNotFailed();
         long upTo;
         sequencer.lock();
         try {
@@ -342,9 +383,13 @@ public final class CapturedSet implements AutoCloseable {
         } finally {
             sequencer.unlock();
         }
-        journal.flush();
-        primaries.force();
-        drl.clearWrittenAtOrBefore(clearAll ? upTo : previousCheckpointSeq);
+        try {
+            journal.flush();
+            primaries.force();
+            drl.clearWrittenAtOrBefore(clearAll ? upTo : previousCheckpointSeq);
+        } catch (IOException e) {
+            throw failed(e);
+        }
         previousCheckpointSeq = upTo;
     }
 
@@ -392,7 +437,12 @@ public final class CapturedSet implements AutoCloseable {
         private long captureThenFlushIf(boolean fua, RecordType type, long offsetBytes, long lengthBytes, ByteBuffer src) throws IOException {
             long seq = capture(primary.index(), type, 0, offsetBytes, lengthBytes, src);
             if (fua) {
-                journal.flushTo(seq);
+                checkNotFailed();
+                try {
+                    journal.flushTo(seq);
+                } catch (IOException e) {
+                    throw failed(e);
+                }
             }
             return seq;
         }
@@ -508,7 +558,7 @@ public final class CapturedSet implements AutoCloseable {
      */
     public List<Path> cloneTo(long targetSeq, Path dir, ProgressListener progress) throws IOException {
         checkRestorable(targetSeq);
-        Files.createDirectories(dir);
+        DurableFiles.createDirectories(dir);
         List<Path> files = new ArrayList<>();
         for (PrimaryMember m : primaries.members()) {
             Path f = dir.resolve(m.name() + ".img");
@@ -539,6 +589,7 @@ public final class CapturedSet implements AutoCloseable {
             for (FileChannel c : channels) {
                 c.force(true);
             }
+            DurableFiles.forceDirectory(dir);
             done = true;
             return files;
         } finally {

@@ -6,6 +6,7 @@ import dev.rewind.volumeset.catalog.MemberRecord;
 import dev.rewind.volumeset.catalog.PvRecord;
 import dev.rewind.volumeset.catalog.SetRecord;
 import dev.rewind.volumeset.catalog.VgRecord;
+import dev.rewind.volumeset.io.DurableFiles;
 import dev.rewind.volumeset.layout.MemberLayout;
 import dev.rewind.volumeset.layout.SetPrimaries;
 import dev.rewind.volumeset.pv.Devices;
@@ -114,6 +115,7 @@ public final class VolumeManager {
             }
             if (abs.getFileSystem().getRootDirectories().iterator().hasNext() && !exists) {
                 Files.createFile(abs);
+                DurableFiles.forceDirectory(abs.getParent()); // the label below is forced; so is the new file's name
             }
             PhysicalVolumeLabel label = new PhysicalVolumeLabel(UUID.randomUUID(), name, finalSize, PhysicalVolumeLabel.DATA_OFFSET_BYTES);
             PvRecord record = new PvRecord(name, label.uuid(), abs, finalSize, label.dataOffsetBytes(), null, -1);

@@ -277,7 +277,12 @@ public final class Journal implements AutoCloseable {
         long recordBytes = JournalSegment.RECORD_HEADER_BYTES + (long) payloadBytes;
         JournalSegment seg = segments[segments.length - 1];
         if (seg.sizeBytes() + recordBytes > segmentSizeBytes && seg.sizeBytes() > JournalSegment.SEGMENT_HEADER_BYTES) {
-            seg = roll(seq);
+            try {
+                seg = roll(seq);
+            } catch (IOException e) {
+                groupCommit.fail(e); // a segment half sealed or half created: nothing more is appended
+                throw e;
+            }
         }
         long position = seg.reserve(recordBytes);
         reservedBytes += recordBytes;

@@ -8,6 +8,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -15,7 +16,8 @@ import java.util.UUID;
 
 /**
  * The catalog of PVs, VGs, LVs, sets, bookmarks and restores, through JDBC and HikariCP,
- * its schema migrated by Flyway at open. Every change that spans rows is one transaction.
+ * its schema migrated by Flyway at open. Every change that spans rows is one transaction,
+ * durable when the method that made it returns.
  */
 public final class Catalog implements AutoCloseable {
 
@@ -49,13 +51,18 @@ public final class Catalog implements AutoCloseable {
             throw new RewindException("cannot reach the catalog at " + config.redactedUrl() + ": " + rootMessage(e)
                     + "; check the URL (rewind init --catalog) and that the database is running", e);
         }
+        boolean migrated;
         try {
-            CatalogSchema.migrateIfBehind(ds);
+            migrated = CatalogSchema.migrateIfBehind(ds);
         } catch (RuntimeException e) {
             ds.close();
             throw new RewindException("cannot prepare the catalog at " + config.redactedUrl() + ": " + rootMessage(e), e);
         }
-        return new Catalog(ds, config);
+        Catalog catalog = new Catalog(ds, config);
+        if (migrated) {
+            catalog.inTransaction(c -> null); // a new or migrated schema is forced like any other commit
+        }
+        return catalog;
     }
 
     private static String rootMessage(Throwable e) {
@@ -82,12 +89,25 @@ public final class Catalog implements AutoCloseable {
         T run(Connection c) throws SQLException;
     }
 
+    /** Runs work that changes the catalog, and returns once its commit is durable. */
     private <T> T inTransaction(SqlWork<T> work) {
+        return transaction(work, true);
+    }
+
+    /** Runs work that only reads: no force, so read-only commands pay no fsync. */
+    private <T> T read(SqlWork<T> work) {
+        return transaction(work, false);
+    }
+
+    private <T> T transaction(SqlWork<T> work, boolean writes) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
                 T result = work.run(c);
                 c.commit();
+                if (writes) {
+                    makeDurable(c);
+                }
                 return result;
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
@@ -95,6 +115,20 @@ public final class Catalog implements AutoCloseable {
             }
         } catch (SQLException e) {
             throw new RewindException("catalog error at " + config.redactedUrl() + ": " + rootMessage(e), e);
+        }
+    }
+
+    /**
+     * Forces what was committed to the disk. H2 with WRITE_DELAY=0 writes each commit at
+     * once but forces its file only when the store closes, which a daemon never does; its
+     * {@code CHECKPOINT SYNC} forces it (a transaction that only read
+     * skips it). PostgreSQL commits are durable by themselves.
+     */
+    private void makeDurable(Connection c) throws SQLException {
+        if (config.isH2()) {
+            try (Statement s = c.createStatement()) {
+                s.execute("CHECKPOINT SYNC");
+            }
         }
     }
 
@@ -124,7 +158,7 @@ public final class Catalog implements AutoCloseable {
     }
 
     public Optional<PvRecord> findPv(String name) {
-        return inTransaction(c -> {
+        return read(c -> {
             try (PreparedStatement ps = c.prepareStatement(PV_SELECT + " where name = ?")) {
                 ps.setString(1, name);
                 List<PvRecord> list = readPvs(ps);
@@ -134,7 +168,7 @@ public final class Catalog implements AutoCloseable {
     }
 
     public Optional<PvRecord> findPvByPath(Path path) {
-        return inTransaction(c -> {
+        return read(c -> {
             try (PreparedStatement ps = c.prepareStatement(PV_SELECT + " where path = ?")) {
                 ps.setString(1, path.toString());
                 List<PvRecord> list = readPvs(ps);
@@ -144,7 +178,7 @@ public final class Catalog implements AutoCloseable {
     }
 
     public List<PvRecord> listPvs() {
-        return inTransaction(c -> {
+        return read(c -> {
             try (PreparedStatement ps = c.prepareStatement(PV_SELECT + " order by name")) {
                 return readPvs(ps);
             }
@@ -152,7 +186,7 @@ public final class Catalog implements AutoCloseable {
     }
 
     public List<PvRecord> pvsOfVg(String vgName) {
-        return inTransaction(c -> {
+        return read(c -> {
             try (PreparedStatement ps = c.prepareStatement(PV_SELECT + " where vg_name = ? order by pv_index")) {
                 ps.setString(1, vgName);
                 return readPvs(ps);
@@ -204,7 +238,7 @@ public final class Catalog implements AutoCloseable {
     }
 
     public Optional<VgRecord> findVg(String name) {
-        return inTransaction(c -> {
+        return read(c -> {
             try (PreparedStatement ps = c.prepareStatement(
                     "select name, uuid, extent_size_bytes from volume_group where name = ?")) {
                 ps.setString(1, name);
@@ -218,7 +252,7 @@ public final class Catalog implements AutoCloseable {
     }
 
     public List<VgRecord> listVgs() {
-        return inTransaction(c -> {
+        return read(c -> {
             List<VgRecord> out = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement(
                     "select name, uuid, extent_size_bytes from volume_group order by name");
@@ -262,7 +296,7 @@ public final class Catalog implements AutoCloseable {
     }
 
     public List<LvRecord> lvsOfVg(String vgName) {
-        return inTransaction(c -> {
+        return read(c -> {
             List<LvRecord> out = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement(
                     "select name, uuid, size_bytes from logical_volume where vg_name = ? order by name")) {
@@ -353,7 +387,7 @@ public final class Catalog implements AutoCloseable {
     }
 
     public List<SetRecord> listSets() {
-        return inTransaction(c -> {
+        return read(c -> {
             List<SetRecord> sets = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement(
                     "select name, uuid, secondary_dir, region_size_bytes from volume_set order by name");
@@ -384,7 +418,7 @@ public final class Catalog implements AutoCloseable {
 
     /** The set that holds this LV or whole PV as a member, if any. */
     public Optional<String> setHolding(String vgName, String lvName, String pvName) {
-        return inTransaction(c -> {
+        return read(c -> {
             String sql = lvName != null
                     ? "select set_name from set_member where vg_name = ? and lv_name = ?"
                     : "select set_name from set_member where pv_name = ?";
@@ -437,7 +471,7 @@ public final class Catalog implements AutoCloseable {
 
     /** Bookmarks of a set, newest seq first. */
     public List<BookmarkRecord> listBookmarks(String setName) {
-        return inTransaction(c -> {
+        return read(c -> {
             List<BookmarkRecord> out = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement(
                     "select name, seq, created_at_micros, consistent, db_position from bookmark where set_name = ? order by seq desc, created_at_micros desc")) {
@@ -472,7 +506,7 @@ public final class Catalog implements AutoCloseable {
 
     /** Restores of a set, newest first. */
     public List<RestoreRecord> listRestores(String setName) {
-        return inTransaction(c -> {
+        return read(c -> {
             List<RestoreRecord> out = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement(
                     "select target_seq, first_seq, last_seq, bytes_written, finished_at_micros from restore_event where set_name = ? order by first_seq desc")) {

@@ -28,17 +28,17 @@ final class CatalogSchema {
     private CatalogSchema() {
     }
 
-    /** Migrates the schema with Flyway unless it is already at {@link #LATEST_VERSION}. */
-    static void migrateIfBehind(DataSource dataSource) {
+    /** Migrates the schema with Flyway unless it is already at {@link #LATEST_VERSION}; true if a migration ran. */
+    static boolean migrateIfBehind(DataSource dataSource) {
         if (isCurrent(dataSource)) {
-            return;
+            return false;
         }
-        Flyway.configure()
+        return Flyway.configure()
                 .dataSource(dataSource)
                 .locations("classpath:" + LOCATION)
                 .table(HISTORY_TABLE)
                 .load()
-                .migrate();
+                .migrate().migrationsExecuted > 0;
     }
 
     /** Whether the history table says {@link #LATEST_VERSION} is applied and nothing failed; false when in doubt. */

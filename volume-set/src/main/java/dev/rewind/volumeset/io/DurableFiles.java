@@ -1,0 +1,83 @@
+package dev.rewind.volumeset.io;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.util.ArrayDeque;
+import java.util.Deque;
+
+/**
+ * Making new files and directory entries survive power loss. A written file is durable only
+ * after a {@code force} of the file, and its name only after a {@code force} of the directory
+ * holding it, and so on up to the first directory that already existed durably: what a
+ * command reports as done must be on the disk when it returns, not when the kernel gets to it.
+ */
+public final class DurableFiles {
+    private DurableFiles() {
+    }
+
+    /**
+     * Creates {@code dir} and any missing parents, forcing the parent of each directory
+     * created so that the new entries survive power loss.
+     */
+    public static Path createDirectories(Path dir) throws IOException {
+        Path abs = dir.toAbsolutePath().normalize();
+        Deque<Path> missing = new ArrayDeque<>();
+        for (Path p = abs; p != null && !Files.isDirectory(p); p = p.getParent()) {
+            missing.push(p);
+        }
+        Files.createDirectories(abs);
+        for (Path created : missing) {
+            forceDirectory(created.getParent());
+        }
+        return dir;
+    }
+
+    /** Forces a directory: the entries created, renamed or removed in it so far survive power loss. */
+    public static void forceDirectory(Path dir) throws IOException {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+
+    /** Forces a file's content and size. */
+    public static void forceFile(Path file) throws IOException {
+        try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
+            c.force(true);
+        }
+    }
+
+    /**
+     * Creates {@code file} holding {@code content} atomically and durably: a temp file beside
+     * it is written and forced, renamed over the name (so a crash leaves the old file or the
+     * new one, never a part), and the directory is forced. With {@code createNew}, an existing
+     * file is refused with {@link java.nio.file.FileAlreadyExistsException} and left alone.
+     */
+    public static void writeAtomically(Path file, byte[] content, boolean createNew, FileAttribute<?>... attrs) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        if (createNew && Files.exists(file)) {
+            throw new java.nio.file.FileAlreadyExistsException(file.toString());
+        }
+        Path tmp = dir.resolve(file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        try {
+            Files.createFile(tmp, attrs);
+            try (FileChannel c = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ByteBuffer b = ByteBuffer.wrap(content);
+                while (b.hasRemaining()) {
+                    c.write(b, b.position());
+                }
+                c.force(true);
+            }
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        forceDirectory(dir);
+    }
+}
