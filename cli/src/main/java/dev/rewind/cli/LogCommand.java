@@ -37,6 +37,8 @@ final class LogCommand extends Subcommand {
             long bottom = Math.max(set.journal().firstSeq(), top - limit + 1);
             List<Map<String, Object>> entries = new ArrayList<>();
             out.line("set %s: newest seq %d, flushed %d", setName, set.lastSeq(), set.flushedSeq());
+            var interrupted = set.interruptedRestore();
+            interrupted.ifPresent(ir -> out.line("RESTORE INTERRUPTED: %s", ir.describe(setName)));
             out.line("%10s  %-26s  %-8s  %-12s  %14s  %10s", "SEQ", "TIME", "MEMBER", "EVENT", "OFFSET", "LENGTH");
             for (long seq = top; seq >= bottom; seq--) {
                 for (BookmarkRecord b : bookmarks) {
@@ -48,6 +50,10 @@ final class LogCommand extends Subcommand {
                     if (r.lastSeq() == seq) {
                         out.line("%10s  restore to seq %d wrote seqs %d..%d (undo: --to-seq %d)", "", r.targetSeq(), r.firstSeq(), r.lastSeq(), r.firstSeq() - 1);
                     }
+                }
+                if (interrupted.isPresent() && interrupted.get().restoreSeqsWritten() > 0 && interrupted.get().lastRestoreSeq() == seq) {
+                    out.line("%10s  restore to seq %d INTERRUPTED after seqs %d..%d (finish: %s)", "", interrupted.get().intent().targetSeq(),
+                            interrupted.get().intent().firstRestoreSeq(), seq, dev.rewind.capture.InterruptedRestore.resumeCommand(setName));
                 }
                 JournalRecord rec = set.journalRecord(seq);
                 String member = set.record().members().get(rec.memberIndex()).name();
@@ -67,6 +73,7 @@ final class LogCommand extends Subcommand {
                     "bookmarks", bookmarks.stream().map(b -> Output.map("name", b.name(), "seq", b.seq(), "consistent", b.consistent())).toList(),
                     "restores", restores.stream().map(r -> Output.map("targetSeq", r.targetSeq(), "firstSeq", r.firstSeq(), "lastSeq", r.lastSeq(),
                             "bytesWritten", r.bytesWritten())).toList(),
+                    "interruptedRestore", interrupted.map(ir -> RestoreCommand.interruptedJson(setName, ir)).orElse(null),
                     "nextBefore", bottom > set.journal().firstSeq() && top >= bottom ? bottom : null));
         }
     }
