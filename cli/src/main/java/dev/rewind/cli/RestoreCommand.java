@@ -92,12 +92,14 @@ final class RestoreCommand extends Subcommand {
                         "files", files.stream().map(Path::toString).toList()));
                 return;
             }
+            var superseded = set.interruptedRestore().filter(ir -> !target.resume && ir.intent().targetSeq() != seq);
             RestoreResult r;
             try (AutoCloseable held = holdOffClients(data)) {
                 try (Progress p = out.progress("restoring", 0)) {
                     r = target.resume ? set.resumeRestore(p) : set.restoreInPlace(seq, p);
                 }
             }
+            superseded.ifPresent(ir -> out.line("(this restore superseded the interrupted restore to seq %d)", ir.intent().targetSeq()));
             if (r.changedAnything()) {
                 Instant now = Instant.now();
                 catalog.insertRestore(new RestoreRecord(setName, seq, r.firstSeq(), r.lastSeq(), r.bytesWritten(),

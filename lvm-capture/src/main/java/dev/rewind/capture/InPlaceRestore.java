@@ -130,8 +130,9 @@ final class InPlaceRestore {
     /**
      * Rewinds every member to {@code targetSeq}. An unfinished restore to the same target is
      * continued (its intent and first seq are kept); one to another target is superseded.
+     * One restore at a time.
      */
-    RestoreResult restoreTo(long targetSeq, ProgressListener progress) throws IOException {
+    synchronized RestoreResult restoreTo(long targetSeq, ProgressListener progress) throws IOException {
         RestoreIntent previous = unfinished;
         RestoreIntent continued = previous != null && previous.targetSeq() == targetSeq ? previous : null;
         long head = journal.lastSeq();

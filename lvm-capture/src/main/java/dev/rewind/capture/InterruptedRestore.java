@@ -14,8 +14,8 @@ public record InterruptedRestore(RestoreIntent intent, long lastRestoreSeq, long
                 : "after rewriting " + bytesWritten + " of " + intent.plannedBytes() + " planned bytes in " + restoreSeqsWritten
                 + " write(s), seqs " + intent.firstRestoreSeq() + ".." + lastRestoreSeq;
         return "restore in place to seq " + intent.targetSeq() + " (started " + intent.startedAt() + ", head was seq "
-                + intent.headSeqAtStart() + ") was interrupted " + progress + "; the set is half restored and not served writable: "
-                + resumeCommand(setName) + " finishes it";
+                + intent.headSeqAtStart() + ") was interrupted " + progress + "; the set is half restored, its members are neither"
+                + " written nor served until '" + resumeCommand(setName) + "' finishes it (or a restore in place elsewhere supersedes it)";
     }
 
     public static String resumeCommand(String setName) {
