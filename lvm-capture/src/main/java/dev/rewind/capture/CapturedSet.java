@@ -475,7 +475,7 @@ public final class CapturedSet implements AutoCloseable {
         return inPlace.interrupted();
     }
 
-    /** Whether a restore in place is running or was cut short: the members must not be written or served writable. */
+    /** Whether a restore in place is running or was cut short: the members must be neither written nor served as they are now. */
     public boolean isRestoreUnfinished() {
         return inPlace.isUnfinished();
     }
