@@ -78,6 +78,8 @@ final class LogCommand extends Subcommand {
             Map<Long, List<String>> notes = notesBySeq(bookmarks, restores);
             List<Map<String, Object>> entries = new ArrayList<>();
             out.line("set %s: newest seq %d, flushed %d", setName, set.lastSeq(), set.flushedSeq());
+            var interrupted = set.interruptedRestore();
+            interrupted.ifPresent(ir -> out.line("RESTORE INTERRUPTED: %s", ir.describe(setName)));
             out.line("%10s  %-27s  %-8s  %-12s  %14s  %10s", "SEQ", "TIME", "MEMBER", "EVENT", "OFFSET", "LENGTH");
             long seq = top;
             for (; seq >= floor && entries.size() < limit; seq--) {
@@ -86,6 +88,10 @@ final class LogCommand extends Subcommand {
                 }
                 if (!matches(journal, seq, memberIndex)) {
                     continue;
+                }
+                if (interrupted.isPresent() && interrupted.get().restoreSeqsWritten() > 0 && interrupted.get().lastRestoreSeq() == seq) {
+                    out.line("%10s  restore to seq %d INTERRUPTED after seqs %d..%d (finish: %s)", "", interrupted.get().intent().targetSeq(),
+                            interrupted.get().intent().firstRestoreSeq(), seq, dev.rewind.capture.InterruptedRestore.resumeCommand(setName));
                 }
                 JournalRecord rec = set.journalRecord(seq);
                 String memberName = set.record().members().get(rec.memberIndex()).name();
@@ -108,6 +114,7 @@ final class LogCommand extends Subcommand {
                     "bookmarks", bookmarks.stream().map(b -> Output.map("name", b.name(), "seq", b.seq(), "consistent", b.consistent())).toList(),
                     "restores", restores.stream().map(r -> Output.map("targetSeq", r.targetSeq(), "firstSeq", r.firstSeq(), "lastSeq", r.lastSeq(),
                             "bytesWritten", r.bytesWritten())).toList(),
+                    "interruptedRestore", interrupted.map(ir -> RestoreCommand.interruptedJson(setName, ir)).orElse(null),
                     "nextBefore", nextBefore));
         }
     }

@@ -1,6 +1,7 @@
 package dev.rewind.cli;
 
 import dev.rewind.capture.CapturedSet;
+import dev.rewind.capture.InterruptedRestore;
 import dev.rewind.capture.RestoreResult;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Sizes;
@@ -10,6 +11,7 @@ import dev.rewind.volumeset.catalog.RestoreRecord;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -18,10 +20,12 @@ import picocli.CommandLine.Parameters;
 @Command(name = "restore", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Bring every member of a set back to one write: in place, or as new files with --clone-to.",
                 "In place, only the blocks changed after the target are read and written, and the restore is itself",
-                "journaled: restoring to the seq just before it undoes it."},
+                "journaled: restoring to the seq just before it undoes it. A restore in place that was cut short",
+                "(killed, power lost) is finished with --resume. --dry-run shows what a restore would do and changes nothing."},
         footer = {"", "Examples:", "  rewind restore shop --to-seq 41234",
                 "  rewind restore shop --to-time 2026-11-23T14:05:00Z", "  rewind restore shop --to-bookmark before-upgrade",
-                "  rewind restore shop --to-seq 41234 --clone-to /tmp/shop-at-41234"})
+                "  rewind restore shop --to-seq 41234 --clone-to /tmp/shop-at-41234",
+                "  rewind restore shop --to-seq 0 --dry-run", "  rewind restore --resume shop"})
 final class RestoreCommand extends Subcommand {
     @Parameters(index = "0", paramLabel = "SET")
     String setName;
@@ -38,13 +42,28 @@ final class RestoreCommand extends Subcommand {
 
         @Option(names = "--to-bookmark", paramLabel = "NAME", description = "A bookmark's write.")
         String bookmark;
+
+        @Option(names = "--resume", description = "Finish the restore in place that was interrupted (its target, as 'rewind status' shows).")
+        boolean resume;
     }
+
+    @Option(names = "--dry-run", description = "Print what the restore would do (members, ranges, bytes, the seq that would undo it); change nothing.")
+    boolean dryRun;
 
     @Option(names = "--clone-to", paramLabel = "DIR", description = "Write DIR/<member>.img for every member instead of restoring in place.")
     Path cloneTo;
 
     @Option(names = "--disconnect", description = "With rewind serve running: drop the set's NBD clients first instead of refusing.")
     boolean disconnect;
+
+    /** The JSON form of an interrupted restore, as {@code status} and {@code log} show it. */
+    static Map<String, Object> interruptedJson(String setName, InterruptedRestore r) {
+        return Output.map("targetSeq", r.intent().targetSeq(), "startedAt", r.intent().startedAt().toString(),
+                "headSeqAtStart", r.intent().headSeqAtStart(), "firstRestoreSeq", r.intent().firstRestoreSeq(),
+                "lastRestoreSeq", r.restoreSeqsWritten() == 0 ? null : r.lastRestoreSeq(), "restoreSeqsWritten", r.restoreSeqsWritten(),
+                "bytesWritten", r.bytesWritten(), "plannedBytes", r.intent().plannedBytes(), "undoSeq", r.intent().undoSeq(),
+                "resumeCommand", InterruptedRestore.resumeCommand(setName));
+    }
 
     @Override
     void run(DataDir data, Output out) throws Exception {
@@ -55,6 +74,10 @@ final class RestoreCommand extends Subcommand {
             set.checkRestorable(seq);
             Instant at = seq >= set.journal().firstSeq() ? set.journalRecord(seq).time() : null;
             String when = at == null ? "the set's creation" : Output.humanTime(at);
+            if (dryRun) {
+                new RestoreDryRun(setName, seq, at, when, out).print(set.planRestore(seq), cloneTo == null ? null : data.resolve(cloneTo));
+                return;
+            }
             if (cloneTo != null) {
                 long total = set.record().members().stream().mapToLong(m -> m.sizeBytes()).sum();
                 List<Path> files;
@@ -69,23 +92,26 @@ final class RestoreCommand extends Subcommand {
                         "files", files.stream().map(Path::toString).toList()));
                 return;
             }
+            var superseded = set.interruptedRestore().filter(ir -> !target.resume && ir.intent().targetSeq() != seq);
             RestoreResult r;
             try (AutoCloseable held = holdOffClients(data)) {
                 try (Progress p = out.progress("restoring", 0)) {
-                    r = set.restoreInPlace(seq, p);
+                    r = target.resume ? set.resumeRestore(p) : set.restoreInPlace(seq, p);
                 }
             }
+            superseded.ifPresent(ir -> out.line("(this restore superseded the interrupted restore to seq %d)", ir.intent().targetSeq()));
             if (r.changedAnything()) {
                 Instant now = Instant.now();
                 catalog.insertRestore(new RestoreRecord(setName, seq, r.firstSeq(), r.lastSeq(), r.bytesWritten(),
                         now.getEpochSecond() * 1_000_000L + now.getNano() / 1000));
-                out.line("restored set %s to seq %d (%s): %s in %d range(s) rewritten as seqs %d..%d",
-                        setName, seq, when, Sizes.format(r.bytesWritten()), r.rangesWritten(), r.firstSeq(), r.lastSeq());
+                out.line("%s set %s to seq %d (%s): %s in %d range(s) rewritten as seqs %d..%d",
+                        target.resume ? "finished the interrupted restore of" : "restored", setName, seq, when,
+                        Sizes.format(r.bytesWritten()), r.rangesWritten(), r.firstSeq(), r.lastSeq());
                 out.line("undo with: rewind restore %s --to-seq %d", setName, r.firstSeq() - 1);
             } else {
                 out.line("set %s is already at seq %d: nothing changed after it", setName, seq);
             }
-            out.json(Output.map("set", setName, "mode", "in-place", "targetSeq", seq, "targetTime", at == null ? null : at.toString(),
+            out.json(Output.map("set", setName, "mode", "in-place", "resumed", target.resume, "targetSeq", seq, "targetTime", at == null ? null : at.toString(),
                     "firstSeq", r.changedAnything() ? r.firstSeq() : null, "lastSeq", r.changedAnything() ? r.lastSeq() : null,
                     "bytesWritten", r.bytesWritten(), "undoSeq", r.changedAnything() ? r.firstSeq() - 1 : null));
         }
@@ -110,6 +136,14 @@ final class RestoreCommand extends Subcommand {
     }
 
     private long resolve(Catalog catalog, CapturedSet set) {
+        if (target.resume) {
+            if (cloneTo != null) {
+                throw new RewindException("--resume finishes a restore in place; it cannot be combined with --clone-to");
+            }
+            InterruptedRestore interrupted = set.interruptedRestore().orElseThrow(() -> new RewindException("set " + setName
+                    + " has no interrupted restore to resume; 'rewind status " + setName + "' shows its state"));
+            return interrupted.intent().targetSeq();
+        }
         if (target.seq != null) {
             if (target.seq < 0) {
                 throw new RewindException("--to-seq must be 0 or more");

@@ -151,8 +151,11 @@ final class ServeCommand extends Subcommand {
                 stop(controlServer, server, sets);
                 stopped.countDown();
             }, "rewind-shutdown"));
+            for (CapturedSet s : sets.values()) {
+                s.interruptedRestore().ifPresent(ir -> out.line("set %s is not served as it is now: %s", s.name(), ir.describe(s.name())));
+            }
             out.line("rewind serve: %d set(s) on nbd://%s (exports: %s)", sets.size(), nbdAddress,
-                    String.join(", ", sets.values().stream().flatMap(s -> s.devices().stream().map(d -> s.name() + "/" + d.name())).sorted().toList()));
+                    String.join(", ", exports.names()));
             out.line("control API on 127.0.0.1:%d (token in %s); stop with SIGTERM or Ctrl-C", control.port(), data.path().resolve("daemon.token"));
             out.json(Output.map("nbd", nbdAddress, "controlPort", control.port(), "sets", sets.keySet().stream().sorted().toList()));
             stopped.await();

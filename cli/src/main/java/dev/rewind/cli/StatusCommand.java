@@ -37,10 +37,13 @@ final class StatusCommand extends Subcommand {
                 row.put("journalBytes", usage.journalBytes());
                 row.put("replicaBytes", usage.replicaBytes());
                 row.put("recovered", !open.recovery().wasClean());
+                var interrupted = open.interruptedRestore();
+                row.put("interruptedRestore", interrupted.map(ir -> RestoreCommand.interruptedJson(set.name(), ir)).orElse(null));
                 out.line("set %s: seq %d (flushed %d), history from seq %d, %d bookmark(s); journal %s, replica %s%s",
                         set.name(), open.lastSeq(), open.flushedSeq(), open.oldestSeq(), bookmarks,
                         Sizes.format(usage.journalBytes()), Sizes.format(usage.replicaBytes()),
                         open.recovery().wasClean() ? "" : "; recovered after an unclean stop");
+                interrupted.ifPresent(ir -> out.line("  RESTORE INTERRUPTED: %s", ir.describe(set.name())));
             } catch (SetInUseException e) {
                 row.put("inUse", true);
                 row.put("lastSeq", null);

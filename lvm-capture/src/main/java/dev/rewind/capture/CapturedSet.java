@@ -26,6 +26,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -55,6 +56,7 @@ public final class CapturedSet implements AutoCloseable {
     private final PointInTime pointInTime;
     private final CaptureOptions options;
     private final RecoveryReport recovery;
+    private final InPlaceRestore inPlace;
     private final ReentrantLock sequencer = new ReentrantLock();
     private final PrimaryStripes primaryStripes = new PrimaryStripes();
     private final List<BlockDevice> devices = new ArrayList<>();
@@ -76,6 +78,9 @@ public final class CapturedSet implements AutoCloseable {
         this.options = options;
         this.pointInTime = new PointInTime(journal, replicas, journal.firstSeq() - 1);
         this.recovery = recover();
+        this.inPlace = InPlaceRestore.open(set.name(), set.secondaryDir(), journal, pointInTime, primaries.members().size(),
+                options.clock(), (member, offset, length, data) -> capture(member,
+                        data == null ? RecordType.WRITE_ZEROES : RecordType.WRITE, JournalRecord.FLAG_RESTORE, offset, length, data));
         for (PrimaryMember m : primaries.members()) {
             devices.add(new MemberDevice(m));
         }
@@ -435,6 +440,7 @@ public final class CapturedSet implements AutoCloseable {
 
         /** FUA: the write is durable before it is acknowledged. */
         private long captureThenFlushIf(boolean fua, RecordType type, long offsetBytes, long lengthBytes, ByteBuffer src) throws IOException {
+            inPlace.refuseWriteIfUnfinished();
             long seq = capture(primary.index(), type, 0, offsetBytes, lengthBytes, src);
             if (fua) {
                 checkNotFailed();
@@ -518,38 +524,42 @@ public final class CapturedSet implements AutoCloseable {
      * Rewinds every member in place to seq {@code targetSeq}. Only the blocks changed after
      * the target are read and written. Everything needed is read and checksummed first, so
      * corrupt history is refused before the primary is touched. The restore's writes are
-     * journaled (flagged as a restore): restoring to {@code firstSeq - 1} undoes it.
+     * journaled (flagged as a restore): restoring to {@code firstSeq - 1} undoes it. Its intent
+     * is recorded on the secondary while it writes (see {@link InPlaceRestore}); a restore to
+     * another seq supersedes one that was interrupted.
      */
     public RestoreResult restoreInPlace(long targetSeq, ProgressListener progress) throws IOException {
         checkRestorable(targetSeq);
-        long head = journal.lastSeq();
-        if (targetSeq == head) {
-            return new RestoreResult(targetSeq, head + 1, head, 0, 0);
-        }
-        int members = primaries.members().size();
-        DeltaMap changed = DeltaMap.between(journal, targetSeq, head, members);
-        long[] totals = {0, 0};
-        StagedRanges.Writer apply = (member, offset, length, data) -> {
-            RecordType type = data == null ? RecordType.WRITE_ZEROES : RecordType.WRITE;
-            capture(member, type, JournalRecord.FLAG_RESTORE, offset, length, data);
-            totals[0] += length;
-            totals[1]++;
-            progress.advanced(length);
-        };
-        if (changed.totalBytes() <= STAGED_RESTORE_BYTES) {
-            StagedRanges staged = new StagedRanges();
-            pointInTime.reconstruct(targetSeq, changed, staged);
-            staged.applyInOrder(apply);
-        } else {
-            pointInTime.reconstruct(targetSeq, changed.copy(), (m, o, l, d) -> { });
-            pointInTime.reconstruct(targetSeq, changed, apply::accept);
-        }
-        journal.flush();
-        return new RestoreResult(targetSeq, head + 1, journal.lastSeq(), totals[0], totals[1]);
+        return inPlace.restoreTo(targetSeq, progress);
     }
 
-    /** Up to this much changed data, a restore reads (and checks) everything into memory first, then writes. */
-    static final long STAGED_RESTORE_BYTES = 256L << 20;
+    /** Finishes the restore in place that was interrupted, so that the set equals its target exactly. */
+    public RestoreResult resumeRestore(ProgressListener progress) throws IOException {
+        return inPlace.resume(progress);
+    }
+
+    /** The restore in place found cut short (at open, or failed since), with how far it got; empty if none. */
+    public Optional<InterruptedRestore> interruptedRestore() {
+        return inPlace.interrupted();
+    }
+
+    /** Whether a restore in place is running or was cut short: the members must be neither written nor served as they are now. */
+    public boolean isRestoreUnfinished() {
+        return inPlace.isUnfinished();
+    }
+
+    /** What a restore to {@code targetSeq} would rewrite, without reading or changing anything. */
+    public RestorePlan planRestore(long targetSeq) {
+        checkRestorable(targetSeq);
+        List<String> names = primaries.members().stream().map(PrimaryMember::name).toList();
+        long[] sizes = primaries.members().stream().mapToLong(PrimaryMember::sizeBytes).toArray();
+        return inPlace.plan(targetSeq, names, sizes);
+    }
+
+    /** For tests: above this much changed data, a restore in place takes the verify-pass-then-write-pass path. */
+    void stagedRestoreBytes(long bytes) {
+        inPlace.stagedRestoreBytes(bytes);
+    }
 
     /**
      * Writes one file per member into {@code dir} ({@code <member>.img}), each identical to

@@ -170,7 +170,7 @@ class CrashIT {
      * that children started late in the test do not see a concurrent rebuild's half-written
      * classes.
      */
-    private static String snapshotClassPath(Path dir) throws IOException {
+    static String snapshotClassPath(Path dir) throws IOException {
         List<String> out = new ArrayList<>();
         int i = 0;
         for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {

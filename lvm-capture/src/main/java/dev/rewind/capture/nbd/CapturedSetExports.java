@@ -19,6 +19,11 @@ import java.util.OptionalLong;
  *     the volume. The seq is resolved once, when the export is opened.</li>
  * </ul>
  * The map is read on every lookup, so sets added to it later are served too.
+ *
+ * <p>While a set has a restore in place running or interrupted, its members are not exported
+ * as they are now (neither listed nor opened, read-only included): they hold a mix of the target
+ * and what came after it, which no database should see, even read-only. The past stays
+ * served: it is exact whatever the present holds.
  */
 public final class CapturedSetExports implements NbdExports {
     private static final String BOOKMARK = "bookmark:";
@@ -51,6 +56,11 @@ public final class CapturedSetExports implements NbdExports {
             return Optional.empty();
         }
         if (at < 0) {
+            if (set.isRestoreUnfinished()) {
+                throw new RewindException("set " + set.name() + " has a restore in place that is running or was interrupted; its"
+                        + " members are not served until it finishes ('rewind status " + set.name() + "' says which; past exports"
+                        + " such as " + exportName + "@<seq> are served)");
+            }
             return Optional.of(new MemberExport(exportName, set.name(), device));
         }
         long seq = resolve(set, rest.substring(at + 1), exportName);
@@ -86,6 +96,9 @@ public final class CapturedSetExports implements NbdExports {
     public List<String> names() {
         List<String> names = new ArrayList<>();
         for (CapturedSet set : sets.values().stream().sorted(Comparator.comparing(CapturedSet::name)).toList()) {
+            if (set.isRestoreUnfinished()) {
+                continue;
+            }
             for (BlockDevice d : set.devices()) {
                 names.add(set.name() + "/" + d.name());
             }

@@ -1,0 +1,216 @@
+package dev.rewind.capture;
+
+import dev.rewind.testfixtures.model.ImageModel;
+import dev.rewind.testfixtures.seed.Seeds;
+import dev.rewind.testfixtures.set.TestSet;
+import java.util.stream.LongStream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.rewind.increments.replica.ProgressListener;
+import dev.rewind.volumeset.RewindException;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Restores in place killed with SIGKILL part way: a child JVM ({@link RestoreCrashChild})
+ * restores the set back and forth between two seqs of a known workload and is killed at a
+ * random instant. The parent reopens the set (running recovery). If a restore was cut short
+ * while writing, the set says so and refuses writes, and after {@code resume} (here, or by the
+ * next child, which may itself be killed while resuming) the primary equals the model at the
+ * restore's target. If the kill fell outside a restore's writes, the primary equals the model
+ * at one of the seqs it was last restored to: never a mixed state without an intent saying so.
+ * Both restore paths are used (staged in memory, and verify pass then write pass).
+ *
+ * <p>{@code -Drewind.crash.rounds=N} (default 30), {@code -Drewind.seed=S} replays the
+ * workload, the targets and the kill instants (the instants still race with the child).
+ */
+class RestoreCrashIT {
+    private static final int WORKLOAD_OPS = 300;
+
+    @TempDir
+    Path tmp;
+
+    static LongStream seeds() {
+        return Seeds.of(0x5E570_0001L);
+    }
+
+    @ParameterizedTest(name = Seeds.NAME)
+    @MethodSource("seeds")
+    void sigkillDuringRestoresInPlaceIsRecordedAndResumeReachesTheTarget(long seed) throws Exception {
+        int rounds = Integer.getInteger("rewind.crash.rounds", 30);
+        Random random = new Random(seed);
+        String ctx0 = Seeds.describe(seed);
+        System.out.println("RestoreCrashIT: " + ctx0 + ", " + rounds + " rounds");
+
+        String classPath = CrashIT.snapshotClassPath(tmp.resolve("classpath"));
+        Path root = tmp.resolve("set");
+        long[] sizes;
+        try (TestSet t = TestSet.create(root, RestoreCrashChild.SET, 1 << 20, 512 << 10, 256 << 10);
+             CapturedSet set = t.open(CrashWorkload.OPTIONS)) {
+            sizes = set.devices().stream().mapToLong(BlockDevice::sizeBytes).toArray();
+            for (long s = 1; s <= WORKLOAD_OPS; s++) {
+                assertEquals(s, CrashWorkload.op(seed, s, sizes).runOn(set), ctx0 + ": workload seq");
+            }
+        }
+        CrashIT.SeqModel model = new CrashIT.SeqModel(seed, sizes);
+
+        int interrupted = 0;
+        int resumedHere = 0;
+        int betweenRestores = 0;
+        long at = WORKLOAD_OPS; // the seq whose image the set holds, when no restore is unfinished
+        long pendingTarget = -1; // the target of an interrupted restore left for the next child
+        long started = System.nanoTime();
+        for (int round = 1; round <= rounds; round++) {
+            long a = random.nextInt(WORKLOAD_OPS + 1);
+            long b = random.nextInt(WORKLOAD_OPS + 1);
+            long staged = random.nextBoolean() ? 1 : 256L << 20;
+            String ctx = ctx0 + ", round " + round + " (targets " + a + " and " + b + ", staged up to " + staged + " bytes)";
+            Path err = root.resolve("child-" + round + ".err");
+            Process p = new ProcessBuilder(javaBinary(), "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                    "-cp", classPath, RestoreCrashChild.class.getName(), root.toString(), Long.toString(a), Long.toString(b),
+                    Long.toString(staged))
+                    .redirectError(ProcessBuilder.Redirect.to(err.toFile()))
+                    .start();
+            ChildOutput out = new ChildOutput(p);
+            try {
+                if (!out.opened.await(60, TimeUnit.SECONDS) || !p.isAlive()) {
+                    fail(ctx + ": child did not open the set; alive=" + p.isAlive() + "\n" + describe(out, err));
+                }
+                Thread.sleep(random.nextInt(600));
+                if (!p.isAlive()) {
+                    fail(ctx + ": child exited by itself with " + p.exitValue() + "\n" + describe(out, err));
+                }
+                p.destroyForcibly();
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS), ctx + ": child did not die after SIGKILL");
+                assertEquals(137, p.exitValue(), ctx + ": child was killed by SIGKILL\n" + describe(out, err));
+            } finally {
+                if (p.isAlive()) {
+                    p.destroyForcibly().waitFor();
+                }
+                out.reader.join(10_000);
+            }
+
+            try (TestSet t = TestSet.attach(root, RestoreCrashChild.SET);
+                 CapturedSet set = t.open(CrashWorkload.OPTIONS)) {
+                String c = ctx + ", recovered lastSeq " + set.lastSeq() + ", " + set.recovery() + ", child said " + out.lines;
+                var ir = set.interruptedRestore();
+                if (ir.isPresent()) {
+                    interrupted++;
+                    long target = ir.get().intent().targetSeq();
+                    Set<Long> possible = new LinkedHashSet<>(List.of(a, b));
+                    if (pendingTarget >= 0) {
+                        possible.add(pendingTarget);
+                    }
+                    assertTrue(possible.contains(target), c + ": the interrupted restore's target " + target + " is one of " + possible);
+                    assertTrue(set.isRestoreUnfinished(), c);
+                    assertThrows(RewindException.class, () -> set.devices().get(0).write(0, ByteBuffer.allocate(512), false),
+                            c + ": writes are refused while the restore is unfinished");
+                    if (random.nextBoolean() || round == rounds) {
+                        RestoreResult r = set.resumeRestore(ProgressListener.NONE);
+                        assertEquals(ir.get().intent().firstRestoreSeq(), r.firstSeq(), c + ": resume keeps the restore's first seq");
+                        model.imageAt(target).assertPrimaryEquals(set, c + ", after resuming the restore to " + target);
+                        assertTrue(set.interruptedRestore().isEmpty(), c + ": nothing unfinished after resume");
+                        resumedHere++;
+                        at = target;
+                        pendingTarget = -1;
+                    } else {
+                        pendingTarget = target; // the next child resumes it first
+                    }
+                } else {
+                    betweenRestores++;
+                    Set<Long> possible = new LinkedHashSet<>(List.of(a, b, at));
+                    if (pendingTarget >= 0) {
+                        possible.add(pendingTarget);
+                    }
+                    long matched = -1;
+                    for (long s : possible) {
+                        if (primaryEquals(set, model.imageAt(s))) {
+                            matched = s;
+                            break;
+                        }
+                    }
+                    if (matched < 0) {
+                        fail(c + ": no restore is recorded as unfinished, yet the primary equals none of the images at seqs " + possible);
+                    }
+                    at = matched;
+                    pendingTarget = -1;
+                }
+                assertEquals(set.lastSeq(), set.verify(), c + ": every record verifies");
+            }
+            CaptureModelTest.deleteTree(err);
+        }
+        System.out.printf("RestoreCrashIT: %s: %d kills, %d interrupted a restore's writes (%d resumed by the test, the rest by the"
+                + " next child), %d outside them, %.1f s%n", ctx0, rounds, interrupted, resumedHere, betweenRestores,
+                (System.nanoTime() - started) / 1e9);
+        assertTrue(interrupted >= rounds / 4, ctx0 + ": most kills should land while a restore writes; only " + interrupted
+                + " of " + rounds + " did");
+    }
+
+    private static boolean primaryEquals(CapturedSet set, ImageModel image) throws IOException {
+        for (int m = 0; m < image.memberCount(); m++) {
+            if (!java.util.Arrays.equals(image.bytes(m), ImageModel.readDevice(set.devices().get(m)))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String javaBinary() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private static String describe(ChildOutput out, Path err) throws IOException {
+        String e = Files.exists(err) ? Files.readString(err, StandardCharsets.UTF_8) : "";
+        if (e.length() > 8000) {
+            e = "..." + e.substring(e.length() - 8000);
+        }
+        return "child stdout: " + out.lines + "\nchild stderr:\n" + e;
+    }
+
+    /** Reads the child's stdout: every line, and a latch for OPENED. */
+    private static final class ChildOutput {
+        final CountDownLatch opened = new CountDownLatch(1);
+        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+        final Thread reader;
+
+        ChildOutput(Process p) {
+            reader = new Thread(() -> {
+                try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                    for (String line; (line = in.readLine()) != null; ) {
+                        lines.add(line);
+                        if (line.startsWith("OPENED")) {
+                            opened.countDown();
+                        }
+                    }
+                } catch (IOException | RuntimeException e) {
+                    lines.add("(reading stdout failed: " + e + ")");
+                } finally {
+                    opened.countDown();
+                }
+            }, "restore-crash-child-stdout");
+            reader.setDaemon(true);
+            reader.start();
+        }
+    }
+}
