@@ -9,9 +9,12 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Writes what the server says to one client, each message whole under one lock, so that
- * workers finishing requests in any order never interleave their bytes. Headers go through
- * one reused direct buffer; payloads are written straight from the caller's buffer.
+ * Writes what the server says to one client, each message whole under one lock: during the
+ * handshake from the connection's reader thread, in transmission only from the connection's
+ * writer thread ({@link NbdReplyQueue}), never from a shared worker. Headers go through one
+ * reused direct buffer; payloads are written straight from the caller's buffer. The writes
+ * block; {@link #writingSinceNanos()} tells the server's watchdog whether the client still
+ * takes bytes.
  *
  * <p>Wire layouts (big-endian), from the spec:
  * <pre>
@@ -26,12 +29,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * </pre>
  */
 final class NbdReplyWriter {
+    /** Payload bytes handed to one write call at most, so that a slow reader's progress shows (see {@link #writingSinceNanos}). */
+    static final int WRITE_SLICE_BYTES = 256 << 10;
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(EXPORT_NAME_REPLY_ZEROES).asReadOnlyBuffer();
 
     private final GatheringByteChannel channel;
     private final ReentrantLock lock = new ReentrantLock();
     private final ByteBuffer header = ByteBuffer.allocateDirect(64);
     private final ByteBuffer[] headerAndPayload = new ByteBuffer[2];
+    private volatile long writingSinceNanos;
 
     NbdReplyWriter(GatheringByteChannel channel) {
         this.channel = channel;
@@ -145,23 +151,47 @@ final class NbdReplyWriter {
                 .putLong(handle).putInt(payloadLength);
     }
 
-    /** Writes {@link #header} (as filled so far) and then {@code payload}, completely. Lock held. */
+    /**
+     * Nonzero while a message is being written: when the last write call began or made
+     * progress ({@link System#nanoTime()}). The server's watchdog drops a client that has not
+     * taken any bytes for longer than the reply timeout.
+     */
+    long writingSinceNanos() {
+        return writingSinceNanos;
+    }
+
+    /**
+     * Writes {@link #header} (as filled so far) and then {@code payload}, completely, at most
+     * {@link #WRITE_SLICE_BYTES} of payload per write call so that progress is seen. Lock held.
+     */
     private void send(ByteBuffer payload) throws IOException {
         header.flip();
-        if (payload == null || !payload.hasRemaining()) {
-            while (header.hasRemaining()) {
-                channel.write(header);
-            }
-            return;
-        }
-        headerAndPayload[0] = header;
-        headerAndPayload[1] = payload;
+        writingSinceNanos = System.nanoTime();
         try {
-            while (payload.hasRemaining()) {
-                channel.write(headerAndPayload);
+            if (payload == null || !payload.hasRemaining()) {
+                while (header.hasRemaining()) {
+                    channel.write(header);
+                    writingSinceNanos = System.nanoTime();
+                }
+                return;
+            }
+            int end = payload.limit();
+            headerAndPayload[0] = header;
+            headerAndPayload[1] = payload;
+            try {
+                while (payload.position() < end) {
+                    payload.limit(Math.min(end, payload.position() + WRITE_SLICE_BYTES));
+                    while (payload.hasRemaining()) {
+                        channel.write(headerAndPayload);
+                        writingSinceNanos = System.nanoTime();
+                    }
+                }
+            } finally {
+                payload.limit(end);
+                headerAndPayload[1] = null;
             }
         } finally {
-            headerAndPayload[1] = null;
+            writingSinceNanos = 0;
         }
     }
 
