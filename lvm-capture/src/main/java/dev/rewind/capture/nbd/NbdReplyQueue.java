@@ -192,7 +192,7 @@ final class NbdReplyQueue {
             }
             try {
                 entry.reply().writeTo(writer);
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException | Error e) {
                 abort();
                 onWriteFailure.accept(e);
                 return;
