@@ -175,31 +175,63 @@ final class NbdReplyQueue {
 
     // ---- the writer thread ----
 
+    /**
+     * Takes the queued replies in order and writes them: as many as fit in one gathering write
+     * (see {@link NbdReplyWriter#beginBatch()}) together, a reply with a large payload alone.
+     */
     private void writeLoop(Consumer<Throwable> onWriteFailure) {
+        ArrayDeque<Entry> taken = new ArrayDeque<>();
         for (;;) {
-            Entry entry;
             lock.lock();
             try {
                 while (queue.isEmpty() && !stopping && !aborted) {
                     changed.awaitUninterruptibly();
                 }
-                entry = queue.pollFirst();
-                if (entry == null) {
+                Entry first = queue.pollFirst();
+                if (first == null) {
                     return;
+                }
+                taken.addLast(first);
+                if (payloadBytes(first) <= NbdReplyWriter.WRITE_SLICE_BYTES) {
+                    long batchBytes = payloadBytes(first);
+                    while (taken.size() < NbdReplyWriter.MAX_BATCH_MESSAGES && !queue.isEmpty()
+                            && batchBytes + payloadBytes(queue.peekFirst()) <= NbdReplyWriter.WRITE_SLICE_BYTES) {
+                        Entry next = queue.pollFirst();
+                        batchBytes += payloadBytes(next);
+                        taken.addLast(next);
+                    }
                 }
             } finally {
                 lock.unlock();
             }
             try {
-                entry.reply().writeTo(writer);
+                if (taken.size() == 1) {
+                    taken.peekFirst().reply().writeTo(writer);
+                } else {
+                    writer.beginBatch();
+                    try {
+                        for (Entry e : taken) {
+                            e.reply().writeTo(writer);
+                        }
+                    } finally {
+                        writer.endBatch();
+                    }
+                }
             } catch (IOException | RuntimeException | Error e) {
                 abort();
                 onWriteFailure.accept(e);
                 return;
             } finally {
-                done(entry);
+                while (!taken.isEmpty()) {
+                    done(taken.pollFirst());
+                }
             }
         }
+    }
+
+    /** The bytes a reply carries after its header (READ data; a message for errors, counted as a header). */
+    private static long payloadBytes(Entry entry) {
+        return entry.buffer() == null ? 0 : entry.buffer().remaining();
     }
 
     private void done(Entry entry) {

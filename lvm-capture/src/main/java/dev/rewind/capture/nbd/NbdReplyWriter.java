@@ -31,6 +31,8 @@ import java.util.concurrent.locks.ReentrantLock;
 final class NbdReplyWriter {
     /** Payload bytes handed to one write call at most, so that a slow reader's progress shows (see {@link #writingSinceNanos}). */
     static final int WRITE_SLICE_BYTES = 256 << 10;
+    /** Messages gathered into one write at most (see {@link #beginBatch()}). */
+    static final int MAX_BATCH_MESSAGES = 64;
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(EXPORT_NAME_REPLY_ZEROES).asReadOnlyBuffer();
 
     private final GatheringByteChannel channel;
@@ -38,6 +40,12 @@ final class NbdReplyWriter {
     private final ByteBuffer header = ByteBuffer.allocateDirect(64);
     private final ByteBuffer[] headerAndPayload = new ByteBuffer[2];
     private volatile long writingSinceNanos;
+    /** While a batch is open: headers of the batched messages, and the buffers to write in one gathering write. */
+    private final ByteBuffer batchHeaders = ByteBuffer.allocateDirect(MAX_BATCH_MESSAGES * 64);
+    private final ByteBuffer[] batch = new ByteBuffer[2 * MAX_BATCH_MESSAGES];
+    private int batchBuffers;
+    private int batchMessages;
+    private boolean batching;
 
     NbdReplyWriter(GatheringByteChannel channel) {
         this.channel = channel;
@@ -152,6 +160,57 @@ final class NbdReplyWriter {
     }
 
     /**
+     * Starts gathering messages: until {@link #endBatch()}, each message is kept (its header
+     * copied, its payload referenced) and they all go out in one gathering write. The caller
+     * batches at most {@link #MAX_BATCH_MESSAGES} messages with {@link #WRITE_SLICE_BYTES} of
+     * payload between them, and keeps the payloads untouched until
+     * {@code endBatch} returns. Holds the lock until then.
+     */
+    void beginBatch() {
+        lock.lock();
+        batching = true;
+        batchHeaders.clear();
+        batchBuffers = 0;
+        batchMessages = 0;
+    }
+
+    /** Writes every message of the batch, completely, and closes it. */
+    void endBatch() throws IOException {
+        try {
+            writingSinceNanos = System.nanoTime();
+            int first = 0;
+            while (first < batchBuffers) {
+                channel.write(batch, first, batchBuffers - first);
+                writingSinceNanos = System.nanoTime();
+                while (first < batchBuffers && !batch[first].hasRemaining()) {
+                    first++;
+                }
+            }
+        } finally {
+            writingSinceNanos = 0;
+            java.util.Arrays.fill(batch, 0, batchBuffers, null);
+            batchBuffers = 0;
+            batching = false;
+            lock.unlock();
+        }
+    }
+
+    /** Adds the message in {@link #header} and {@code payload} to the open batch. Lock held. */
+    private void addToBatch(ByteBuffer payload) {
+        if (batchMessages == MAX_BATCH_MESSAGES) {
+            throw new IllegalStateException("a reply batch holds at most " + MAX_BATCH_MESSAGES + " messages");
+        }
+        header.flip();
+        int start = batchHeaders.position();
+        batchHeaders.put(header);
+        batch[batchBuffers++] = batchHeaders.duplicate().position(start).limit(batchHeaders.position());
+        if (payload != null && payload.hasRemaining()) {
+            batch[batchBuffers++] = payload;
+        }
+        batchMessages++;
+    }
+
+    /**
      * Nonzero while a message is being written: when the last write call began or made
      * progress ({@link System#nanoTime()}). The server's watchdog drops a client that has not
      * taken any bytes for longer than the reply timeout.
@@ -165,6 +224,10 @@ final class NbdReplyWriter {
      * {@link #WRITE_SLICE_BYTES} of payload per write call so that progress is seen. Lock held.
      */
     private void send(ByteBuffer payload) throws IOException {
+        if (batching) {
+            addToBatch(payload);
+            return;
+        }
         header.flip();
         writingSinceNanos = System.nanoTime();
         try {
