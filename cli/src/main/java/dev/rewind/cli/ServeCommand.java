@@ -16,6 +16,7 @@ import dev.rewind.volumeset.catalog.SetRecord;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -23,19 +24,90 @@ import java.util.Set;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Serve every set's members over NBD (export <set>/<member>; the past read-only as <set>/<member>@<seq>, "
                 + "@bookmark:NAME or @time:ISO-8601), capturing every write. While it runs, the other commands talk to it "
                 + "through a local control API. Stops cleanly on SIGTERM or Ctrl-C: in-flight requests finish, journals are flushed."},
         footer = {"", "Examples:", "  rewind serve", "  rewind serve --listen 127.0.0.1:10810",
+                "  rewind serve --max-connections 32 --handshake-timeout 5s --reply-timeout 1m",
                 "  qemu-img info nbd://127.0.0.1:10809/shop/data", "  nbdinfo --list nbd://127.0.0.1:10809"})
 final class ServeCommand extends Subcommand {
     @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:10809",
             description = "Where NBD clients connect (default ${DEFAULT-VALUE}).")
     String listen;
+
+    /** The NBD server's settings, each option applied (and range-checked) as it is parsed. */
+    private NbdServer.Settings nbdSettings = NbdServer.Settings.DEFAULT;
+
+    @Option(names = "--max-connections", paramLabel = "N", defaultValue = "" + NbdServer.Settings.DEFAULT_MAX_CONNECTIONS,
+            description = "NBD connections open at once, negotiating or serving (1 to " + NbdServer.Settings.MAX_CONNECTIONS_LIMIT
+                    + "); more are closed as they arrive (default ${DEFAULT-VALUE}).")
+    void maxConnections(String text) {
+        int n;
+        try {
+            n = Integer.parseInt(text.strip());
+        } catch (NumberFormatException e) {
+            throw usage("--max-connections '" + text + "' is not a whole number, e.g. 128");
+        }
+        nbdSettings = checked("--max-connections", text, () -> nbdSettings.withMaxConnections(n));
+    }
+
+    @Option(names = "--handshake-timeout", paramLabel = "DURATION", defaultValue = "10s",
+            description = "Close an NBD connection that has not finished option negotiation within this long "
+                    + "(e.g. 500ms, 10s, 2m; 1ms to 1h; default ${DEFAULT-VALUE}).")
+    void handshakeTimeout(String text) {
+        Duration d = duration("--handshake-timeout", text);
+        nbdSettings = checked("--handshake-timeout", text, () -> nbdSettings.withHandshakeTimeout(d));
+    }
+
+    @Option(names = "--reply-timeout", paramLabel = "DURATION", defaultValue = "30s",
+            description = "Drop an NBD client that takes no byte of its replies for this long; its buffers go back to the "
+                    + "server (1ms to 1h; default ${DEFAULT-VALUE}).")
+    void replyTimeout(String text) {
+        Duration d = duration("--reply-timeout", text);
+        nbdSettings = checked("--reply-timeout", text, () -> nbdSettings.withReplyTimeout(d));
+    }
+
+    /** The settings the options asked for (all defaults when none was given). */
+    NbdServer.Settings nbdSettings() {
+        return nbdSettings;
+    }
+
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
+
+    /** {@code text} as a duration: a whole number and a unit, ms, s, m or h. */
+    private Duration duration(String option, String text) {
+        Matcher m = DURATION.matcher(text.strip());
+        if (!m.matches()) {
+            throw usage(option + " '" + text + "' is not a duration: a whole number and ms, s, m or h, e.g. 10s");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+        };
+    }
+
+    private NbdServer.Settings checked(String option, String text, Supplier<NbdServer.Settings> apply) {
+        try {
+            return apply.get();
+        } catch (IllegalArgumentException e) {
+            throw usage(option + " '" + text + "': " + e.getMessage());
+        }
+    }
+
+    private ParameterException usage(String message) {
+        return new ParameterException(spec.commandLine(), message);
+    }
 
     @Override
     boolean runsInDaemon() {
@@ -99,7 +171,7 @@ final class ServeCommand extends Subcommand {
                 public List<String> names() {
                     return exports.names();
                 }
-            });
+            }, nbdSettings);
             NbdServer server = nbd;
             DataDir.Daemon daemon = new DataDir.Daemon() {
                 @Override

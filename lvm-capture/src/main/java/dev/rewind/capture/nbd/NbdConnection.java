@@ -13,15 +13,16 @@ import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One client: its reader thread runs the handshake ({@link NbdNegotiation}), then decodes
- * requests and hands each to the server's worker pool; workers run it against the export and
- * write the reply, in whatever order they finish. At the end (NBD_CMD_DISC, the client going away, a protocol
+ * requests, admits each into the connection's {@link NbdReplyQueue} (waiting, and so not
+ * reading the socket, while the connection is at its cap) and hands it to the server's worker
+ * pool; workers run it against the export and queue the reply, in whatever order they finish;
+ * the connection's writer thread writes the replies. At the end (NBD_CMD_DISC, the client going away, a protocol
  * violation, or the server stopping it) the requests in flight finish and are answered, a
  * writable export is flushed, and the socket is closed.
  */
@@ -37,23 +38,23 @@ final class NbdConnection {
     private final String peer;
     private final NbdDecoder decoder;
     private final NbdReplyWriter replies;
-    private final Semaphore requestPermits;
-    private final Object idleLock = new Object();
+    private final NbdReplyQueue queue;
+    private final long acceptedNanos = System.nanoTime();
     private final CountDownLatch finished = new CountDownLatch(1);
-    private int inFlight;
 
     // set by the reader thread when transmission starts, before any request is handed to a worker
     private volatile NbdExport export;
     private boolean structuredReplies;
 
-    NbdConnection(NbdServer server, long id, SocketChannel channel, int maxRequestsInFlight) {
+    NbdConnection(NbdServer server, long id, SocketChannel channel, NbdServer.Settings settings) {
         this.server = server;
         this.id = id;
         this.channel = channel;
         this.peer = remoteAddress(channel);
         this.decoder = new NbdDecoder(server.buffers());
         this.replies = new NbdReplyWriter(channel);
-        this.requestPermits = new Semaphore(maxRequestsInFlight);
+        this.queue = new NbdReplyQueue(replies, server.buffers(), settings.maxRequestsInFlightPerConnection(),
+                settings.maxReplyBytesPerConnection());
     }
 
     /** Starts the reader thread. */
@@ -85,7 +86,7 @@ final class NbdConnection {
     void awaitFinished(Duration timeout) throws InterruptedException {
         if (!finished.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             LOG.warn("nbd connection {} from {}: requests still running after {}; dropping the connection", id, peer, timeout);
-            closeChannel();
+            drop();
             finished.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
         }
     }
@@ -145,6 +146,7 @@ final class NbdConnection {
         NbdExport e = agreement.export();
         structuredReplies = agreement.structuredReplies();
         decoder.enterTransmission(e.sizeBytes(), e.isReadOnly(), agreement.structuredReplies(), agreement.blockStatus());
+        queue.start("rewind-nbd-writer-" + id, this::replyFailed);
         export = e;
         LOG.debug("nbd connection {} from {}: serving {} ({} bytes{})", id, peer, e.name(), e.sizeBytes(), e.isReadOnly() ? ", read-only" : "");
     }
@@ -162,78 +164,92 @@ final class NbdConnection {
             }
             if (message instanceof RejectedRequest r) {
                 LOG.debug("nbd connection {}: refused: {}", id, r.message());
-                replyError(r.command(), r.error(), r.message());
+                queue.admit(0);
+                queue.enqueue(errorReply(r.command(), r.error(), r.message()), null, 0);
             } else if (message instanceof WriteRequest w) {
-                submit(w.command(), w.payload());
+                submitWrite(w);
             } else {
                 CommandRequest c = (CommandRequest) message;
                 if (c.type() == CMD_DISC) {
                     LOG.debug("nbd connection {}: NBD_CMD_DISC", id);
                     return;
                 }
-                ByteBuffer buffer = null;
-                if (c.type() == CMD_READ && c.length() > 0) {
-                    buffer = server.buffers().acquire(c.length());
-                }
-                submit(c, buffer);
+                submitCommand(c);
             }
         }
     }
 
-    private void submit(CommandRequest c, ByteBuffer buffer) throws IOException, InterruptedException {
+    /** Admits a WRITE (its payload already read into a pool buffer) and submits it. */
+    private void submitWrite(WriteRequest w) throws IOException, InterruptedException {
         try {
-            requestPermits.acquire();
-        } catch (InterruptedException e) {
-            releaseBuffer(buffer);
+            queue.admit(0);
+        } catch (IOException | InterruptedException e) {
+            releaseBuffer(w.payload());
             throw e;
         }
-        synchronized (idleLock) {
-            inFlight++;
+        submit(w.command(), w.payload(), 0);
+    }
+
+    /** Admits a READ (its reply bytes counted against the connection's cap) or a command without payload, and submits it. */
+    private void submitCommand(CommandRequest c) throws IOException, InterruptedException {
+        int replyBytes = c.type() == CMD_READ ? c.length() : 0;
+        queue.admit(replyBytes);
+        ByteBuffer buffer = null;
+        if (replyBytes > 0) {
+            try {
+                buffer = server.buffers().acquire(replyBytes);
+            } catch (InterruptedException | RuntimeException | OutOfMemoryError e) {
+                queue.cancel(replyBytes);
+                throw e;
+            }
         }
+        submit(c, buffer, replyBytes);
+    }
+
+    private void submit(CommandRequest c, ByteBuffer buffer, int replyBytes) {
         try {
-            server.workers().execute(() -> execute(c, buffer));
+            server.workers().execute(() -> execute(c, buffer, replyBytes));
         } catch (RejectedExecutionException e) {
-            requestDone(buffer);
-            replyError(c, ESHUTDOWN, "the server is shutting down");
+            queue.enqueue(errorReply(c, ESHUTDOWN, "the server is shutting down"), buffer, replyBytes);
         }
     }
 
     // ---- worker threads ----
 
-    private void execute(CommandRequest c, ByteBuffer buffer) {
+    /** Runs a request and queues its reply; never waits on the client. */
+    private void execute(CommandRequest c, ByteBuffer buffer, int replyBytes) {
+        NbdReply reply;
         try {
-            serve(c, buffer);
-        } catch (IOException e) {
-            LOG.debug("nbd connection {}: reply to handle {} not sent: {}", id, c.handle(), e.toString());
-            closeChannel();
+            reply = serve(c, buffer);
         } catch (RuntimeException e) {
-            LOG.warn("nbd connection {}: failure while replying", id, e);
-            closeChannel();
-        } finally {
-            requestDone(buffer);
+            LOG.warn("nbd connection {}: failure while serving handle {}", id, c.handle(), e);
+            reply = errorReply(c, EIO, "internal error: " + e);
+        }
+        if (c.type() == CMD_READ) {
+            queue.enqueue(reply, buffer, replyBytes); // the buffer goes back once the data is on the wire
+        } else {
+            releaseBuffer(buffer); // a WRITE's payload is in the journal: give it back before the client reads the reply
+            queue.enqueue(reply, null, replyBytes);
         }
     }
 
-    /** Runs an accepted request against the export and answers it. Throws only if the reply cannot be sent. */
-    private void serve(CommandRequest c, ByteBuffer buffer) throws IOException {
+    /** Runs an accepted request against the export; returns its reply. */
+    private NbdReply serve(CommandRequest c, ByteBuffer buffer) {
         if (c.type() == CMD_WRITE_ZEROES && c.hasFlag(CMD_FLAG_FAST_ZERO)) {
-            replyError(c, ENOTSUP, "fast zeroing is not supported: zeroing costs as much as writing");
-            return;
+            return errorReply(c, ENOTSUP, "fast zeroing is not supported: zeroing costs as much as writing");
         }
         NbdExport e = export;
         try {
             perform(e, c, buffer);
         } catch (IllegalArgumentException ex) {
-            replyError(c, EINVAL, ex.getMessage());
-            return;
+            return errorReply(c, EINVAL, ex.getMessage());
         } catch (IOException | RuntimeException ex) {
             String message = ex.getMessage() != null ? ex.getMessage() : ex.toString();
             LOG.warn("nbd {} on {} at offset {} ({} bytes) failed: {}", commandName(c.type()), e.name(), c.offset(), c.lengthBytes(),
                     message);
-            replyError(c, isNoSpace(ex) ? ENOSPC : EIO, message);
-            return;
+            return errorReply(c, isNoSpace(ex) ? ENOSPC : EIO, message);
         }
-        replySuccess(c, buffer);
+        return successReply(c, buffer);
     }
 
     private void perform(NbdExport e, CommandRequest c, ByteBuffer buffer) throws IOException {
@@ -272,49 +288,27 @@ final class NbdConnection {
         }
     }
 
-    private void replySuccess(CommandRequest c, ByteBuffer buffer) throws IOException {
+    private NbdReply successReply(CommandRequest c, ByteBuffer buffer) {
         if (c.type() == CMD_READ) {
             if (c.length() == 0) {
-                if (structuredReplies) {
-                    replies.noneChunk(c.handle());
-                } else {
-                    replies.simpleReply(c.handle(), 0);
-                }
-            } else if (structuredReplies) {
-                replies.offsetDataChunk(c.handle(), c.offset(), buffer, true);
-            } else {
-                replies.simpleReadReply(c.handle(), buffer);
+                return structuredReplies ? new NbdReply.None(c.handle()) : new NbdReply.Simple(c.handle(), 0);
             }
+            return structuredReplies ? new NbdReply.OffsetData(c.handle(), c.offset(), buffer) : new NbdReply.SimpleRead(c.handle(), buffer);
         } else if (c.type() == CMD_BLOCK_STATUS) {
-            replies.blockStatusChunk(c.handle(), BASE_ALLOCATION_ID, c.length(), 0);
-        } else {
-            replies.simpleReply(c.handle(), 0);
+            return new NbdReply.BlockStatus(c.handle(), BASE_ALLOCATION_ID, c.length(), 0);
         }
+        return new NbdReply.Simple(c.handle(), 0);
     }
 
     /** An error reply: a structured error chunk with the message when negotiated, else a simple reply. */
-    private void replyError(CommandRequest c, int error, String message) throws IOException {
-        if (structuredReplies) {
-            replies.errorChunk(c.handle(), error, message);
-        } else {
-            replies.simpleReply(c.handle(), error);
-        }
+    private NbdReply errorReply(CommandRequest c, int error, String message) {
+        return structuredReplies ? new NbdReply.ErrorChunk(c.handle(), error, message) : new NbdReply.Simple(c.handle(), error);
     }
 
     private static boolean isNoSpace(Exception e) {
         String m = e.getMessage();
         return e instanceof IOException && m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded")
                 || m.contains("File too large"));
-    }
-
-    private void requestDone(ByteBuffer buffer) {
-        releaseBuffer(buffer);
-        requestPermits.release();
-        synchronized (idleLock) {
-            if (--inFlight == 0) {
-                idleLock.notifyAll();
-            }
-        }
     }
 
     private void releaseBuffer(ByteBuffer buffer) {
@@ -328,10 +322,10 @@ final class NbdConnection {
     private void finish() {
         decoder.close();
         try {
-            if (!awaitIdle(server.drainTimeout())) {
+            if (!queue.awaitIdle(server.drainTimeout())) {
                 LOG.warn("nbd connection {} from {}: requests still running after {}; closing the socket", id, peer, server.drainTimeout());
-                closeChannel();
-                awaitIdle(server.drainTimeout());
+                drop();
+                queue.awaitIdle(server.drainTimeout());
             }
             NbdExport e = export;
             if (e != null && !e.isReadOnly()) {
@@ -344,25 +338,22 @@ final class NbdConnection {
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
         } finally {
-            closeChannel();
+            try {
+                queue.stop(server.drainTimeout());
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+            drop();
             server.connectionFinished(this);
             finished.countDown();
             LOG.debug("nbd connection {} from {}: closed", id, peer);
         }
     }
 
-    private boolean awaitIdle(Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (idleLock) {
-            while (inFlight > 0) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                TimeUnit.NANOSECONDS.timedWait(idleLock, left);
-            }
-            return true;
-        }
+    /** Closes the socket and discards queued replies, giving their buffers back; wakes the reader if it waits to admit. */
+    private void drop() {
+        closeChannel();
+        queue.abort();
     }
 
     private void closeChannel() {
@@ -373,19 +364,39 @@ final class NbdConnection {
         }
     }
 
+    /** The writer thread could not write a reply: the client is gone or was dropped. */
+    private void replyFailed(Throwable e) {
+        if (e instanceof IOException) {
+            LOG.debug("nbd connection {} from {}: reply not sent: {}", id, peer, e.toString());
+        } else {
+            LOG.warn("nbd connection {} from {}: failure while writing a reply", id, peer, e);
+        }
+        drop();
+    }
+
     /**
-     * Closes the socket if the client has been sending one payload for longer than
-     * {@code timeoutNanos}: the reader then fails, and the connection gives its buffer back.
+     * Drops the connection if it is past one of the {@code settings} timeouts at
+     * {@code nowNanos}: still negotiating after the handshake timeout, in the middle of one
+     * write's payload for longer than the payload timeout, or taking no byte of a reply for
+     * longer than the reply timeout. The reader and writer then fail, and the buffers go back.
      */
-    void closeIfPayloadStalled(long nowNanos, long timeoutNanos) {
-        long since = payloadSinceNanos;
-        if (since != 0 && nowNanos - since > timeoutNanos) {
-            LOG.info("nbd connection {} from {}: no complete write payload within {} ms; disconnecting", id, peer, timeoutNanos / 1_000_000);
-            try {
-                channel.close();
-            } catch (IOException e) {
-                LOG.debug("nbd connection {}: closing: {}", id, e.toString());
-            }
+    void closeIfStalled(long nowNanos, NbdServer.Settings settings) {
+        if (finished.getCount() == 0 || !channel.isOpen()) {
+            return;
+        }
+        String why = null;
+        long payloadSince = payloadSinceNanos;
+        long writingSince = replies.writingSinceNanos();
+        if (export == null && nowNanos - acceptedNanos > settings.handshakeTimeout().toNanos()) {
+            why = "option negotiation not finished within " + settings.handshakeTimeout().toMillis() + " ms";
+        } else if (payloadSince != 0 && nowNanos - payloadSince > settings.payloadTimeout().toNanos()) {
+            why = "no complete write payload within " + settings.payloadTimeout().toMillis() + " ms";
+        } else if (writingSince != 0 && nowNanos - writingSince > settings.replyTimeout().toNanos()) {
+            why = "replies not read for " + settings.replyTimeout().toMillis() + " ms";
+        }
+        if (why != null) {
+            LOG.info("nbd connection {} from {}: {}; disconnecting", id, peer, why);
+            drop();
         }
     }
 

@@ -9,9 +9,12 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Writes what the server says to one client, each message whole under one lock, so that
- * workers finishing requests in any order never interleave their bytes. Headers go through
- * one reused direct buffer; payloads are written straight from the caller's buffer.
+ * Writes what the server says to one client, each message whole under one lock: during the
+ * handshake from the connection's reader thread, in transmission only from the connection's
+ * writer thread ({@link NbdReplyQueue}), never from a shared worker. Headers go through one
+ * reused direct buffer; payloads are written straight from the caller's buffer. The writes
+ * block; {@link #writingSinceNanos()} tells the server's watchdog whether the client still
+ * takes bytes.
  *
  * <p>Wire layouts (big-endian), from the spec:
  * <pre>
@@ -26,12 +29,23 @@ import java.util.concurrent.locks.ReentrantLock;
  * </pre>
  */
 final class NbdReplyWriter {
+    /** Payload bytes handed to one write call at most, so that a slow reader's progress shows (see {@link #writingSinceNanos}). */
+    static final int WRITE_SLICE_BYTES = 256 << 10;
+    /** Messages gathered into one write at most (see {@link #beginBatch()}). */
+    static final int MAX_BATCH_MESSAGES = 64;
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(EXPORT_NAME_REPLY_ZEROES).asReadOnlyBuffer();
 
     private final GatheringByteChannel channel;
     private final ReentrantLock lock = new ReentrantLock();
     private final ByteBuffer header = ByteBuffer.allocateDirect(64);
     private final ByteBuffer[] headerAndPayload = new ByteBuffer[2];
+    private volatile long writingSinceNanos;
+    /** While a batch is open: headers of the batched messages, and the buffers to write in one gathering write. */
+    private final ByteBuffer batchHeaders = ByteBuffer.allocateDirect(MAX_BATCH_MESSAGES * 64);
+    private final ByteBuffer[] batch = new ByteBuffer[2 * MAX_BATCH_MESSAGES];
+    private int batchBuffers;
+    private int batchMessages;
+    private boolean batching;
 
     NbdReplyWriter(GatheringByteChannel channel) {
         this.channel = channel;
@@ -145,23 +159,102 @@ final class NbdReplyWriter {
                 .putLong(handle).putInt(payloadLength);
     }
 
-    /** Writes {@link #header} (as filled so far) and then {@code payload}, completely. Lock held. */
-    private void send(ByteBuffer payload) throws IOException {
-        header.flip();
-        if (payload == null || !payload.hasRemaining()) {
-            while (header.hasRemaining()) {
-                channel.write(header);
-            }
-            return;
-        }
-        headerAndPayload[0] = header;
-        headerAndPayload[1] = payload;
+    /**
+     * Starts gathering messages: until {@link #endBatch()}, each message is kept (its header
+     * copied, its payload referenced) and they all go out in one gathering write. The caller
+     * batches at most {@link #MAX_BATCH_MESSAGES} messages with {@link #WRITE_SLICE_BYTES} of
+     * payload between them, and keeps the payloads untouched until
+     * {@code endBatch} returns. Holds the lock until then.
+     */
+    void beginBatch() {
+        lock.lock();
+        batching = true;
+        batchHeaders.clear();
+        batchBuffers = 0;
+        batchMessages = 0;
+    }
+
+    /** Writes every message of the batch, completely, and closes it. */
+    void endBatch() throws IOException {
         try {
-            while (payload.hasRemaining()) {
-                channel.write(headerAndPayload);
+            writingSinceNanos = System.nanoTime();
+            int first = 0;
+            while (first < batchBuffers) {
+                channel.write(batch, first, batchBuffers - first);
+                writingSinceNanos = System.nanoTime();
+                while (first < batchBuffers && !batch[first].hasRemaining()) {
+                    first++;
+                }
             }
         } finally {
-            headerAndPayload[1] = null;
+            writingSinceNanos = 0;
+            java.util.Arrays.fill(batch, 0, batchBuffers, null);
+            batchBuffers = 0;
+            batching = false;
+            lock.unlock();
+        }
+    }
+
+    /** Adds the message in {@link #header} and {@code payload} to the open batch. Lock held. */
+    private void addToBatch(ByteBuffer payload) {
+        if (batchMessages == MAX_BATCH_MESSAGES) {
+            throw new IllegalStateException("a reply batch holds at most " + MAX_BATCH_MESSAGES + " messages");
+        }
+        header.flip();
+        int start = batchHeaders.position();
+        batchHeaders.put(header);
+        batch[batchBuffers++] = batchHeaders.duplicate().position(start).limit(batchHeaders.position());
+        if (payload != null && payload.hasRemaining()) {
+            batch[batchBuffers++] = payload;
+        }
+        batchMessages++;
+    }
+
+    /**
+     * Nonzero while a message is being written: when the last write call began or made
+     * progress ({@link System#nanoTime()}). The server's watchdog drops a client that has not
+     * taken any bytes for longer than the reply timeout.
+     */
+    long writingSinceNanos() {
+        return writingSinceNanos;
+    }
+
+    /**
+     * Writes {@link #header} (as filled so far) and then {@code payload}, completely, at most
+     * {@link #WRITE_SLICE_BYTES} of payload per write call so that progress is seen. Lock held.
+     */
+    private void send(ByteBuffer payload) throws IOException {
+        if (batching) {
+            addToBatch(payload);
+            return;
+        }
+        header.flip();
+        writingSinceNanos = System.nanoTime();
+        try {
+            if (payload == null || !payload.hasRemaining()) {
+                while (header.hasRemaining()) {
+                    channel.write(header);
+                    writingSinceNanos = System.nanoTime();
+                }
+                return;
+            }
+            int end = payload.limit();
+            headerAndPayload[0] = header;
+            headerAndPayload[1] = payload;
+            try {
+                while (payload.position() < end) {
+                    payload.limit(Math.min(end, payload.position() + WRITE_SLICE_BYTES));
+                    while (payload.hasRemaining()) {
+                        channel.write(headerAndPayload);
+                        writingSinceNanos = System.nanoTime();
+                    }
+                }
+            } finally {
+                payload.limit(end);
+                headerAndPayload[1] = null;
+            }
+        } finally {
+            writingSinceNanos = 0;
         }
     }
 

@@ -25,11 +25,19 @@ import org.slf4j.LoggerFactory;
  * project) for the exports of an {@link NbdExports}.
  *
  * <p>Threads: one acceptor; one reader per connection, which runs the handshake and decodes
- * requests; a bounded pool of workers shared by all connections, which run requests and write
- * their replies (in any order, each whole under the connection's write lock). Each connection
- * has a bounded number of requests in flight (128 by default), and READ and WRITE payloads
- * come from one pool of direct buffers with a byte budget (256 MiB by default), so a busy
- * client is slowed down rather than the heap filled.
+ * requests; a bounded pool of workers shared by all connections, which run requests and queue
+ * their replies (in any order); one writer per connection in transmission, which alone writes
+ * that connection's replies to its socket ({@link NbdReplyQueue}), so a shared worker never
+ * waits on a client. Each connection has a bounded number of requests in flight (128 by
+ * default) and of READ reply bytes queued (16 MiB); at either cap its reader stops reading
+ * its socket. READ and WRITE payloads come from one pool of direct buffers with a byte budget
+ * (256 MiB by default), so a busy client is slowed down rather than the heap filled.
+ *
+ * <p>Limits on clients ({@link Settings}): at most {@code maxConnections} connections (more
+ * are closed at accept, with a log line); a watchdog closes a connection that has not finished
+ * negotiating within the handshake timeout, has not sent a write's payload within the payload
+ * timeout, or has not taken any byte of its replies within the reply timeout, and its buffers
+ * go back to the pool.
  *
  * <p>{@link #close()} stops accepting, lets every request already read finish and be
  * answered, flushes every writable export in use, and closes the connections.
@@ -38,31 +46,100 @@ public final class NbdServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
 
     /**
-     * Tuning of a server, validated here.
+     * Tuning of a server, validated here (each bad value is named with its allowed range).
      *
      * @param workerThreads                     threads running requests, shared by all connections
-     * @param maxRequestsInFlightPerConnection  requests read but not yet answered, per connection
+     * @param maxRequestsInFlightPerConnection  requests read but not yet answered on the wire, per connection
+     * @param maxReplyBytesPerConnection        READ reply bytes admitted but not yet written, per connection (one
+     *                                          larger READ is let through when nothing else is queued)
      * @param bufferBudgetBytes                 READ/WRITE payload bytes held at once, all connections together (at least 32 MiB)
      * @param retainedBufferBytes               payload buffers kept for reuse
-     * @param drainTimeout                      how long closing waits for requests in flight before dropping a connection
+     * @param maxConnections                    connections open at once (in handshake or transmission); more are closed at accept
+     * @param handshakeTimeout                  how long a client may take from connecting to finishing option negotiation
      * @param payloadTimeout                    how long a client may take to send one write's payload before it is
      *                                          disconnected (a stalled client must not keep the payload budget)
+     * @param replyTimeout                      how long a client may go without taking any byte of a reply being written
+     *                                          to it before it is disconnected and its buffers go back to the pool
+     * @param drainTimeout                      how long closing waits for requests in flight before dropping a connection
      */
-    record Settings(int workerThreads, int maxRequestsInFlightPerConnection, long bufferBudgetBytes, long retainedBufferBytes,
-                    Duration drainTimeout, Duration payloadTimeout) {
-        static final Settings DEFAULT = new Settings(Math.max(8, Math.min(64, 4 * Runtime.getRuntime().availableProcessors())), 128,
-                256L << 20, 64L << 20, Duration.ofSeconds(30), Duration.ofSeconds(20));
+    public record Settings(int workerThreads, int maxRequestsInFlightPerConnection, long maxReplyBytesPerConnection,
+                           long bufferBudgetBytes, long retainedBufferBytes, int maxConnections, Duration handshakeTimeout,
+                           Duration payloadTimeout, Duration replyTimeout, Duration drainTimeout) {
+        /** Connections at once by default: see {@link #DEFAULT}. */
+        public static final int DEFAULT_MAX_CONNECTIONS = 128;
+        public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+        public static final Duration DEFAULT_REPLY_TIMEOUT = Duration.ofSeconds(30);
+        static final long DEFAULT_MAX_REPLY_BYTES_PER_CONNECTION = 16L << 20;
+        /** Most connections and longest timeout accepted. */
+        public static final int MAX_CONNECTIONS_LIMIT = 4096;
+        public static final Duration MAX_TIMEOUT = Duration.ofHours(1);
+
+        /**
+         * The defaults. 128 connections: each costs a reader and, in transmission, a writer
+         * thread, and up to 16 MiB of queued READ data; 128 leaves room for several databases
+         * whose clients open one connection per CPU (the kernel client with multi-conn,
+         * nbdcopy's 4) while a flood of connections cannot exhaust threads or memory.
+         * Handshake timeout 10 s, as qemu-nbd. Reply timeout 30 s: longer than any pause a
+         * live client makes between taking bytes, short enough to free a dead client's buffers.
+         */
+        public static final Settings DEFAULT = new Settings(Math.max(8, Math.min(64, 4 * Runtime.getRuntime().availableProcessors())), 128,
+                DEFAULT_MAX_REPLY_BYTES_PER_CONNECTION, 256L << 20, 64L << 20, DEFAULT_MAX_CONNECTIONS, DEFAULT_HANDSHAKE_TIMEOUT, Duration.ofSeconds(20),
+                DEFAULT_REPLY_TIMEOUT, Duration.ofSeconds(30));
+
+        Settings(int workerThreads, int maxRequestsInFlightPerConnection, long bufferBudgetBytes, long retainedBufferBytes,
+                 Duration drainTimeout, Duration payloadTimeout) {
+            this(workerThreads, maxRequestsInFlightPerConnection, DEFAULT_MAX_REPLY_BYTES_PER_CONNECTION, bufferBudgetBytes, retainedBufferBytes,
+                    DEFAULT_MAX_CONNECTIONS, DEFAULT_HANDSHAKE_TIMEOUT, payloadTimeout, DEFAULT_REPLY_TIMEOUT, drainTimeout);
+        }
 
         Settings(int workerThreads, int maxRequestsInFlightPerConnection, long bufferBudgetBytes, long retainedBufferBytes,
                  Duration drainTimeout) {
             this(workerThreads, maxRequestsInFlightPerConnection, bufferBudgetBytes, retainedBufferBytes, drainTimeout, Duration.ofSeconds(20));
         }
 
-        Settings {
-            if (workerThreads < 1 || maxRequestsInFlightPerConnection < 1 || bufferBudgetBytes < NbdProtocol.MAX_BLOCK_BYTES
-                    || retainedBufferBytes < 0 || drainTimeout.isNegative()) {
-                throw new IllegalArgumentException("invalid NBD server settings " + this + ": need at least 1 worker thread and 1 request"
-                        + " in flight, a buffer budget of at least " + NbdProtocol.MAX_BLOCK_BYTES + " bytes, no negative sizes or timeout");
+        public Settings {
+            requireRange("worker threads", workerThreads, 1, 1024);
+            requireRange("requests in flight per connection", maxRequestsInFlightPerConnection, 1, 1 << 16);
+            requireRange("reply bytes per connection", maxReplyBytesPerConnection, NbdProtocol.MIN_BLOCK_BYTES, 1L << 40);
+            requireRange("buffer budget bytes", bufferBudgetBytes, NbdProtocol.MAX_BLOCK_BYTES, 1L << 40);
+            requireRange("retained buffer bytes", retainedBufferBytes, 0, 1L << 40);
+            requireRange("connections", maxConnections, 1, MAX_CONNECTIONS_LIMIT);
+            requireTimeout("handshake timeout", handshakeTimeout);
+            requireTimeout("payload timeout", payloadTimeout);
+            requireTimeout("reply timeout", replyTimeout);
+            if (drainTimeout == null || drainTimeout.isNegative()) {
+                throw new IllegalArgumentException("drain timeout " + drainTimeout + " must be 0 or more");
+            }
+        }
+
+        /** These settings with another handshake timeout (1 ms to 1 h). */
+        public Settings withHandshakeTimeout(Duration timeout) {
+            return new Settings(workerThreads, maxRequestsInFlightPerConnection, maxReplyBytesPerConnection, bufferBudgetBytes,
+                    retainedBufferBytes, maxConnections, timeout, payloadTimeout, replyTimeout, drainTimeout);
+        }
+
+        /** These settings with another reply timeout (1 ms to 1 h). */
+        public Settings withReplyTimeout(Duration timeout) {
+            return new Settings(workerThreads, maxRequestsInFlightPerConnection, maxReplyBytesPerConnection, bufferBudgetBytes,
+                    retainedBufferBytes, maxConnections, handshakeTimeout, payloadTimeout, timeout, drainTimeout);
+        }
+
+        /** These settings with another connection limit (1 to {@value #MAX_CONNECTIONS_LIMIT}). */
+        public Settings withMaxConnections(int connections) {
+            return new Settings(workerThreads, maxRequestsInFlightPerConnection, maxReplyBytesPerConnection, bufferBudgetBytes,
+                    retainedBufferBytes, connections, handshakeTimeout, payloadTimeout, replyTimeout, drainTimeout);
+        }
+
+        private static void requireRange(String what, long value, long min, long max) {
+            if (value < min || value > max) {
+                throw new IllegalArgumentException(what + " " + value + " is outside the allowed range " + min + " to " + max);
+            }
+        }
+
+        private static void requireTimeout(String what, Duration timeout) {
+            if (timeout == null || timeout.compareTo(Duration.ofMillis(1)) < 0 || timeout.compareTo(MAX_TIMEOUT) > 0) {
+                throw new IllegalArgumentException(what + " " + (timeout == null ? "(none)" : timeout.toMillis() + " ms")
+                        + " is outside the allowed range 1 ms to 1 h");
             }
         }
     }
@@ -91,15 +168,25 @@ public final class NbdServer implements AutoCloseable {
         this.acceptor = new Thread(this::acceptLoop, "rewind-nbd-acceptor-" + port);
         this.acceptor.setDaemon(true);
         this.watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(namedDaemonThreads("rewind-nbd-watchdog-" + port + "-"));
-        long periodMillis = Math.max(10, Math.min(1000, settings.payloadTimeout().toMillis() / 4));
+        long shortest = Math.min(settings.payloadTimeout().toMillis(), Math.min(settings.handshakeTimeout().toMillis(),
+                settings.replyTimeout().toMillis()));
+        long periodMillis = Math.max(10, Math.min(1000, shortest / 4));
         this.watchdog.scheduleWithFixedDelay(this::dropStalledClients, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
     }
 
-    /** Disconnects every client that started sending a write's payload longer ago than the payload timeout. */
+    /**
+     * Disconnects every client past a timeout: still negotiating after the handshake timeout,
+     * sending one write's payload for longer than the payload timeout, or not taking any byte
+     * of a reply for longer than the reply timeout.
+     */
     private void dropStalledClients() {
         long now = System.nanoTime();
         for (NbdConnection c : connections) {
-            c.closeIfPayloadStalled(now, settings.payloadTimeout().toNanos());
+            try {
+                c.closeIfStalled(now, settings);
+            } catch (RuntimeException e) {
+                LOG.warn("nbd server on port {}: checking connection for stalls failed", port, e);
+            }
         }
     }
 
@@ -108,7 +195,8 @@ public final class NbdServer implements AutoCloseable {
         return start(address, exports, Settings.DEFAULT);
     }
 
-    static NbdServer start(InetSocketAddress address, NbdExports exports, Settings settings) throws IOException {
+    /** Like {@link #start(InetSocketAddress, NbdExports)}, with {@code settings}. */
+    public static NbdServer start(InetSocketAddress address, NbdExports exports, Settings settings) throws IOException {
         ServerSocketChannel channel = ServerSocketChannel.open();
         try {
             channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
@@ -208,9 +296,14 @@ public final class NbdServer implements AutoCloseable {
                     channel.close();
                     return;
                 }
+                if (connections.size() >= settings.maxConnections()) {
+                    LOG.warn("nbd server on port {}: {} connections already open (the limit); closing the new one from {}",
+                            port, connections.size(), remoteAddress(channel));
+                    closeQuietly(channel);
+                    continue;
+                }
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                NbdConnection connection = new NbdConnection(this, connectionIds.incrementAndGet(), channel,
-                        settings.maxRequestsInFlightPerConnection());
+                NbdConnection connection = new NbdConnection(this, connectionIds.incrementAndGet(), channel, settings);
                 connections.add(connection);
                 try {
                     connection.start();
@@ -238,6 +331,14 @@ public final class NbdServer implements AutoCloseable {
             channel.close();
         } catch (IOException e) {
             LOG.debug("close: {}", e.toString());
+        }
+    }
+
+    private static String remoteAddress(SocketChannel channel) {
+        try {
+            return String.valueOf(channel.getRemoteAddress());
+        } catch (IOException e) {
+            return "?";
         }
     }
 
@@ -274,5 +375,10 @@ public final class NbdServer implements AutoCloseable {
 
     void connectionFinished(NbdConnection connection) {
         connections.remove(connection);
+    }
+
+    /** Connections open now, in handshake or transmission. */
+    int openConnections() {
+        return connections.size();
     }
 }

@@ -7,8 +7,9 @@
  * connection; its reader thread feeds the bytes to an {@code NbdDecoder}, which checks every
  * limit and turns them into {@code NbdMessage} records; the connection acts on the records
  * (options in the reader thread, commands on a bounded worker pool) against an
- * {@link dev.rewind.capture.nbd.NbdExport}; an {@code NbdReplyWriter} turns the outcome back into
- * bytes. {@link dev.rewind.capture.nbd.CapturedSetExports} resolves export names
+ * {@link dev.rewind.capture.nbd.NbdExport}; workers queue each outcome as an {@code NbdReply} in
+ * the connection's {@code NbdReplyQueue}, whose writer thread alone turns it into bytes through an
+ * {@code NbdReplyWriter}, so no shared worker ever waits on a client's socket. {@link dev.rewind.capture.nbd.CapturedSetExports} resolves export names
  * ({@code <set>/<member>}, {@code <set>/<member>@<seq>}, {@code @bookmark:NAME}, {@code @time:ISO-8601})
  * to exports over {@link dev.rewind.capture.CapturedSet}. Nothing the client sends reaches an
  * export before the decoder has accepted it.

@@ -1,0 +1,250 @@
+package dev.rewind.capture.nbd;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * The replies of one connection in transmission, its writer thread, and the bounds on what
+ * the connection may hold.
+ *
+ * <p><b>No shared thread waits on a client.</b> A worker that has run a request
+ * {@linkplain #enqueue enqueues} its {@link NbdReply} here, which never blocks, and goes back
+ * to the shared pool. The connection's own writer thread takes the replies in order and does
+ * the blocking socket write through {@link NbdReplyWriter}. A client that stops reading its
+ * replies therefore blocks only its own writer thread.
+ *
+ * <p><b>Back-pressure.</b> The connection's reader thread calls {@link #admit} before it hands
+ * a request on (or queues a refusal). Admission waits while the connection has its maximum
+ * number of requests in flight (read, and not yet answered on the wire or discarded) or its
+ * maximum of READ reply bytes admitted and not yet written; a single request larger than the
+ * byte cap is admitted when nothing else is. While the reader waits it does not read the
+ * socket, so TCP pushes back on that client alone. Every queued reply was admitted, so the
+ * queue never holds more than those two caps.
+ *
+ * <p><b>Dropping.</b> {@link NbdReplyWriter} records when a write last made progress; the
+ * server's watchdog closes a connection whose writer made none within the reply timeout.
+ * {@link #abort} (on that, on a failed write, or on any hard close) discards the queued
+ * replies, gives their buffers back to the shared {@link NbdBufferPool}, and wakes the reader;
+ * replies enqueued afterwards are released at once.
+ */
+final class NbdReplyQueue {
+    /** A reply, the payload buffer to give back once it is written, and the bytes it was admitted with. */
+    private record Entry(NbdReply reply, ByteBuffer buffer, int admittedBytes) {
+    }
+
+    private final NbdReplyWriter writer;
+    private final NbdBufferPool buffers;
+    private final int maxRequestsInFlight;
+    private final long maxReplyBytes;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final ArrayDeque<Entry> queue = new ArrayDeque<>();
+    private int inFlight;
+    private long admittedBytes;
+    private boolean stopping;
+    private boolean aborted;
+    private Thread writerThread;
+
+    /**
+     * @param maxRequestsInFlight requests admitted and not yet answered, at most
+     * @param maxReplyBytes       READ reply bytes admitted and not yet written, at most
+     */
+    NbdReplyQueue(NbdReplyWriter writer, NbdBufferPool buffers, int maxRequestsInFlight, long maxReplyBytes) {
+        this.writer = writer;
+        this.buffers = buffers;
+        this.maxRequestsInFlight = maxRequestsInFlight;
+        this.maxReplyBytes = maxReplyBytes;
+    }
+
+    /**
+     * Starts the writer thread; {@code onWriteFailure} runs in it when a reply cannot be
+     * written (the connection is then to be dropped).
+     */
+    void start(String threadName, Consumer<Throwable> onWriteFailure) {
+        Thread t = new Thread(() -> writeLoop(onWriteFailure), threadName);
+        t.setDaemon(true);
+        lock.lock();
+        try {
+            writerThread = t;
+        } finally {
+            lock.unlock();
+        }
+        t.start();
+    }
+
+    /**
+     * Takes one request in flight carrying {@code replyBytes} of READ data (0 for others);
+     * waits while the connection is at a cap.
+     *
+     * @throws ClosedChannelException once the connection has been dropped
+     */
+    void admit(int replyBytes) throws InterruptedException, ClosedChannelException {
+        lock.lock();
+        try {
+            while (!aborted && (inFlight >= maxRequestsInFlight
+                    || admittedBytes > 0 && admittedBytes + replyBytes > maxReplyBytes)) {
+                changed.await();
+            }
+            if (aborted) {
+                throw new ClosedChannelException();
+            }
+            inFlight++;
+            admittedBytes += replyBytes;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Queues the reply of an admitted request; {@code buffer} (may be null) goes back to the
+     * pool once the reply is written or discarded. Never blocks.
+     */
+    void enqueue(NbdReply reply, ByteBuffer buffer, int admittedReplyBytes) {
+        Entry entry = new Entry(reply, buffer, admittedReplyBytes);
+        lock.lock();
+        try {
+            if (!aborted) {
+                queue.addLast(entry);
+                changed.signalAll();
+                return;
+            }
+        } finally {
+            lock.unlock();
+        }
+        done(entry);
+    }
+
+    /** Forgets an admitted request that will get no reply (it was never handed on). */
+    void cancel(int admittedReplyBytes) {
+        done(new Entry(null, null, admittedReplyBytes));
+    }
+
+    /** Waits until every admitted request has been answered or discarded; false on timeout. */
+    boolean awaitIdle(Duration timeout) throws InterruptedException {
+        long left = timeout.toNanos();
+        lock.lock();
+        try {
+            while (inFlight > 0) {
+                if (left <= 0) {
+                    return false;
+                }
+                left = changed.awaitNanos(left);
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Discards every queued reply, releases its buffer, and wakes whoever waits. Idempotent. */
+    void abort() {
+        ArrayDeque<Entry> discarded;
+        lock.lock();
+        try {
+            aborted = true;
+            discarded = new ArrayDeque<>(queue);
+            queue.clear();
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        discarded.forEach(this::done);
+    }
+
+    /** Lets the writer finish what is queued, then end; waits up to {@code timeout} for it. */
+    void stop(Duration timeout) throws InterruptedException {
+        Thread t;
+        lock.lock();
+        try {
+            stopping = true;
+            changed.signalAll();
+            t = writerThread;
+        } finally {
+            lock.unlock();
+        }
+        if (t != null && t != Thread.currentThread()) {
+            t.join(timeout.toMillis());
+        }
+    }
+
+    // ---- the writer thread ----
+
+    /**
+     * Takes the queued replies in order and writes them: as many as fit in one gathering write
+     * (see {@link NbdReplyWriter#beginBatch()}) together, a reply with a large payload alone.
+     */
+    private void writeLoop(Consumer<Throwable> onWriteFailure) {
+        ArrayDeque<Entry> taken = new ArrayDeque<>();
+        for (;;) {
+            lock.lock();
+            try {
+                while (queue.isEmpty() && !stopping && !aborted) {
+                    changed.awaitUninterruptibly();
+                }
+                Entry first = queue.pollFirst();
+                if (first == null) {
+                    return;
+                }
+                taken.addLast(first);
+                if (payloadBytes(first) <= NbdReplyWriter.WRITE_SLICE_BYTES) {
+                    long batchBytes = payloadBytes(first);
+                    while (taken.size() < NbdReplyWriter.MAX_BATCH_MESSAGES && !queue.isEmpty()
+                            && batchBytes + payloadBytes(queue.peekFirst()) <= NbdReplyWriter.WRITE_SLICE_BYTES) {
+                        Entry next = queue.pollFirst();
+                        batchBytes += payloadBytes(next);
+                        taken.addLast(next);
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+            try {
+                if (taken.size() == 1) {
+                    taken.peekFirst().reply().writeTo(writer);
+                } else {
+                    writer.beginBatch();
+                    try {
+                        for (Entry e : taken) {
+                            e.reply().writeTo(writer);
+                        }
+                    } finally {
+                        writer.endBatch();
+                    }
+                }
+            } catch (IOException | RuntimeException | Error e) {
+                abort();
+                onWriteFailure.accept(e);
+                return;
+            } finally {
+                while (!taken.isEmpty()) {
+                    done(taken.pollFirst());
+                }
+            }
+        }
+    }
+
+    /** The bytes a reply carries after its header (READ data; a message for errors, counted as a header). */
+    private static long payloadBytes(Entry entry) {
+        return entry.buffer() == null ? 0 : entry.buffer().remaining();
+    }
+
+    private void done(Entry entry) {
+        if (entry.buffer() != null) {
+            buffers.release(entry.buffer());
+        }
+        lock.lock();
+        try {
+            inFlight--;
+            admittedBytes -= entry.admittedBytes();
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+}
