@@ -151,7 +151,7 @@ final class NbdConnection {
         LOG.debug("nbd connection {} from {}: serving {} ({} bytes{})", id, peer, e.name(), e.sizeBytes(), e.isReadOnly() ? ", read-only" : "");
     }
 
-    /** Requests until DISC, end of input or a violation; each goes to a worker. */
+    /** Requests until DISC, end of input or a violation; each runs here or goes to a worker. */
     private void transmit(ByteBuffer inbound) throws IOException, InterruptedException {
         for (;;) {
             NbdMessage message = next(inbound);
@@ -187,7 +187,35 @@ final class NbdConnection {
             releaseBuffer(w.payload());
             throw e;
         }
-        submit(w.command(), w.payload(), 0);
+        if (runsInline(w.command())) {
+            executeInline(w.command(), w.payload());
+        } else {
+            submit(w.command(), w.payload(), 0);
+        }
+    }
+
+    /**
+     * Whether the reader runs a request itself instead of handing it to a worker: a write,
+     * trim or write-zeroes without FUA only reaches the page cache (journal, dirty region
+     * bits made durable in groups, primary), so a hand-off to a worker and back costs more
+     * than the request. Reads (which may wait for the disk), flushes and FUA go to workers,
+     * so the connection keeps reading behind them.
+     */
+    private static boolean runsInline(CommandRequest c) {
+        return (c.type() == CMD_WRITE || c.type() == CMD_TRIM || c.type() == CMD_WRITE_ZEROES) && !c.hasFlag(CMD_FLAG_FUA);
+    }
+
+    /** Runs an admitted request on the reader thread and writes its reply at once when the connection's writer is idle. */
+    private void executeInline(CommandRequest c, ByteBuffer buffer) {
+        NbdReply reply;
+        try {
+            reply = serve(c, buffer);
+        } catch (RuntimeException e) {
+            LOG.warn("nbd connection {}: failure while serving handle {}", id, c.handle(), e);
+            reply = errorReply(c, EIO, "internal error: " + e);
+        }
+        releaseBuffer(buffer);
+        queue.writeOrEnqueue(reply, null, 0);
     }
 
     /** Admits a READ (its reply bytes counted against the connection's cap) or a command without payload, and submits it. */
@@ -203,7 +231,11 @@ final class NbdConnection {
                 throw e;
             }
         }
-        submit(c, buffer, replyBytes);
+        if (runsInline(c)) {
+            executeInline(c, buffer);
+        } else {
+            submit(c, buffer, replyBytes);
+        }
     }
 
     private void submit(CommandRequest c, ByteBuffer buffer, int replyBytes) {

@@ -27,6 +27,13 @@ import java.util.function.Consumer;
  * socket, so TCP pushes back on that client alone. Every queued reply was admitted, so the
  * queue never holds more than those two caps.
  *
+ * <p><b>The connection's own thread may write.</b> A request the reader runs itself (see
+ * {@code NbdConnection}) has its reply written by the reader at once through
+ * {@link #writeOrEnqueue}, when nothing is queued and the writer thread is not writing:
+ * no thread hand-off at all on the common path. That blocks only the reader of the
+ * connection whose client is slow to read, which is back-pressure on that client alone.
+ * Otherwise the reply is queued like any other, so replies never interleave on the wire.
+ *
  * <p><b>Dropping.</b> {@link NbdReplyWriter} records when a write last made progress; the
  * server's watchdog closes a connection whose writer made none within the reply timeout.
  * {@link #abort} (on that, on a failed write, or on any hard close) discards the queued
@@ -49,7 +56,10 @@ final class NbdReplyQueue {
     private long admittedBytes;
     private boolean stopping;
     private boolean aborted;
+    /** A thread (the writer, or the connection's reader on its direct path) is writing to the socket. */
+    private boolean writing;
     private Thread writerThread;
+    private Consumer<Throwable> onWriteFailure = e -> { };
 
     /**
      * @param maxRequestsInFlight requests admitted and not yet answered, at most
@@ -72,6 +82,7 @@ final class NbdReplyQueue {
         lock.lock();
         try {
             writerThread = t;
+            this.onWriteFailure = onWriteFailure;
         } finally {
             lock.unlock();
         }
@@ -118,6 +129,54 @@ final class NbdReplyQueue {
             lock.unlock();
         }
         done(entry);
+    }
+
+    /**
+     * Writes the reply of an admitted request at once on the calling thread (the connection's
+     * reader, which may block on its own client) when nothing is queued and no other write is
+     * under way; otherwise queues it like {@link #enqueue}. A failed write drops the connection.
+     */
+    void writeOrEnqueue(NbdReply reply, ByteBuffer buffer, int admittedReplyBytes) {
+        Entry entry = new Entry(reply, buffer, admittedReplyBytes);
+        Consumer<Throwable> failure;
+        lock.lock();
+        try {
+            if (aborted) {
+                failure = null;
+            } else if (writing || !queue.isEmpty()) {
+                queue.addLast(entry);
+                changed.signalAll();
+                return;
+            } else {
+                writing = true;
+                failure = onWriteFailure;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (failure == null) {
+            done(entry);
+            return;
+        }
+        Throwable failed = null;
+        try {
+            reply.writeTo(writer);
+        } catch (IOException | RuntimeException | Error e) {
+            failed = e;
+        } finally {
+            lock.lock();
+            try {
+                writing = false;
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+            done(entry);
+        }
+        if (failed != null) {
+            abort();
+            failure.accept(failed);
+        }
     }
 
     /** Forgets an admitted request that will get no reply (it was never handed on). */
@@ -184,13 +243,14 @@ final class NbdReplyQueue {
         for (;;) {
             lock.lock();
             try {
-                while (queue.isEmpty() && !stopping && !aborted) {
+                while ((queue.isEmpty() || writing) && !aborted && !(stopping && queue.isEmpty())) {
                     changed.awaitUninterruptibly();
                 }
                 Entry first = queue.pollFirst();
                 if (first == null) {
                     return;
                 }
+                writing = true;
                 taken.addLast(first);
                 if (payloadBytes(first) <= NbdReplyWriter.WRITE_SLICE_BYTES) {
                     long batchBytes = payloadBytes(first);
@@ -222,6 +282,13 @@ final class NbdReplyQueue {
                 onWriteFailure.accept(e);
                 return;
             } finally {
+                lock.lock();
+                try {
+                    writing = false;
+                    changed.signalAll();
+                } finally {
+                    lock.unlock();
+                }
                 while (!taken.isEmpty()) {
                     done(taken.pollFirst());
                 }

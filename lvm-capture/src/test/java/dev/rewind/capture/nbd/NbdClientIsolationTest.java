@@ -113,6 +113,47 @@ class NbdClientIsolationTest {
         pipeliner.join(LIVENESS.toMillis());
     }
 
+    /**
+     * Writes, trims and write-zeroes without FUA run on the connection's own reader thread,
+     * which also writes their replies: a client that pipelines trims and never reads a reply
+     * blocks only that thread (so the server stops reading it), and is dropped after the reply
+     * timeout like any other.
+     */
+    @Test
+    void aClientThatPipelinesWritesWithoutReadingRepliesIsDroppedAndStallsNobody() throws Exception {
+        start(MEMBER_BYTES, new NbdServer.Settings(8, 64, 16L << 20, 256L << 20, 0, 128, Duration.ofSeconds(10),
+                Duration.ofSeconds(20), Duration.ofSeconds(12), Duration.ofSeconds(5)));
+        NbdTestClient stalled = NbdTestClient.connect(server.port());
+        sockets.add(stalled.socket);
+        stalled.go("s/m0");
+        long[] sent = {0};
+        Thread pipeliner = new Thread(() -> {
+            try {
+                OutputStream out = new BufferedOutputStream(stalled.socket.getOutputStream(), 1 << 16);
+                for (long i = 0; i < 2_000_000; i++) {
+                    long offset = (1L << 20) + (i % (STALLED_READS - 512)) * BLOCK;
+                    out.write(NbdWire.request(0, CMD_TRIM, i, offset, BLOCK));
+                    sent[0] = i + 1;
+                }
+                out.flush();
+            } catch (IOException e) {
+                // the server dropped it: expected once the reply timeout has passed
+            }
+        }, "stalled-trimmer");
+        pipeliner.setDaemon(true);
+        pipeliner.start();
+
+        try (NbdTestClient working = NbdTestClient.connect(server.port())) {
+            working.socket.setSoTimeout((int) LIVENESS.toMillis());
+            working.go("s/m0");
+            runWorkload(working, 200, "while another client pipelines trims and reads no reply");
+            awaitValue(server::openConnections, 1L, "the client that reads no reply is dropped after the reply timeout");
+            runWorkload(working, 20, "after the stalled client was dropped");
+        }
+        pipeliner.join(LIVENESS.toMillis());
+        assertTrue(sent[0] < 2_000_000, "the server stopped reading the client that did not read its replies (" + sent[0] + " sent)");
+    }
+
     /** A client whose replies are large: what it may hold is bounded in bytes too, not only in requests. */
     @Test
     void queuedReplyBytesOfOneConnectionAreCapped() throws Exception {
