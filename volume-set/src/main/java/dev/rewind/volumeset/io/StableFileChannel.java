@@ -329,29 +329,26 @@ public final class StableFileChannel extends FileChannel {
      */
     private boolean reopenAfter(FileChannel failed, ClosedChannelException cause) throws IOException {
         boolean interrupted = Thread.interrupted();
-        synchronized (reopenLock) {
-            if (!isOpen()) {
-                restore(interrupted);
-                throw cause;
-            }
-            if (current == failed) {
-                if (failed.isOpen()) {
-                    // closed from outside this class's reach cannot happen; a still-open channel threw for another reason
-                    restore(interrupted);
-                    throw cause;
+        try {
+            synchronized (reopenLock) {
+                if (!isOpen() || failed.isOpen()) {
+                    throw cause; // closed by its owner, or a close we did not cause: nothing to repair
                 }
-                FileChannel reopened = FileChannel.open(path, reopenOptions);
-                Object key = fileKeyOf(path);
-                if (!Objects.equals(key, fileKey)) {
-                    reopened.close();
-                    restore(interrupted);
-                    throw new IOException(path + " was replaced by another file while open; reopen the set");
+                if (current == failed) {
+                    FileChannel reopened = FileChannel.open(path, reopenOptions);
+                    if (!Objects.equals(fileKeyOf(path), fileKey)) {
+                        reopened.close();
+                        throw new IOException(path + " was replaced by another file while open; reopen the set");
+                    }
+                    current = reopened;
+                    reopenCount++;
                 }
-                current = reopened;
-                reopenCount++;
             }
+            return interrupted;
+        } catch (IOException | RuntimeException e) {
+            restore(interrupted);
+            throw e;
         }
-        return interrupted;
     }
 
     private void ensureOpen() throws ClosedChannelException {
