@@ -11,6 +11,7 @@ import dev.rewind.increments.restore.PointInTime;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.SetRecord;
 import dev.rewind.volumeset.io.DurableFiles;
+import dev.rewind.volumeset.io.StableFileChannel;
 import dev.rewind.volumeset.layout.PrimaryMember;
 import dev.rewind.volumeset.layout.SetPrimaries;
 import java.io.IOException;
@@ -583,7 +584,7 @@ public final class CapturedSet implements AutoCloseable {
             int members = primaries.members().size();
             pointInTime.reconstruct(targetSeq, DeltaMap.between(journal, targetSeq, journal.lastSeq(), members), (m, o, l, d) -> { });
             for (int i = 0; i < members; i++) {
-                FileChannel c = FileChannel.open(files.get(i), StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                FileChannel c = StableFileChannel.open(files.get(i), StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
                 channels.add(c);
                 copySparse(primaries.member(i), c, progress);
             }

@@ -2,6 +2,7 @@ package dev.rewind.capture;
 
 import dev.rewind.volumeset.ByteRangeSet;
 import dev.rewind.volumeset.CorruptDataException;
+import dev.rewind.volumeset.io.StableFileChannel;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -79,7 +80,7 @@ public final class DirtyRegionLog implements AutoCloseable {
         crc.update(h.array(), 0, HEADER_BYTES - 4);
         h.putInt(HEADER_BYTES - 4, (int) crc.getValue());
         h.clear();
-        try (FileChannel c = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        try (FileChannel c = StableFileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             while (h.hasRemaining()) {
                 c.write(h, h.position());
             }
@@ -97,7 +98,7 @@ public final class DirtyRegionLog implements AutoCloseable {
         if (!Files.exists(path)) {
             throw new CorruptDataException(path, 0, "dirty region log is missing");
         }
-        FileChannel c = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileChannel c = StableFileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
             while (h.hasRemaining() && c.read(h, h.position()) > 0) {

@@ -1,6 +1,7 @@
 package dev.rewind.capture;
 
 import dev.rewind.volumeset.CorruptDataException;
+import dev.rewind.volumeset.io.StableFileChannel;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -94,7 +95,7 @@ final class RestoreIntentFile {
         b.putInt(OFFSET_CRC, crc(b.array()));
         b.clear();
         Path temp = secondaryDir.resolve(TEMP_FILE);
-        try (FileChannel c = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        try (FileChannel c = StableFileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
             while (b.hasRemaining()) {
                 c.write(b, b.position());
@@ -119,7 +120,7 @@ final class RestoreIntentFile {
     }
 
     private static void forceDirectory(Path dir) throws IOException {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+        try (FileChannel d = StableFileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         }
     }

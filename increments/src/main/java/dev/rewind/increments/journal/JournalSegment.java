@@ -1,6 +1,7 @@
 package dev.rewind.increments.journal;
 
 import dev.rewind.volumeset.CorruptDataException;
+import dev.rewind.volumeset.io.StableFileChannel;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -65,7 +66,7 @@ final class JournalSegment implements AutoCloseable {
     /** Creates a new, empty segment and forces it and its directory. */
     static JournalSegment create(Path dir, UUID setUuid, long firstSeq, int ordinal, long nowMicros) throws IOException {
         Path path = fileFor(dir, firstSeq);
-        FileChannel c = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileChannel c = StableFileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
         ByteBuffer h = ByteBuffer.allocate(SEGMENT_HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
         h.put(SEGMENT_MAGIC).putInt(VERSION).putInt(SEGMENT_HEADER_BYTES)
                 .putLong(setUuid.getMostSignificantBits()).putLong(setUuid.getLeastSignificantBits())
@@ -85,7 +86,7 @@ final class JournalSegment implements AutoCloseable {
      * and its header is torn (a crash while creating it, so nothing follows the header); the caller deletes it.
      */
     static JournalSegment open(Path path, UUID setUuid, int ordinal, boolean isNewest) throws IOException {
-        FileChannel c = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileChannel c = StableFileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             ByteBuffer h = ByteBuffer.allocate(SEGMENT_HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
             int n = readFully(c, h, 0);
@@ -435,7 +436,7 @@ final class JournalSegment implements AutoCloseable {
     }
 
     static void forceDirectory(Path dir) throws IOException {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+        try (FileChannel d = StableFileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         } catch (IOException e) {
             if (!Files.isDirectory(dir)) {

@@ -1,6 +1,7 @@
 package dev.rewind.increments.replica;
 
 import dev.rewind.volumeset.CorruptDataException;
+import dev.rewind.volumeset.io.StableFileChannel;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -75,7 +76,7 @@ public final class ReplicaImage implements AutoCloseable {
         int chunks = (int) ((sizeBytes + CHUNK_BYTES - 1) / CHUNK_BYTES);
         int[] crcs = new int[chunks];
         ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK_BYTES);
-        try (FileChannel c = FileChannel.open(img, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        try (FileChannel c = StableFileChannel.open(img, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             for (int i = 0; i < chunks; i++) {
                 long offset = (long) i * CHUNK_BYTES;
                 int len = (int) Math.min(CHUNK_BYTES, sizeBytes - offset);
@@ -112,14 +113,14 @@ public final class ReplicaImage implements AutoCloseable {
         }
         t.flip();
         Path tmp = dir.resolve(member + ".crc.tmp");
-        try (FileChannel c = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        try (FileChannel c = StableFileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
             while (t.hasRemaining()) {
                 c.write(t);
             }
             c.force(true);
         }
         Files.move(tmp, crcPath(dir, member), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+        try (FileChannel d = StableFileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         }
     }
@@ -156,7 +157,7 @@ public final class ReplicaImage implements AutoCloseable {
             crcs[i] = t.getInt(HEADER_BYTES + 4 * i);
         }
         Path img = imagePath(dir, member);
-        return new ReplicaImage(img, FileChannel.open(img, StandardOpenOption.READ), sizeBytes, crcs);
+        return new ReplicaImage(img, StableFileChannel.open(img, StandardOpenOption.READ), sizeBytes, crcs);
     }
 
     public long sizeBytes() {

@@ -40,14 +40,14 @@ public final class DurableFiles {
 
     /** Forces a directory: the entries created, renamed or removed in it so far survive power loss. */
     public static void forceDirectory(Path dir) throws IOException {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+        try (FileChannel d = StableFileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         }
     }
 
     /** Forces a file's content and size. */
     public static void forceFile(Path file) throws IOException {
-        try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (FileChannel c = StableFileChannel.open(file, StandardOpenOption.READ)) {
             c.force(true);
         }
     }
@@ -67,7 +67,7 @@ public final class DurableFiles {
         Files.deleteIfExists(tmp);
         try {
             Files.createFile(tmp, attrs);
-            try (FileChannel c = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            try (FileChannel c = StableFileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ByteBuffer b = ByteBuffer.wrap(content);
                 while (b.hasRemaining()) {
                     c.write(b, b.position());

@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * The primary copy of one set member: positional reads and writes that follow the
  * member's layout across its PVs. Callers check bounds; this class trusts them.
- * Thread-safe: positional {@link FileChannel} I/O only.
+ * Thread-safe: positional {@link FileChannel} I/O only, on channels that interrupts cannot close
+ * ({@link dev.rewind.volumeset.io.StableFileChannel}, opened by {@link SetPrimaries}).
  */
 public final class PrimaryMember {
     private final MemberLayout layout;

@@ -2,6 +2,7 @@ package dev.rewind.volumeset.layout;
 
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.PvRecord;
+import dev.rewind.volumeset.io.StableFileChannel;
 import dev.rewind.volumeset.pv.Devices;
 import dev.rewind.volumeset.pv.PhysicalVolumeLabel;
 import java.io.IOException;
@@ -56,7 +57,7 @@ public final class SetPrimaries implements AutoCloseable {
     public static FileChannel openChecked(PvRecord pv) throws IOException {
         FileChannel c;
         try {
-            c = FileChannel.open(pv.path(), StandardOpenOption.READ, StandardOpenOption.WRITE);
+            c = StableFileChannel.open(pv.path(), StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (NoSuchFileException e) {
             throw new RewindException("PV " + pv.name() + ": " + pv.path() + " does not exist; put the device back at that path");
         }
