@@ -50,7 +50,10 @@ final class NbdReplyQueue {
     private final int maxRequestsInFlight;
     private final long maxReplyBytes;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Admission and idleness: signalled when a request is answered or the connection is dropped. */
     private final Condition changed = lock.newCondition();
+    /** The writer thread's: signalled only when a reply is queued for it (or it must stop), so answering a request wakes no one else. */
+    private final Condition queued = lock.newCondition();
     private final ArrayDeque<Entry> queue = new ArrayDeque<>();
     private int inFlight;
     private long admittedBytes;
@@ -122,7 +125,7 @@ final class NbdReplyQueue {
         try {
             if (!aborted) {
                 queue.addLast(entry);
-                changed.signalAll();
+                queued.signal();
                 return;
             }
         } finally {
@@ -145,7 +148,7 @@ final class NbdReplyQueue {
                 failure = null;
             } else if (writing || !queue.isEmpty()) {
                 queue.addLast(entry);
-                changed.signalAll();
+                queued.signal();
                 return;
             } else {
                 writing = true;
@@ -167,7 +170,9 @@ final class NbdReplyQueue {
             lock.lock();
             try {
                 writing = false;
-                changed.signalAll();
+                if (!queue.isEmpty()) {
+                    queued.signal();
+                }
             } finally {
                 lock.unlock();
             }
@@ -210,6 +215,7 @@ final class NbdReplyQueue {
             discarded = new ArrayDeque<>(queue);
             queue.clear();
             changed.signalAll();
+            queued.signalAll();
         } finally {
             lock.unlock();
         }
@@ -222,7 +228,7 @@ final class NbdReplyQueue {
         lock.lock();
         try {
             stopping = true;
-            changed.signalAll();
+            queued.signalAll();
             t = writerThread;
         } finally {
             lock.unlock();
@@ -244,7 +250,7 @@ final class NbdReplyQueue {
             lock.lock();
             try {
                 while ((queue.isEmpty() || writing) && !aborted && !(stopping && queue.isEmpty())) {
-                    changed.awaitUninterruptibly();
+                    queued.awaitUninterruptibly();
                 }
                 Entry first = queue.pollFirst();
                 if (first == null) {
@@ -285,7 +291,7 @@ final class NbdReplyQueue {
                 lock.lock();
                 try {
                     writing = false;
-                    changed.signalAll();
+                    // the reader does not wait for this: it queues behind a write under way
                 } finally {
                     lock.unlock();
                 }
