@@ -34,18 +34,32 @@ final class CliHarness {
 
     /** {@code rewind --data DATA args...}. */
     Run rewind(String... args) {
+        return raw(withData(args));
+    }
+
+    /** {@code rewind args...}, exactly as given (no {@code --data} added). */
+    static Run raw(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    private String[] withData(String... args) {
         String[] all = new String[args.length + 2];
         all[0] = "--data";
         all[1] = data.toString();
         System.arraycopy(args, 0, all, 2, args.length);
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all);
-        return new Run(exit, out.toString(), err.toString());
+        return all;
     }
 
     Run ok(String... args) {
-        Run r = rewind(args);
+        return rawOk(withData(args));
+    }
+
+    /** Like {@link #raw}, and the command must succeed. */
+    static Run rawOk(String... args) {
+        Run r = raw(args);
         assertEquals(0, r.exit(), () -> String.join(" ", args) + " failed: " + r.err());
         return r;
     }
@@ -61,8 +75,13 @@ final class CliHarness {
     }
 
     Run fails(int exitCode, String expectedFragment, String... args) throws Exception {
+        return rawFails(exitCode, expectedFragment, withData(args));
+    }
+
+    /** Like {@link #fails} for {@code rewind args...} exactly as given. */
+    Run rawFails(int exitCode, String expectedFragment, String... args) throws Exception {
         String before = snapshot();
-        Run r = rewind(args);
+        Run r = raw(args);
         assertEquals(exitCode, r.exit(), () -> String.join(" ", args) + " should exit " + exitCode + "; out: " + r.out() + " err: " + r.err());
         String line = r.err().strip();
         assertFalse(line.contains("\n"), () -> "error is not one line: " + r.err());

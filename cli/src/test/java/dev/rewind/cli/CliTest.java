@@ -1,21 +1,19 @@
 package dev.rewind.cli;
 
+import dev.rewind.cli.CliHarness.Run;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rewind.capture.BlockDevice;
 import dev.rewind.capture.CapturedSet;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,57 +24,29 @@ class CliTest {
     Path tmp;
     Path data;
 
-    record Run(int exit, String out, String err) {
-        JsonNode json() throws Exception {
-            return new ObjectMapper().readTree(out);
-        }
-    }
+    CliHarness harness;
 
     Run rewind(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Run(exit, out.toString(), err.toString());
+        return CliHarness.raw(args);
     }
 
     Run ok(String... args) {
-        Run r = rewind(args);
-        assertEquals(0, r.exit(), () -> String.join(" ", args) + " failed: " + r.err());
-        return r;
+        return CliHarness.rawOk(args);
     }
 
     /** A refused command: non-zero exit, one line saying why, and nothing changed under {@code tmp}. */
     Run refused(String expectedFragment, String... args) throws Exception {
-        String before = snapshot();
-        Run r = rewind(args);
-        assertEquals(Main.EXIT_REFUSED, r.exit(), () -> String.join(" ", args) + " should be refused; out: " + r.out() + " err: " + r.err());
-        String line = r.err().strip();
-        assertFalse(line.contains("\n"), () -> "error is not one line: " + r.err());
-        assertTrue(line.startsWith("rewind: ") && line.contains(expectedFragment), () -> "unexpected error: " + line);
-        assertFalse(line.contains("Exception"), () -> "error shows an exception: " + line);
-        assertEquals(before, snapshot(), "a refused command changed files on disk: " + String.join(" ", args));
-        return r;
+        return harness.rawFails(Main.EXIT_REFUSED, expectedFragment, args);
     }
 
-    /** Every file under tmp except the catalog database, with its size and content hash. */
     String snapshot() throws Exception {
-        StringBuilder sb = new StringBuilder();
-        try (Stream<Path> walk = Files.walk(tmp)) {
-            for (Path p : walk.sorted().toList()) {
-                if (Files.isRegularFile(p) && !p.toString().contains("/catalog/") && !p.getFileName().toString().equals("set.lock")) {
-                    sb.append(tmp.relativize(p)).append(' ').append(Files.size(p)).append(' ')
-                            .append(Arrays.hashCode(Files.readAllBytes(p))).append('\n');
-                } else if (Files.isDirectory(p)) {
-                    sb.append(tmp.relativize(p)).append("/\n");
-                }
-            }
-        }
-        return sb.toString();
+        return harness.snapshot();
     }
 
     @BeforeEach
     void setUp() {
         data = tmp.resolve("data");
+        harness = new CliHarness(tmp);
     }
 
     void createShop() {

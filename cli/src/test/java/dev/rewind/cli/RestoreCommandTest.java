@@ -1,5 +1,7 @@
 package dev.rewind.cli;
 
+import dev.rewind.cli.CliHarness.Run;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,10 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rewind.capture.CapturedSet;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,23 +30,12 @@ class RestoreCommandTest {
     Path data;
     String d;
 
-    record Run(int exit, String out, String err) {
-        JsonNode json() throws Exception {
-            return new ObjectMapper().readTree(out);
-        }
-    }
-
     Run rewind(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Run(exit, out.toString(), err.toString());
+        return CliHarness.raw(args);
     }
 
     Run ok(String... args) {
-        Run r = rewind(args);
-        assertEquals(0, r.exit(), () -> String.join(" ", args) + " failed: " + r.err());
-        return r;
+        return CliHarness.rawOk(args);
     }
 
     /**
