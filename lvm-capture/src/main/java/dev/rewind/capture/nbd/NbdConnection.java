@@ -42,6 +42,9 @@ final class NbdConnection {
     private final long acceptedNanos = System.nanoTime();
     private final CountDownLatch finished = new CountDownLatch(1);
 
+    /** Replies of requests the reader ran itself, not yet written (see {@link #flushInlineReplies}). */
+    private final java.util.ArrayList<NbdReply> inlineReplies = new java.util.ArrayList<>(NbdReplyWriter.MAX_BATCH_MESSAGES);
+
     // set by the reader thread when transmission starts, before any request is handed to a worker
     private volatile NbdExport export;
     private boolean structuredReplies;
@@ -128,12 +131,14 @@ final class NbdConnection {
                 if (payloadSinceNanos == 0) {
                     payloadSinceNanos = System.nanoTime();
                 }
+                flushInlineReplies();
                 if (channel.read(payload) < 0) {
                     return null;
                 }
                 continue;
             }
             inbound.clear();
+            flushInlineReplies();
             int n = channel.read(inbound);
             inbound.flip();
             if (n < 0) {
@@ -153,6 +158,14 @@ final class NbdConnection {
 
     /** Requests until DISC, end of input or a violation; each runs here or goes to a worker. */
     private void transmit(ByteBuffer inbound) throws IOException, InterruptedException {
+        try {
+            transmitRequests(inbound);
+        } finally {
+            flushInlineReplies();
+        }
+    }
+
+    private void transmitRequests(ByteBuffer inbound) throws IOException, InterruptedException {
         for (;;) {
             NbdMessage message = next(inbound);
             if (message == null) {
@@ -164,7 +177,7 @@ final class NbdConnection {
             }
             if (message instanceof RejectedRequest r) {
                 LOG.debug("nbd connection {}: refused: {}", id, r.message());
-                queue.admit(0);
+                admit(0);
                 queue.enqueue(errorReply(r.command(), r.error(), r.message()), null, 0);
             } else if (message instanceof WriteRequest w) {
                 submitWrite(w);
@@ -179,10 +192,18 @@ final class NbdConnection {
         }
     }
 
+    /** Admits a request; replies held for a batch are written first if admission would wait for them. */
+    private void admit(int replyBytes) throws IOException, InterruptedException {
+        if (!inlineReplies.isEmpty() && queue.atCap(replyBytes)) {
+            flushInlineReplies();
+        }
+        queue.admit(replyBytes);
+    }
+
     /** Admits a WRITE (its payload already read into a pool buffer) and submits it. */
     private void submitWrite(WriteRequest w) throws IOException, InterruptedException {
         try {
-            queue.admit(0);
+            admit(0);
         } catch (IOException | InterruptedException e) {
             releaseBuffer(w.payload());
             throw e;
@@ -215,13 +236,29 @@ final class NbdConnection {
             reply = errorReply(c, EIO, "internal error: " + e);
         }
         releaseBuffer(buffer);
-        queue.writeOrEnqueue(reply, null, 0);
+        inlineReplies.add(reply);
+        if (inlineReplies.size() == NbdReplyWriter.MAX_BATCH_MESSAGES) {
+            flushInlineReplies();
+        }
+    }
+
+    /**
+     * Writes the replies of the requests run inline since the last call, in one gathering write.
+     * Called before the reader could block on the socket, so a reply waits only while more
+     * requests are already at hand: a client pipelining writes gets its replies in batches,
+     * one system call (and one wake-up of the client) per batch instead of per request.
+     */
+    private void flushInlineReplies() {
+        if (!inlineReplies.isEmpty()) {
+            queue.writeOrEnqueueAll(inlineReplies);
+            inlineReplies.clear();
+        }
     }
 
     /** Admits a READ (its reply bytes counted against the connection's cap) or a command without payload, and submits it. */
     private void submitCommand(CommandRequest c) throws IOException, InterruptedException {
         int replyBytes = c.type() == CMD_READ ? c.length() : 0;
-        queue.admit(replyBytes);
+        admit(replyBytes);
         ByteBuffer buffer = null;
         if (replyBytes > 0) {
             try {

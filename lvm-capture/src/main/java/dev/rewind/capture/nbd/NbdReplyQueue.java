@@ -30,7 +30,9 @@ import java.util.function.Consumer;
  * <p><b>The connection's own thread may write.</b> A request the reader runs itself (see
  * {@code NbdConnection}) has its reply written by the reader at once through
  * {@link #writeOrEnqueue}, when nothing is queued and the writer thread is not writing:
- * no thread hand-off at all on the common path. That blocks only the reader of the
+ * no thread hand-off at all on the common path. The reader gathers the replies of the
+ * requests it has at hand and writes them together ({@link #writeOrEnqueueAll}), one system
+ * call per batch. That blocks only the reader of the
  * connection whose client is slow to read, which is back-pressure on that client alone.
  * Otherwise the reply is queued like any other, so replies never interleave on the wire.
  *
@@ -115,6 +117,16 @@ final class NbdReplyQueue {
         }
     }
 
+    /** Whether {@link #admit} would wait now (the connection is at one of its caps). */
+    boolean atCap(int replyBytes) {
+        lock.lock();
+        try {
+            return inFlight >= maxRequestsInFlight || admittedBytes > 0 && admittedBytes + replyBytes > maxReplyBytes;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /**
      * Queues the reply of an admitted request; {@code buffer} (may be null) goes back to the
      * pool once the reply is written or discarded. Never blocks.
@@ -177,6 +189,68 @@ final class NbdReplyQueue {
                 lock.unlock();
             }
             done(entry);
+        }
+        if (failed != null) {
+            abort();
+            failure.accept(failed);
+        }
+    }
+
+    /**
+     * {@link #writeOrEnqueue} for the replies of several admitted requests (at most
+     * {@link NbdReplyWriter#MAX_BATCH_MESSAGES}, without payload), written in one gathering write.
+     */
+    void writeOrEnqueueAll(java.util.List<NbdReply> replies) {
+        if (replies.size() == 1) {
+            writeOrEnqueue(replies.get(0), null, 0);
+            return;
+        }
+        Consumer<Throwable> failure;
+        lock.lock();
+        try {
+            if (aborted) {
+                failure = null;
+            } else if (writing || !queue.isEmpty()) {
+                for (NbdReply r : replies) {
+                    queue.addLast(new Entry(r, null, 0));
+                }
+                queued.signal();
+                return;
+            } else {
+                writing = true;
+                failure = onWriteFailure;
+            }
+        } finally {
+            lock.unlock();
+        }
+        Entry answered = new Entry(null, null, 0);
+        if (failure == null) {
+            replies.forEach(r -> done(answered));
+            return;
+        }
+        Throwable failed = null;
+        try {
+            writer.beginBatch();
+            try {
+                for (NbdReply r : replies) {
+                    r.writeTo(writer);
+                }
+            } finally {
+                writer.endBatch();
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            failed = e;
+        } finally {
+            lock.lock();
+            try {
+                writing = false;
+                if (!queue.isEmpty()) {
+                    queued.signal();
+                }
+            } finally {
+                lock.unlock();
+            }
+            replies.forEach(r -> done(answered));
         }
         if (failed != null) {
             abort();

@@ -154,6 +154,31 @@ class NbdClientIsolationTest {
         assertTrue(sent[0] < 2_000_000, "the server stopped reading the client that did not read its replies (" + sent[0] + " sent)");
     }
 
+    /**
+     * Replies of writes run by the reader are held for a batch; with a request cap smaller than
+     * a batch, admission must write them first instead of waiting for them forever.
+     */
+    @Test
+    void pipelinedWritesUnderASmallRequestCapAreAllAnswered() throws Exception {
+        start(4L << 20, new NbdServer.Settings(8, 4, 16L << 20, 256L << 20, 0, 128, Duration.ofSeconds(10),
+                Duration.ofSeconds(20), Duration.ofSeconds(30), Duration.ofSeconds(5)));
+        try (NbdTestClient c = NbdTestClient.connect(server.port())) {
+            c.socket.setSoTimeout((int) LIVENESS.toMillis());
+            c.go("s/m0");
+            int writes = 1000;
+            byte[] block = NbdWire.pattern(BLOCK, 7);
+            OutputStream out = new BufferedOutputStream(c.socket.getOutputStream(), 1 << 16);
+            for (int i = 0; i < writes; i++) {
+                out.write(NbdWire.write(0, i, (long) (i % 1024) * BLOCK, block));
+            }
+            out.flush();
+            for (int i = 0; i < writes; i++) {
+                assertEquals(0, c.readSimpleReply().error(), "write " + i);
+            }
+            assertArrayEquals(block, c.read(0, BLOCK));
+        }
+    }
+
     /** A client whose replies are large: what it may hold is bounded in bytes too, not only in requests. */
     @Test
     void queuedReplyBytesOfOneConnectionAreCapped() throws Exception {
