@@ -5,14 +5,16 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-# Debian packages the tests need; tests that need one skip on a laptop without it,
-# and fail when CI=true.
-packages=(qemu-utils libnbd-bin nbdfuse fio nbdkit fuse3 e2fsprogs)
+# Debian packages the tests need, each with a command it brings (nbdfuse comes with
+# libnbd-bin on some releases and as a package of its own on others); tests that need one
+# skip on a laptop without it, and fail when CI=true.
+packages=(qemu-utils:qemu-img libnbd-bin:nbdinfo nbdfuse:nbdfuse fio:fio nbdkit:nbdkit fuse3:fusermount3 e2fsprogs:mkfs.ext4)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   missing=()
-  for p in "${packages[@]}"; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  for entry in "${packages[@]}"; do
+    p="${entry%%:*}" cmd="${entry#*:}"
+    PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1 || dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "test.sh: installing ${missing[*]}" >&2
