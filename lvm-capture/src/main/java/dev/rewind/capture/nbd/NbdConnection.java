@@ -11,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -43,7 +44,7 @@ final class NbdConnection {
     private final CountDownLatch finished = new CountDownLatch(1);
 
     /** Replies of requests the reader ran itself, not yet written (see {@link #flushInlineReplies}). */
-    private final java.util.ArrayList<NbdReply> inlineReplies = new java.util.ArrayList<>(NbdReplyWriter.MAX_BATCH_MESSAGES);
+    private final ArrayList<NbdReply> inlineReplies = new ArrayList<>(NbdReplyWriter.MAX_BATCH_MESSAGES);
 
     // set by the reader thread when transmission starts, before any request is handed to a worker
     private volatile NbdExport export;

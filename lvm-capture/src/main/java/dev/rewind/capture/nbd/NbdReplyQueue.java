@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -200,7 +201,7 @@ final class NbdReplyQueue {
      * {@link #writeOrEnqueue} for the replies of several admitted requests (at most
      * {@link NbdReplyWriter#MAX_BATCH_MESSAGES}, without payload), written in one gathering write.
      */
-    void writeOrEnqueueAll(java.util.List<NbdReply> replies) {
+    void writeOrEnqueueAll(List<NbdReply> replies) {
         if (replies.size() == 1) {
             writeOrEnqueue(replies.get(0), null, 0);
             return;
