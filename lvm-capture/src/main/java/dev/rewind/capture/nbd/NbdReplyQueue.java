@@ -28,14 +28,13 @@ import java.util.function.Consumer;
  * socket, so TCP pushes back on that client alone. Every queued reply was admitted, so the
  * queue never holds more than those two caps.
  *
- * <p><b>The connection's own thread may write.</b> A request the reader runs itself (see
- * {@code NbdConnection}) has its reply written by the reader at once through
- * {@link #writeOrEnqueue}, when nothing is queued and the writer thread is not writing:
- * no thread hand-off at all on the common path. The reader gathers the replies of the
- * requests it has at hand and writes them together ({@link #writeOrEnqueueAll}), one system
- * call per batch. That blocks only the reader of the
- * connection whose client is slow to read, which is back-pressure on that client alone.
- * Otherwise the reply is queued like any other, so replies never interleave on the wire.
+ * <p><b>The connection's own thread may write.</b> The replies of requests the reader runs
+ * itself (see {@code NbdConnection}) are gathered while more requests are at hand, then
+ * written by the reader in one call through {@link #writeOrEnqueueAll} when nothing is queued
+ * and the writer thread is not writing: no thread hand-off on the common path, one system
+ * call per batch. That blocks only the reader of the connection whose client is slow to
+ * read, which is back-pressure on that client alone. Otherwise the replies are queued like
+ * any other, so replies never interleave on the wire.
  *
  * <p><b>Dropping.</b> {@link NbdReplyWriter} records when a write last made progress; the
  * server's watchdog closes a connection whose writer made none within the reply timeout.
@@ -148,73 +147,24 @@ final class NbdReplyQueue {
     }
 
     /**
-     * Writes the reply of an admitted request at once on the calling thread (the connection's
-     * reader, which may block on its own client) when nothing is queued and no other write is
-     * under way; otherwise queues it like {@link #enqueue}. A failed write drops the connection.
-     */
-    void writeOrEnqueue(NbdReply reply, ByteBuffer buffer, int admittedReplyBytes) {
-        Entry entry = new Entry(reply, buffer, admittedReplyBytes);
-        Consumer<Throwable> failure;
-        lock.lock();
-        try {
-            if (aborted) {
-                failure = null;
-            } else if (writing || !queue.isEmpty()) {
-                queue.addLast(entry);
-                queued.signal();
-                return;
-            } else {
-                writing = true;
-                failure = onWriteFailure;
-            }
-        } finally {
-            lock.unlock();
-        }
-        if (failure == null) {
-            done(entry);
-            return;
-        }
-        Throwable failed = null;
-        try {
-            reply.writeTo(writer);
-        } catch (IOException | RuntimeException | Error e) {
-            failed = e;
-        } finally {
-            lock.lock();
-            try {
-                writing = false;
-                if (!queue.isEmpty()) {
-                    queued.signal();
-                }
-            } finally {
-                lock.unlock();
-            }
-            done(entry);
-        }
-        if (failed != null) {
-            abort();
-            failure.accept(failed);
-        }
-    }
-
-    /**
-     * {@link #writeOrEnqueue} for the replies of several admitted requests (at most
-     * {@link NbdReplyWriter#MAX_BATCH_MESSAGES}, without payload), written in one gathering write.
+     * Writes the replies of admitted requests (at most {@link NbdReplyWriter#MAX_BATCH_MESSAGES},
+     * without payload) at once on the calling thread, in one gathering write, when nothing is
+     * queued and no other write is under way; otherwise queues them like {@link #enqueue}. The
+     * caller is the connection's reader, which may block on its own client. A failed write
+     * drops the connection.
      */
     void writeOrEnqueueAll(List<NbdReply> replies) {
-        if (replies.size() == 1) {
-            writeOrEnqueue(replies.get(0), null, 0);
-            return;
-        }
+        writeOrEnqueue(replies.stream().map(r -> new Entry(r, null, 0)).toList());
+    }
+
+    private void writeOrEnqueue(List<Entry> entries) {
         Consumer<Throwable> failure;
         lock.lock();
         try {
             if (aborted) {
                 failure = null;
             } else if (writing || !queue.isEmpty()) {
-                for (NbdReply r : replies) {
-                    queue.addLast(new Entry(r, null, 0));
-                }
+                queue.addAll(entries);
                 queued.signal();
                 return;
             } else {
@@ -224,20 +174,23 @@ final class NbdReplyQueue {
         } finally {
             lock.unlock();
         }
-        Entry answered = new Entry(null, null, 0);
         if (failure == null) {
-            replies.forEach(r -> done(answered));
+            entries.forEach(this::done);
             return;
         }
         Throwable failed = null;
         try {
-            writer.beginBatch();
-            try {
-                for (NbdReply r : replies) {
-                    r.writeTo(writer);
+            if (entries.size() == 1) {
+                entries.get(0).reply().writeTo(writer);
+            } else {
+                writer.beginBatch();
+                try {
+                    for (Entry e : entries) {
+                        e.reply().writeTo(writer);
+                    }
+                } finally {
+                    writer.endBatch();
                 }
-            } finally {
-                writer.endBatch();
             }
         } catch (IOException | RuntimeException | Error e) {
             failed = e;
@@ -251,7 +204,7 @@ final class NbdReplyQueue {
             } finally {
                 lock.unlock();
             }
-            replies.forEach(r -> done(answered));
+            entries.forEach(this::done);
         }
         if (failed != null) {
             abort();
