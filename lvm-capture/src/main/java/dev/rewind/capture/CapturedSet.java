@@ -9,6 +9,7 @@ import dev.rewind.increments.replica.ProgressListener;
 import dev.rewind.increments.replica.ReplicaImage;
 import dev.rewind.increments.restore.PointInTime;
 import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.Times;
 import dev.rewind.volumeset.catalog.SetRecord;
 import dev.rewind.volumeset.io.DurableFiles;
 import dev.rewind.volumeset.io.StableFileChannel;
@@ -339,9 +340,14 @@ public final class CapturedSet implements AutoCloseable {
 
     /** Makes every write so far durable: the journal is forced (group commit). */
     public void flush() throws IOException {
+        flushTo(journal.reservedSeq());
+    }
+
+    /** Makes every write up to {@code seq} durable; a failed force stops the set like any other I/O error. */
+    private void flushTo(long seq) throws IOException {
         checkNotFailed();
         try {
-            journal.flush();
+            journal.flushTo(seq);
         } catch (IOException e) {
             throw failed(e);
         }
@@ -444,12 +450,7 @@ public final class CapturedSet implements AutoCloseable {
             inPlace.refuseWriteIfUnfinished();
             long seq = capture(primary.index(), type, 0, offsetBytes, lengthBytes, src);
             if (fua) {
-                checkNotFailed();
-                try {
-                    journal.flushTo(seq);
-                } catch (IOException e) {
-                    throw failed(e);
-                }
+                flushTo(seq);
             }
             return seq;
         }
@@ -481,9 +482,9 @@ public final class CapturedSet implements AutoCloseable {
         if (time.isAfter(options.clock().instant())) {
             long last = journal.lastSeq();
             String newest = last >= journal.firstSeq()
-                    ? "the newest write of set " + set.name() + " is seq " + last + " at " + dev.rewind.volumeset.Times.format(journal.record(last).time())
+                    ? "the newest write of set " + set.name() + " is seq " + last + " at " + Times.format(journal.record(last).time())
                     : "set " + set.name() + " has no writes yet";
-            throw new RewindException(dev.rewind.volumeset.Times.format(time) + " is in the future; " + newest);
+            throw new RewindException(Times.format(time) + " is in the future; " + newest);
         }
         if (time.isBefore(journal.startedAt())) {
             throw new RewindException("no write of set " + set.name() + " at or before " + time + " is in the history on hand,"

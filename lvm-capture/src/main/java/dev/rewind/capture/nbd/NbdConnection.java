@@ -20,10 +20,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One client: its reader thread runs the handshake ({@link NbdNegotiation}), then decodes
- * requests, admits each into the connection's {@link NbdReplyQueue} (waiting, and so not
- * reading the socket, while the connection is at its cap) and hands it to the server's worker
- * pool; workers run it against the export and queue the reply, in whatever order they finish;
- * the connection's writer thread writes the replies. At the end (NBD_CMD_DISC, the client going away, a protocol
+ * requests and admits each into the connection's {@link NbdReplyQueue} (waiting, and so not
+ * reading the socket, while the connection is at its cap). Writes, trims and write-zeroes
+ * without FUA it runs itself, writing their replies in batches; every other request goes to
+ * the server's worker pool, whose workers run it and queue the reply, in whatever order they
+ * finish, for the connection's writer thread. At the end (NBD_CMD_DISC, the client going away, a protocol
  * violation, or the server stopping it) the requests in flight finish and are answered, a
  * writable export is flushed, and the socket is closed.
  */
@@ -227,15 +228,9 @@ final class NbdConnection {
         return (c.type() == CMD_WRITE || c.type() == CMD_TRIM || c.type() == CMD_WRITE_ZEROES) && !c.hasFlag(CMD_FLAG_FUA);
     }
 
-    /** Runs an admitted request on the reader thread and writes its reply at once when the connection's writer is idle. */
+    /** Runs an admitted request on the reader thread and holds its reply for the next batch (see {@link #flushInlineReplies}). */
     private void executeInline(CommandRequest c, ByteBuffer buffer) {
-        NbdReply reply;
-        try {
-            reply = serve(c, buffer);
-        } catch (RuntimeException e) {
-            LOG.warn("nbd connection {}: failure while serving handle {}", id, c.handle(), e);
-            reply = errorReply(c, EIO, "internal error: " + e);
-        }
+        NbdReply reply = serveOrFail(c, buffer);
         releaseBuffer(buffer);
         inlineReplies.add(reply);
         if (inlineReplies.size() == NbdReplyWriter.MAX_BATCH_MESSAGES) {
@@ -288,18 +283,22 @@ final class NbdConnection {
 
     /** Runs a request and queues its reply; never waits on the client. */
     private void execute(CommandRequest c, ByteBuffer buffer, int replyBytes) {
-        NbdReply reply;
-        try {
-            reply = serve(c, buffer);
-        } catch (RuntimeException e) {
-            LOG.warn("nbd connection {}: failure while serving handle {}", id, c.handle(), e);
-            reply = errorReply(c, EIO, "internal error: " + e);
-        }
+        NbdReply reply = serveOrFail(c, buffer);
         if (c.type() == CMD_READ) {
             queue.enqueue(reply, buffer, replyBytes); // the buffer goes back once the data is on the wire
         } else {
             releaseBuffer(buffer); // a WRITE's payload is in the journal: give it back before the client reads the reply
             queue.enqueue(reply, null, replyBytes);
+        }
+    }
+
+    /** {@link #serve}, with an unexpected failure answered as EIO instead of thrown. */
+    private NbdReply serveOrFail(CommandRequest c, ByteBuffer buffer) {
+        try {
+            return serve(c, buffer);
+        } catch (RuntimeException e) {
+            LOG.warn("nbd connection {}: failure while serving handle {}", id, c.handle(), e);
+            return errorReply(c, EIO, "internal error: " + e);
         }
     }
 
