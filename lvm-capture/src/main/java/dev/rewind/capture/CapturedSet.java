@@ -1,33 +1,41 @@
 package dev.rewind.capture;
 
 import dev.rewind.increments.deltamap.DeltaMap;
-import dev.rewind.increments.deltamap.PointInTimeMap;
 import dev.rewind.increments.journal.Journal;
 import dev.rewind.increments.journal.JournalRecord;
 import dev.rewind.increments.journal.RecordType;
 import dev.rewind.increments.replica.ProgressListener;
 import dev.rewind.increments.replica.ReplicaImage;
-import dev.rewind.increments.restore.PointInTime;
+import dev.rewind.increments.restore.Clone;
+import dev.rewind.increments.restore.InPlaceRestore;
+import dev.rewind.increments.restore.InterruptedRestore;
+import dev.rewind.increments.restore.RestorePlan;
+import dev.rewind.increments.restore.RestoreResult;
+import dev.rewind.increments.restore.SetHistory;
+import dev.rewind.increments.transaction.CutReason;
+import dev.rewind.increments.transaction.CutRules;
+import dev.rewind.increments.transaction.CutTrigger;
+import dev.rewind.increments.transaction.IncrementStore;
+import dev.rewind.increments.transaction.Transaction;
+import dev.rewind.increments.transaction.TransactionCutter;
+import dev.rewind.increments.transaction.TransactionLog;
+import dev.rewind.increments.transaction.TransactionService;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Times;
 import dev.rewind.volumeset.catalog.SetRecord;
 import dev.rewind.volumeset.io.DurableFiles;
-import dev.rewind.volumeset.io.StableFileChannel;
 import dev.rewind.volumeset.layout.PrimaryMember;
 import dev.rewind.volumeset.layout.SetPrimaries;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Executors;
@@ -41,8 +49,11 @@ import org.slf4j.LoggerFactory;
 /**
  * A production volume set opened for capture: the logical volume management device.
  * Every write of any member takes the next seq of the set, goes to the journal, marks
- * its dirty region durably, and only then reaches the primary. Opening runs recovery;
- * restores in place are journaled like any other write, so they can be undone.
+ * its dirty region durably, and only then reaches the primary; its transactions are cut
+ * into increments as the set's rules say ({@link TransactionService}). Opening runs recovery
+ * (a cut cut short, then the dirty regions); the past is read through the set's
+ * {@link SetHistory}; restores in place are journaled like any other write, so they can be
+ * undone.
  */
 public final class CapturedSet implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CapturedSet.class);
@@ -55,7 +66,11 @@ public final class CapturedSet implements AutoCloseable {
     private final Journal journal;
     private final DirtyRegionLog drl;
     private final List<ReplicaImage> replicas;
-    private final PointInTime pointInTime;
+    private final TransactionLog transactionLog;
+    private final IncrementStore increments;
+    private final SetHistory history;
+    private final TransactionService transactions;
+    private volatile Duration keepEveryWrite;
     private final CaptureOptions options;
     private final RecoveryReport recovery;
     private final InPlaceRestore inPlace;
@@ -70,17 +85,26 @@ public final class CapturedSet implements AutoCloseable {
     private int references = 1;
 
     private CapturedSet(SetRecord set, SetLock lock, SetPrimaries primaries, Journal journal, DirtyRegionLog drl,
-                        List<ReplicaImage> replicas, CaptureOptions options) throws IOException {
+                        List<ReplicaImage> replicas, TransactionLog transactionLog, IncrementStore increments,
+                        CaptureOptions options) throws IOException {
         this.set = set;
         this.lock = lock;
         this.primaries = primaries;
         this.journal = journal;
         this.drl = drl;
         this.replicas = replicas;
+        this.transactionLog = transactionLog;
+        this.increments = increments;
         this.options = options;
-        this.pointInTime = new PointInTime(journal, replicas, journal.firstSeq() - 1);
+        this.keepEveryWrite = options.keepEveryWrite();
+        this.history = new SetHistory(set.name(), journal, transactionLog, increments, replicas, options.clock());
+        TransactionCutter cutter = new TransactionCutter(set.uuid(), journal, transactionLog, increments, replicas, history.writeLock());
+        cutter.recover();
         this.recovery = recover();
-        this.inPlace = InPlaceRestore.open(set.name(), set.secondaryDir(), journal, pointInTime, primaries.members().size(),
+        this.transactions = new TransactionService(set.name(), journal, cutter, new CutTrigger(options.cutRules(), options.clock()),
+                options.codec(), options.clock());
+        transactions.addListener(t -> applyHorizon());
+        this.inPlace = InPlaceRestore.open(set.name(), set.secondaryDir(), journal, history, primaries.members().size(),
                 options.clock(), (member, offset, length, data) -> capture(member,
                         data == null ? RecordType.WRITE_ZEROES : RecordType.WRITE, JournalRecord.FLAG_RESTORE, offset, length, data));
         for (PrimaryMember m : primaries.members()) {
@@ -94,6 +118,9 @@ public final class CapturedSet implements AutoCloseable {
      * so that neither writes nor flushes wait for the primaries to be forced.
      */
     private ScheduledExecutorService startCheckpointer() {
+        if (options.checkpointInterval().isZero()) {
+            return null;
+        }
         var executor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "rewind-checkpoint-" + set.name());
             t.setDaemon(true);
@@ -130,6 +157,8 @@ public final class CapturedSet implements AutoCloseable {
         for (PrimaryMember m : primaries.members()) {
             ReplicaImage.create(dir.resolve("replica"), m.name(), m.sizeBytes(), m::read, progress).close();
         }
+        TransactionLog.open(dir.resolve("transactions"), set.uuid(), 0).close();
+        new IncrementStore(dir.resolve("increments")).close();
         DurableFiles.forceDirectory(dir);
     }
 
@@ -153,7 +182,11 @@ public final class CapturedSet implements AutoCloseable {
                 replicas.add(r);
                 opened.add(r);
             }
-            return new CapturedSet(set, lock, primaries, journal, drl, replicas, options);
+            TransactionLog log = TransactionLog.open(dir.resolve("transactions"), set.uuid(), journal.firstSeq() - 1);
+            opened.add(log);
+            IncrementStore increments = new IncrementStore(dir.resolve("increments"));
+            opened.add(increments);
+            return new CapturedSet(set, lock, primaries, journal, drl, replicas, log, increments, options);
         } catch (IOException | RuntimeException e) {
             for (AutoCloseable c : opened) {
                 try {
@@ -191,7 +224,7 @@ public final class CapturedSet implements AutoCloseable {
             for (int m = 0; m < primaries.members().size(); m++) {
                 dirty.changed(m).addAll(drl.dirtyRanges(m));
             }
-            resynced = pointInTime.reconstruct(journal.lastSeq(), dirty, (member, offset, length, data) -> {
+            resynced = history.reconstruct(journal.lastSeq(), dirty, (member, offset, length, data) -> {
                 PrimaryMember p = primaries.member(member);
                 writeFullyOrZeros(p, offset, length, data);
             });
@@ -268,9 +301,61 @@ public final class CapturedSet implements AutoCloseable {
         return journal.durableSeq();
     }
 
-    /** The oldest seq the history on hand can bring back. */
+    /** The oldest seq the history on hand can bring back (a transaction boundary). */
     public long oldestSeq() {
-        return pointInTime.oldestSeq();
+        return history.oldestSeq();
+    }
+
+    /** The oldest seq from which every later single write can be brought back. */
+    public long oldestExactSeq() {
+        return history.oldestExactSeq();
+    }
+
+    /** The set's history: reading the past, its transactions and increments. */
+    public SetHistory history() {
+        return history;
+    }
+
+    // ---- transactions ----
+
+    /** Cuts the open transaction now; empty if nothing was written since the last cut. */
+    public Optional<Transaction> cut(CutReason reason) throws IOException {
+        checkNotFailed();
+        return transactions.cut(reason);
+    }
+
+    public List<Transaction> transactions() {
+        return transactionLog.all();
+    }
+
+    public TransactionService transactionService() {
+        return transactions;
+    }
+
+    /** Changes when transactions are cut, at once. */
+    public void cutRules(CutRules rules) {
+        transactions.rules(rules);
+    }
+
+    /** How long every single write stays restorable (null: forever); applied at once and after every cut. */
+    public void keepEveryWrite(Duration horizon) throws IOException {
+        this.keepEveryWrite = horizon;
+        applyHorizon();
+    }
+
+    public Duration keepEveryWrite() {
+        return keepEveryWrite;
+    }
+
+    private void applyHorizon() throws IOException {
+        Duration horizon = keepEveryWrite;
+        if (horizon != null) {
+            long freed = history.dropJournalBefore(options.clock().instant().minus(horizon));
+            if (freed > 0) {
+                LOG.info("set {}: freed {} bytes of journal older than {} (every-write horizon); seqs from {} stay exact",
+                        set.name(), freed, horizon, history.oldestExactSeq());
+            }
+        }
     }
 
     public JournalRecord journalRecord(long seq) {
@@ -330,6 +415,7 @@ public final class CapturedSet implements AutoCloseable {
             } finally {
                 stripes.unlock();
             }
+            transactions.captured(n);
             pos += n;
         } while (pos < end);
         if (data != null) {
@@ -465,70 +551,31 @@ public final class CapturedSet implements AutoCloseable {
 
     /** Checks that {@code seq} is within the history on hand, with a message that says what is. */
     public void checkRestorable(long seq) {
-        if (seq > journal.lastSeq()) {
-            throw new RewindException("seq " + seq + " is beyond the newest write of set " + set.name() + " (seq " + journal.lastSeq() + ")");
-        }
-        if (seq < oldestSeq()) {
-            throw new RewindException("seq " + seq + " is older than the history on hand for set " + set.name()
-                    + " (oldest restorable seq is " + oldestSeq() + ")");
-        }
+        history.checkRestorable(seq);
     }
 
     /**
-     * The newest seq at or before {@code time}; the set's starting state (the replica's seq) if none.
-     * A time in the future is refused (it is a typo or a wrong zone, not "now").
+     * The newest restorable seq at or before {@code time}. A time in the future is refused
+     * (it is a typo or a wrong zone, not "now").
      */
     public long seqAtTime(Instant time) {
-        if (time.isAfter(options.clock().instant())) {
-            long last = journal.lastSeq();
-            String newest = last >= journal.firstSeq()
-                    ? "the newest write of set " + set.name() + " is seq " + last + " at " + Times.format(journal.record(last).time())
-                    : "set " + set.name() + " has no writes yet";
-            throw new RewindException(Times.format(time) + " is in the future; " + newest);
-        }
-        if (time.isBefore(journal.startedAt())) {
-            throw new RewindException("no write of set " + set.name() + " at or before " + time + " is in the history on hand,"
-                    + " which starts at " + journal.startedAt());
-        }
-        return Math.max(oldestSeq(), journal.lastSeqAtOrBefore(time));
+        return history.seqAtTime(time);
     }
 
-    /**
-     * Reads what member {@code memberIndex} held at {@code seq}, without copying the volume:
-     * through the point-in-time map of that seq (built once, then kept for the next reads),
-     * only the records and replica chunks that hold the range are read.
-     */
+    /** Reads what member {@code memberIndex} held at {@code seq}, without copying the volume. */
     public void readAt(long seq, int memberIndex, long offsetBytes, ByteBuffer dst) throws IOException {
-        checkRestorable(seq);
         PrimaryMember primary = primaries.member(memberIndex);
-        int length = dst.remaining();
-        if (offsetBytes < 0 || offsetBytes + length > primary.sizeBytes()) {
-            throw new IllegalArgumentException("read " + offsetBytes + "+" + length + " is outside member " + primary.name());
+        if (offsetBytes < 0 || offsetBytes + dst.remaining() > primary.sizeBytes()) {
+            throw new IllegalArgumentException("read " + offsetBytes + "+" + dst.remaining() + " is outside member " + primary.name());
         }
-        PointInTimeMap map;
-        synchronized (pointInTimeMaps) {
-            map = pointInTimeMaps.computeIfAbsent(seq, s -> PointInTimeMap.build(journal, s, primaries.members().size()));
-        }
-        map.read(memberIndex, offsetBytes, dst, journal, replicas.get(memberIndex));
+        history.read(seq, memberIndex, offsetBytes, dst);
     }
 
-    /** The point-in-time maps of the seqs read most recently (history at or before a seq never changes). */
-    private final Map<Long, PointInTimeMap> pointInTimeMaps = new LinkedHashMap<>(8, 0.75f, true) {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Long, PointInTimeMap> eldest) {
-            return size() > 4;
-        }
-    };
-
     /**
-     * Rewinds every member in place to seq {@code targetSeq}. Only the blocks changed after
-     * the target are read and written. Everything needed is read and checksummed first, so
-     * corrupt history is refused before the primary is touched. The restore's writes are
-     * journaled (flagged as a restore): restoring to {@code firstSeq - 1} undoes it. Its intent
-     * is recorded on the secondary while it writes (see {@link InPlaceRestore}); a restore to
-     * another seq supersedes one that was interrupted.
+     * Rewinds every member in place to seq {@code targetSeq}; see {@link InPlaceRestore}. Only
+     * the blocks changed after the target are read and written, everything read and checked
+     * first. The restore's writes are journaled (flagged as a restore), so restoring to the
+     * seq before them undoes it.
      */
     public RestoreResult restoreInPlace(long targetSeq, ProgressListener progress) throws IOException {
         checkRestorable(targetSeq);
@@ -551,7 +598,7 @@ public final class CapturedSet implements AutoCloseable {
     }
 
     /** What a restore to {@code targetSeq} would rewrite, without reading or changing anything. */
-    public RestorePlan planRestore(long targetSeq) {
+    public RestorePlan planRestore(long targetSeq) throws IOException {
         checkRestorable(targetSeq);
         List<String> names = primaries.members().stream().map(PrimaryMember::name).toList();
         long[] sizes = primaries.members().stream().mapToLong(PrimaryMember::sizeBytes).toArray();
@@ -565,82 +612,16 @@ public final class CapturedSet implements AutoCloseable {
 
     /**
      * Writes one file per member into {@code dir} ({@code <member>.img}), each identical to
-     * that member at {@code targetSeq}: a sparse copy of the primary, then the blocks changed
-     * since the target put back. Existing files are never overwritten.
+     * that member at {@code targetSeq}; see {@link Clone}.
      */
     public List<Path> cloneTo(long targetSeq, Path dir, ProgressListener progress) throws IOException {
-        checkRestorable(targetSeq);
-        DurableFiles.createDirectories(dir);
-        List<Path> files = new ArrayList<>();
-        for (PrimaryMember m : primaries.members()) {
-            Path f = dir.resolve(m.name() + ".img");
-            if (Files.exists(f)) {
-                throw new RewindException(f + " already exists; clone into an empty directory");
-            }
-            files.add(f);
-        }
-        List<FileChannel> channels = new ArrayList<>();
-        boolean done = false;
-        try {
-            int members = primaries.members().size();
-            pointInTime.reconstruct(targetSeq, DeltaMap.between(journal, targetSeq, journal.lastSeq(), members), (m, o, l, d) -> { });
-            for (int i = 0; i < members; i++) {
-                FileChannel c = StableFileChannel.open(files.get(i), StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
-                channels.add(c);
-                copySparse(primaries.member(i), c, progress);
-            }
-            pointInTime.reconstruct(targetSeq, DeltaMap.between(journal, targetSeq, journal.lastSeq(), members),
-                    (member, offset, length, data) -> {
-                        FileChannel c = channels.get(member);
-                        ByteBuffer src = data == null ? ZEROS.duplicate().limit(length) : data.duplicate();
-                        long pos = offset;
-                        while (src.hasRemaining()) {
-                            pos += c.write(src, pos);
-                        }
-                    });
-            for (FileChannel c : channels) {
-                c.force(true);
-            }
-            DurableFiles.forceDirectory(dir);
-            done = true;
-            return files;
-        } finally {
-            for (FileChannel c : channels) {
-                c.close();
-            }
-            if (!done) {
-                for (Path f : files) {
-                    Files.deleteIfExists(f);
-                }
-            }
-        }
+        return Clone.write(history, primaries, targetSeq, journal.lastSeq(), dir, progress);
     }
 
-    private static void copySparse(PrimaryMember m, FileChannel out, ProgressListener progress) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
-        for (long pos = 0; pos < m.sizeBytes(); ) {
-            int n = (int) Math.min(buf.capacity(), m.sizeBytes() - pos);
-            buf.clear().limit(n);
-            m.read(pos, buf);
-            buf.flip();
-            if (!ReplicaImage.isZero(buf)) {
-                long p = pos;
-                while (buf.hasRemaining()) {
-                    p += out.write(buf, p);
-                }
-            }
-            pos += n;
-            progress.advanced(n);
-        }
-        if (out.size() < m.sizeBytes()) {
-            out.write(ByteBuffer.allocate(1), m.sizeBytes() - 1);
-        }
-    }
-
-
-    /** Reads and checks every journal record and replica chunk; returns the records verified. */
+    /** Reads and checks every journal record, increment chunk and replica chunk; returns the records verified. */
     public long verify() throws IOException {
         long records = journal.verify();
+        history.verifyIncrements();
         for (ReplicaImage r : replicas) {
             r.verify();
         }
@@ -648,7 +629,7 @@ public final class CapturedSet implements AutoCloseable {
     }
 
     /** Bytes the secondary holds, by part. */
-    public record SecondaryUsage(long journalBytes, long replicaBytes) {
+    public record SecondaryUsage(long journalBytes, long incrementBytes, long replicaBytes) {
     }
 
     public SecondaryUsage secondaryUsage() throws IOException {
@@ -659,7 +640,7 @@ public final class CapturedSet implements AutoCloseable {
                 replica += Files.size(p);
             }
         }
-        return new SecondaryUsage(journal.sizeBytes(), replica);
+        return new SecondaryUsage(journal.sizeBytes(), increments.sizeBytes(), replica);
     }
 
     /**
@@ -682,11 +663,14 @@ public final class CapturedSet implements AutoCloseable {
                 return;
             }
         }
-        checkpointer.shutdown(); // never shutdownNow: an interrupt would close the file channels under a running checkpoint
-        try {
-            checkpointer.awaitTermination(1, TimeUnit.MINUTES);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        transactions.close();
+        if (checkpointer != null) {
+            checkpointer.shutdown(); // never shutdownNow: an interrupt would close the file channels under a running checkpoint
+            try {
+                checkpointer.awaitTermination(1, TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         try {
             sequencer.lock();
@@ -702,6 +686,8 @@ public final class CapturedSet implements AutoCloseable {
             for (ReplicaImage r : replicas) {
                 closeQuietly(r);
             }
+            closeQuietly(transactionLog);
+            closeQuietly(increments);
             closeQuietly(primaries);
             closeQuietly(lock);
         }

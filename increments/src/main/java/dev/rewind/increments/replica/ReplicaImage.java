@@ -15,23 +15,30 @@ import java.util.zip.CRC32C;
 /**
  * The secondary's full image of one member as of the replica's seq, with a CRC32C per
  * chunk. The image is a sparse file (all-zero chunks are holes); the checksum table
- * lives beside it and is replaced atomically.
+ * lives beside it and is replaced atomically. The table names the seq the image equals: at
+ * each cut the transaction's forward increment is {@linkplain #apply applied} and the table
+ * replaced with the new seq, the last step of the move. A crash before that step leaves the
+ * old seq (and old checksums for the chunks being rewritten): the caller applies the same
+ * increment again with {@code redo}, which rewrites those chunks whole.
  *
  * <pre>
  * &lt;member&gt;.crc
  *  0  8  magic "RWNDRCRC"
- *  8  4  version (1)
+ *  8  4  version (2; version 1 had no seq and means seq 0)
  * 12  4  chunk size in bytes
  * 16  8  member size in bytes
  * 24  4  reserved (0)
  * 28  4  CRC32C of [0, 28)
- * 32  4n CRC32C of each chunk of the image, in order (the last chunk may be short)
+ * 32  8  seq the image equals (version 2 only)
+ * 40  4  CRC32C of [32, 40) (version 2 only)
+ * 44  4n CRC32C of each chunk of the image, in order (the last chunk may be short; version 1: from 32)
  * </pre>
  */
 public final class ReplicaImage implements AutoCloseable {
     static final byte[] MAGIC = {'R', 'W', 'N', 'D', 'R', 'C', 'R', 'C'};
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     static final int HEADER_BYTES = 32;
+    static final int SEQ_BYTES = 12;
     public static final int CHUNK_BYTES = 64 << 10;
 
     /** Where the bytes of a member come from when its replica is first made. */
@@ -40,10 +47,13 @@ public final class ReplicaImage implements AutoCloseable {
         void read(long offsetBytes, ByteBuffer dst) throws IOException;
     }
 
+    private final Path dir;
+    private final String member;
     private final Path imagePath;
     private final FileChannel image;
     private final long sizeBytes;
     private final int[] chunkCrcs;
+    private volatile long seq;
     private final ByteBuffer chunk = ByteBuffer.allocate(CHUNK_BYTES);
     private int cachedChunk = -1;
     private static final int ZERO_CHUNK_CRC = zeroChunkCrc();
@@ -54,7 +64,10 @@ public final class ReplicaImage implements AutoCloseable {
         return (int) crc.getValue();
     }
 
-    private ReplicaImage(Path imagePath, FileChannel image, long sizeBytes, int[] chunkCrcs) {
+    private ReplicaImage(Path dir, String member, Path imagePath, FileChannel image, long sizeBytes, int[] chunkCrcs, long seq) {
+        this.dir = dir;
+        this.member = member;
+        this.seq = seq;
         this.imagePath = imagePath;
         this.image = image;
         this.sizeBytes = sizeBytes;
@@ -98,15 +111,19 @@ public final class ReplicaImage implements AutoCloseable {
             }
             c.force(true);
         }
-        writeCrcTable(dir, member, sizeBytes, crcs);
+        writeCrcTable(dir, member, sizeBytes, crcs, 0);
         return open(dir, member, sizeBytes);
     }
 
-    private static void writeCrcTable(Path dir, String member, long sizeBytes, int[] crcs) throws IOException {
-        ByteBuffer t = ByteBuffer.allocate(HEADER_BYTES + 4 * crcs.length).order(ByteOrder.BIG_ENDIAN);
+    private static void writeCrcTable(Path dir, String member, long sizeBytes, int[] crcs, long seq) throws IOException {
+        ByteBuffer t = ByteBuffer.allocate(HEADER_BYTES + SEQ_BYTES + 4 * crcs.length).order(ByteOrder.BIG_ENDIAN);
         t.put(MAGIC).putInt(VERSION).putInt(CHUNK_BYTES).putLong(sizeBytes).putInt(0);
         CRC32C crc = new CRC32C();
         crc.update(t.array(), 0, 28);
+        t.putInt((int) crc.getValue());
+        t.putLong(seq);
+        crc.reset();
+        crc.update(t.array(), 32, 8);
         t.putInt((int) crc.getValue());
         for (int v : crcs) {
             t.putInt(v);
@@ -144,24 +161,138 @@ public final class ReplicaImage implements AutoCloseable {
         if (t.getInt(28) != (int) crc.getValue()) {
             throw CorruptDataException.checksum(crcFile, 28, t.getInt(28), (int) crc.getValue());
         }
-        if (t.getInt(8) != VERSION || t.getInt(12) != CHUNK_BYTES || t.getLong(16) != sizeBytes) {
-            throw new CorruptDataException(crcFile, 8, "replica table is for size " + t.getLong(16) + " and chunk " + t.getInt(12)
-                    + ", expected " + sizeBytes + " and " + CHUNK_BYTES);
+        int version = t.getInt(8);
+        if ((version != 1 && version != VERSION) || t.getInt(12) != CHUNK_BYTES || t.getLong(16) != sizeBytes) {
+            throw new CorruptDataException(crcFile, 8, "replica table is version " + version + " for size " + t.getLong(16)
+                    + " and chunk " + t.getInt(12) + ", expected " + sizeBytes + " and " + CHUNK_BYTES);
+        }
+        long seq = 0;
+        int tableStart = HEADER_BYTES;
+        if (version == VERSION) {
+            if (t.capacity() < HEADER_BYTES + SEQ_BYTES) {
+                throw new CorruptDataException(crcFile, HEADER_BYTES, "replica checksum table is cut short");
+            }
+            crc.reset();
+            crc.update(t.array(), HEADER_BYTES, 8);
+            if (t.getInt(HEADER_BYTES + 8) != (int) crc.getValue()) {
+                throw CorruptDataException.checksum(crcFile, HEADER_BYTES, t.getInt(HEADER_BYTES + 8), (int) crc.getValue());
+            }
+            seq = t.getLong(HEADER_BYTES);
+            tableStart += SEQ_BYTES;
         }
         int chunks = (int) ((sizeBytes + CHUNK_BYTES - 1) / CHUNK_BYTES);
-        if (t.capacity() != HEADER_BYTES + 4 * chunks) {
-            throw new CorruptDataException(crcFile, HEADER_BYTES, "replica table has the wrong number of chunks");
+        if (t.capacity() != tableStart + 4 * chunks) {
+            throw new CorruptDataException(crcFile, tableStart, "replica table has the wrong number of chunks");
         }
         int[] crcs = new int[chunks];
         for (int i = 0; i < chunks; i++) {
-            crcs[i] = t.getInt(HEADER_BYTES + 4 * i);
+            crcs[i] = t.getInt(tableStart + 4 * i);
         }
         Path img = imagePath(dir, member);
-        return new ReplicaImage(img, StableFileChannel.open(img, StandardOpenOption.READ), sizeBytes, crcs);
+        return new ReplicaImage(dir, member, img, StableFileChannel.open(img, StandardOpenOption.READ, StandardOpenOption.WRITE), sizeBytes,
+                crcs, seq);
     }
 
     public long sizeBytes() {
         return sizeBytes;
+    }
+
+    /** The seq of the set this image equals. */
+    public long seq() {
+        return seq;
+    }
+
+    /** Pieces of new content for the image, in ascending offset order (data null: zeros). */
+    @FunctionalInterface
+    public interface Pieces {
+        void forEach(PieceSink sink) throws IOException;
+    }
+
+    /** One piece of new content; {@code data} holds exactly {@code length} bytes, or is null for zeros. */
+    @FunctionalInterface
+    public interface PieceSink {
+        void accept(long offsetBytes, int length, ByteBuffer data) throws IOException;
+    }
+
+    /**
+     * Moves the image to {@code newSeq}: every piece is written over it, chunk by chunk (each
+     * touched chunk is read, checked, patched, written whole and checksummed anew), the image is
+     * forced, and then the checksum table is replaced with the new seq. With {@code redo} the
+     * touched chunks are not checked before patching: a move cut short may have rewritten some
+     * of them already, and the same pieces are being written again.
+     */
+    public synchronized void apply(long newSeq, Pieces pieces, boolean redo) throws IOException {
+        int[] newCrcs = chunkCrcs.clone();
+        int[] current = {-1};
+        boolean[] dirty = {false};
+        pieces.forEach((offset, length, data) -> {
+            if (offset < 0 || offset + length > sizeBytes) {
+                throw new IllegalArgumentException("piece " + offset + "+" + length + " is outside the replica of " + sizeBytes + " bytes");
+            }
+            long pos = offset;
+            long end = offset + length;
+            while (pos < end) {
+                int i = (int) (pos / CHUNK_BYTES);
+                long chunkStart = (long) i * CHUNK_BYTES;
+                int chunkLen = (int) Math.min(CHUNK_BYTES, sizeBytes - chunkStart);
+                if (current[0] != i) {
+                    if (dirty[0]) {
+                        newCrcs[current[0]] = writeChunk(current[0]);
+                    }
+                    loadChunkForPatch(i, chunkStart, chunkLen, redo);
+                    current[0] = i;
+                    dirty[0] = false;
+                }
+                int from = (int) (pos - chunkStart);
+                int n = (int) Math.min(end - pos, chunkLen - from);
+                if (data == null) {
+                    java.util.Arrays.fill(chunk.array(), from, from + n, (byte) 0);
+                } else {
+                    data.get(data.position() + (int) (pos - offset), chunk.array(), from, n);
+                }
+                dirty[0] = true;
+                pos += n;
+            }
+        });
+        if (dirty[0]) {
+            newCrcs[current[0]] = writeChunk(current[0]);
+        }
+        cachedChunk = -1;
+        image.force(true);
+        writeCrcTable(dir, member, sizeBytes, newCrcs, newSeq);
+        System.arraycopy(newCrcs, 0, chunkCrcs, 0, newCrcs.length);
+        seq = newSeq;
+    }
+
+    private void loadChunkForPatch(int i, long chunkStart, int chunkLen, boolean redo) throws IOException {
+        if (!redo) {
+            if (cachedChunk != i) {
+                loadChunk(i, chunkStart, chunkLen);
+            }
+            cachedChunk = -1; // about to be patched
+            return;
+        }
+        cachedChunk = -1;
+        chunk.clear().limit(chunkLen);
+        while (chunk.hasRemaining()) {
+            if (image.read(chunk, chunkStart + chunk.position()) < 0) {
+                while (chunk.hasRemaining()) {
+                    chunk.put((byte) 0);
+                }
+            }
+        }
+    }
+
+    private int writeChunk(int i) throws IOException {
+        long chunkStart = (long) i * CHUNK_BYTES;
+        int chunkLen = (int) Math.min(CHUNK_BYTES, sizeBytes - chunkStart);
+        ByteBuffer b = ByteBuffer.wrap(chunk.array(), 0, chunkLen);
+        CRC32C crc = new CRC32C();
+        crc.update(b.duplicate());
+        while (b.hasRemaining()) {
+            image.write(b, chunkStart + b.position());
+        }
+        return (int) crc.getValue();
     }
 
     /**

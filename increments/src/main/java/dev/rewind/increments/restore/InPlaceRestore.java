@@ -1,10 +1,9 @@
-package dev.rewind.capture;
+package dev.rewind.increments.restore;
 
 import dev.rewind.increments.deltamap.DeltaMap;
 import dev.rewind.increments.journal.Journal;
 import dev.rewind.increments.journal.JournalRecord;
 import dev.rewind.increments.replica.ProgressListener;
-import dev.rewind.increments.restore.PointInTime;
 import dev.rewind.volumeset.ByteRangeSet;
 import dev.rewind.volumeset.RewindException;
 import java.io.IOException;
@@ -23,14 +22,14 @@ import java.util.Optional;
  * last, so a restore cut short is known at the next open: until it is resumed (or another
  * restore in place supersedes it), writes through the set's devices are refused.
  */
-final class InPlaceRestore {
+public final class InPlaceRestore {
     /** Up to this much changed data, a restore reads (and checks) everything into memory first, then writes. */
-    static final long DEFAULT_STAGED_RESTORE_BYTES = 256L << 20;
+    public static final long DEFAULT_STAGED_RESTORE_BYTES = 256L << 20;
 
     private final String setName;
     private final Path secondaryDir;
     private final Journal journal;
-    private final PointInTime pointInTime;
+    private final SetHistory history;
     private final int memberCount;
     private final Clock clock;
     /** Journals and writes one piece of the restore (flagged as a restore). */
@@ -39,12 +38,12 @@ final class InPlaceRestore {
     private volatile RestoreIntent unfinished;
     private volatile boolean running;
 
-    private InPlaceRestore(String setName, Path secondaryDir, Journal journal, PointInTime pointInTime, int memberCount, Clock clock,
+    private InPlaceRestore(String setName, Path secondaryDir, Journal journal, SetHistory history, int memberCount, Clock clock,
                            StagedRanges.Writer capture, RestoreIntent unfinished) {
         this.setName = setName;
         this.secondaryDir = secondaryDir;
         this.journal = journal;
-        this.pointInTime = pointInTime;
+        this.history = history;
         this.memberCount = memberCount;
         this.clock = clock;
         this.capture = capture;
@@ -52,22 +51,22 @@ final class InPlaceRestore {
     }
 
     /** Reads the intent a restore cut short may have left in {@code secondaryDir}. */
-    static InPlaceRestore open(String setName, Path secondaryDir, Journal journal, PointInTime pointInTime, int memberCount,
+    public static InPlaceRestore open(String setName, Path secondaryDir, Journal journal, SetHistory history, int memberCount,
                                Clock clock, StagedRanges.Writer capture) throws IOException {
         RestoreIntent intent = RestoreIntentFile.read(secondaryDir).orElse(null);
-        return new InPlaceRestore(setName, secondaryDir, journal, pointInTime, memberCount, clock, capture, intent);
+        return new InPlaceRestore(setName, secondaryDir, journal, history, memberCount, clock, capture, intent);
     }
 
-    void stagedRestoreBytes(long bytes) {
+    public void stagedRestoreBytes(long bytes) {
         this.stagedRestoreBytes = bytes;
     }
 
-    boolean isUnfinished() {
+    public boolean isUnfinished() {
         return unfinished != null;
     }
 
     /** The restore that was cut short, with how far its journaled writes got; empty while none is (or while one runs). */
-    Optional<InterruptedRestore> interrupted() {
+    public Optional<InterruptedRestore> interrupted() {
         RestoreIntent intent = unfinished;
         if (intent == null || running) {
             return Optional.empty();
@@ -87,7 +86,7 @@ final class InPlaceRestore {
     }
 
     /** Throws the one-line refusal for a write through a device while a restore is running or unfinished. */
-    void refuseWriteIfUnfinished() {
+    public void refuseWriteIfUnfinished() {
         RestoreIntent intent = unfinished;
         if (intent == null) {
             return;
@@ -101,9 +100,9 @@ final class InPlaceRestore {
     }
 
     /** What {@link #restoreTo} would rewrite, without reading or writing any data. */
-    RestorePlan plan(long targetSeq, List<String> memberNames, long[] memberSizes) {
+    public RestorePlan plan(long targetSeq, List<String> memberNames, long[] memberSizes) throws IOException {
         long head = journal.lastSeq();
-        DeltaMap changed = DeltaMap.between(journal, targetSeq, head, memberCount);
+        DeltaMap changed = history.changedBetween(targetSeq, head);
         List<RestorePlan.MemberChanges> members = new ArrayList<>();
         for (int m = 0; m < memberCount; m++) {
             List<RestorePlan.Range> ranges = new ArrayList<>();
@@ -118,7 +117,7 @@ final class InPlaceRestore {
     }
 
     /** Finishes the restore that was cut short, so that the set equals its target exactly. */
-    RestoreResult resume(ProgressListener progress) throws IOException {
+    public RestoreResult resume(ProgressListener progress) throws IOException {
         RestoreIntent intent = unfinished;
         if (intent == null) {
             throw new RewindException("set " + setName + " has no interrupted restore to resume; 'rewind status " + setName
@@ -132,7 +131,7 @@ final class InPlaceRestore {
      * continued (its intent and first seq are kept); one to another target is superseded.
      * One restore at a time.
      */
-    synchronized RestoreResult restoreTo(long targetSeq, ProgressListener progress) throws IOException {
+    public synchronized RestoreResult restoreTo(long targetSeq, ProgressListener progress) throws IOException {
         RestoreIntent previous = unfinished;
         RestoreIntent continued = previous != null && previous.targetSeq() == targetSeq ? previous : null;
         long head = journal.lastSeq();
@@ -143,7 +142,7 @@ final class InPlaceRestore {
             }
             return new RestoreResult(targetSeq, firstSeq, head, 0, 0);
         }
-        DeltaMap changed = DeltaMap.between(journal, targetSeq, head, memberCount);
+        DeltaMap changed = history.changedBetween(targetSeq, head);
         long plannedBytes = changed.totalBytes();
         long[] totals = {0, 0};
         StagedRanges.Writer apply = (member, offset, length, data) -> {
@@ -157,13 +156,13 @@ final class InPlaceRestore {
         try {
             if (plannedBytes <= stagedRestoreBytes) {
                 StagedRanges staged = new StagedRanges();
-                pointInTime.reconstruct(targetSeq, changed, staged);
+                history.reconstruct(targetSeq, changed, staged);
                 begin(intent, continued != null);
                 staged.applyInOrder(apply);
             } else {
-                pointInTime.reconstruct(targetSeq, changed.copy(), (m, o, l, d) -> { });
+                history.reconstruct(targetSeq, changed.copy(), (m, o, l, d) -> { });
                 begin(intent, continued != null);
-                pointInTime.reconstruct(targetSeq, changed, apply::accept);
+                history.reconstruct(targetSeq, changed, apply::accept);
             }
             journal.flush();
             finish();

@@ -1,6 +1,5 @@
-package dev.rewind.capture;
+package dev.rewind.increments.restore;
 
-import dev.rewind.increments.restore.RangeSink;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -11,10 +10,10 @@ import java.util.List;
  * What a restore will write, read and checked before anything is written: pieces sorted
  * by member and offset, adjacent pieces of data merged, so the primary sees few, ordered writes.
  */
-final class StagedRanges implements RangeSink {
+public final class StagedRanges implements RangeSink {
     /** Where staged pieces go: one call per (merged) piece, data null for zeros. */
     @FunctionalInterface
-    interface Writer {
+    public interface Writer {
         void accept(int member, long offset, int length, ByteBuffer data) throws IOException;
     }
 

@@ -1,4 +1,4 @@
-package dev.rewind.capture;
+package dev.rewind.increments.restore;
 
 /**
  * A restore in place found unfinished when the set was opened (killed, power lost, or failed

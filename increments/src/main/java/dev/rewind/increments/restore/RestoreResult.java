@@ -1,4 +1,4 @@
-package dev.rewind.capture;
+package dev.rewind.increments.restore;
 
 /**
  * What a restore did. In place, the restore's own writes are seqs {@code firstSeq..lastSeq}

@@ -1,4 +1,4 @@
-package dev.rewind.capture;
+package dev.rewind.increments.restore;
 
 import dev.rewind.volumeset.CorruptDataException;
 import dev.rewind.volumeset.io.StableFileChannel;

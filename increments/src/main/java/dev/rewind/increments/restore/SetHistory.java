@@ -1,0 +1,387 @@
+package dev.rewind.increments.restore;
+
+import dev.rewind.increments.deltamap.DeltaMap;
+import dev.rewind.increments.increment.IncrementDirection;
+import dev.rewind.increments.increment.IncrementExtent;
+import dev.rewind.increments.increment.IncrementFile;
+import dev.rewind.increments.journal.Journal;
+import dev.rewind.increments.journal.RecordType;
+import dev.rewind.increments.replica.ReplicaImage;
+import dev.rewind.increments.transaction.IncrementStore;
+import dev.rewind.increments.transaction.Transaction;
+import dev.rewind.increments.transaction.TransactionLog;
+import dev.rewind.volumeset.ByteRangeSet;
+import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.Times;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * The history of a set on hand, and every way of reading the past from it. Three stores
+ * make it up: the journal (every write since its oldest segment), the transactions' increments
+ * (per transaction, the changed blocks before and after), and the replica (the set at the
+ * newest cut). The content of a byte at seq N is, first found wins:
+ * <ol>
+ *   <li>the newest journal record at or before N inside N's transaction (after the boundary
+ *       at or before N);</li>
+ *   <li>the backward increment of the oldest later transaction that changed it (what it
+ *       held when that transaction began, which is what it held at N);</li>
+ *   <li>the replica.</li>
+ * </ol>
+ * So reading the past costs what changed after it, not the size of the set or the length of
+ * the history. Readers hold the read lock; the replica's move at a cut and the deletion of
+ * old journal segments hold the write lock.
+ */
+public final class SetHistory {
+    private static final int MAX_PIECE_BYTES = 1 << 20;
+
+    private final String setName;
+    private final Journal journal;
+    private final TransactionLog transactions;
+    private final IncrementStore increments;
+    private final List<ReplicaImage> replicas;
+    private final Clock clock;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    /** The point-in-time maps of the seqs read most recently. */
+    private final Map<Long, PointInTimeMap> maps = new LinkedHashMap<>(8, 0.75f, true) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, PointInTimeMap> eldest) {
+            return size() > 4;
+        }
+    };
+
+    public SetHistory(String setName, Journal journal, TransactionLog transactions, IncrementStore increments,
+                      List<ReplicaImage> replicas, Clock clock) {
+        this.setName = setName;
+        this.journal = journal;
+        this.transactions = transactions;
+        this.increments = increments;
+        this.replicas = replicas;
+        this.clock = clock;
+    }
+
+    /** Held while the replica moves or journal segments are deleted. */
+    public Lock writeLock() {
+        return lock.writeLock();
+    }
+
+    public Journal journal() {
+        return journal;
+    }
+
+    public TransactionLog transactions() {
+        return transactions;
+    }
+
+    public IncrementStore increments() {
+        return increments;
+    }
+
+    public int memberCount() {
+        return replicas.size();
+    }
+
+    /** The seq the replica equals: the newest cut. */
+    public long replicaSeq() {
+        return replicas.isEmpty() ? transactions.lastSeq() : replicas.get(0).seq();
+    }
+
+    /** The oldest seq the history can bring back (a transaction boundary). */
+    public long oldestSeq() {
+        return transactions.firstBoundary();
+    }
+
+    /** The oldest seq from which every later write can be restored exactly; before it, only boundaries. */
+    public long oldestExactSeq() {
+        long journalStart = journal.firstSeq() - 1;
+        if (journalStart <= transactions.firstBoundary()) {
+            return transactions.firstBoundary();
+        }
+        return transactions.boundaryAtOrAfter(journalStart).orElse(transactions.lastSeq());
+    }
+
+    /** Checks that {@code seq} can be brought back, with a message that says what can. */
+    public void checkRestorable(long seq) {
+        if (seq > journal.lastSeq()) {
+            throw new RewindException("seq " + seq + " is beyond the newest write of set " + setName + " (seq " + journal.lastSeq() + ")");
+        }
+        if (seq < oldestSeq()) {
+            throw new RewindException("seq " + seq + " is older than the history on hand for set " + setName
+                    + " (oldest restorable seq is " + oldestSeq() + ")");
+        }
+        if (seq < oldestExactSeq() && !transactions.isBoundary(seq)) {
+            long before = transactions.boundaryAtOrBefore(seq);
+            long after = transactions.boundaryAtOrAfter(seq).orElse(transactions.lastSeq());
+            throw new RewindException("seq " + seq + " of set " + setName + " is older than the every-write history (which starts at seq "
+                    + oldestExactSeq() + "); only transaction boundaries remain there: the nearest are seq " + before + " and seq " + after);
+        }
+    }
+
+    /**
+     * The newest restorable seq at or before {@code time}: the transaction is found by time
+     * first, then, where the journal still holds its writes, the write. A time in the future is
+     * refused (it is a typo or a wrong zone, not "now").
+     */
+    public long seqAtTime(Instant time) {
+        if (time.isAfter(clock.instant())) {
+            long last = journal.lastSeq();
+            String newest = last >= journal.firstSeq()
+                    ? "the newest write of set " + setName + " is seq " + last + " at " + Times.format(journal.record(last).time())
+                    : "set " + setName + " has no writes yet";
+            throw new RewindException(Times.format(time) + " is in the future; " + newest);
+        }
+        long micros = time.getEpochSecond() * 1_000_000L + time.getNano() / 1000;
+        List<Transaction> all = transactions.all();
+        if (!all.isEmpty() && micros < all.get(0).startMicros() || all.isEmpty() && time.isBefore(journal.startedAt())) {
+            throw new RewindException("no write of set " + setName + " at or before " + Times.format(time)
+                    + " is in the history on hand, which starts at "
+                    + Times.format(all.isEmpty() ? journal.startedAt() : all.get(0).start()));
+        }
+        long boundary = transactions.lastEndedAtOrBefore(micros).map(Transaction::lastSeq).orElse(oldestSeq());
+        if (journal.lastSeq() >= journal.firstSeq() && !time.isBefore(journal.startedAt())) {
+            long exact = journal.lastSeqAtOrBefore(time);
+            if (exact >= oldestExactSeq()) {
+                return Math.max(boundary, exact);
+            }
+        }
+        return boundary;
+    }
+
+    /**
+     * The bytes changed after {@code fromSeq} up to {@code toSeq}: from the journal inside
+     * partial transactions, and for each whole transaction from the journal or from its
+     * increment's index, whichever has fewer entries.
+     */
+    public DeltaMap changedBetween(long fromSeq, long toSeq) throws IOException {
+        lock.readLock().lock();
+        try {
+            DeltaMap d = new DeltaMap(fromSeq, toSeq, replicas.size());
+            long at = fromSeq;
+            while (at < toSeq) {
+                int i = transactions.indexHolding(at + 1);
+                Transaction t = i < 0 ? null : transactions.all().get(i);
+                if (t != null && t.firstSeq() == at + 1 && t.lastSeq() <= toSeq
+                        && (at + 1 < journal.firstSeq() || t.extentCount() < t.writes())) {
+                    for (IncrementExtent e : increments.get(t.id(), IncrementDirection.FORWARD).extents()) {
+                        d.add(e.member(), e.offsetBytes(), e.endBytes());
+                    }
+                    at = t.lastSeq();
+                    continue;
+                }
+                long end = t == null ? toSeq : Math.min(toSeq, t.lastSeq());
+                if (at + 1 < journal.firstSeq()) {
+                    throw new RewindException("seq " + fromSeq + " of set " + setName + " is older than the every-write history; "
+                            + "restore to a transaction boundary");
+                }
+                for (long s = at + 1; s <= end; s++) {
+                    long offset = journal.offsetOf(s);
+                    d.add(journal.memberOf(s), offset, offset + journal.lengthOf(s));
+                }
+                at = end;
+            }
+            return d;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Emits the content at {@code seq} of every range in {@code wanted} to {@code sink}.
+     * The ranges of {@code wanted} are consumed. Every byte is checked against its checksum.
+     *
+     * @return the number of bytes emitted
+     */
+    public long reconstruct(long seq, DeltaMap wanted, RangeSink sink) throws IOException {
+        lock.readLock().lock();
+        try {
+            checkRestorable(seq);
+            long boundary = Math.max(transactions.boundaryAtOrBefore(seq), Math.min(seq, replicaSeq()));
+            long emitted = fromJournal(seq, boundary, wanted, sink);
+            if (wanted.totalBytes() > 0 && seq < replicaSeq()) {
+                emitted += fromBackwardIncrements(seq, wanted, sink);
+            }
+            if (wanted.totalBytes() > 0) {
+                emitted += fromReplica(wanted, sink);
+            }
+            return emitted;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private long fromJournal(long seq, long boundary, DeltaMap wanted, RangeSink sink) throws IOException {
+        long emitted = 0;
+        long remainingBytes = wanted.totalBytes();
+        ByteBuffer payload = ByteBuffer.allocate(0);
+        for (long s = seq; s > boundary && remainingBytes > 0; s--) {
+            int member = journal.memberOf(s);
+            ByteRangeSet remaining = wanted.changed(member);
+            long start = journal.offsetOf(s);
+            long end = start + journal.lengthOf(s);
+            if (!remaining.intersects(start, end)) {
+                continue;
+            }
+            List<ByteRangeSet.Range> parts = remaining.intersection(start, end);
+            if (journal.typeOf(s) == RecordType.WRITE) {
+                int length = journal.lengthOf(s);
+                if (payload.capacity() < length + Journal.READ_OVERHEAD_BYTES) {
+                    payload = ByteBuffer.allocate(Math.max(length + Journal.READ_OVERHEAD_BYTES, 64 << 10));
+                }
+                payload.clear();
+                journal.readPayload(s, payload);
+                for (ByteRangeSet.Range part : parts) {
+                    int from = (int) (part.startBytes() - start);
+                    ByteBuffer slice = payload.duplicate();
+                    slice.limit(from + (int) part.lengthBytes()).position(from);
+                    sink.accept(member, part.startBytes(), (int) part.lengthBytes(), slice);
+                }
+            } else {
+                for (ByteRangeSet.Range part : parts) {
+                    emitZeros(member, part, sink);
+                }
+            }
+            for (ByteRangeSet.Range part : parts) {
+                remaining.remove(part.startBytes(), part.endBytes());
+                emitted += part.lengthBytes();
+                remainingBytes -= part.lengthBytes();
+            }
+        }
+        return emitted;
+    }
+
+    private long fromBackwardIncrements(long seq, DeltaMap wanted, RangeSink sink) throws IOException {
+        long emitted = 0;
+        ByteBuffer buf = ByteBuffer.allocate(MAX_PIECE_BYTES);
+        List<Transaction> all = transactions.all();
+        int first = transactions.indexHolding(seq + 1);
+        for (int i = Math.max(0, first); i < all.size() && wanted.totalBytes() > 0; i++) {
+            Transaction t = all.get(i);
+            if (t.lastSeq() <= seq) {
+                continue;
+            }
+            IncrementFile backward = increments.get(t.id(), IncrementDirection.BACKWARD);
+            for (IncrementExtent e : backward.extents()) {
+                ByteRangeSet remaining = wanted.changed(e.member());
+                if (!remaining.intersects(e.offsetBytes(), e.endBytes())) {
+                    continue;
+                }
+                for (ByteRangeSet.Range part : remaining.intersection(e.offsetBytes(), e.endBytes())) {
+                    for (long pos = part.startBytes(); pos < part.endBytes(); ) {
+                        int n = (int) Math.min(MAX_PIECE_BYTES, part.endBytes() - pos);
+                        if (e.zeros()) {
+                            sink.accept(e.member(), pos, n, null);
+                        } else {
+                            buf.clear().limit(n);
+                            backward.read(e.member(), pos, buf);
+                            buf.flip();
+                            sink.accept(e.member(), pos, n, buf);
+                        }
+                        pos += n;
+                    }
+                    remaining.remove(part.startBytes(), part.endBytes());
+                    emitted += part.lengthBytes();
+                }
+            }
+        }
+        return emitted;
+    }
+
+    private long fromReplica(DeltaMap wanted, RangeSink sink) throws IOException {
+        long emitted = 0;
+        ByteBuffer buf = ByteBuffer.allocate(MAX_PIECE_BYTES);
+        for (int member = 0; member < wanted.memberCount(); member++) {
+            for (ByteRangeSet.Range r : wanted.changed(member)) {
+                for (long pos = r.startBytes(); pos < r.endBytes(); ) {
+                    int n = (int) Math.min(MAX_PIECE_BYTES, r.endBytes() - pos);
+                    buf.clear().limit(n);
+                    replicas.get(member).read(pos, buf);
+                    buf.flip();
+                    sink.accept(member, pos, n, buf);
+                    pos += n;
+                    emitted += n;
+                }
+            }
+            wanted.changed(member).remove(0, Long.MAX_VALUE);
+        }
+        return emitted;
+    }
+
+    private static void emitZeros(int member, ByteRangeSet.Range part, RangeSink sink) throws IOException {
+        for (long pos = part.startBytes(); pos < part.endBytes(); ) {
+            int n = (int) Math.min(MAX_PIECE_BYTES, part.endBytes() - pos);
+            sink.accept(member, pos, n, null);
+            pos += n;
+        }
+    }
+
+    /**
+     * Reads what member {@code member} held at {@code seq}, without copying the volume:
+     * through the point-in-time map of that seq (built once, rebuilt when the replica has
+     * moved since), only the records, increment chunks and replica chunks that hold the range
+     * are read.
+     */
+    public void read(long seq, int member, long offsetBytes, ByteBuffer dst) throws IOException {
+        lock.readLock().lock();
+        try {
+            checkRestorable(seq);
+            long replicaSeq = replicaSeq();
+            PointInTimeMap map;
+            synchronized (maps) {
+                map = maps.get(seq);
+                if (map == null || map.replicaSeq() != replicaSeq) {
+                    long boundary = Math.max(transactions.boundaryAtOrBefore(seq), Math.min(seq, replicaSeq));
+                    List<Transaction> later = seq >= replicaSeq ? List.of() : laterThan(seq);
+                    map = PointInTimeMap.build(journal, seq, boundary, later, increments, replicaSeq, replicas.size());
+                    maps.put(seq, map);
+                }
+            }
+            map.read(member, offsetBytes, dst, journal, increments, replicas.get(member));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private List<Transaction> laterThan(long seq) {
+        List<Transaction> all = transactions.all();
+        int i = transactions.indexHolding(seq + 1);
+        return i < 0 ? List.of() : all.subList(i, all.size());
+    }
+
+    /** Reads and checks every increment of every transaction; returns how many files were checked. */
+    public int verifyIncrements() throws IOException {
+        int files = 0;
+        for (Transaction t : transactions.all()) {
+            for (IncrementDirection d : IncrementDirection.values()) {
+                increments.get(t.id(), d).verify();
+                files++;
+            }
+        }
+        return files;
+    }
+
+    /**
+     * Deletes journal segments whose writes are all older than {@code olderThan} and covered by
+     * completed transactions (the every-write horizon); returns the bytes freed.
+     */
+    public long dropJournalBefore(Instant olderThan) throws IOException {
+        lock.writeLock().lock();
+        try {
+            long freed = journal.deleteSegmentsUpTo(transactions.lastSeq(), olderThan);
+            synchronized (maps) {
+                maps.clear();
+            }
+            return freed;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+}

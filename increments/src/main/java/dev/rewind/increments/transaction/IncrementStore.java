@@ -1,0 +1,127 @@
+package dev.rewind.increments.transaction;
+
+import dev.rewind.increments.increment.IncrementDirection;
+import dev.rewind.increments.increment.IncrementFile;
+import dev.rewind.volumeset.io.DurableFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Where a set's increments live on its secondary: {@code increments/<id>.fwd} and
+ * {@code <id>.bwd}, one pair per transaction, id zero-padded so names sort by age. Keeps the
+ * increments read most recently open (restores and past exports read neighbouring ranges of
+ * the same few increments).
+ */
+public final class IncrementStore implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(IncrementStore.class);
+    private static final int OPEN_FILES = 64;
+
+    private final Path dir;
+    private final Map<Path, IncrementFile> open = new LinkedHashMap<>(16, 0.75f, true);
+    /** Increments dropped from {@link #open} that a reader may still be using: closed by {@link #closeEvicted}. */
+    private final List<IncrementFile> evicted = new java.util.ArrayList<>();
+
+    public IncrementStore(Path dir) throws IOException {
+        this.dir = DurableFiles.createDirectories(dir);
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public Path path(long transactionId, IncrementDirection direction) {
+        return dir.resolve(String.format("%016d.%s", transactionId, direction == IncrementDirection.FORWARD ? "fwd" : "bwd"));
+    }
+
+    /** The increment of a committed transaction, opened (and its index checked) on first use. */
+    public synchronized IncrementFile get(long transactionId, IncrementDirection direction) throws IOException {
+        Path p = path(transactionId, direction);
+        IncrementFile f = open.get(p);
+        if (f == null) {
+            f = IncrementFile.open(p);
+            open.put(p, f);
+            if (open.size() > OPEN_FILES) {
+                var eldest = open.entrySet().iterator().next();
+                open.remove(eldest.getKey());
+                evicted.add(eldest.getValue());
+            }
+        }
+        return f;
+    }
+
+    /** Closes the increments dropped from the cache; the caller makes sure no reader is using them (it holds the history's write lock). */
+    public synchronized void closeEvicted() throws IOException {
+        for (IncrementFile f : evicted) {
+            f.close();
+        }
+        evicted.clear();
+    }
+
+    /**
+     * Deletes what a cut that never committed left behind: temporary files, and increments of
+     * transactions after {@code lastCommittedId}. Returns how many files went.
+     */
+    public synchronized int removeOrphans(long lastCommittedId) throws IOException {
+        int removed = 0;
+        List<Path> files;
+        try (Stream<Path> s = Files.list(dir)) {
+            files = s.toList();
+        }
+        for (Path p : files) {
+            String name = p.getFileName().toString();
+            boolean orphan = IncrementFile.isTemporary(p);
+            if (!orphan && (name.endsWith(".fwd") || name.endsWith(".bwd"))) {
+                try {
+                    orphan = Long.parseLong(name.substring(0, name.indexOf('.'))) > lastCommittedId;
+                } catch (NumberFormatException e) {
+                    orphan = false;
+                }
+            }
+            if (orphan) {
+                LOG.info("increments {}: removing {}, left by a cut that never committed", dir, name);
+                Files.deleteIfExists(p);
+                removed++;
+            }
+        }
+        if (removed > 0) {
+            DurableFiles.forceDirectory(dir);
+        }
+        return removed;
+    }
+
+    /** Bytes the increment files hold. */
+    public long sizeBytes() throws IOException {
+        long total = 0;
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                total += Files.size(p);
+            }
+        }
+        return total;
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        IOException first = null;
+        evicted.addAll(open.values());
+        for (IncrementFile f : evicted) {
+            try {
+                f.close();
+            } catch (IOException e) {
+                first = first == null ? e : first;
+            }
+        }
+        open.clear();
+        evicted.clear();
+        if (first != null) {
+            throw first;
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package dev.rewind.increments.transaction;
+
+import dev.rewind.increments.increment.IncrementCodec;
+import java.time.Instant;
+
+/**
+ * The writes between two cuts, seqs {@code firstSeq..lastSeq}, and the two increments stored
+ * for them: the forward increment (the final content of every block they changed) and the
+ * backward increment (what those blocks held when the transaction began). The boundary of a
+ * transaction is its {@code lastSeq}; the one before its first is {@code firstSeq - 1}.
+ */
+public record Transaction(long id, long firstSeq, long lastSeq, long startMicros, long endMicros, long writes, long bytes,
+                          CutReason reason, IncrementCodec codec, int extentCount,
+                          long forwardStoredBytes, long backwardStoredBytes, long changedBytes) {
+
+    public Instant start() {
+        return instant(startMicros);
+    }
+
+    public Instant end() {
+        return instant(endMicros);
+    }
+
+    /** Raw bytes of changed blocks over bytes stored for both increments: how much compression saved. */
+    public double compressionRatio() {
+        long stored = forwardStoredBytes + backwardStoredBytes;
+        return stored == 0 ? 1.0 : (2.0 * changedBytes) / stored;
+    }
+
+    public boolean contains(long seq) {
+        return seq >= firstSeq && seq <= lastSeq;
+    }
+
+    static Instant instant(long micros) {
+        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000L);
+    }
+}
