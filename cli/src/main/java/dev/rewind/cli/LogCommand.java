@@ -91,7 +91,7 @@ final class LogCommand extends Subcommand {
                 }
                 if (interrupted.isPresent() && interrupted.get().restoreSeqsWritten() > 0 && interrupted.get().lastRestoreSeq() == seq) {
                     out.line("%10s  restore to seq %d INTERRUPTED after seqs %d..%d (finish: %s)", "", interrupted.get().intent().targetSeq(),
-                            interrupted.get().intent().firstRestoreSeq(), seq, dev.rewind.capture.InterruptedRestore.resumeCommand(setName));
+                            interrupted.get().intent().firstRestoreSeq(), seq, dev.rewind.increments.restore.InterruptedRestore.resumeCommand(setName));
                 }
                 JournalRecord rec = set.journalRecord(seq);
                 String memberName = set.record().members().get(rec.memberIndex()).name();

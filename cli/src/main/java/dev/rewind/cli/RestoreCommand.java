@@ -1,8 +1,8 @@
 package dev.rewind.cli;
 
 import dev.rewind.capture.CapturedSet;
-import dev.rewind.capture.InterruptedRestore;
-import dev.rewind.capture.RestoreResult;
+import dev.rewind.increments.restore.InterruptedRestore;
+import dev.rewind.increments.restore.RestoreResult;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Sizes;
 import dev.rewind.volumeset.catalog.BookmarkRecord;

@@ -1,6 +1,6 @@
 package dev.rewind.cli;
 
-import dev.rewind.capture.RestorePlan;
+import dev.rewind.increments.restore.RestorePlan;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Sizes;
 import java.nio.file.Files;

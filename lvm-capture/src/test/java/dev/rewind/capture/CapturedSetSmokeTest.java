@@ -1,5 +1,6 @@
 package dev.rewind.capture;
 
+import dev.rewind.increments.restore.RestoreResult;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

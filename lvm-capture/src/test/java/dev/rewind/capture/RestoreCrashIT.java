@@ -1,5 +1,6 @@
 package dev.rewind.capture;
 
+import dev.rewind.increments.restore.RestoreResult;
 import dev.rewind.testfixtures.model.ImageModel;
 import dev.rewind.testfixtures.seed.Seeds;
 import dev.rewind.testfixtures.set.TestSet;

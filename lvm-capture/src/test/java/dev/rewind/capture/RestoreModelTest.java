@@ -1,5 +1,8 @@
 package dev.rewind.capture;
 
+import dev.rewind.increments.restore.InterruptedRestore;
+import dev.rewind.increments.restore.RestoreResult;
+import dev.rewind.increments.restore.RestorePlan;
 import dev.rewind.testfixtures.model.ImageModel;
 import dev.rewind.testfixtures.set.TestSet;
 
@@ -99,7 +102,7 @@ class RestoreModelTest {
                     assertArrayEquals(before[m], after[m], "a refused restore leaves member " + m + " of the primary unchanged");
                 }
                 assertFalse(set.isRestoreUnfinished(), "a refused restore records no intent");
-                assertFalse(java.nio.file.Files.exists(tmp.resolve("secondary").resolve(RestoreIntentFile.FILE)));
+                assertFalse(java.nio.file.Files.exists(tmp.resolve("secondary").resolve("restore-intent")));
             }
         }
     }

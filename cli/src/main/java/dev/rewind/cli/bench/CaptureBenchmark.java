@@ -3,7 +3,7 @@ package dev.rewind.cli.bench;
 import dev.rewind.capture.BlockDevice;
 import dev.rewind.capture.CaptureOptions;
 import dev.rewind.capture.CapturedSet;
-import dev.rewind.capture.RestoreResult;
+import dev.rewind.increments.restore.RestoreResult;
 import dev.rewind.capture.Sets;
 import dev.rewind.increments.replica.ProgressListener;
 import dev.rewind.volumeset.VolumeManager;

@@ -2,7 +2,7 @@ package dev.rewind.cli.quickstart;
 
 import dev.rewind.capture.BlockDevice;
 import dev.rewind.capture.CapturedSet;
-import dev.rewind.capture.RestoreResult;
+import dev.rewind.increments.restore.RestoreResult;
 import dev.rewind.capture.Sets;
 import dev.rewind.cli.DataDir;
 import dev.rewind.dbadapters.h2.H2OnSet;

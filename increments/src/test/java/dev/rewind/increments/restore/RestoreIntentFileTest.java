@@ -1,4 +1,4 @@
-package dev.rewind.capture;
+package dev.rewind.increments.restore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
