@@ -3,6 +3,7 @@ package dev.rewind.cli;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.InterruptedRestore;
 import dev.rewind.capture.RestoreResult;
+import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Sizes;
 import dev.rewind.volumeset.catalog.BookmarkRecord;
