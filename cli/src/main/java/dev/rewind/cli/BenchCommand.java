@@ -1,6 +1,7 @@
 package dev.rewind.cli;
 
 import dev.rewind.cli.bench.CaptureBenchmark;
+import dev.rewind.cli.datadir.DataDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

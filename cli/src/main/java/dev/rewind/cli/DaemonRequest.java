@@ -1,5 +1,6 @@
 package dev.rewind.cli;
 
+import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.volumeset.catalog.Catalog;
 import java.nio.file.Path;
 

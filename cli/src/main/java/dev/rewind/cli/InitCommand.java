@@ -1,5 +1,6 @@
 package dev.rewind.cli;
 
+import dev.rewind.cli.datadir.DataDir;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -1,6 +1,7 @@
 package dev.rewind.cli;
 
 import dev.rewind.capture.CapturedSet;
+import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.increments.journal.Journal;
 import dev.rewind.increments.journal.JournalRecord;
 import dev.rewind.increments.journal.RecordType;

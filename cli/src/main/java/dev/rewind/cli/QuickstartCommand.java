@@ -1,5 +1,6 @@
 package dev.rewind.cli;
 
+import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.cli.quickstart.QuickstartStory;
 import dev.rewind.volumeset.RewindException;
 import java.nio.file.Files;

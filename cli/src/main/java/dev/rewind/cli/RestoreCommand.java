@@ -1,6 +1,7 @@
 package dev.rewind.cli;
 
 import dev.rewind.capture.CapturedSet;
+import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.increments.restore.InterruptedRestore;
 import dev.rewind.increments.restore.RestoreResult;
 import dev.rewind.volumeset.RewindException;

@@ -9,6 +9,7 @@ import dev.rewind.capture.nbd.NbdExports;
 import dev.rewind.capture.nbd.NbdServer;
 import dev.rewind.cli.daemon.ControlServer;
 import dev.rewind.cli.daemon.ServeLock;
+import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.BookmarkRecord;
 import dev.rewind.volumeset.catalog.Catalog;
@@ -217,7 +218,9 @@ final class ServeCommand extends Subcommand {
                 }
             };
             String nbdAddress = address.getHostString() + ":" + nbd.port();
-            control = ControlServer.start(data.path(), daemon, catalog, nbdAddress);
+            control = ControlServer.start(data.path(),
+                    (workingDir, args, stdout, stderr) -> new DaemonRequest(data.path(), workingDir, daemon, catalog).run(args, stdout, stderr),
+                    nbdAddress);
             ControlServer controlServer = control;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 stop(controlServer, server, sets);

@@ -1,6 +1,7 @@
 package dev.rewind.cli;
 
 import dev.rewind.capture.Sets;
+import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Sizes;
 import dev.rewind.volumeset.catalog.MemberRecord;

@@ -2,6 +2,7 @@ package dev.rewind.cli;
 
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.SetInUseException;
+import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.volumeset.Sizes;
 import dev.rewind.volumeset.catalog.SetRecord;
 import java.util.ArrayList;

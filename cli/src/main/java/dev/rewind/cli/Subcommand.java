@@ -1,5 +1,6 @@
 package dev.rewind.cli;
 
+import dev.rewind.cli.datadir.DataDir;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

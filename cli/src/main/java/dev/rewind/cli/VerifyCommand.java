@@ -1,6 +1,7 @@
 package dev.rewind.cli;
 
 import dev.rewind.capture.CapturedSet;
+import dev.rewind.cli.datadir.DataDir;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 

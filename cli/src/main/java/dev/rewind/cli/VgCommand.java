@@ -1,9 +1,10 @@
 package dev.rewind.cli;
 
+import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.volumeset.ByteRangeSet;
 import dev.rewind.volumeset.Sizes;
-import dev.rewind.volumeset.VolumeManager;
 import dev.rewind.volumeset.catalog.VgRecord;
+import dev.rewind.volumeset.manager.VolumeManager;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rewind.capture.CapturedSet;
+import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.testfixtures.fs.PowerLossDisk;
 import dev.rewind.testfixtures.fs.PowerLossFileSystemProvider;
 import java.io.IOException;

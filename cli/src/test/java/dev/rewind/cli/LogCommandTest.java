@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.rewind.capture.CaptureOptions;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.Sets;
+import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.volumeset.Times;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;

@@ -36,7 +36,7 @@ class ArchitectureTest {
 
     @Test
     void everyModuleIsOnTheClasspathSoTheRulesHaveSomethingToCheck() {
-        for (String className : List.of("dev.rewind.volumeset.VolumeManager", "dev.rewind.increments.journal.Journal",
+        for (String className : List.of("dev.rewind.volumeset.manager.VolumeManager", "dev.rewind.increments.journal.Journal",
                 "dev.rewind.capture.CapturedSet", "dev.rewind.cli.RewindCommand")) {
             assertTrue(production.contain(className), className + " was imported");
         }
@@ -80,5 +80,13 @@ class ArchitectureTest {
     @Test
     void modulesHaveNoDependencyCycles() {
         slices().matching("dev.rewind.(*)..").should().beFreeOfCycles().check(production);
+    }
+
+    @Test
+    void packagesHaveNoDependencyCycles() {
+        slices().matching("dev.rewind.(**)").should().beFreeOfCycles()
+                .because("a package cycle inside a module hides which concept sits on which; "
+                        + "move the class to the package its concept belongs to")
+                .check(production);
     }
 }

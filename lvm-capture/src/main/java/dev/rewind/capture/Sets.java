@@ -1,9 +1,9 @@
 package dev.rewind.capture;
 
 import dev.rewind.increments.replica.ProgressListener;
-import dev.rewind.volumeset.VolumeManager;
 import dev.rewind.volumeset.catalog.SetRecord;
 import dev.rewind.volumeset.layout.SetPrimaries;
+import dev.rewind.volumeset.manager.VolumeManager;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -11,6 +11,7 @@ import dev.rewind.volumeset.catalog.SetRecord;
 import dev.rewind.volumeset.layout.MemberLayout;
 import dev.rewind.volumeset.layout.PrimaryMember;
 import dev.rewind.volumeset.layout.SetPrimaries;
+import dev.rewind.volumeset.manager.VolumeManager;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

@@ -4,9 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import dev.rewind.cli.DaemonRequest;
-import dev.rewind.cli.DataDir;
-import dev.rewind.volumeset.catalog.Catalog;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -24,9 +21,17 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The daemon's local control API: one endpoint, {@code POST /v1/run}, that runs a
  * {@code rewind} command line against the daemon's open sets. Loopback only; every request
- * must carry the token from the data dir's 0600 {@code daemon.token}.
+ * must carry the token from the data dir's 0600 {@code daemon.token}. The command line
+ * itself is run by the {@link CommandRunner} the CLI hands in.
  */
 public final class ControlServer implements AutoCloseable {
+    /** Runs one {@code rewind} command line for a client of the control API. */
+    @FunctionalInterface
+    public interface CommandRunner {
+        /** Runs {@code args} with relative paths resolved against the client's {@code workingDir}; returns the exit code. */
+        int run(Path workingDir, String[] args, PrintWriter out, PrintWriter err);
+    }
+
     private static final ObjectMapper JSON = new ObjectMapper();
     private final HttpServer http;
     private final ExecutorService executor;
@@ -39,7 +44,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     /** Starts on a free loopback port and publishes daemon.json and daemon.token. */
-    public static ControlServer start(Path dataDir, DataDir.Daemon daemon, Catalog catalog, String nbdAddress) throws IOException {
+    public static ControlServer start(Path dataDir, CommandRunner commands, String nbdAddress) throws IOException {
         String token = DaemonFiles.newToken();
         byte[] expected = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
         HttpServer http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
@@ -66,7 +71,7 @@ public final class ControlServer implements AutoCloseable {
                 Path cwd = Path.of(body.get("cwd").asText());
                 StringWriter out = new StringWriter();
                 StringWriter err = new StringWriter();
-                int exit = new DaemonRequest(dataDir, cwd, daemon, catalog).run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+                int exit = commands.run(cwd, args, new PrintWriter(out, true), new PrintWriter(err, true));
                 respond(exchange, 200, JSON.writeValueAsString(Map.of("exit", exit, "stdout", out.toString(), "stderr", err.toString())));
             } catch (RuntimeException e) {
                 respond(exchange, 400, JSON.writeValueAsString(Map.of("error", String.valueOf(e.getMessage()))));

@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.rewind.capture.CapturedSet;
-import dev.rewind.cli.DataDir;
+import dev.rewind.cli.datadir.DataDir;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Arrays;

@@ -1,5 +1,9 @@
-package dev.rewind.volumeset;
+package dev.rewind.volumeset.manager;
 
+import dev.rewind.volumeset.ByteRangeSet;
+import dev.rewind.volumeset.CorruptDataException;
+import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.Sizes;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.LvRecord;
 import dev.rewind.volumeset.catalog.MemberRecord;

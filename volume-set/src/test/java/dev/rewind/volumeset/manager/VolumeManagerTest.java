@@ -1,10 +1,13 @@
-package dev.rewind.volumeset;
+package dev.rewind.volumeset.manager;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rewind.volumeset.CorruptDataException;
+import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.Sizes;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.CatalogConfig;
 import dev.rewind.volumeset.catalog.LvRecord;

@@ -1,13 +1,13 @@
-package dev.rewind.cli;
+package dev.rewind.cli.datadir;
 
 import dev.rewind.capture.CaptureOptions;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.Sets;
 import dev.rewind.volumeset.RewindException;
-import dev.rewind.volumeset.VolumeManager;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.CatalogConfig;
 import dev.rewind.volumeset.io.DurableFiles;
+import dev.rewind.volumeset.manager.VolumeManager;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
@@ -182,7 +182,8 @@ public final class DataDir implements AutoCloseable {
         }
     }
 
-    static void deleteTree(Path root) {
+    /** Deletes a directory tree, best effort (for cleaning up after a failure). */
+    public static void deleteTree(Path root) {
         if (!Files.exists(root)) {
             return;
         }
