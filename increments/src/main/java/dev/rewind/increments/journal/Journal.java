@@ -430,17 +430,14 @@ public final class Journal implements AutoCloseable {
      * returns the number of records verified.
      */
     public long verify() throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(MAX_RECORD_PAYLOAD_BYTES);
-        long count = 0;
         JournalIndex.Part[] parts = index.parts();
         for (int p = 0; p < parts.length - 1; p++) {
-            SegmentEntries indexed = parts[p].entries();
-            SegmentEntries scanned = JournalLoader.scanSealedWithPayloads(dir, parts[p].segment());
-            checkSameEntries(parts[p].segment(), indexed, scanned);
-            count += scanned.count();
+            SegmentEntries scanned = JournalLoader.scanSealedHeaders(dir, parts[p].segment());
+            checkSameEntries(parts[p].segment(), parts[p].entries(), scanned);
         }
-        long activeFirstSeq = parts[parts.length - 1].firstSeq();
-        for (long seq = Math.max(firstSeq(), activeFirstSeq); seq <= lastSeq(); seq++) {
+        ByteBuffer buf = ByteBuffer.allocate(MAX_RECORD_PAYLOAD_BYTES);
+        long count = 0;
+        for (long seq = parts[0].firstSeq(); seq <= lastSeq(); seq++) {
             JournalIndex.Part part = index.partOf(seq);
             int slot = (int) (seq - part.firstSeq());
             RecordType type = part.entries().type(slot);
@@ -484,7 +481,7 @@ public final class Journal implements AutoCloseable {
      */
     public long deleteSegmentsUpTo(long coveredSeq, Instant olderThan) throws IOException {
         checkWritable();
-        long olderThanMicros = micros(olderThan);
+        long olderThanMicros = olderThan.getEpochSecond() >= Long.MAX_VALUE / 1_000_000L ? Long.MAX_VALUE : micros(olderThan);
         JournalIndex.Part[] doomed;
         synchronized (this) {
             if (closed) {

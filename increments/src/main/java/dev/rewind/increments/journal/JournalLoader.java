@@ -187,11 +187,11 @@ final class JournalLoader {
     }
 
     /**
-     * Scans a sealed segment as {@link Journal#verify} does: every record header and payload
-     * checked, any bad record is corruption; returns the entries found.
+     * Scans a sealed segment as {@link Journal#verify} does: every record header checked, any
+     * bad one is corruption; returns the entries found.
      */
-    static SegmentEntries scanSealedWithPayloads(Path dir, JournalSegment seg) throws IOException {
-        return new JournalLoader(dir, null, true).scan(seg, false, true);
+    static SegmentEntries scanSealedHeaders(Path dir, JournalSegment seg) throws IOException {
+        return new JournalLoader(dir, null, true).scan(seg, false, false);
     }
 
     /**
