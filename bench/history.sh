@@ -22,7 +22,7 @@ fi
 cp="$here/cli/target/rewind.jar:$here/cli/target/lib/*"
 work="$(mktemp -d "${TMPDIR:-/tmp}/rewind-history-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-jvm=(java -Xmx4g -XX:+UseSerialGC -Dlogback.configurationFile=/dev/null)
+jvm=(java -Xmx4g -XX:+UseSerialGC)
 
 median_of() { # prints the median of column $1 of the lines on stdin
   awk -v c="$1" '{print $c}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
@@ -30,7 +30,7 @@ median_of() { # prints the median of column $1 of the lines on stdin
 measure() { # classpath, dir -> "open_ms heap_mib"
   local out=""
   for ((i = 0; i < runs; i++)); do
-    out+="$("${jvm[@]}" -cp "$1" dev.rewind.cli.bench.HistoryBenchmark open "$2" 2>/dev/null)"$'\n'
+    out+="$("${jvm[@]}" -cp "$1" dev.rewind.cli.bench.HistoryBenchmark open "$2" 2>/dev/null | tail -1)"$'\n'
   done
   local ms heap
   ms=$(printf '%s' "$out" | median_of 1)

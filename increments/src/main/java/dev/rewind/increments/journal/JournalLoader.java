@@ -56,7 +56,10 @@ final class JournalLoader {
         if (readOnly && !Files.isDirectory(dir)) {
             throw new NoSuchFileException(dir.toString(), null, "no journal directory");
         }
-        Files.createDirectories(dir);
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+            JournalSegment.forceDirectory(dir.toAbsolutePath().getParent()); // else a power cut may lose the new directory, flushed records and all
+        }
         List<Path> files = segmentFiles();
         List<JournalSegment> segments = new ArrayList<>();
         List<JournalIndex.Part> parts = new ArrayList<>();
