@@ -199,12 +199,19 @@ class JournalCorruptionTest {
 
     @ParameterizedTest(name = "byte {0} of the header")
     @ValueSource(ints = {0, 4, 9, 26, 33, 38, 44})
-    void corruptRecordHeaderInSealedSegmentFailsOpen(int byteInHeader) throws IOException {
+    void corruptRecordHeaderInSealedSegmentIsFoundByVerifyAndFailsOpenWhenTheSegmentIsScanned(int byteInHeader) throws IOException {
         try (TestSet t = fill(2)) {
             Path first = segments().get(0);
             Rec seq2 = records(first).get(1);
             assertEquals(2, seq2.seq());
             flipByte(first, seq2.position() + byteInHeader);
+
+            // a sealed segment with a valid index file is not scanned at open; verify reads it whole
+            try (CapturedSet set = t.open(SMALL_SEGMENTS)) {
+                CorruptDataException v = assertThrows(CorruptDataException.class, set::verify);
+                assertNamesPlace(v, first, seq2.position());
+            }
+            Files.delete(first.resolveSibling(first.getFileName() + ".idx")); // now open must scan the segment
 
             CorruptDataException e = assertThrows(CorruptDataException.class, () -> t.open(SMALL_SEGMENTS).close());
             assertNamesPlace(e, first, seq2.position());

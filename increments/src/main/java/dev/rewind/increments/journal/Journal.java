@@ -8,11 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.UUID;
-import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,11 +45,13 @@ public final class Journal implements AutoCloseable {
     private final long segmentSizeBytes;
     private final Clock clock;
     private final JournalIndex index;
-    private volatile JournalSegment[] segments;
+    private final boolean readOnly;
+    private final JournalIndex.Rebuilder rebuilder;
     /** Each writing thread's buffer for encoding a header and, for small records, copying the payload behind it. */
     private static final ThreadLocal<ByteBuffer> SCRATCH = ThreadLocal.withInitial(
             () -> ByteBuffer.allocateDirect(JournalSegment.COALESCE_BYTES).order(ByteOrder.BIG_ENDIAN));
     private final long truncatedBytesAtOpen;
+    /** Null when read-only. */
     private final GroupCommit groupCommit;
     private long lastTimeMicros;
     private volatile boolean closed;
@@ -60,16 +59,17 @@ public final class Journal implements AutoCloseable {
     private volatile long reservedBytes;
     private volatile long forcedBytes;
 
-    private Journal(Path dir, UUID setUuid, long segmentSizeBytes, Clock clock, JournalIndex index,
-                    List<JournalSegment> segments, long truncatedBytesAtOpen) {
+    private Journal(Path dir, UUID setUuid, long segmentSizeBytes, Clock clock, JournalLoader.Loaded loaded, boolean readOnly) {
         this.dir = dir;
         this.setUuid = setUuid;
         this.segmentSizeBytes = segmentSizeBytes;
         this.clock = clock;
-        this.index = index;
-        this.segments = segments.toArray(new JournalSegment[0]);
-        this.truncatedBytesAtOpen = truncatedBytesAtOpen;
-        this.groupCommit = new GroupCommit(dir.toString(), index.lastSeq(), new GroupCommit.Forcer() {
+        this.index = loaded.index();
+        this.readOnly = readOnly;
+        this.rebuilder = loaded.rebuilder();
+        this.truncatedBytesAtOpen = loaded.truncatedBytes();
+        this.lastTimeMicros = loaded.lastTimeMicros();
+        this.groupCommit = readOnly ? null : new GroupCommit(dir.toString(), loaded.index().lastSeq(), new GroupCommit.Forcer() {
             @Override
             public long markAndForce(long writtenSeq) throws IOException {
                 return Journal.this.markAndForce(writtenSeq);
@@ -83,89 +83,31 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
-     * Opens (creating if needed) the journal in {@code dir}, recovers it, and forces what
-     * survived, so that every seq it holds is durable when this returns.
+     * Opens (creating if needed) the journal in {@code dir}, recovers it ({@link JournalLoader}),
+     * and forces what survived, so that every seq it holds is durable when this returns.
      *
      * @param firstSeq the seq the journal starts at when it is empty
      */
     public static Journal open(Path dir, UUID setUuid, long firstSeq, long segmentSizeBytes, Clock clock) throws IOException {
-        Files.createDirectories(dir);
-        List<Path> files;
-        try (Stream<Path> s = Files.list(dir)) {
-            files = s.filter(p -> p.getFileName().toString().endsWith(JournalSegment.SUFFIX)).sorted().toList();
-        }
-        List<JournalSegment> segments = new ArrayList<>();
-        JournalIndex index = null;
-        long truncated = 0;
-        long lastTime = Long.MIN_VALUE;
+        JournalLoader.Loaded loaded = JournalLoader.load(dir, setUuid, firstSeq, micros(clock.instant()), false);
         try {
-            for (int f = 0; f < files.size(); f++) {
-                boolean newest = f == files.size() - 1;
-                JournalSegment seg = JournalSegment.open(files.get(f), setUuid, segments.size(), newest);
-                if (seg == null) {
-                    LOG.warn("journal {}: removing newest segment {} whose header was torn by a crash", dir, files.get(f));
-                    truncated += Files.size(files.get(f));
-                    Files.delete(files.get(f));
-                    JournalSegment.forceDirectory(dir);
-                    continue;
-                }
-                segments.add(seg);
-                if (index == null) {
-                    index = new JournalIndex(seg.firstSeq());
-                } else if (seg.firstSeq() != index.lastSeq() + 1) {
-                    throw new CorruptDataException(seg.path(), 32, "segment starts at seq " + seg.firstSeq()
-                            + " but the previous one ended at " + index.lastSeq());
-                }
-                long pos = JournalSegment.SEGMENT_HEADER_BYTES;
-                String[] why = new String[1];
-                JournalSegment.Scanner scanner = seg.new Scanner();
-                while (pos < seg.sizeBytes()) {
-                    JournalSegment.Header h = scanner.header(pos, why);
-                    if (h != null && pos + JournalSegment.RECORD_HEADER_BYTES + h.payloadBytes() > seg.sizeBytes()) {
-                        h = null;
-                        why[0] = "record payload runs past the end of the segment";
-                    }
-                    if (h != null && newest && h.payloadBytes() > 0 && !scanner.payloadIsIntact(pos, h)) {
-                        why[0] = "record payload does not match its CRC32C";
-                        h = null;
-                    }
-                    if (h == null) {
-                        if (!newest || seg.flushMarksCovering(pos, index.lastSeq() + 1) >= 2) {
-                            throw new CorruptDataException(seg.path(), pos, why[0]
-                                    + (newest ? " (flush marks after it show it had been forced: corruption, not a torn tail)" : ""));
-                        }
-                        long dropped = seg.sizeBytes() - pos;
-                        LOG.warn("journal {}: truncating torn tail of {} at offset {} ({} bytes): {}", dir, seg.path(), pos, dropped, why[0]);
-                        truncated += dropped;
-                        seg.truncate(pos);
-                        break;
-                    }
-                    if (h.type().isNumbered()) {
-                        if (h.seq() != index.lastSeq() + 1) {
-                            throw new CorruptDataException(seg.path(), pos, "record has seq " + h.seq() + ", expected " + (index.lastSeq() + 1));
-                        }
-                        index.add(h.seq(), h.type(), h.flags(), h.memberIndex(), h.offsetBytes(), h.lengthBytes(), h.timeMicros(),
-                                JournalIndex.location(seg.ordinal(), pos));
-                        lastTime = Math.max(lastTime, h.timeMicros());
-                    }
-                    pos += JournalSegment.RECORD_HEADER_BYTES + h.payloadBytes();
-                }
-            }
-            if (segments.isEmpty()) {
-                segments.add(JournalSegment.create(dir, setUuid, firstSeq, 0, micros(clock.instant())));
-                index = new JournalIndex(firstSeq);
-            } else {
-                segments.get(segments.size() - 1).force();
-            }
+            loaded.index().active().segment().force();
         } catch (IOException | RuntimeException e) {
-            for (JournalSegment s : segments) {
-                s.close();
-            }
+            closeSegments(loaded.index());
             throw e;
         }
-        Journal journal = new Journal(dir, setUuid, segmentSizeBytes, clock, index, segments, truncated);
-        journal.lastTimeMicros = lastTime;
-        return journal;
+        return new Journal(dir, setUuid, segmentSizeBytes, clock, loaded, false);
+    }
+
+    /**
+     * Opens the journal in {@code dir} for reading only, for commands that only look: nothing
+     * is truncated or written (a torn tail is left on disk and its records are not served), no
+     * force thread runs, and {@link #reserve}, {@link #append}, {@link #flush} and their kin
+     * throw {@link IllegalStateException}. Index files are used when valid, never rewritten.
+     */
+    public static Journal openReadOnly(Path dir, UUID setUuid) throws IOException {
+        JournalLoader.Loaded loaded = JournalLoader.load(dir, setUuid, 0, 0, true);
+        return new Journal(dir, setUuid, DEFAULT_SEGMENT_BYTES, Clock.systemUTC(), loaded, true);
     }
 
     static long micros(Instant t) {
@@ -183,7 +125,7 @@ public final class Journal implements AutoCloseable {
 
     /** When the oldest segment was started: the history on hand reaches back to this instant. */
     public Instant startedAt() {
-        long micros = segments[0].createdMicros();
+        long micros = index.parts()[0].segment().createdMicros();
         return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000L);
     }
 
@@ -197,7 +139,7 @@ public final class Journal implements AutoCloseable {
      * if none; a record still being written (and every seq after it) is not counted yet.
      */
     public long lastSeq() {
-        return groupCommit.writtenSeq();
+        return readOnly ? index.lastSeq() : groupCommit.writtenSeq();
     }
 
     /** The newest seq reserved, written or not. */
@@ -207,7 +149,7 @@ public final class Journal implements AutoCloseable {
 
     /** The newest seq known to be on stable storage. */
     public long durableSeq() {
-        return groupCommit.durableSeq();
+        return readOnly ? index.lastSeq() : groupCommit.durableSeq();
     }
 
     /**
@@ -260,6 +202,7 @@ public final class Journal implements AutoCloseable {
      */
     public synchronized Reservation reserve(RecordType type, int flags, int memberIndex, long offsetBytes, int lengthBytes)
             throws IOException {
+        checkWritable();
         if (closed) {
             throw new IOException("journal " + dir + " is closed");
         }
@@ -275,7 +218,7 @@ public final class Journal implements AutoCloseable {
         groupCommit.awaitRoomFor(seq);
         long time = nextTimeMicros();
         long recordBytes = JournalSegment.RECORD_HEADER_BYTES + (long) payloadBytes;
-        JournalSegment seg = segments[segments.length - 1];
+        JournalSegment seg = index.active().segment();
         if (seg.sizeBytes() + recordBytes > segmentSizeBytes && seg.sizeBytes() > JournalSegment.SEGMENT_HEADER_BYTES) {
             try {
                 seg = roll(seq);
@@ -286,7 +229,7 @@ public final class Journal implements AutoCloseable {
         }
         long position = seg.reserve(recordBytes);
         reservedBytes += recordBytes;
-        index.add(seq, type, flags, memberIndex, offsetBytes, lengthBytes, time, JournalIndex.location(seg.ordinal(), position));
+        index.add(seq, type, flags, memberIndex, offsetBytes, lengthBytes, time, position);
         return new Reservation(seq, type, flags, memberIndex, offsetBytes, lengthBytes, time, seg, position);
     }
 
@@ -296,6 +239,7 @@ public final class Journal implements AutoCloseable {
      * failure here ends the journal's writing: the hole it leaves is never filled.
      */
     public void write(Reservation r, ByteBuffer payload) throws IOException {
+        checkWritable();
         try {
             checkPayload(r.type, r.lengthBytes, payload);
         } catch (IllegalArgumentException e) {
@@ -322,6 +266,7 @@ public final class Journal implements AutoCloseable {
 
     /** Gives up a reserved record that cannot be written: the journal stops writing (the set must be reopened). */
     public void abandon(Reservation r, IOException cause) {
+        checkWritable();
         r.segment.abandon();
         groupCommit.fail(cause);
     }
@@ -343,18 +288,25 @@ public final class Journal implements AutoCloseable {
     /**
      * Seals the current segment and starts a new one. Called under the lock: waits for the records
      * still being written into the old segment, then forces it, so a sealed segment never has a
-     * torn tail or a hole.
+     * torn tail or a hole; then writes the sealed segment's index file and serves its entries
+     * from that file (mapped) instead of the heap.
      */
     private JournalSegment roll(long firstSeqOfNew) throws IOException {
-        JournalSegment[] current = segments;
-        JournalSegment old = current[current.length - 1];
+        JournalIndex.Part sealing = index.active();
+        JournalSegment old = sealing.segment();
         old.awaitPendingWrites();
         groupCommit.checkNotFailed();
         old.force();
-        JournalSegment next = JournalSegment.create(dir, setUuid, firstSeqOfNew, current.length, micros(clock.instant()));
-        JournalSegment[] grown = Arrays.copyOf(current, current.length + 1);
-        grown[current.length] = next;
-        segments = grown;
+        SegmentEntries entries = sealing.entries();
+        SegmentIndexFile.write(old.path(), old.firstSeq(), old.sizeBytes(), entries);
+        SegmentIndexFile.Opened mapped = SegmentIndexFile.open(old.path(), old.firstSeq(), old.sizeBytes());
+        if (mapped.index() != null && mapped.index().count() == entries.count()) {
+            sealing.replaceEntries(mapped.index());
+        } else {
+            LOG.warn("journal {}: keeping the index of sealed segment {} in memory: {}", dir, old.path(), mapped.problem());
+        }
+        JournalSegment next = JournalSegment.create(dir, setUuid, firstSeqOfNew, micros(clock.instant()));
+        index.addActive(next, rebuilder);
         return next;
     }
 
@@ -363,11 +315,13 @@ public final class Journal implements AutoCloseable {
      * {@code force}, done by the journal's force thread.
      */
     public void flush() throws IOException {
+        checkWritable();
         flushTo(index.lastSeq());
     }
 
     /** Makes every seq up to {@code seq} durable (and any later ones written by then). */
     public void flushTo(long seq) throws IOException {
+        checkWritable();
         groupCommit.flushTo(seq);
     }
 
@@ -382,7 +336,7 @@ public final class Journal implements AutoCloseable {
         long time;
         synchronized (this) {
             time = nextTimeMicros();
-            seg = segments[segments.length - 1];
+            seg = index.active().segment();
             position = seg.reserve(JournalSegment.RECORD_HEADER_BYTES);
             forcedBytes = reservedBytes;
         }
@@ -432,57 +386,159 @@ public final class Journal implements AutoCloseable {
      * payload come in one read.
      */
     public void readPayload(long seq, ByteBuffer dst) throws IOException {
-        if (index.type(seq) != RecordType.WRITE) {
-            throw new IllegalArgumentException("seq " + seq + " is a " + index.type(seq) + ", which carries no payload");
+        JournalIndex.Part part = index.partOf(seq);
+        SegmentEntries entries = part.entries();
+        int slot = (int) (seq - part.firstSeq());
+        if (entries.type(slot) != RecordType.WRITE) {
+            throw new IllegalArgumentException("seq " + seq + " is a " + entries.type(slot) + ", which carries no payload");
         }
-        long location = index.location(seq);
-        JournalSegment seg = segments[JournalIndex.segmentOf(location)];
-        long position = JournalIndex.positionOf(location);
-        int length = index.length(seq);
+        JournalSegment seg = part.segment();
+        long position = entries.position(slot);
+        int length = entries.length(slot);
         JournalSegment.Header header;
         if (dst.remaining() >= length + JournalSegment.RECORD_HEADER_BYTES) {
             header = seg.readRecord(position, length, dst);
         } else {
-            ByteBuffer h = ByteBuffer.allocate(JournalSegment.RECORD_HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
-            String[] why = new String[1];
-            header = seg.readHeader(h, position, why);
-            if (header == null) {
-                throw new CorruptDataException(seg.path(), position, why[0]);
-            }
-            checkHeader(seq, seg, position, header);
+            header = readHeader(seg, position);
+            checkHeader(seq, RecordType.WRITE, seg, position, header);
             seg.readPayload(position, header, dst);
             return;
         }
-        checkHeader(seq, seg, position, header);
+        checkHeader(seq, RecordType.WRITE, seg, position, header);
     }
 
-    private static void checkHeader(long seq, JournalSegment seg, long position, JournalSegment.Header header) {
-        if (header.seq() != seq || header.type() != RecordType.WRITE) {
-            throw new CorruptDataException(seg.path(), position, "expected WRITE seq " + seq + ", found " + header.type() + " seq " + header.seq());
+    private static JournalSegment.Header readHeader(JournalSegment seg, long position) throws IOException {
+        ByteBuffer h = ByteBuffer.allocate(JournalSegment.RECORD_HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
+        String[] why = new String[1];
+        JournalSegment.Header header = seg.readHeader(h, position, why);
+        if (header == null) {
+            throw new CorruptDataException(seg.path(), position, why[0]);
+        }
+        return header;
+    }
+
+    private static void checkHeader(long seq, RecordType type, JournalSegment seg, long position, JournalSegment.Header header) {
+        if (header.seq() != seq || header.type() != type) {
+            throw new CorruptDataException(seg.path(), position, "expected " + type + " seq " + seq + ", found " + header.type()
+                    + " seq " + header.seq());
         }
     }
 
-    /** Reads every payload and checks every checksum; returns the number of records verified. */
+    /**
+     * Reads every record, checking every header and payload checksum and that each record is
+     * where and what its index says (sealed segments are scanned whole, flush marks included);
+     * returns the number of records verified.
+     */
     public long verify() throws IOException {
+        JournalIndex.Part[] parts = index.parts();
+        for (int p = 0; p < parts.length - 1; p++) {
+            SegmentEntries scanned = JournalLoader.scanSealedHeaders(dir, parts[p].segment());
+            checkSameEntries(parts[p].segment(), parts[p].entries(), scanned);
+        }
         ByteBuffer buf = ByteBuffer.allocate(MAX_RECORD_PAYLOAD_BYTES);
         long count = 0;
-        for (long seq = firstSeq(); seq <= lastSeq(); seq++) {
-            if (typeOf(seq) == RecordType.WRITE) {
+        for (long seq = parts[0].firstSeq(); seq <= lastSeq(); seq++) {
+            JournalIndex.Part part = index.partOf(seq);
+            int slot = (int) (seq - part.firstSeq());
+            RecordType type = part.entries().type(slot);
+            if (type == RecordType.WRITE) {
                 buf.clear();
                 readPayload(seq, buf);
+            } else {
+                long position = part.entries().position(slot);
+                checkHeader(seq, type, part.segment(), position, readHeader(part.segment(), position));
             }
             count++;
         }
         return count;
     }
 
+    private static void checkSameEntries(JournalSegment seg, SegmentEntries indexed, SegmentEntries scanned) {
+        Path file = SegmentIndexFile.pathFor(seg.path());
+        if (indexed.count() != scanned.count()) {
+            throw new CorruptDataException(file, 32, "index counts " + indexed.count() + " records, " + seg.path() + " holds "
+                    + scanned.count());
+        }
+        for (int i = 0; i < scanned.count(); i++) {
+            if (indexed.position(i) != scanned.position(i) || indexed.type(i) != scanned.type(i) || indexed.flags(i) != scanned.flags(i)
+                    || indexed.member(i) != scanned.member(i) || indexed.offset(i) != scanned.offset(i)
+                    || indexed.length(i) != scanned.length(i) || indexed.time(i) != scanned.time(i)) {
+                throw new CorruptDataException(file, SegmentIndexFile.HEADER_BYTES + (long) i * SegmentIndexFile.ENTRY_BYTES,
+                        "index entry of seq " + (seg.firstSeq() + i) + " does not match the record at offset " + scanned.position(i)
+                                + " of " + seg.path());
+            }
+        }
+    }
+
+    /**
+     * Deletes the oldest sealed segments, with their index files, for a history horizon: oldest
+     * first, each whose last seq is at or below {@code coveredSeq} and whose newest record is
+     * older than {@code olderThan}, stopping at the first that is not; never the active segment.
+     * Then forces the directory. {@link #firstSeq()} and {@link #startedAt()} follow the oldest
+     * segment left; a deleted seq is no longer in the journal. A crash part way leaves the
+     * newer segments, a valid journal. Appends and flushes may run meanwhile; the caller keeps
+     * its own readers of the deleted seqs away. Returns the bytes freed.
+     */
+    public long deleteSegmentsUpTo(long coveredSeq, Instant olderThan) throws IOException {
+        checkWritable();
+        long olderThanMicros = olderThan.getEpochSecond() >= Long.MAX_VALUE / 1_000_000L ? Long.MAX_VALUE : micros(olderThan);
+        JournalIndex.Part[] doomed;
+        synchronized (this) {
+            if (closed) {
+                throw new IOException("journal " + dir + " is closed");
+            }
+            JournalIndex.Part[] parts = index.parts();
+            int n = 0;
+            while (n < parts.length - 1 && qualifiesForDeletion(parts[n], coveredSeq, olderThanMicros)) {
+                n++;
+            }
+            if (n == 0) {
+                return 0;
+            }
+            doomed = Arrays.copyOf(parts, n);
+            index.dropOldest(n);
+        }
+        long freed = 0;
+        for (JournalIndex.Part part : doomed) {
+            JournalSegment seg = part.segment();
+            Path indexFile = SegmentIndexFile.pathFor(seg.path());
+            long segmentBytes = Files.size(seg.path());
+            seg.close();
+            Files.delete(seg.path());
+            freed += segmentBytes;
+            if (Files.exists(indexFile)) {
+                freed += Files.size(indexFile);
+                Files.delete(indexFile);
+            }
+        }
+        JournalSegment.forceDirectory(dir);
+        LOG.info("journal {}: deleted {} segments up to seq {} ({} bytes)", dir, doomed.length,
+                doomed[doomed.length - 1].lastSeq(), freed);
+        return freed;
+    }
+
+    private static boolean qualifiesForDeletion(JournalIndex.Part part, long coveredSeq, long olderThanMicros) {
+        if (part.lastSeq() > coveredSeq) {
+            return false;
+        }
+        SegmentEntries entries = part.entries();
+        long newestMicros = entries.count() == 0 ? part.segment().createdMicros() : entries.time(entries.count() - 1);
+        return newestMicros < olderThanMicros;
+    }
+
     /** Bytes the journal's segment files hold. */
     public long sizeBytes() {
         long total = 0;
-        for (JournalSegment s : segments) {
-            total += s.sizeBytes();
+        for (JournalIndex.Part p : index.parts()) {
+            total += p.segment().sizeBytes();
         }
         return total;
+    }
+
+    private void checkWritable() {
+        if (readOnly) {
+            throw new IllegalStateException("journal " + dir + " is opened read-only");
+        }
     }
 
     @Override
@@ -490,22 +546,31 @@ public final class Journal implements AutoCloseable {
         if (closed) {
             return;
         }
+        if (readOnly) {
+            closed = true;
+            closeSegments(index);
+            return;
+        }
         try {
             flush();
         } finally {
             closed = true;
             groupCommit.close();
-            IOException first = null;
-            for (JournalSegment s : segments) {
-                try {
-                    s.close();
-                } catch (IOException e) {
-                    first = first == null ? e : first;
-                }
+            closeSegments(index);
+        }
+    }
+
+    private static void closeSegments(JournalIndex index) throws IOException {
+        IOException first = null;
+        for (JournalIndex.Part p : index.parts()) {
+            try {
+                p.segment().close();
+            } catch (IOException e) {
+                first = first == null ? e : first;
             }
-            if (first != null) {
-                throw first;
-            }
+        }
+        if (first != null) {
+            throw first;
         }
     }
 }

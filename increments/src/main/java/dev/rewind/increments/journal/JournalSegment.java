@@ -44,17 +44,15 @@ final class JournalSegment implements AutoCloseable {
     private final Path path;
     private final FileChannel channel;
     private final long firstSeq;
-    private final int ordinal;
     private final long createdMicros;
     /** The end of the last reserved record: the file may be shorter while writes are in flight. */
     private volatile long sizeBytes;
     private final java.util.concurrent.atomic.AtomicInteger pendingWrites = new java.util.concurrent.atomic.AtomicInteger();
 
-    private JournalSegment(Path path, FileChannel channel, long firstSeq, int ordinal, long createdMicros, long sizeBytes) {
+    private JournalSegment(Path path, FileChannel channel, long firstSeq, long createdMicros, long sizeBytes) {
         this.path = path;
         this.channel = channel;
         this.firstSeq = firstSeq;
-        this.ordinal = ordinal;
         this.createdMicros = createdMicros;
         this.sizeBytes = sizeBytes;
     }
@@ -64,7 +62,7 @@ final class JournalSegment implements AutoCloseable {
     }
 
     /** Creates a new, empty segment and forces it and its directory. */
-    static JournalSegment create(Path dir, UUID setUuid, long firstSeq, int ordinal, long nowMicros) throws IOException {
+    static JournalSegment create(Path dir, UUID setUuid, long firstSeq, long nowMicros) throws IOException {
         Path path = fileFor(dir, firstSeq);
         FileChannel c = StableFileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
         ByteBuffer h = ByteBuffer.allocate(SEGMENT_HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
@@ -78,15 +76,17 @@ final class JournalSegment implements AutoCloseable {
         writeFully(c, h, 0);
         c.force(true);
         forceDirectory(dir);
-        return new JournalSegment(path, c, firstSeq, ordinal, nowMicros, SEGMENT_HEADER_BYTES);
+        return new JournalSegment(path, c, firstSeq, nowMicros, SEGMENT_HEADER_BYTES);
     }
 
     /**
      * Opens a segment and checks its header. Returns null if this is the newest segment
-     * and its header is torn (a crash while creating it, so nothing follows the header); the caller deletes it.
+     * and its header is torn (a crash while creating it, so nothing follows the header); the caller deletes
+     * or ignores it. A segment opened {@code readOnly} cannot be written or truncated.
      */
-    static JournalSegment open(Path path, UUID setUuid, int ordinal, boolean isNewest) throws IOException {
-        FileChannel c = StableFileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    static JournalSegment open(Path path, UUID setUuid, boolean isNewest, boolean readOnly) throws IOException {
+        FileChannel c = readOnly ? StableFileChannel.open(path, StandardOpenOption.READ)
+                : StableFileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             ByteBuffer h = ByteBuffer.allocate(SEGMENT_HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
             int n = readFully(c, h, 0);
@@ -121,7 +121,7 @@ final class JournalSegment implements AutoCloseable {
             if (!uuid.equals(setUuid)) {
                 throw new CorruptDataException(path, 16, "segment belongs to set " + uuid + ", not " + setUuid);
             }
-            return new JournalSegment(path, c, h.getLong(32), ordinal, h.getLong(40), c.size());
+            return new JournalSegment(path, c, h.getLong(32), h.getLong(40), c.size());
         } catch (IOException | RuntimeException e) {
             if (c.isOpen()) {
                 c.close();
@@ -136,10 +136,6 @@ final class JournalSegment implements AutoCloseable {
 
     long firstSeq() {
         return firstSeq;
-    }
-
-    int ordinal() {
-        return ordinal;
     }
 
     long createdMicros() {

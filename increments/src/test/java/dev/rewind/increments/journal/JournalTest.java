@@ -374,12 +374,19 @@ class JournalTest {
     // ---- corruption: refused with file and offset ----
 
     @Test
-    void aCorruptRecordHeaderInASealedSegmentIsRefusedAtOpen() throws IOException {
+    void aCorruptRecordHeaderInASealedSegmentIsRefusedByVerifyAndAtOpenWhenItsIndexMustBeRebuilt() throws IOException {
         writeRecords(4096, 60);
         Path sealed = segmentFiles().get(1);
         long[] second = recordHeaders(sealed).get(1);
         flipByte(sealed, second[0] + 20); // inside the time field, under the header CRC
 
+        try (Journal journal = open(4096)) {
+            assertEquals(60, journal.lastSeq(), "a sealed segment with a valid index file is not scanned at open");
+            CorruptDataException v = assertThrows(CorruptDataException.class, journal::verify);
+            assertEquals(sealed, v.file());
+            assertEquals(second[0], v.offsetBytes());
+        }
+        Files.delete(SegmentIndexFile.pathFor(sealed));
         CorruptDataException e = assertThrows(CorruptDataException.class, () -> open(4096).close());
         assertEquals(sealed, e.file());
         assertEquals(second[0], e.offsetBytes());
