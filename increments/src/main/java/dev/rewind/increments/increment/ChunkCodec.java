@@ -37,35 +37,47 @@ final class ChunkCodec {
         BoundedArrayOutput sink = new BoundedArrayOutput(out, outOffset, Math.min(rawLength - 1, out.length - outOffset));
         try (OutputStream compressor = compressorFor(codec, sink)) {
             compressor.write(raw, 0, rawLength);
+        } catch (LinkageError e) {
+            throw unavailable(codec, e);
         }
         return sink.isOverflowed() ? -1 : sink.count();
     }
 
     /**
      * Decompresses {@code stored[storedOffset, +storedLength)} into exactly {@code raw[0, rawLength)}.
-     * Fails with an {@link IOException} naming what was wrong if the stored bytes decompress to
-     * anything else or the decompressor refuses them.
+     * Returns null when it did, or what was wrong when the stored bytes decompress to anything
+     * else or the decompressor refuses them (the caller reports that as corruption). Throws only
+     * when the codec itself cannot run here.
      */
-    static void decompress(IncrementCodec codec, byte[] stored, int storedOffset, int storedLength, byte[] raw, int rawLength) throws IOException {
+    static String decompress(IncrementCodec codec, byte[] stored, int storedOffset, int storedLength, byte[] raw, int rawLength) throws IOException {
         if (codec == IncrementCodec.NONE) {
-            throw new IOException("the chunk is marked compressed but the increment's codec is none");
+            return "the chunk is marked compressed but the increment's codec is none";
         }
         try (InputStream in = decompressorFor(codec, new ByteArrayInputStream(stored, storedOffset, storedLength))) {
             int n = in.readNBytes(raw, 0, rawLength);
             if (n != rawLength) {
-                throw new IOException(codec.settingName() + " data decompresses to " + n + " bytes, the index says " + rawLength);
+                return codec.settingName() + " data decompresses to " + n + " bytes, the index says " + rawLength;
             }
             if (in.read() != -1) {
-                throw new IOException(codec.settingName() + " data decompresses to more than the " + rawLength + " bytes the index says");
+                return codec.settingName() + " data decompresses to more than the " + rawLength + " bytes the index says";
             }
-        } catch (RuntimeException e) {
-            throw new IOException(codec.settingName() + " decompression failed: " + e, e);
+            return null;
+        } catch (IOException | RuntimeException e) {
+            return codec.settingName() + " data does not decompress: " + e.getMessage();
+        } catch (LinkageError e) {
+            throw unavailable(codec, e);
         }
+    }
+
+    /** The zstd codec runs through zstd-jni, whose native library is unpacked into java.io.tmpdir when first used. */
+    private static IOException unavailable(IncrementCodec codec, LinkageError e) {
+        return new IOException(codec.settingName() + " is not available in this JVM (" + e
+                + "): make java.io.tmpdir (" + System.getProperty("java.io.tmpdir") + ") an existing, writable directory, or use another codec", e);
     }
 
     private static OutputStream compressorFor(IncrementCodec codec, OutputStream sink) throws IOException {
         return switch (codec) {
-            case ZSTD -> new ZstdCompressorOutputStream(sink, ZSTD_LEVEL, false, false);
+            case ZSTD -> ZstdCompressorOutputStream.builder().setOutputStream(sink).setLevel(ZSTD_LEVEL).get();
             case LZ4 -> new BlockLZ4CompressorOutputStream(sink, LZ4_PARAMETERS);
             case NONE -> throw new IllegalArgumentException("codec none does not compress");
         };

@@ -93,10 +93,9 @@ final class ChunkReader {
         if (index.chunkFlags[i] == IncrementIndex.CHUNK_STORED_RAW) {
             System.arraycopy(stored, CHUNK_HEADER_BYTES, raw, 0, rawLength);
         } else {
-            try {
-                ChunkCodec.decompress(codec, stored, CHUNK_HEADER_BYTES, storedLength, raw, rawLength);
-            } catch (IOException e) {
-                throw new CorruptDataException(path, at, "chunk " + i + ": " + e.getMessage());
+            String problem = ChunkCodec.decompress(codec, stored, CHUNK_HEADER_BYTES, storedLength, raw, rawLength);
+            if (problem != null) {
+                throw new CorruptDataException(path, at, "chunk " + i + ": " + problem);
             }
         }
         int rawCrc = IncrementFile.crc(raw, 0, rawLength);
