@@ -6,19 +6,23 @@ import javax.sql.DataSource;
 import org.quartz.utils.ConnectionProvider;
 
 /**
- * Hands Quartz's job store connections from the catalog's pool. The pool belongs to the
- * catalog: shutting the scheduler down leaves it open.
+ * Hands Quartz's job store connections from the catalog's pool; on H2 each goes through
+ * {@link UninterruptibleJdbc}, so that Quartz's interrupts at shutdown cannot close the
+ * embedded database. The pool belongs to the catalog: shutting the scheduler down leaves it open.
  */
 final class CatalogConnectionProvider implements ConnectionProvider {
     private final DataSource dataSource;
+    private final UninterruptibleJdbc shield;
 
-    CatalogConnectionProvider(DataSource dataSource) {
+    /** {@code shield} is null where interrupts are harmless (PostgreSQL). */
+    CatalogConnectionProvider(DataSource dataSource, UninterruptibleJdbc shield) {
         this.dataSource = dataSource;
+        this.shield = shield;
     }
 
     @Override
     public Connection getConnection() throws SQLException {
-        return dataSource.getConnection();
+        return shield == null ? dataSource.getConnection() : shield.connect(dataSource);
     }
 
     @Override
@@ -28,6 +32,8 @@ final class CatalogConnectionProvider implements ConnectionProvider {
 
     @Override
     public void shutdown() {
-        // the catalog closes its pool
+        if (shield != null) {
+            shield.close();
+        }
     }
 }

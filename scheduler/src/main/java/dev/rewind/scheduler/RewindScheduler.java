@@ -66,7 +66,7 @@ public final class RewindScheduler implements AutoCloseable {
                         + ": " + oneLine(e), e);
             }
             DBConnectionManager.getInstance().addConnectionProvider(QuartzSettings.DATA_SOURCE_NAME,
-                    new CatalogConnectionProvider(catalog.dataSource()));
+                    new CatalogConnectionProvider(catalog.dataSource(), h2 ? new UninterruptibleJdbc() : null));
             Scheduler quartz = null;
             try {
                 quartz = new StdSchedulerFactory(QuartzSettings.properties(h2)).getScheduler();
