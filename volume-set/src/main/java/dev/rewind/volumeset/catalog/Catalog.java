@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import javax.sql.DataSource;
 
 /**
  * The catalog of PVs, VGs, LVs, sets, bookmarks and restores, through JDBC and HikariCP,
@@ -77,6 +78,15 @@ public final class Catalog implements AutoCloseable {
 
     public CatalogConfig config() {
         return config;
+    }
+
+    /**
+     * The catalog's connection pool, for a component that keeps its own tables in the catalog
+     * database (the scheduler's job store). Its users return each connection they take and
+     * never close the pool: {@link #close()} does.
+     */
+    public DataSource dataSource() {
+        return dataSource;
     }
 
     @Override

@@ -1,0 +1,15 @@
+package dev.rewind.scheduler;
+
+/**
+ * What the scheduled jobs do to a set, implemented by the daemon (which owns the open sets).
+ * A job calls one method for its set; an exception is logged as one line and the schedule
+ * stays as it was, so the next period tries again.
+ */
+public interface SetTasks {
+
+    /** Cuts the set's current transaction (a period cut). */
+    void cut(String set) throws Exception;
+
+    /** Checkpoints the set (makes its capture state durable so that recovery starts from here). */
+    void checkpoint(String set) throws Exception;
+}
