@@ -375,7 +375,7 @@ public final class SetHistory {
     public long dropJournalBefore(Instant olderThan) throws IOException {
         lock.writeLock().lock();
         try {
-            long freed = 0; // SHIM until the journal branch lands: journal.deleteSegmentsUpTo(transactions.lastSeq(), olderThan);
+            long freed = journal.deleteSegmentsUpTo(transactions.lastSeq(), olderThan);
             synchronized (maps) {
                 maps.clear();
             }
