@@ -22,6 +22,17 @@ final class ChunkCodec {
     static final int ZSTD_LEVEL = 3;
     private static final Parameters LZ4_PARAMETERS = BlockLZ4CompressorOutputStream.createParameterBuilder().tunedForSpeed().build();
 
+    static {
+        // zstd-jni unpacks its native library into java.io.tmpdir, which need not exist yet
+        // (a build or a service may point it at a directory of its own); a failure here shows
+        // up, with what to do, when zstd is first used.
+        try {
+            java.nio.file.Files.createDirectories(java.nio.file.Path.of(System.getProperty("java.io.tmpdir")));
+        } catch (IOException | RuntimeException e) {
+            // reported by unavailable() at first use
+        }
+    }
+
     private ChunkCodec() {
     }
 

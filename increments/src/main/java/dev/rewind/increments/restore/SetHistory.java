@@ -204,7 +204,7 @@ public final class SetHistory {
         lock.readLock().lock();
         try {
             checkRestorable(seq);
-            long boundary = Math.max(transactions.boundaryAtOrBefore(seq), Math.min(seq, replicaSeq()));
+            long boundary = transactions.boundaryAtOrBefore(seq);
             long emitted = fromJournal(seq, boundary, wanted, sink);
             if (wanted.totalBytes() > 0 && seq < replicaSeq()) {
                 emitted += fromBackwardIncrements(seq, wanted, sink);
@@ -338,7 +338,7 @@ public final class SetHistory {
             synchronized (maps) {
                 map = maps.get(seq);
                 if (map == null || map.replicaSeq() != replicaSeq) {
-                    long boundary = Math.max(transactions.boundaryAtOrBefore(seq), Math.min(seq, replicaSeq));
+                    long boundary = transactions.boundaryAtOrBefore(seq);
                     List<Transaction> later = seq >= replicaSeq ? List.of() : laterThan(seq);
                     map = PointInTimeMap.build(journal, seq, boundary, later, increments, replicaSeq, replicas.size());
                     maps.put(seq, map);
