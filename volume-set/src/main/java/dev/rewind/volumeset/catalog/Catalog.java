@@ -60,8 +60,12 @@ public final class Catalog implements AutoCloseable {
             throw new RewindException("cannot prepare the catalog at " + config.redactedUrl() + ": " + rootMessage(e), e);
         }
         Catalog catalog = new Catalog(ds, config);
-        if (migrated) {
-            catalog.inTransaction(c -> null); // a new or migrated schema is forced like any other commit
+        if (migrated || config.isH2()) {
+            // A new or migrated schema is forced like any other commit. H2 also writes to its
+            // file when it opens one, without forcing it; a power cut could then keep part of
+            // those writes and lose the rest, and the store would not open again. So what the
+            // open wrote is forced before anything relies on the catalog.
+            catalog.inTransaction(c -> null);
         }
         return catalog;
     }
