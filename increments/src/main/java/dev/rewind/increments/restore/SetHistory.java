@@ -204,7 +204,7 @@ public final class SetHistory {
         lock.readLock().lock();
         try {
             checkRestorable(seq);
-            long boundary = transactions.boundaryAtOrBefore(seq);
+            long boundary = journalFrom(seq, replicaSeq());
             long emitted = fromJournal(seq, boundary, wanted, sink);
             if (wanted.totalBytes() > 0 && seq < replicaSeq()) {
                 emitted += fromBackwardIncrements(seq, wanted, sink);
@@ -216,6 +216,15 @@ public final class SetHistory {
         } finally {
             lock.readLock().unlock();
         }
+    }
+
+    /**
+     * The seq after which the journal supplies a read of {@code seq}: the transaction boundary at
+     * or before it, or the replica's seq if that is older (a cut committed whose replica has not
+     * moved yet). Everything at that seq comes from backward increments and the replica.
+     */
+    private long journalFrom(long seq, long replicaSeq) {
+        return Math.min(transactions.boundaryAtOrBefore(seq), replicaSeq);
     }
 
     private long fromJournal(long seq, long boundary, DeltaMap wanted, RangeSink sink) throws IOException {
@@ -338,7 +347,7 @@ public final class SetHistory {
             synchronized (maps) {
                 map = maps.get(seq);
                 if (map == null || map.replicaSeq() != replicaSeq) {
-                    long boundary = transactions.boundaryAtOrBefore(seq);
+                    long boundary = journalFrom(seq, replicaSeq);
                     List<Transaction> later = seq >= replicaSeq ? List.of() : laterThan(seq);
                     map = PointInTimeMap.build(journal, seq, boundary, later, increments, replicaSeq, replicas.size());
                     maps.put(seq, map);

@@ -54,6 +54,16 @@ public final class CutTrigger {
         return true;
     }
 
+    /**
+     * Counts the writes the open transaction already holds when the set is opened (written
+     * before the last close or crash), so that the count and byte rules apply to the whole
+     * transaction and not only to what is written after the open.
+     */
+    public void carriedOver(long recordCount, long recordBytes) {
+        writes.addAndGet(recordCount);
+        bytes.addAndGet(recordBytes);
+    }
+
     /** Writes counted since the last cut. */
     public long pendingWrites() {
         return writes.get();

@@ -54,6 +54,11 @@ public final class TransactionCutter {
         this.replicaWriteLock = replicaWriteLock;
     }
 
+    /** The newest committed boundary: the open transaction holds the writes after it. */
+    public long committedSeq() {
+        return log.lastSeq();
+    }
+
     /**
      * Finishes what a crash cut short: removes increments no transaction committed, and moves
      * every replica still behind the newest committed transaction. Run at open, before any read.

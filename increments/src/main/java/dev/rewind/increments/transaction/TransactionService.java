@@ -46,6 +46,11 @@ public final class TransactionService implements AutoCloseable {
         this.cutter = cutter;
         this.trigger = trigger;
         this.codec = codec;
+        long pendingBytes = 0;
+        for (long s = cutter.committedSeq() + 1; s <= journal.lastSeq(); s++) {
+            pendingBytes += journal.lengthOf(s);
+        }
+        trigger.carriedOver(journal.lastSeq() - cutter.committedSeq(), pendingBytes);
         this.worker = new Thread(this::run, "rewind-cut-" + setName);
         worker.setDaemon(true);
         worker.start();
