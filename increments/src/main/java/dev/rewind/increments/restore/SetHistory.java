@@ -204,7 +204,7 @@ public final class SetHistory {
         lock.readLock().lock();
         try {
             checkRestorable(seq);
-            long boundary = Math.max(transactions.boundaryAtOrBefore(seq), Math.min(seq, replicaSeq()));
+            long boundary = journalScanStart(seq, replicaSeq());
             long emitted = fromJournal(seq, boundary, wanted, sink);
             if (wanted.totalBytes() > 0 && seq < replicaSeq()) {
                 emitted += fromBackwardIncrements(seq, wanted, sink);
@@ -216,6 +216,16 @@ public final class SetHistory {
         } finally {
             lock.readLock().unlock();
         }
+    }
+
+    /**
+     * The seq after which the journal holds what {@code seq} needs: the boundary at or before
+     * it, or the replica's seq if that is newer and not after {@code seq}. A seq inside an
+     * older transaction needs that transaction's records from its start, not none.
+     */
+    private long journalScanStart(long seq, long replicaSeq) {
+        long boundary = transactions.boundaryAtOrBefore(seq);
+        return replicaSeq <= seq ? Math.max(boundary, replicaSeq) : boundary;
     }
 
     private long fromJournal(long seq, long boundary, DeltaMap wanted, RangeSink sink) throws IOException {
@@ -338,7 +348,7 @@ public final class SetHistory {
             synchronized (maps) {
                 map = maps.get(seq);
                 if (map == null || map.replicaSeq() != replicaSeq) {
-                    long boundary = Math.max(transactions.boundaryAtOrBefore(seq), Math.min(seq, replicaSeq));
+                    long boundary = journalScanStart(seq, replicaSeq);
                     List<Transaction> later = seq >= replicaSeq ? List.of() : laterThan(seq);
                     map = PointInTimeMap.build(journal, seq, boundary, later, increments, replicaSeq, replicas.size());
                     maps.put(seq, map);
