@@ -219,6 +219,10 @@ class CutCrashIT {
                 uncommittedIncrements += uncommitted > 0 ? 1 : 0;
                 replicaMoveCutShort += behind ? 1 : 0;
                 insideCut += temporary > 0 || uncommitted > 0 || behind ? 1 : 0;
+                System.out.printf("CutCrashIT: round %d: lastSeq %d, %d transactions; the kill left %d temporary and %d uncommitted"
+                        + " increment files, replicas at %s of %d; the child cut %d times%n", round, last, txs.size(), temporary,
+                        uncommitted, java.util.Arrays.toString(replicaSeqs), committedSeq,
+                        said.stream().filter(l -> l.startsWith("CUT ")).count());
                 committed = txs;
                 lastSeq = last;
             }
