@@ -2,27 +2,17 @@ package dev.rewind.capture;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.rewind.increments.replica.ProgressListener;
 import dev.rewind.testfixtures.model.ImageModel;
 import dev.rewind.testfixtures.seed.Seeds;
 import dev.rewind.testfixtures.set.TestSet;
 import dev.rewind.volumeset.layout.SetPrimaries;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -62,7 +52,7 @@ class CrashIT {
         String ctx0 = Seeds.describe(seed);
         System.out.println("CrashIT: " + ctx0 + ", " + rounds + " rounds");
 
-        String classPath = snapshotClassPath(tmp.resolve("classpath"));
+        String classPath = ChildJvm.snapshotClassPath(tmp.resolve("classpath"));
         Path root = tmp.resolve("set");
         long[] sizes;
         try (TestSet t = TestSet.create(root, CrashWorkload.SET, 300 << 10, 1536 << 10, 64 << 10);
@@ -82,31 +72,15 @@ class CrashIT {
         for (int round = 1; round <= rounds; round++) {
             String ctx = ctx0 + ", round " + round;
             Path err = root.resolve("child-" + round + ".err");
-            Process p = new ProcessBuilder(javaBinary(), "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                    "-cp", classPath, CrashWorkloadChild.class.getName(),
-                    root.toString(), Long.toString(seed), Integer.toString(FLUSH_EVERY))
-                    .redirectError(ProcessBuilder.Redirect.to(err.toFile()))
-                    .start();
-            ChildOutput out = new ChildOutput(p);
-            try {
-                if (!out.firstFlush.await(60, TimeUnit.SECONDS) || out.lastFlushed.get() < 0) {
-                    fail(ctx + ": child printed no FLUSHED line; alive=" + p.isAlive() + "\n" + describe(out, err));
-                }
+            long flushed;
+            try (ChildJvm child = ChildJvm.start(classPath, CrashWorkloadChild.class, err, "FLUSHED ", root.toString(),
+                    Long.toString(seed), Integer.toString(FLUSH_EVERY))) {
+                child.awaitReady(ctx);
                 Thread.sleep(20 + timing.nextInt(281));
-                if (!p.isAlive()) {
-                    fail(ctx + ": child exited by itself with " + p.exitValue() + "\n" + describe(out, err));
-                }
-                p.destroyForcibly();
-                assertTrue(p.waitFor(30, TimeUnit.SECONDS), ctx + ": child did not die after SIGKILL");
-                assertEquals(137, p.exitValue(), ctx + ": child was killed by SIGKILL\n" + describe(out, err));
+                child.kill(ctx);
                 kills++;
-            } finally {
-                if (p.isAlive()) {
-                    p.destroyForcibly().waitFor();
-                }
-                out.reader.join(10_000);
+                flushed = child.lastFlushed();
             }
-            long flushed = out.lastFlushed.get();
             assertTrue(flushed > lastSeq, ctx + ": the child flushed past the previous lastSeq " + lastSeq + ", got " + flushed);
             highestFlushed = Math.max(highestFlushed, flushed);
 
@@ -161,80 +135,6 @@ class CrashIT {
                 out[m] = b.array();
             }
             return out;
-        }
-    }
-
-    /**
-     * The test JVM's class path, with every entry that a build may rewrite (class
-     * directories, jars under a {@code target} directory) copied into {@code dir} first, so
-     * that children started late in the test do not see a concurrent rebuild's half-written
-     * classes.
-     */
-    static String snapshotClassPath(Path dir) throws IOException {
-        List<String> out = new ArrayList<>();
-        int i = 0;
-        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
-            Path p = Path.of(entry).toAbsolutePath();
-            boolean volatileEntry = Files.isDirectory(p) || p.toString().contains(java.io.File.separator + "target" + java.io.File.separator);
-            if (!volatileEntry || !Files.exists(p)) {
-                out.add(entry);
-                continue;
-            }
-            Path copy = dir.resolve(i++ + "-" + p.getFileName());
-            try (java.util.stream.Stream<Path> walk = Files.walk(p)) {
-                for (Path src : walk.toList()) {
-                    Path dst = copy.resolve(p.relativize(src).toString());
-                    if (Files.isDirectory(src)) {
-                        Files.createDirectories(dst);
-                    } else {
-                        Files.createDirectories(dst.getParent());
-                        Files.copy(src, dst);
-                    }
-                }
-            }
-            out.add(copy.toString());
-        }
-        return String.join(java.io.File.pathSeparator, out);
-    }
-
-    private static String javaBinary() {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    }
-
-    private static String describe(ChildOutput out, Path err) throws IOException {
-        String e = Files.exists(err) ? Files.readString(err, StandardCharsets.UTF_8) : "";
-        if (e.length() > 8000) {
-            e = "..." + e.substring(e.length() - 8000);
-        }
-        return "child stdout (non-FLUSHED lines): " + out.otherLines + "\nchild stderr:\n" + e;
-    }
-
-    /** Reads the child's stdout: the last FLUSHED seq, and a latch for the first one. */
-    private static final class ChildOutput {
-        final AtomicLong lastFlushed = new AtomicLong(-1);
-        final CountDownLatch firstFlush = new CountDownLatch(1);
-        final List<String> otherLines = java.util.Collections.synchronizedList(new ArrayList<>());
-        final Thread reader;
-
-        ChildOutput(Process p) {
-            reader = new Thread(() -> {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                    for (String line; (line = in.readLine()) != null; ) {
-                        if (line.startsWith("FLUSHED ")) {
-                            lastFlushed.set(Long.parseLong(line.substring(8).trim()));
-                            firstFlush.countDown();
-                        } else {
-                            otherLines.add(line);
-                        }
-                    }
-                } catch (IOException | RuntimeException e) {
-                    otherLines.add("(reading stdout failed: " + e + ")");
-                } finally {
-                    firstFlush.countDown(); // the child is gone: stop waiting
-                }
-            }, "crash-child-stdout");
-            reader.setDaemon(true);
-            reader.start();
         }
     }
 

@@ -2,7 +2,6 @@ package dev.rewind.capture;
 
 import dev.rewind.testfixtures.set.TestSet;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Path;
 
 /**
@@ -22,18 +21,7 @@ public final class CrashWorkloadChild {
         Path root = Path.of(args[0]);
         long seed = Long.parseLong(args[1]);
         int flushEvery = Integer.parseInt(args[2]);
-        Thread orphanGuard = new Thread(() -> {
-            try (InputStream in = System.in) {
-                while (in.read() >= 0) {
-                    // the parent writes nothing; EOF means it is gone
-                }
-            } catch (IOException e) {
-                // fall through
-            }
-            Runtime.getRuntime().halt(2);
-        }, "orphan-guard");
-        orphanGuard.setDaemon(true);
-        orphanGuard.start();
+        ChildJvm.exitWhenParentGoes();
 
         TestSet t = TestSet.attach(root, CrashWorkload.SET);
         CapturedSet set = t.open(CrashWorkload.OPTIONS);

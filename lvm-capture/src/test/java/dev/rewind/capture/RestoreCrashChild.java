@@ -4,7 +4,6 @@ import dev.rewind.testfixtures.set.TestSet;
 
 import dev.rewind.increments.replica.ProgressListener;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Path;
 
 /**
@@ -27,18 +26,7 @@ public final class RestoreCrashChild {
         Path root = Path.of(args[0]);
         long[] targets = {Long.parseLong(args[1]), Long.parseLong(args[2])};
         long stagedRestoreBytes = Long.parseLong(args[3]);
-        Thread orphanGuard = new Thread(() -> {
-            try (InputStream in = System.in) {
-                while (in.read() >= 0) {
-                    // the parent writes nothing; EOF means it is gone
-                }
-            } catch (IOException e) {
-                // fall through
-            }
-            Runtime.getRuntime().halt(2);
-        }, "orphan-guard");
-        orphanGuard.setDaemon(true);
-        orphanGuard.start();
+        ChildJvm.exitWhenParentGoes();
 
         TestSet t = TestSet.attach(root, SET);
         CapturedSet set = t.open(CrashWorkload.OPTIONS);

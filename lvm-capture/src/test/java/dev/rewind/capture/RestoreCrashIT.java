@@ -15,21 +15,13 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.rewind.increments.replica.ProgressListener;
 import dev.rewind.volumeset.RewindException;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -64,7 +56,7 @@ class RestoreCrashIT {
         String ctx0 = Seeds.describe(seed);
         System.out.println("RestoreCrashIT: " + ctx0 + ", " + rounds + " rounds");
 
-        String classPath = CrashIT.snapshotClassPath(tmp.resolve("classpath"));
+        String classPath = ChildJvm.snapshotClassPath(tmp.resolve("classpath"));
         Path root = tmp.resolve("set");
         long[] sizes;
         try (TestSet t = TestSet.create(root, RestoreCrashChild.SET, 1 << 20, 512 << 10, 256 << 10);
@@ -88,33 +80,18 @@ class RestoreCrashIT {
             long staged = random.nextBoolean() ? 1 : 256L << 20;
             String ctx = ctx0 + ", round " + round + " (targets " + a + " and " + b + ", staged up to " + staged + " bytes)";
             Path err = root.resolve("child-" + round + ".err");
-            Process p = new ProcessBuilder(javaBinary(), "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                    "-cp", classPath, RestoreCrashChild.class.getName(), root.toString(), Long.toString(a), Long.toString(b),
-                    Long.toString(staged))
-                    .redirectError(ProcessBuilder.Redirect.to(err.toFile()))
-                    .start();
-            ChildOutput out = new ChildOutput(p);
-            try {
-                if (!out.opened.await(60, TimeUnit.SECONDS) || !p.isAlive()) {
-                    fail(ctx + ": child did not open the set; alive=" + p.isAlive() + "\n" + describe(out, err));
-                }
+            List<String> said;
+            try (ChildJvm child = ChildJvm.start(classPath, RestoreCrashChild.class, err, "OPENED", root.toString(), Long.toString(a),
+                    Long.toString(b), Long.toString(staged))) {
+                child.awaitReady(ctx);
                 Thread.sleep(random.nextInt(600));
-                if (!p.isAlive()) {
-                    fail(ctx + ": child exited by itself with " + p.exitValue() + "\n" + describe(out, err));
-                }
-                p.destroyForcibly();
-                assertTrue(p.waitFor(30, TimeUnit.SECONDS), ctx + ": child did not die after SIGKILL");
-                assertEquals(137, p.exitValue(), ctx + ": child was killed by SIGKILL\n" + describe(out, err));
-            } finally {
-                if (p.isAlive()) {
-                    p.destroyForcibly().waitFor();
-                }
-                out.reader.join(10_000);
+                child.kill(ctx);
+                said = child.lines();
             }
 
             try (TestSet t = TestSet.attach(root, RestoreCrashChild.SET);
                  CapturedSet set = t.open(CrashWorkload.OPTIONS)) {
-                String c = ctx + ", recovered lastSeq " + set.lastSeq() + ", " + set.recovery() + ", child said " + out.lines;
+                String c = ctx + ", recovered lastSeq " + set.lastSeq() + ", " + set.recovery() + ", child said " + said;
                 var ir = set.interruptedRestore();
                 if (ir.isPresent()) {
                     interrupted++;
@@ -175,43 +152,5 @@ class RestoreCrashIT {
             }
         }
         return true;
-    }
-
-    private static String javaBinary() {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    }
-
-    private static String describe(ChildOutput out, Path err) throws IOException {
-        String e = Files.exists(err) ? Files.readString(err, StandardCharsets.UTF_8) : "";
-        if (e.length() > 8000) {
-            e = "..." + e.substring(e.length() - 8000);
-        }
-        return "child stdout: " + out.lines + "\nchild stderr:\n" + e;
-    }
-
-    /** Reads the child's stdout: every line, and a latch for OPENED. */
-    private static final class ChildOutput {
-        final CountDownLatch opened = new CountDownLatch(1);
-        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
-        final Thread reader;
-
-        ChildOutput(Process p) {
-            reader = new Thread(() -> {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                    for (String line; (line = in.readLine()) != null; ) {
-                        lines.add(line);
-                        if (line.startsWith("OPENED")) {
-                            opened.countDown();
-                        }
-                    }
-                } catch (IOException | RuntimeException e) {
-                    lines.add("(reading stdout failed: " + e + ")");
-                } finally {
-                    opened.countDown();
-                }
-            }, "restore-crash-child-stdout");
-            reader.setDaemon(true);
-            reader.start();
-        }
     }
 }
