@@ -5,9 +5,10 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import org.apache.commons.compress.compressors.lz4.BlockLZ4CompressorInputStream;
 import org.apache.commons.compress.compressors.lz4.BlockLZ4CompressorOutputStream;
-import org.apache.commons.compress.compressors.lz77support.Parameters;
+import org.apache.commons.compress.compressors.lz4.FramedLZ4CompressorInputStream;
+import org.apache.commons.compress.compressors.lz4.FramedLZ4CompressorOutputStream;
+import org.apache.commons.compress.compressors.lz4.FramedLZ4CompressorOutputStream.BlockSize;
 import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream;
 import org.apache.commons.compress.compressors.zstandard.ZstdCompressorOutputStream;
 
@@ -20,7 +21,14 @@ import org.apache.commons.compress.compressors.zstandard.ZstdCompressorOutputStr
 final class ChunkCodec {
     /** zstd's default level: most of the ratio of higher levels at several times their speed. */
     static final int ZSTD_LEVEL = 3;
-    private static final Parameters LZ4_PARAMETERS = BlockLZ4CompressorOutputStream.createParameterBuilder().tunedForSpeed().build();
+    /**
+     * LZ4 as a standard LZ4 frame of independent 64 KiB blocks without checksums (the increment
+     * has its own): Commons Compress's pure-Java block compressor slows down sharply with the
+     * size of one block (a single 1 MiB block of database pages took minutes), 64 KiB blocks keep
+     * it linear.
+     */
+    private static final FramedLZ4CompressorOutputStream.Parameters LZ4_PARAMETERS = new FramedLZ4CompressorOutputStream.Parameters(
+            BlockSize.K64, false, false, false, BlockLZ4CompressorOutputStream.createParameterBuilder().tunedForSpeed().build());
 
     static {
         // zstd-jni unpacks its native library into java.io.tmpdir, which need not exist yet
@@ -89,7 +97,7 @@ final class ChunkCodec {
     private static OutputStream compressorFor(IncrementCodec codec, OutputStream sink) throws IOException {
         return switch (codec) {
             case ZSTD -> ZstdCompressorOutputStream.builder().setOutputStream(sink).setLevel(ZSTD_LEVEL).get();
-            case LZ4 -> new BlockLZ4CompressorOutputStream(sink, LZ4_PARAMETERS);
+            case LZ4 -> new FramedLZ4CompressorOutputStream(sink, LZ4_PARAMETERS);
             case NONE -> throw new IllegalArgumentException("codec none does not compress");
         };
     }
@@ -97,7 +105,7 @@ final class ChunkCodec {
     private static InputStream decompressorFor(IncrementCodec codec, InputStream stored) throws IOException {
         return switch (codec) {
             case ZSTD -> new ZstdCompressorInputStream(stored, RecyclingBufferPool.INSTANCE);
-            case LZ4 -> new BlockLZ4CompressorInputStream(stored);
+            case LZ4 -> new FramedLZ4CompressorInputStream(stored);
             case NONE -> throw new IllegalArgumentException("codec none does not decompress");
         };
     }
