@@ -37,21 +37,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>a restore an hour of load back, through increments against through the journal
  *       alone ({@link HourBackRestoreBenchmark}).</li>
  * </ol>
- * Run by {@code bench/increments.sh}: {@code IncrementsBenchmark [--quick] DIR}. Not a test:
+ * Run by {@code bench/increments.sh}: {@code IncrementsBenchmark [--quick] [--sections 125] DIR}. Not a test:
  * the figures depend on the machine and its load.
  */
 public final class IncrementsBenchmark {
 
     /** Sizes of a run. */
-    record Config(long volumeBytes, long randomBytes, long cutChangedBytes, int rounds, int bankAccounts, int bankTransfers,
+    record Config(long volumeBytes, long writeSeconds, long cutChangedBytes, int rounds, int bankAccounts, int bankTransfers,
                   int bankTransfersPerCut, long restoreVolumeBytes, int secondsBefore, int secondsAfter, int pageWritesPerSecond,
                   long seed) {
         static Config full() {
-            return new Config(1L << 30, 512L << 20, 128L << 20, 3, 100_000, 20_000, 500, 256L << 20, 600, 3600, 32, 42);
+            return new Config(1L << 30, 10, 128L << 20, 3, 100_000, 20_000, 500, 256L << 20, 600, 3600, 32, 42);
         }
 
         static Config quick() {
-            return new Config(128L << 20, 64L << 20, 16L << 20, 1, 10_000, 1_000, 100, 64L << 20, 60, 300, 16, 42);
+            return new Config(128L << 20, 4, 16L << 20, 1, 10_000, 1_000, 100, 64L << 20, 60, 300, 16, 42);
         }
     }
 
@@ -70,10 +70,17 @@ public final class IncrementsBenchmark {
     }
 
     public static void main(String[] args) throws Exception {
-        boolean quick = args.length > 0 && args[0].equals("--quick");
-        List<String> rest = Arrays.asList(args).subList(quick ? 1 : 0, args.length);
-        if (rest.size() != 1) {
-            System.err.println("usage: IncrementsBenchmark [--quick] DIR (an empty or new directory)");
+        List<String> rest = new ArrayList<>(Arrays.asList(args));
+        boolean quick = rest.remove("--quick");
+        String sections = "12345";
+        int at = rest.indexOf("--sections");
+        if (at >= 0 && at + 1 < rest.size()) {
+            sections = rest.remove(at + 1);
+            rest.remove(at);
+        }
+        if (rest.size() != 1 || !sections.matches("[1-5]+")) {
+            System.err.println("usage: IncrementsBenchmark [--quick] [--sections DIGITS, e.g. 125; 3 and 4 run together] DIR"
+                    + " (an empty or new directory)");
             System.exit(2);
         }
         Path dir = Path.of(rest.get(0));
@@ -85,7 +92,7 @@ public final class IncrementsBenchmark {
                 }
             }
         }
-        List<Row> rows = new IncrementsBenchmark(quick ? Config.quick() : Config.full(), dir, System.err).run();
+        List<Row> rows = new IncrementsBenchmark(quick ? Config.quick() : Config.full(), dir, System.err).run(sections);
         System.out.println("| measure | Rewind | against | ratio | target |");
         System.out.println("| --- | --- | --- | --- | --- |");
         for (Row r : rows) {
@@ -93,24 +100,32 @@ public final class IncrementsBenchmark {
         }
     }
 
-    List<Row> run() throws Exception {
+    List<Row> run(String sections) throws Exception {
         Files.createDirectories(dir);
         List<Row> rows = new ArrayList<>();
         try (Catalog catalog = Catalog.open(CatalogConfig.h2In(dir.resolve("data")))) {
             VolumeManager vm = new VolumeManager(catalog);
-            rows.add(writesWithCuts(vm));
-            rows.addAll(cutThroughput(vm));
-            rows.addAll(new IncrementSizeBenchmark(config, dir, log).run(vm));
-            rows.addAll(new HourBackRestoreBenchmark(config, dir, log).run(vm));
+            if (sections.contains("1")) {
+                rows.add(writesWithCuts(vm));
+            }
+            if (sections.contains("2")) {
+                rows.addAll(cutThroughput(vm));
+            }
+            if (sections.contains("3") || sections.contains("4")) {
+                rows.addAll(new IncrementSizeBenchmark(config, dir, log).run(vm));
+            }
+            if (sections.contains("5")) {
+                rows.addAll(new HourBackRestoreBenchmark(config, dir, log).run(vm));
+            }
         }
         return rows;
     }
 
-    /** 1. Random 4 KiB writes with a cut every second against none, rounds alternating. */
+    /** 1. Random 4 KiB writes for {@code writeSeconds} each, with a cut every second against none, rounds alternating. */
     private Row writesWithCuts(VolumeManager vm) throws IOException, InterruptedException {
         newSet(vm, dir, "w", config.volumeBytes());
         int blockBytes = 4096;
-        int ops = (int) (config.randomBytes() / blockBytes);
+        int ops = 1 << 16;
         long[] offsets = new long[ops];
         Random rnd = new Random(config.seed());
         long blocks = config.volumeBytes() / blockBytes;
@@ -124,19 +139,20 @@ public final class IncrementsBenchmark {
         double[] off = new double[config.rounds()];
         double[] on = new double[config.rounds()];
         int cuts = 0;
+        long nanos = config.writeSeconds() * 1_000_000_000L;
         try (CapturedSet set = Sets.open(vm, "set-w", CaptureOptions.DEFAULT)) {
             BlockDevice device = set.devices().get(0);
-            writeAll(device, offsets, data);
+            writeFor(device, offsets, data, nanos / 4);
             for (int r = 0; r < config.rounds(); r++) {
                 set.cut(CutReason.DEMAND);
-                off[r] = config.randomBytes() / writeAll(device, offsets, data) / (1 << 20);
+                off[r] = writeFor(device, offsets, data, nanos);
                 set.cut(CutReason.DEMAND);
                 AtomicBoolean stop = new AtomicBoolean();
                 AtomicInteger made = new AtomicInteger();
                 Thread cutter = new Thread(() -> cutEverySecond(set, stop, made), "bench-cut-every-second");
                 cutter.start();
                 try {
-                    on[r] = config.randomBytes() / writeAll(device, offsets, data) / (1 << 20);
+                    on[r] = writeFor(device, offsets, data, nanos);
                 } finally {
                     stop.set(true);
                     cutter.join();
@@ -148,8 +164,8 @@ public final class IncrementsBenchmark {
         }
         double o = median(off);
         double c = median(on);
-        return new Row(String.format("4 KiB random writes (%d MiB on %d MiB, then flush), cut every second (%d cuts in all rounds)"
-                        + " vs no cuts", config.randomBytes() >> 20, config.volumeBytes() >> 20, cuts),
+        return new Row(String.format("4 KiB random writes on %d MiB for %d s then flush, cut every second (%d cuts in %d rounds)"
+                        + " vs no cuts", config.volumeBytes() >> 20, config.writeSeconds(), cuts, config.rounds()),
                 mib(c) + "/s", mib(o) + "/s", ratio(c / o), target(c / o, 0.9, true));
     }
 
@@ -177,13 +193,19 @@ public final class IncrementsBenchmark {
         }
     }
 
-    private static double writeAll(BlockDevice device, long[] offsets, ByteBuffer data) throws IOException {
+    /** Writes the offsets over and over for at least {@code nanos}, then flushes; returns MiB/s including the flush. */
+    private static double writeFor(BlockDevice device, long[] offsets, ByteBuffer data, long nanos) throws IOException {
         long start = System.nanoTime();
-        for (long offset : offsets) {
-            device.write(offset, data.duplicate(), false);
+        long written = 0;
+        int i = 0;
+        while (System.nanoTime() - start < nanos) {
+            for (int k = 0; k < 256; k++, i = (i + 1) % offsets.length) {
+                device.write(offsets[i], data.duplicate(), false);
+                written += data.remaining();
+            }
         }
         device.flush();
-        return (System.nanoTime() - start) / 1e9;
+        return written / ((System.nanoTime() - start) / 1e9) / (1 << 20);
     }
 
     /** 2. Time of one cut of N MiB of changed distinct 4 KiB blocks, per codec, against a plain copy of those blocks. */
