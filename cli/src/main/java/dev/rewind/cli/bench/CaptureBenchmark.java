@@ -191,7 +191,7 @@ public final class CaptureBenchmark {
         return new Figure("rewind 64 MiB changed of 2 GiB (time)", "s", t, p, ratio, "<= 2.0x", ratio <= 2.0);
     }
 
-    private static double copyBlocks(Path src, Path dst, long[] offsets, int blockBytes) throws IOException {
+    static double copyBlocks(Path src, Path dst, long[] offsets, int blockBytes) throws IOException {
         long[] sorted = offsets.clone();
         Arrays.sort(sorted);
         ByteBuffer buf = ByteBuffer.allocateDirect(blockBytes);
@@ -214,7 +214,7 @@ public final class CaptureBenchmark {
     }
 
     /** Creates a file of {@code sizeBytes} with every block written (zeros), then forces it. */
-    private static void allocate(Path file, long sizeBytes) throws IOException {
+    static void allocate(Path file, long sizeBytes) throws IOException {
         ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
         try (FileChannel c = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             for (long pos = 0; pos < sizeBytes; pos += zeros.capacity()) {
@@ -228,7 +228,7 @@ public final class CaptureBenchmark {
     }
 
     /** Reads a file end to end, as creating a set's replica reads its PV. */
-    private static void readThrough(Path file) throws IOException {
+    static void readThrough(Path file) throws IOException {
         ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
         try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
             long pos = 0;
