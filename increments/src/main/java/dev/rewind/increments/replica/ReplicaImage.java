@@ -216,7 +216,8 @@ public final class ReplicaImage implements AutoCloseable {
 
     /**
      * Moves the image to {@code newSeq}: every piece is written over it, chunk by chunk (each
-     * touched chunk is read, checked, patched, written whole and checksummed anew), the image is
+     * touched chunk is read, checked, patched and checksummed anew; only the span of it that
+     * changed is written back, so scattered small writes do not cost whole chunks), the image is
      * forced, and then the checksum table is replaced with the new seq. With {@code redo} the
      * touched chunks are not checked before patching: a move cut short may have rewritten some
      * of them already, and the same pieces are being written again.
@@ -225,6 +226,7 @@ public final class ReplicaImage implements AutoCloseable {
         int[] newCrcs = chunkCrcs.clone();
         int[] current = {-1};
         boolean[] dirty = {false};
+        int[] span = {Integer.MAX_VALUE, 0}; // the changed part of the current chunk
         pieces.forEach((offset, length, data) -> {
             if (offset < 0 || offset + length > sizeBytes) {
                 throw new IllegalArgumentException("piece " + offset + "+" + length + " is outside the replica of " + sizeBytes + " bytes");
@@ -237,8 +239,10 @@ public final class ReplicaImage implements AutoCloseable {
                 int chunkLen = (int) Math.min(CHUNK_BYTES, sizeBytes - chunkStart);
                 if (current[0] != i) {
                     if (dirty[0]) {
-                        newCrcs[current[0]] = writeChunk(current[0]);
+                        newCrcs[current[0]] = writeChunk(current[0], span[0], span[1]);
                     }
+                    span[0] = Integer.MAX_VALUE;
+                    span[1] = 0;
                     loadChunkForPatch(i, chunkStart, chunkLen, redo);
                     current[0] = i;
                     dirty[0] = false;
@@ -251,11 +255,13 @@ public final class ReplicaImage implements AutoCloseable {
                     data.get(data.position() + (int) (pos - offset), chunk.array(), from, n);
                 }
                 dirty[0] = true;
+                span[0] = Math.min(span[0], from);
+                span[1] = Math.max(span[1], from + n);
                 pos += n;
             }
         });
         if (dirty[0]) {
-            newCrcs[current[0]] = writeChunk(current[0]);
+            newCrcs[current[0]] = writeChunk(current[0], span[0], span[1]);
         }
         cachedChunk = -1;
         image.force(true);
@@ -283,12 +289,13 @@ public final class ReplicaImage implements AutoCloseable {
         }
     }
 
-    private int writeChunk(int i) throws IOException {
+    /** Writes bytes {@code [from, to)} of the patched chunk {@code i} and returns the CRC32C of the whole chunk. */
+    private int writeChunk(int i, int from, int to) throws IOException {
         long chunkStart = (long) i * CHUNK_BYTES;
         int chunkLen = (int) Math.min(CHUNK_BYTES, sizeBytes - chunkStart);
-        ByteBuffer b = ByteBuffer.wrap(chunk.array(), 0, chunkLen);
         CRC32C crc = new CRC32C();
-        crc.update(b.duplicate());
+        crc.update(chunk.array(), 0, chunkLen);
+        ByteBuffer b = ByteBuffer.wrap(chunk.array(), from, to - from);
         while (b.hasRemaining()) {
             image.write(b, chunkStart + b.position());
         }
