@@ -137,7 +137,7 @@ public final class TransactionCutter {
                 reason, codec, forward.extentCount(), forward.storedBytes(), backward.storedBytes(), changedBytes);
         log.append(t); // the commit point
         for (int m = 0; m < members; m++) {
-            applyForward(m, t, false);
+            applyForward(m, t, true); // every chunk it touches was just read and checked for the backward increment
         }
         return Optional.of(t);
     }
