@@ -11,7 +11,6 @@ import dev.rewind.cli.daemon.ControlServer;
 import dev.rewind.cli.daemon.ServeLock;
 import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.volumeset.RewindException;
-import dev.rewind.volumeset.catalog.BookmarkRecord;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.SetRecord;
 import java.io.IOException;
@@ -22,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Supplier;
@@ -154,9 +152,7 @@ final class ServeCommand extends Subcommand {
             for (SetRecord set : catalog.listSets()) {
                 sets.put(set.name(), Sets.open(data.volumes(), set.name(), CaptureOptions.DEFAULT));
             }
-            CapturedSetExports exports = new CapturedSetExports(sets,
-                    (setName, bookmark) -> catalog.findBookmark(setName, bookmark).map(BookmarkRecord::seq)
-                            .map(OptionalLong::of).orElse(OptionalLong.empty()));
+            CapturedSetExports exports = new CapturedSetExports(sets, DataDir.bookmarkLookup(catalog));
             Set<String> heldOff = ConcurrentHashMap.newKeySet();
             nbd = NbdServer.start(address, new NbdExports() {
                 @Override

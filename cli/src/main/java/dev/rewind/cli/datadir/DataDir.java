@@ -1,9 +1,11 @@
 package dev.rewind.cli.datadir;
 
+import dev.rewind.capture.BookmarkLookup;
 import dev.rewind.capture.CaptureOptions;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.Sets;
 import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.catalog.BookmarkRecord;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.CatalogConfig;
 import dev.rewind.volumeset.io.DurableFiles;
@@ -17,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.OptionalLong;
 import java.util.Properties;
 
 /**
@@ -172,6 +175,12 @@ public final class DataDir implements AutoCloseable {
             return daemon.openSet(name);
         }
         return Sets.open(volumes(), name, CaptureOptions.DEFAULT);
+    }
+
+    /** The catalog's bookmarks, as {@link dev.rewind.capture.PointResolver} looks them up. */
+    public static BookmarkLookup bookmarkLookup(Catalog catalog) {
+        return (setName, bookmark) -> catalog.findBookmark(setName, bookmark).map(BookmarkRecord::seq)
+                .map(OptionalLong::of).orElse(OptionalLong.empty());
     }
 
     @Override
