@@ -1,21 +1,23 @@
 package dev.rewind.cli;
 
-import dev.rewind.capture.CaptureOptions;
 import dev.rewind.capture.CapturedSet;
-import dev.rewind.capture.Sets;
 import dev.rewind.capture.nbd.CapturedSetExports;
 import dev.rewind.capture.nbd.NbdExport;
 import dev.rewind.capture.nbd.NbdExports;
 import dev.rewind.capture.nbd.NbdServer;
 import dev.rewind.cli.daemon.ControlServer;
+import dev.rewind.cli.daemon.DaemonSchedule;
 import dev.rewind.cli.daemon.ServeLock;
+import dev.rewind.cli.datadir.CatalogCapture;
 import dev.rewind.cli.datadir.DataDir;
+import dev.rewind.scheduler.ScheduledJob;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.SetRecord;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -148,10 +150,16 @@ final class ServeCommand extends Subcommand {
         CountDownLatch stopped = new CountDownLatch(1);
         NbdServer nbd = null;
         ControlServer control = null;
+        DaemonSchedule schedule = null;
         try {
             for (SetRecord set : catalog.listSets()) {
-                sets.put(set.name(), Sets.open(data.volumes(), set.name(), CaptureOptions.DEFAULT));
+                sets.put(set.name(), CatalogCapture.open(catalog, set.name(), Duration.ZERO));
             }
+            schedule = DaemonSchedule.start(catalog, sets, Clock.systemUTC());
+            for (String name : sets.keySet()) {
+                schedule.scheduleSet(name);
+            }
+            DaemonSchedule jobs = schedule;
             CapturedSetExports exports = new CapturedSetExports(sets, DataDir.bookmarkLookup(catalog));
             Set<String> heldOff = ConcurrentHashMap.newKeySet();
             nbd = NbdServer.start(address, new NbdExports() {
@@ -175,7 +183,9 @@ final class ServeCommand extends Subcommand {
                 public CapturedSet openSet(String name) {
                     return sets.computeIfAbsent(name, n -> {
                         try {
-                            return Sets.open(data.volumes(), n, CaptureOptions.DEFAULT);
+                            CapturedSet opened = CatalogCapture.open(catalog, n, Duration.ZERO);
+                            jobs.scheduleSet(n);
+                            return opened;
                         } catch (IOException e) {
                             throw new UncheckedIOException(e);
                         }
@@ -205,12 +215,27 @@ final class ServeCommand extends Subcommand {
                             throw new RewindException("set " + setName + " has " + clients + " connected NBD client(s); disconnect them first");
                         }
                         CapturedSet set = sets.remove(setName);
+                        jobs.unscheduleSet(setName);
                         if (set != null) {
                             set.close();
                         }
                     } finally {
                         heldOff.remove(setName);
                     }
+                }
+
+                @Override
+                public void settingsChanged(String setName) throws IOException {
+                    CapturedSet set = sets.get(setName);
+                    if (set != null) {
+                        CatalogCapture.apply(set, catalog.settings(setName));
+                        jobs.scheduleSet(setName);
+                    }
+                }
+
+                @Override
+                public List<ScheduledJob> schedule(Optional<String> setName) {
+                    return jobs.jobs(setName);
                 }
             };
             String nbdAddress = address.getHostString() + ":" + nbd.port();
@@ -219,7 +244,7 @@ final class ServeCommand extends Subcommand {
                     nbdAddress);
             ControlServer controlServer = control;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                stop(controlServer, server, sets);
+                stop(controlServer, server, jobs, sets);
                 stopped.countDown();
             }, "rewind-shutdown"));
             for (CapturedSet s : sets.values()) {
@@ -231,17 +256,24 @@ final class ServeCommand extends Subcommand {
             out.json(Output.map("nbd", nbdAddress, "controlPort", control.port(), "sets", sets.keySet().stream().sorted().toList()));
             stopped.await();
         } catch (Exception e) {
-            stop(control, nbd, sets);
+            stop(control, nbd, schedule, sets);
             throw e;
         }
     }
 
-    private static void stop(ControlServer control, NbdServer nbd, Map<String, CapturedSet> sets) {
+    private static void stop(ControlServer control, NbdServer nbd, DaemonSchedule schedule, Map<String, CapturedSet> sets) {
         if (control != null) {
             control.close();
         }
         if (nbd != null) {
             nbd.close();
+        }
+        if (schedule != null) {
+            try {
+                schedule.close();
+            } catch (RuntimeException e) {
+                System.err.println("rewind: stopping the scheduler: " + e.getMessage());
+            }
         }
         for (CapturedSet set : sets.values()) {
             try {
