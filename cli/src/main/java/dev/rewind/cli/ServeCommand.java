@@ -35,7 +35,9 @@ import picocli.CommandLine.ParameterException;
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Serve every set's members over NBD (export <set>/<member>; the past read-only as <set>/<member>@<seq>, "
                 + "@bookmark:NAME or @time:ISO-8601), capturing every write. While it runs, the other commands talk to it "
-                + "through a local control API. Stops cleanly on SIGTERM or Ctrl-C: in-flight requests finish, journals are flushed."},
+                + "through a local control API. Stops cleanly on SIGTERM or Ctrl-C: in-flight requests finish, journals are flushed.",
+                "Runs the scheduler (its jobs kept in the catalog; see rewind schedule): a checkpoint of every set each 30s, and a "
+                        + "period cut for each set with --cut-every (rewind set update)."},
         footer = {"", "Examples:", "  rewind serve", "  rewind serve --listen 127.0.0.1:10810",
                 "  rewind serve --max-connections 32 --handshake-timeout 5s --reply-timeout 1m",
                 "  qemu-img info nbd://127.0.0.1:10809/shop/data", "  nbdinfo --list nbd://127.0.0.1:10809"})
