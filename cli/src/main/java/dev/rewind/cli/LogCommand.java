@@ -30,7 +30,8 @@ import picocli.CommandLine.Parameters;
                 "Times are ISO-8601 in UTC (e.g. 2026-11-25T21:54:15.308576Z); copy one into --to-time, @time: or --since/--until."},
         footer = {"", "Examples:", "  rewind log shop", "  rewind log shop --limit 200 --before 5000",
                 "  rewind log shop --since 2026-11-25T21:50:00Z --until 2026-11-25T21:55:00Z",
-                "  rewind log shop --member data --offset 31436800", "  rewind log shop --json"})
+                "  rewind log shop --member data --offset 31436800", "  rewind log shop --json",
+                "  rewind log shop --transactions", "  rewind log shop --transaction 12 --json"})
 final class LogCommand extends Subcommand {
     @Parameters(index = "0", paramLabel = "SET")
     String setName;
@@ -53,8 +54,28 @@ final class LogCommand extends Subcommand {
     @Option(names = "--offset", paramLabel = "BYTES", description = "Only writes, trims and write-zeroes touching this byte of the member.")
     Long offset;
 
+    @Option(names = "--transactions", description = "List the set's transactions instead, newest first: seqs, times, writes, why cut, compression.")
+    boolean transactions;
+
+    @Option(names = "--transaction", paramLabel = "ID", description = "Show one transaction with its forward and backward increments: files, sizes, compression ratio.")
+    Long transaction;
+
     @Override
     void run(DataDir data, Output out) throws Exception {
+        if (transactions || transaction != null) {
+            if (transactions && transaction != null) {
+                throw new ParameterException(spec.commandLine(), "give --transactions or --transaction ID, not both");
+            }
+            data.volumes().findSet(setName);
+            try (CapturedSet set = data.openSet(setName)) {
+                if (transactions) {
+                    TransactionsView.list(data.catalog(), set, out);
+                } else {
+                    TransactionsView.show(data.catalog(), set, transaction, out);
+                }
+            }
+            return;
+        }
         if (limit < 1 || limit > 100_000) {
             throw new RewindException("--limit must be between 1 and 100000");
         }

@@ -1,12 +1,12 @@
 package dev.rewind.cli;
 
 import dev.rewind.capture.CapturedSet;
+import dev.rewind.capture.PointResolver;
 import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.increments.restore.InterruptedRestore;
 import dev.rewind.increments.restore.RestoreResult;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Sizes;
-import dev.rewind.volumeset.catalog.BookmarkRecord;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.RestoreRecord;
 import java.nio.file.Path;
@@ -145,16 +145,13 @@ final class RestoreCommand extends Subcommand {
                     + " has no interrupted restore to resume; 'rewind status " + setName + "' shows its state"));
             return interrupted.intent().targetSeq();
         }
+        PointResolver points = new PointResolver(set, DataDir.bookmarkLookup(catalog));
         if (target.seq != null) {
-            if (target.seq < 0) {
-                throw new RewindException("--to-seq must be 0 or more");
-            }
-            return target.seq;
+            return points.seq(target.seq);
         }
         if (target.bookmark != null) {
-            return catalog.findBookmark(setName, target.bookmark).map(BookmarkRecord::seq)
-                    .orElseThrow(() -> new RewindException("set " + setName + " has no bookmark named " + target.bookmark + "; see rewind log " + setName));
+            return points.bookmark(target.bookmark);
         }
-        return set.seqAtTime(dev.rewind.volumeset.Times.parse(target.time));
+        return points.time(target.time);
     }
 }

@@ -36,6 +36,8 @@ import picocli.CommandLine.ScopeType;
                 LvCommand.class,
                 SetCommand.class,
                 StatusCommand.class,
+                CutCommand.class,
+                ScheduleCommand.class,
                 LogCommand.class,
                 BookmarkCommand.class,
                 RestoreCommand.class,

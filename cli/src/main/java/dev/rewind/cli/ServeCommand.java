@@ -1,28 +1,28 @@
 package dev.rewind.cli;
 
-import dev.rewind.capture.CaptureOptions;
 import dev.rewind.capture.CapturedSet;
-import dev.rewind.capture.Sets;
 import dev.rewind.capture.nbd.CapturedSetExports;
 import dev.rewind.capture.nbd.NbdExport;
 import dev.rewind.capture.nbd.NbdExports;
 import dev.rewind.capture.nbd.NbdServer;
 import dev.rewind.cli.daemon.ControlServer;
+import dev.rewind.cli.daemon.DaemonSchedule;
 import dev.rewind.cli.daemon.ServeLock;
+import dev.rewind.cli.datadir.CatalogCapture;
 import dev.rewind.cli.datadir.DataDir;
+import dev.rewind.scheduler.ScheduledJob;
 import dev.rewind.volumeset.RewindException;
-import dev.rewind.volumeset.catalog.BookmarkRecord;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.SetRecord;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Supplier;
@@ -35,7 +35,9 @@ import picocli.CommandLine.ParameterException;
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Serve every set's members over NBD (export <set>/<member>; the past read-only as <set>/<member>@<seq>, "
                 + "@bookmark:NAME or @time:ISO-8601), capturing every write. While it runs, the other commands talk to it "
-                + "through a local control API. Stops cleanly on SIGTERM or Ctrl-C: in-flight requests finish, journals are flushed."},
+                + "through a local control API. Stops cleanly on SIGTERM or Ctrl-C: in-flight requests finish, journals are flushed.",
+                "Runs the scheduler (its jobs kept in the catalog; see rewind schedule): a checkpoint of every set each 30s, and a "
+                        + "period cut for each set with --cut-every (rewind set update)."},
         footer = {"", "Examples:", "  rewind serve", "  rewind serve --listen 127.0.0.1:10810",
                 "  rewind serve --max-connections 32 --handshake-timeout 5s --reply-timeout 1m",
                 "  qemu-img info nbd://127.0.0.1:10809/shop/data", "  nbdinfo --list nbd://127.0.0.1:10809"})
@@ -150,13 +152,17 @@ final class ServeCommand extends Subcommand {
         CountDownLatch stopped = new CountDownLatch(1);
         NbdServer nbd = null;
         ControlServer control = null;
+        DaemonSchedule schedule = null;
         try {
             for (SetRecord set : catalog.listSets()) {
-                sets.put(set.name(), Sets.open(data.volumes(), set.name(), CaptureOptions.DEFAULT));
+                sets.put(set.name(), CatalogCapture.open(catalog, set.name(), Duration.ZERO));
             }
-            CapturedSetExports exports = new CapturedSetExports(sets,
-                    (setName, bookmark) -> catalog.findBookmark(setName, bookmark).map(BookmarkRecord::seq)
-                            .map(OptionalLong::of).orElse(OptionalLong.empty()));
+            schedule = DaemonSchedule.start(catalog, sets, Clock.systemUTC());
+            for (String name : sets.keySet()) {
+                schedule.scheduleSet(name);
+            }
+            DaemonSchedule jobs = schedule;
+            CapturedSetExports exports = new CapturedSetExports(sets, DataDir.bookmarkLookup(catalog));
             Set<String> heldOff = ConcurrentHashMap.newKeySet();
             nbd = NbdServer.start(address, new NbdExports() {
                 @Override
@@ -179,7 +185,9 @@ final class ServeCommand extends Subcommand {
                 public CapturedSet openSet(String name) {
                     return sets.computeIfAbsent(name, n -> {
                         try {
-                            return Sets.open(data.volumes(), n, CaptureOptions.DEFAULT);
+                            CapturedSet opened = CatalogCapture.open(catalog, n, Duration.ZERO);
+                            jobs.scheduleSet(n);
+                            return opened;
                         } catch (IOException e) {
                             throw new UncheckedIOException(e);
                         }
@@ -209,12 +217,27 @@ final class ServeCommand extends Subcommand {
                             throw new RewindException("set " + setName + " has " + clients + " connected NBD client(s); disconnect them first");
                         }
                         CapturedSet set = sets.remove(setName);
+                        jobs.unscheduleSet(setName);
                         if (set != null) {
                             set.close();
                         }
                     } finally {
                         heldOff.remove(setName);
                     }
+                }
+
+                @Override
+                public void settingsChanged(String setName) throws IOException {
+                    CapturedSet set = sets.get(setName);
+                    if (set != null) {
+                        CatalogCapture.apply(set, catalog.settings(setName));
+                        jobs.scheduleSet(setName);
+                    }
+                }
+
+                @Override
+                public List<ScheduledJob> schedule(Optional<String> setName) {
+                    return jobs.jobs(setName);
                 }
             };
             String nbdAddress = address.getHostString() + ":" + nbd.port();
@@ -223,7 +246,7 @@ final class ServeCommand extends Subcommand {
                     nbdAddress);
             ControlServer controlServer = control;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                stop(controlServer, server, sets);
+                stop(controlServer, server, jobs, sets);
                 stopped.countDown();
             }, "rewind-shutdown"));
             for (CapturedSet s : sets.values()) {
@@ -235,17 +258,24 @@ final class ServeCommand extends Subcommand {
             out.json(Output.map("nbd", nbdAddress, "controlPort", control.port(), "sets", sets.keySet().stream().sorted().toList()));
             stopped.await();
         } catch (Exception e) {
-            stop(control, nbd, sets);
+            stop(control, nbd, schedule, sets);
             throw e;
         }
     }
 
-    private static void stop(ControlServer control, NbdServer nbd, Map<String, CapturedSet> sets) {
+    private static void stop(ControlServer control, NbdServer nbd, DaemonSchedule schedule, Map<String, CapturedSet> sets) {
         if (control != null) {
             control.close();
         }
         if (nbd != null) {
             nbd.close();
+        }
+        if (schedule != null) {
+            try {
+                schedule.close();
+            } catch (RuntimeException e) {
+                System.err.println("rewind: stopping the scheduler: " + e.getMessage());
+            }
         }
         for (CapturedSet set : sets.values()) {
             try {

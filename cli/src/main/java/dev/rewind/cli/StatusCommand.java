@@ -11,7 +11,7 @@ import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "status", mixinStandardHelpOptions = true, description = "Show sets: members, newest and flushed seq, history on hand, secondary use.",
+@Command(name = "status", mixinStandardHelpOptions = true, description = "Show sets: members, newest and flushed seq, cut rules and transactions, oldest boundary and oldest exact write, secondary use (journal, increments, replica).",
         footer = {"", "Examples:", "  rewind status", "  rewind status shop --json"})
 final class StatusCommand extends Subcommand {
     @Parameters(index = "0", arity = "0..1", paramLabel = "SET", description = "One set (default: all).")
@@ -34,6 +34,10 @@ final class StatusCommand extends Subcommand {
                 row.put("lastSeq", open.lastSeq());
                 row.put("flushedSeq", open.flushedSeq());
                 row.put("oldestSeq", open.oldestSeq());
+                row.put("oldestExactSeq", open.oldestExactSeq());
+                row.put("cutRules", open.transactionService().rules().describe());
+                row.put("transactions", open.transactions().size());
+                row.put("incrementBytes", usage.incrementBytes());
                 row.put("lastWriteTime", open.lastSeq() >= open.journal().firstSeq() ? open.journalRecord(open.lastSeq()).time().toString() : null);
                 row.put("journalBytes", usage.journalBytes());
                 row.put("replicaBytes", usage.replicaBytes());
@@ -44,6 +48,9 @@ final class StatusCommand extends Subcommand {
                         set.name(), open.lastSeq(), open.flushedSeq(), open.oldestSeq(), bookmarks,
                         Sizes.format(usage.journalBytes()), Sizes.format(usage.replicaBytes()),
                         open.recovery().wasClean() ? "" : "; recovered after an unclean stop");
+                out.line("  transactions %d, cut %s; oldest boundary seq %d, every write exact from seq %d; increments %s",
+                        open.transactions().size(), open.transactionService().rules().describe(), open.oldestSeq(), open.oldestExactSeq(),
+                        Sizes.format(usage.incrementBytes()));
                 interrupted.ifPresent(ir -> out.line("  RESTORE INTERRUPTED: %s", ir.describe(set.name())));
             } catch (SetInUseException e) {
                 row.put("inUse", true);

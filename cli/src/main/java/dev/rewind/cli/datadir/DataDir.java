@@ -1,9 +1,11 @@
 package dev.rewind.cli.datadir;
 
+import dev.rewind.capture.BookmarkLookup;
 import dev.rewind.capture.CaptureOptions;
 import dev.rewind.capture.CapturedSet;
-import dev.rewind.capture.Sets;
+import dev.rewind.scheduler.ScheduledJob;
 import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.catalog.BookmarkRecord;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.CatalogConfig;
 import dev.rewind.volumeset.io.DurableFiles;
@@ -17,6 +19,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Properties;
 
 /**
@@ -49,6 +54,15 @@ public final class DataDir implements AutoCloseable {
          * while NBD clients are connected to it. A set is served again by {@link #openSet}.
          */
         void closeSet(String setName) throws IOException;
+
+        /**
+         * The set's settings changed in the catalog: applies them to the open set at once
+         * (cut rules, codec, horizon) and schedules its period cut anew.
+         */
+        void settingsChanged(String setName) throws IOException;
+
+        /** The scheduler's jobs, of one set or all. */
+        List<ScheduledJob> schedule(Optional<String> setName);
     }
 
     private final Path dir;
@@ -171,7 +185,14 @@ public final class DataDir implements AutoCloseable {
             volumes().findSet(name);
             return daemon.openSet(name);
         }
-        return Sets.open(volumes(), name, CaptureOptions.DEFAULT);
+        volumes().findSet(name);
+        return CatalogCapture.open(catalog(), name, CaptureOptions.DEFAULT.checkpointInterval());
+    }
+
+    /** The catalog's bookmarks, as {@link dev.rewind.capture.PointResolver} looks them up. */
+    public static BookmarkLookup bookmarkLookup(Catalog catalog) {
+        return (setName, bookmark) -> catalog.findBookmark(setName, bookmark).map(BookmarkRecord::seq)
+                .map(OptionalLong::of).orElse(OptionalLong.empty());
     }
 
     @Override

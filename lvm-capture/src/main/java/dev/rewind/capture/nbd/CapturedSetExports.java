@@ -1,14 +1,15 @@
 package dev.rewind.capture.nbd;
 
 import dev.rewind.capture.BlockDevice;
+import dev.rewind.capture.BookmarkLookup;
 import dev.rewind.capture.CapturedSet;
+import dev.rewind.capture.PointResolver;
 import dev.rewind.volumeset.RewindException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
 
 /**
  * The exports of captured sets, by name:
@@ -16,7 +17,7 @@ import java.util.OptionalLong;
  * <li>{@code <set>/<member>}: the member itself, writable; every write is captured.</li>
  * <li>{@code <set>/<member>@<seq>}, {@code @bookmark:<NAME>}, {@code @time:<ISO-8601 instant>}:
  *     the member as it was at that seq, read-only, read through the journal without copying
- *     the volume. The seq is resolved once, when the export is opened.</li>
+ *     the volume. The seq is resolved once, when the export is opened, by {@link PointResolver}.</li>
  * </ul>
  * The map is read on every lookup, so sets added to it later are served too.
  *
@@ -26,9 +27,6 @@ import java.util.OptionalLong;
  * served: it is exact whatever the present holds.
  */
 public final class CapturedSetExports implements NbdExports {
-    private static final String BOOKMARK = "bookmark:";
-    private static final String TIME = "time:";
-
     private final Map<String, CapturedSet> sets;
     private final BookmarkLookup bookmarks;
 
@@ -63,33 +61,9 @@ public final class CapturedSetExports implements NbdExports {
             }
             return Optional.of(new MemberExport(exportName, set.name(), device));
         }
-        long seq = resolve(set, rest.substring(at + 1), exportName);
+        long seq = new PointResolver(set, bookmarks).point(rest.substring(at + 1), "export '" + exportName + "'");
         set.checkRestorable(seq);
         return Optional.of(new PointInTimeExport(exportName, set, set.memberIndex(member), device.name(), device.sizeBytes(), seq));
-    }
-
-    /** The seq a point names; a RewindException saying why when it names none. */
-    private long resolve(CapturedSet set, String point, String exportName) {
-        if (point.startsWith(BOOKMARK)) {
-            String bookmark = point.substring(BOOKMARK.length());
-            OptionalLong seq = bookmarks.seqOf(set.name(), bookmark);
-            if (seq.isEmpty()) {
-                throw new RewindException("set " + set.name() + " has no bookmark '" + bookmark + "'");
-            }
-            return seq.getAsLong();
-        }
-        if (point.startsWith(TIME)) {
-            return set.seqAtTime(dev.rewind.volumeset.Times.parse(point.substring(TIME.length())));
-        }
-        if (!point.isEmpty() && point.chars().allMatch(c -> c >= '0' && c <= '9')) {
-            try {
-                return Long.parseLong(point);
-            } catch (NumberFormatException e) {
-                throw new RewindException("seq " + point + " in export '" + exportName + "' is too large");
-            }
-        }
-        throw new RewindException("'" + point + "' in export '" + exportName + "' is not a point in time; use <set>/<member>@<seq>, "
-                + "@bookmark:NAME or @time:2024-05-01T12:00:00Z");
     }
 
     @Override

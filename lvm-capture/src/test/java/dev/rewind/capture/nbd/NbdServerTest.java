@@ -124,7 +124,7 @@ class NbdServerTest {
         reasons.put("", "''");
         reasons.put("t/m0", "t/m0");
         reasons.put("s/m0@99", "beyond the newest write");
-        reasons.put("s/m0@bookmark:missing", "no bookmark 'missing'");
+        reasons.put("s/m0@bookmark:missing", "no bookmark named missing");
         reasons.put("s/m0@time:yesterday", "ISO-8601");
         reasons.put("s/m0@time:1999-01-01T00:00:00Z", "history");
         reasons.put("s/m0@last-tuesday", "not a point in time");

@@ -9,6 +9,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.sql.Types;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -16,7 +18,8 @@ import java.util.UUID;
 import javax.sql.DataSource;
 
 /**
- * The catalog of PVs, VGs, LVs, sets, bookmarks and restores, through JDBC and HikariCP,
+ * The catalog of PVs, VGs, LVs, sets (with their capture settings), bookmarks, restores and
+ * transactions, through JDBC and HikariCP,
  * its schema migrated by Flyway at open. Every change that spans rows is one transaction,
  * durable when the method that made it returns.
  */
@@ -382,7 +385,7 @@ public final class Catalog implements AutoCloseable {
 
     public void deleteSet(String name) {
         inTransaction(c -> {
-            for (String table : List.of("bookmark", "restore_event", "set_member")) {
+            for (String table : List.of("bookmark", "restore_event", "transactions", "set_settings", "set_member")) {
                 try (PreparedStatement ps = c.prepareStatement("delete from " + table + " where set_name = ?")) {
                     ps.setString(1, name);
                     ps.executeUpdate();
@@ -533,5 +536,160 @@ public final class Catalog implements AutoCloseable {
             }
             return out;
         });
+    }
+    // ---- set settings ----
+
+    /** The set's capture settings; {@link SetSettings#defaults} when none were stored. */
+    public SetSettings settings(String setName) {
+        return read(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "select cut_every_ms, cut_adaptive_min_ms, cut_adaptive_max_ms, cut_writes, cut_bytes, codec, keep_every_write_ms"
+                            + " from set_settings where set_name = ?")) {
+                ps.setString(1, setName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return SetSettings.defaults(setName);
+                    }
+                    return new SetSettings(setName, millis(rs, 1), millis(rs, 2), millis(rs, 3), rs.getLong(4), rs.getLong(5),
+                            rs.getString(6), millis(rs, 7));
+                }
+            }
+        });
+    }
+
+    /** Stores the set's capture settings, replacing what was there. */
+    public void updateSettings(SetSettings s) {
+        inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("delete from set_settings where set_name = ?")) {
+                ps.setString(1, s.setName());
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into set_settings(set_name, cut_every_ms, cut_adaptive_min_ms, cut_adaptive_max_ms, cut_writes, cut_bytes,"
+                            + " codec, keep_every_write_ms) values (?,?,?,?,?,?,?,?)")) {
+                ps.setString(1, s.setName());
+                setMillis(ps, 2, s.cutEvery());
+                setMillis(ps, 3, s.cutAdaptiveMin());
+                setMillis(ps, 4, s.cutAdaptiveMax());
+                ps.setLong(5, s.cutWrites());
+                ps.setLong(6, s.cutBytes());
+                ps.setString(7, s.codec());
+                setMillis(ps, 8, s.keepEveryWrite());
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    private static Duration millis(ResultSet rs, int column) throws SQLException {
+        long ms = rs.getLong(column);
+        return rs.wasNull() ? null : Duration.ofMillis(ms);
+    }
+
+    private static void setMillis(PreparedStatement ps, int index, Duration d) throws SQLException {
+        if (d == null) {
+            ps.setNull(index, Types.BIGINT);
+        } else {
+            ps.setLong(index, d.toMillis());
+        }
+    }
+
+    // ---- transactions ----
+
+    /**
+     * Inserts the rows of transactions the catalog does not have yet (by set and id) and
+     * returns how many were new. The set's transaction log on the secondary is the truth:
+     * a row is a copy, inserted at each cut, and again at open for any a crash left out.
+     */
+    public int insertTransactions(List<TransactionRecord> transactions) {
+        if (transactions.isEmpty()) {
+            return 0;
+        }
+        return inTransaction(c -> {
+            int inserted = 0;
+            try (PreparedStatement exists = c.prepareStatement("select 1 from transactions where set_name = ? and id = ?");
+                 PreparedStatement ps = c.prepareStatement(
+                         "insert into transactions(set_name, id, first_seq, last_seq, start_micros, end_micros, writes, bytes, reason,"
+                                 + " codec, extent_count, forward_stored_bytes, backward_stored_bytes, changed_bytes, forward_file,"
+                                 + " backward_file) values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                for (TransactionRecord t : transactions) {
+                    exists.setString(1, t.setName());
+                    exists.setLong(2, t.id());
+                    try (ResultSet rs = exists.executeQuery()) {
+                        if (rs.next()) {
+                            continue;
+                        }
+                    }
+                    ps.setString(1, t.setName());
+                    ps.setLong(2, t.id());
+                    ps.setLong(3, t.firstSeq());
+                    ps.setLong(4, t.lastSeq());
+                    ps.setLong(5, t.startMicros());
+                    ps.setLong(6, t.endMicros());
+                    ps.setLong(7, t.writes());
+                    ps.setLong(8, t.bytes());
+                    ps.setString(9, t.reason());
+                    ps.setString(10, t.codec());
+                    ps.setInt(11, t.extentCount());
+                    ps.setLong(12, t.forwardStoredBytes());
+                    ps.setLong(13, t.backwardStoredBytes());
+                    ps.setLong(14, t.changedBytes());
+                    ps.setString(15, t.forwardFile());
+                    ps.setString(16, t.backwardFile());
+                    ps.executeUpdate();
+                    inserted++;
+                }
+            }
+            return inserted;
+        });
+    }
+
+    /** The highest transaction id the catalog holds for the set, or 0 if none. */
+    public long lastTransactionId(String setName) {
+        return read(c -> {
+            try (PreparedStatement ps = c.prepareStatement("select max(id) from transactions where set_name = ?")) {
+                ps.setString(1, setName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? rs.getLong(1) : 0L;
+                }
+            }
+        });
+    }
+
+    /** Transactions of a set, oldest first. */
+    public List<TransactionRecord> listTransactions(String setName) {
+        return read(c -> {
+            try (PreparedStatement ps = c.prepareStatement(TRANSACTION_SELECT + " where set_name = ? order by id")) {
+                ps.setString(1, setName);
+                return readTransactions(ps);
+            }
+        });
+    }
+
+    public Optional<TransactionRecord> findTransaction(String setName, long id) {
+        return read(c -> {
+            try (PreparedStatement ps = c.prepareStatement(TRANSACTION_SELECT + " where set_name = ? and id = ?")) {
+                ps.setString(1, setName);
+                ps.setLong(2, id);
+                List<TransactionRecord> list = readTransactions(ps);
+                return list.isEmpty() ? Optional.empty() : Optional.of(list.get(0));
+            }
+        });
+    }
+
+    private static final String TRANSACTION_SELECT = "select set_name, id, first_seq, last_seq, start_micros, end_micros, writes, bytes,"
+            + " reason, codec, extent_count, forward_stored_bytes, backward_stored_bytes, changed_bytes, forward_file, backward_file"
+            + " from transactions";
+
+    private static List<TransactionRecord> readTransactions(PreparedStatement ps) throws SQLException {
+        List<TransactionRecord> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(new TransactionRecord(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5), rs.getLong(6),
+                        rs.getLong(7), rs.getLong(8), rs.getString(9), rs.getString(10), rs.getInt(11), rs.getLong(12), rs.getLong(13),
+                        rs.getLong(14), rs.getString(15), rs.getString(16)));
+            }
+        }
+        return out;
     }
 }

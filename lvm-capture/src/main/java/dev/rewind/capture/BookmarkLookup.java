@@ -1,8 +1,8 @@
-package dev.rewind.capture.nbd;
+package dev.rewind.capture;
 
 import java.util.OptionalLong;
 
-/** Finds the seq a bookmark names, for exports such as {@code shop/data@bookmark:before-upgrade}. */
+/** Finds the seq a bookmark names (the bookmarks live in the catalog), for {@link PointResolver}. */
 @FunctionalInterface
 public interface BookmarkLookup {
     /** The seq of bookmark {@code bookmark} of set {@code setName}, or empty if the set has no such bookmark. */
