@@ -21,20 +21,15 @@ import dev.rewind.increments.transaction.TransactionCutter;
 import dev.rewind.increments.transaction.TransactionLog;
 import dev.rewind.increments.transaction.TransactionService;
 import dev.rewind.volumeset.RewindException;
-import dev.rewind.volumeset.Times;
 import dev.rewind.volumeset.catalog.SetRecord;
-import dev.rewind.volumeset.io.DurableFiles;
 import dev.rewind.volumeset.layout.PrimaryMember;
 import dev.rewind.volumeset.layout.SetPrimaries;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -42,7 +37,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,7 +51,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class CapturedSet implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CapturedSet.class);
-    static final String LABEL_FILE = "SET";
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
 
     private final SetRecord set;
@@ -139,76 +132,13 @@ public final class CapturedSet implements AutoCloseable {
         return executor;
     }
 
-    /**
-     * Lays out a new set's secondary: its label, an empty journal, a clean DRL, and a replica
-     * of every member as it is now. Everything, down to the secondary's own directory entry,
-     * is forced before this returns, so a set the catalog then records survives power loss.
-     */
-    static void initializeSecondary(SetRecord set, SetPrimaries primaries, ProgressListener progress) throws IOException {
-        Path dir = set.secondaryDir();
-        DurableFiles.createDirectories(dir);
-        DurableFiles.writeAtomically(dir.resolve(LABEL_FILE),
-                ("rewind-set 1\nuuid=" + set.uuid() + "\nname=" + set.name() + "\n").getBytes(StandardCharsets.UTF_8), true);
-        try (Journal j = Journal.open(dir.resolve("journal"), set.uuid(), 1, Journal.DEFAULT_SEGMENT_BYTES, java.time.Clock.systemUTC())) {
-            j.flush();
-        }
-        long[] sizes = primaries.members().stream().mapToLong(PrimaryMember::sizeBytes).toArray();
-        DirtyRegionLog.create(dir.resolve("drl"), set.regionSizeBytes(), sizes).close();
-        for (PrimaryMember m : primaries.members()) {
-            ReplicaImage.create(dir.resolve("replica"), m.name(), m.sizeBytes(), m::read, progress).close();
-        }
-        TransactionLog.open(dir.resolve("transactions"), set.uuid(), 0).close();
-        new IncrementStore(dir.resolve("increments")).close();
-        DurableFiles.forceDirectory(dir);
-    }
-
     static CapturedSet open(SetRecord set, SetPrimaries primaries, CaptureOptions options) throws IOException {
-        Path dir = set.secondaryDir();
-        if (!Files.isDirectory(dir)) {
-            throw new RewindException("secondary directory " + dir + " of set " + set.name() + " is missing; mount or restore it first");
-        }
-        checkLabel(set, dir);
-        SetLock lock = SetLock.acquire(set.name(), dir);
-        List<AutoCloseable> opened = new ArrayList<>();
+        SetSecondary.Opened o = SetSecondary.open(set, primaries, options);
         try {
-            Journal journal = Journal.open(dir.resolve("journal"), set.uuid(), 1, options.journalSegmentBytes(), options.clock());
-            opened.add(journal);
-            long[] sizes = primaries.members().stream().mapToLong(PrimaryMember::sizeBytes).toArray();
-            DirtyRegionLog drl = DirtyRegionLog.open(dir.resolve("drl"), set.regionSizeBytes(), sizes);
-            opened.add(drl);
-            List<ReplicaImage> replicas = new ArrayList<>();
-            for (PrimaryMember m : primaries.members()) {
-                ReplicaImage r = ReplicaImage.open(dir.resolve("replica"), m.name(), m.sizeBytes());
-                replicas.add(r);
-                opened.add(r);
-            }
-            TransactionLog log = TransactionLog.open(dir.resolve("transactions"), set.uuid(), journal.firstSeq() - 1);
-            opened.add(log);
-            IncrementStore increments = new IncrementStore(dir.resolve("increments"));
-            opened.add(increments);
-            return new CapturedSet(set, lock, primaries, journal, drl, replicas, log, increments, options);
+            return new CapturedSet(set, o.lock(), primaries, o.journal(), o.drl(), o.replicas(), o.transactions(), o.increments(), options);
         } catch (IOException | RuntimeException e) {
-            for (AutoCloseable c : opened) {
-                try {
-                    c.close();
-                } catch (Exception suppressed) {
-                    e.addSuppressed(suppressed);
-                }
-            }
-            lock.close();
+            o.closeAfter(e);
             throw e;
-        }
-    }
-
-    private static void checkLabel(SetRecord set, Path dir) throws IOException {
-        Path label = dir.resolve(LABEL_FILE);
-        if (!Files.exists(label)) {
-            throw new RewindException("secondary directory " + dir + " carries no Rewind set label; is it the right directory?");
-        }
-        String text = Files.readString(label, StandardCharsets.UTF_8);
-        if (!text.contains("uuid=" + set.uuid() + "\n")) {
-            throw new RewindException("secondary directory " + dir + " belongs to another set (" + text.replace('\n', ' ').trim()
-                    + "), not " + set.name() + " " + set.uuid());
         }
     }
 
@@ -628,19 +558,8 @@ public final class CapturedSet implements AutoCloseable {
         return records;
     }
 
-    /** Bytes the secondary holds, by part. */
-    public record SecondaryUsage(long journalBytes, long incrementBytes, long replicaBytes) {
-    }
-
-    public SecondaryUsage secondaryUsage() throws IOException {
-        long replica = 0;
-        Path dir = set.secondaryDir().resolve("replica");
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : s.sorted(Comparator.naturalOrder()).toList()) {
-                replica += Files.size(p);
-            }
-        }
-        return new SecondaryUsage(journal.sizeBytes(), increments.sizeBytes(), replica);
+    public SetSecondary.Usage secondaryUsage() throws IOException {
+        return SetSecondary.usage(set.secondaryDir(), journal, increments);
     }
 
     /**
@@ -700,18 +619,4 @@ public final class CapturedSet implements AutoCloseable {
             LOG.warn("error while closing: {}", e.toString());
         }
     }
-
-    static void deleteSecondary(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            LOG.warn("could not remove {}: {}", dir, e.toString());
-        }
-    }
-
 }

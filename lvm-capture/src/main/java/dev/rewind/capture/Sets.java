@@ -27,7 +27,7 @@ public final class Sets {
         boolean existed = Files.exists(set.secondaryDir());
         boolean done = false;
         try (SetPrimaries primaries = volumes.openPrimaries(set)) {
-            CapturedSet.initializeSecondary(set, primaries, progress);
+            SetSecondary.initialize(set, primaries, progress);
             volumes.catalog().insertSet(set);
             done = true;
             return set;
@@ -36,11 +36,11 @@ public final class Sets {
                 if (existed) {
                     try (var s = Files.list(set.secondaryDir())) {
                         for (Path p : s.toList()) {
-                            CapturedSet.deleteSecondary(p);
+                            SetSecondary.delete(p);
                         }
                     }
                 } else {
-                    CapturedSet.deleteSecondary(set.secondaryDir());
+                    SetSecondary.delete(set.secondaryDir());
                 }
             }
         }
@@ -63,7 +63,7 @@ public final class Sets {
             }
         }
         if (deleteSecondary) {
-            CapturedSet.deleteSecondary(secondary);
+            SetSecondary.delete(secondary);
             if (Files.exists(secondary)) {
                 throw new IOException("set " + name + " is deleted from the catalog, but its secondary " + secondary
                         + " could not be removed completely; remove it by hand");

@@ -83,8 +83,8 @@ final class IncrementSizeBenchmark {
             long changed = 0;
             long stored = 0;
             long cpu = 0;
-            CapturedSet.SecondaryUsage before;
-            CapturedSet.SecondaryUsage after;
+            dev.rewind.capture.SetSecondary.Usage before;
+            dev.rewind.capture.SetSecondary.Usage after;
             try (H2OnSet h2 = H2OnSet.mount(set, member, "bank");
                  BankWorkload bank = new BankWorkload(h2.jdbcUrl(), config.bankAccounts(), config.seed())) {
                 bank.createAccounts();
