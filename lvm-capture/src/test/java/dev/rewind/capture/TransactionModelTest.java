@@ -352,6 +352,11 @@ class TransactionModelTest {
             awaitRules();
             checkTransactions();
             long boundary = lastBoundary();
+            // a cut the cut thread committed moves the replica right after its commit
+            long deadline = System.nanoTime() + RULE_DEADLINE.toNanos();
+            while (set.history().replicaSeq() != boundary && System.nanoTime() - deadline < 0) {
+                Thread.sleep(2);
+            }
             assertEquals(boundary, set.history().replicaSeq(), at("the replica is at the newest cut"));
             readWholeAt(boundary, "the replica's seq");
             for (Transaction tx : set.transactions()) {
