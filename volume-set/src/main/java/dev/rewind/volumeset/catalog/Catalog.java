@@ -43,6 +43,12 @@ public final class Catalog implements AutoCloseable {
         if (config.password() != null) {
             hikari.setPassword(config.password());
         }
+        if (config.isH2() && !config.jdbcUrl().toUpperCase(java.util.Locale.ROOT).contains("DB_CLOSE_ON_EXIT")) {
+            // H2's own shutdown hook would close the database under the daemon's scheduler and
+            // shutdown hook, which still commit; the catalog is closed by close(), and every
+            // commit is on disk already (WRITE_DELAY=0).
+            hikari.addDataSourceProperty("DB_CLOSE_ON_EXIT", "FALSE");
+        }
         hikari.setMaximumPoolSize(4);
         hikari.setMinimumIdle(0);
         hikari.setPoolName("rewind-catalog");
