@@ -66,6 +66,20 @@ final class RestoreCommand extends Subcommand {
                 "resumeCommand", InterruptedRestore.resumeCommand(setName));
     }
 
+    /**
+     * When seq {@code seq} was written: from its journal record, or, past the every-write horizon
+     * (where only transaction boundaries remain), the end of the transaction it closes; null for
+     * the set's starting state.
+     */
+    static Instant timeOf(CapturedSet set, long seq) {
+        if (seq >= set.journal().firstSeq()) {
+            return set.journalRecord(seq).time();
+        }
+        var transactions = set.history().transactions();
+        int i = transactions.indexHolding(seq);
+        return i < 0 ? null : transactions.all().get(i).end();
+    }
+
     @Override
     void run(DataDir data, Output out) throws Exception {
         Catalog catalog = data.catalog();
@@ -73,7 +87,7 @@ final class RestoreCommand extends Subcommand {
         try (CapturedSet set = data.openSet(setName)) {
             long seq = resolve(catalog, set);
             set.checkRestorable(seq);
-            Instant at = seq >= set.journal().firstSeq() ? set.journalRecord(seq).time() : null;
+            Instant at = timeOf(set, seq);
             String when = at == null ? "the set's creation" : Output.humanTime(at);
             if (dryRun) {
                 new RestoreDryRun(setName, seq, at, when, out).print(set.planRestore(seq), cloneTo == null ? null : data.resolve(cloneTo));
