@@ -117,6 +117,32 @@ class TransactionCommandsTest {
     }
 
     @Test
+    void aRestoreToABoundaryPastTheHorizonNamesTheBoundarysTime() throws Exception {
+        write(0, 4096);
+        JsonNode first = cli.ok("cut", "shop", "--json").json().get("transaction");
+        long boundary = first.get("lastSeq").asLong();
+        try (DataDir d = new DataDir(cli.data); CapturedSet set = d.openSet("shop")) {
+            ByteBuffer mib = ByteBuffer.allocate(1 << 20);
+            for (int i = 0; i < 70; i++) { // fills and seals the journal's first 64 MiB segment
+                set.devices().get(0).write(0, mib.clear(), false);
+            }
+            set.flush();
+        }
+        cli.ok("cut", "shop");
+        cli.ok("set", "update", "shop", "--keep", "every-write:1s");
+        Thread.sleep(1500);
+        write(8192, 4096);
+        cli.ok("cut", "shop"); // the horizon is applied after every cut
+        JsonNode status = cli.ok("status", "shop", "--json").json().get("sets").get(0);
+        assertTrue(status.get("oldestExactSeq").asLong() > boundary + 1, "the first segment went: " + status);
+
+        String plan = cli.ok("restore", "shop", "--to-seq", String.valueOf(boundary), "--dry-run").out();
+        assertTrue(plan.contains("to seq " + boundary + " (" + first.get("end").asText() + ")"),
+                "a boundary past the horizon is named by its transaction's end: " + plan);
+        cli.refused("only transaction boundaries remain", "restore", "shop", "--to-seq", String.valueOf(boundary + 1), "--dry-run");
+    }
+
+    @Test
     void cutMakesATransactionThatLogAndTheCatalogShow() throws Exception {
         JsonNode none = cli.ok("cut", "shop", "--json").json();
         assertTrue(none.get("transaction").isNull());
