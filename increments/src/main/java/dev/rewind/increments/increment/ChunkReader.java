@@ -104,6 +104,15 @@ final class ChunkReader {
         }
     }
 
+    /** Gives the cached chunk back to the pool; later copies still work (they load again). */
+    void dropCache() {
+        synchronized (cacheLock) {
+            ChunkBuffers.give(cachedRaw);
+            cachedRaw = null;
+            cachedChunk = -1;
+        }
+    }
+
     /** Gives the cached chunk back to the pool; later copies fail. */
     void close() {
         synchronized (cacheLock) {

@@ -262,6 +262,11 @@ public final class IncrementFile implements AutoCloseable {
         }
     }
 
+    /** Lets go of the decompressed chunk kept for the next read (about a megabyte); reads go on working. */
+    public void dropCache() {
+        chunks.dropCache();
+    }
+
     @Override
     public void close() throws IOException {
         chunks.close();

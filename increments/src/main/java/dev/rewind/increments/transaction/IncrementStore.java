@@ -50,6 +50,7 @@ public final class IncrementStore implements AutoCloseable {
             if (open.size() > OPEN_FILES) {
                 var eldest = open.entrySet().iterator().next();
                 open.remove(eldest.getKey());
+                eldest.getValue().dropCache(); // its memory goes now; its file is closed once no reader can hold it
                 evicted.add(eldest.getValue());
             }
         }
