@@ -136,8 +136,15 @@ public final class TransactionCutter {
         Transaction t = new Transaction(id, from + 1, to, journal.timeMicrosOf(from + 1), journal.timeMicrosOf(to), to - from, bytes,
                 reason, codec, forward.extentCount(), forward.storedBytes(), backward.storedBytes(), changedBytes);
         log.append(t); // the commit point
-        for (int m = 0; m < members; m++) {
-            applyForward(m, t, true); // every chunk it touches was just read and checked for the backward increment
+        // All members move under one hold of the write lock: a reader of the past must never see
+        // one member's replica at the new cut and another's at the old one.
+        replicaWriteLock.lock();
+        try {
+            for (int m = 0; m < members; m++) {
+                applyForward(m, t, true); // every chunk it touches was just read and checked for the backward increment
+            }
+        } finally {
+            replicaWriteLock.unlock();
         }
         return Optional.of(t);
     }
@@ -189,7 +196,7 @@ public final class TransactionCutter {
         }
     }
 
-    /** Moves member {@code m}'s replica to the end of {@code t} from its forward increment, under the write lock. */
+    /** Moves member {@code m}'s replica to the end of {@code t} from its forward increment, under the write lock (taken again if the caller holds it). */
     private void applyForward(int m, Transaction t, boolean redo) throws IOException {
         IncrementFile forward = store.get(t.id(), IncrementDirection.FORWARD);
         replicaWriteLock.lock();
