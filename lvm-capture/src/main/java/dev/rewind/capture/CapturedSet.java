@@ -20,6 +20,7 @@ import dev.rewind.increments.transaction.Transaction;
 import dev.rewind.increments.transaction.TransactionCutter;
 import dev.rewind.increments.transaction.TransactionLog;
 import dev.rewind.increments.transaction.TransactionService;
+import dev.rewind.volumeset.Durations;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.SetRecord;
 import dev.rewind.volumeset.layout.PrimaryMember;
@@ -283,7 +284,7 @@ public final class CapturedSet implements AutoCloseable {
             long freed = history.dropJournalBefore(options.clock().instant().minus(horizon));
             if (freed > 0) {
                 LOG.info("set {}: freed {} bytes of journal older than {} (every-write horizon); seqs from {} stay exact",
-                        set.name(), freed, horizon, history.oldestExactSeq());
+                        set.name(), freed, Durations.format(horizon), history.oldestExactSeq());
             }
         }
     }
