@@ -37,7 +37,6 @@ import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,7 +51,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class CapturedSet implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CapturedSet.class);
-    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
 
     private final SetRecord set;
     private final SetLock lock;
@@ -68,14 +66,10 @@ public final class CapturedSet implements AutoCloseable {
     private final CaptureOptions options;
     private final RecoveryReport recovery;
     private final InPlaceRestore inPlace;
-    private final ReentrantLock sequencer = new ReentrantLock();
-    private final PrimaryStripes primaryStripes = new PrimaryStripes();
+    private final CapturePath path;
     private final List<BlockDevice> devices = new ArrayList<>();
-    private volatile long previousCheckpointSeq;
     private final ScheduledExecutorService checkpointer;
     private volatile boolean closed;
-    /** The first I/O error of the write path; from then on writes, flushes and checkpoints fail until the set is reopened. */
-    private volatile IOException failure;
     private int references = 1;
 
     private CapturedSet(SetRecord set, SetLock lock, SetPrimaries primaries, Journal journal, DirtyRegionLog drl,
@@ -91,16 +85,18 @@ public final class CapturedSet implements AutoCloseable {
         this.increments = increments;
         this.options = options;
         this.keepEveryWrite = options.keepEveryWrite();
+        this.path = new CapturePath(set.name(), primaries, journal, drl, this::recordCaptured);
         this.history = new SetHistory(set.name(), journal, transactionLog, increments, replicas, options.clock());
         TransactionCutter cutter = new TransactionCutter(set.uuid(), journal, transactionLog, increments, replicas, history.writeLock());
         cutter.recover();
         this.recovery = recover();
-        this.transactions = new TransactionService(set.name(), journal, cutter, new CutTrigger(options.cutRules(), options.clock()),
-                options.codec(), options.clock());
-        transactions.addListener(t -> applyHorizon());
         this.inPlace = InPlaceRestore.open(set.name(), set.secondaryDir(), journal, history, primaries.members().size(),
                 options.clock(), (member, offset, length, data) -> capture(member,
                         data == null ? RecordType.WRITE_ZEROES : RecordType.WRITE, JournalRecord.FLAG_RESTORE, offset, length, data));
+        // last: its cut thread starts here, once nothing else in opening can fail
+        this.transactions = new TransactionService(set.name(), journal, cutter, new CutTrigger(options.cutRules(), options.clock()),
+                options.codec(), options.clock());
+        transactions.addListener(t -> applyHorizon());
         for (PrimaryMember m : primaries.members()) {
             devices.add(new MemberDevice(m));
         }
@@ -123,7 +119,7 @@ public final class CapturedSet implements AutoCloseable {
         long periodMillis = Math.max(1, options.checkpointInterval().toMillis());
         executor.scheduleWithFixedDelay(() -> {
             try {
-                if (!closed && journal.lastSeq() != previousCheckpointSeq) {
+                if (!path.isClosed() && journal.lastSeq() != path.previousCheckpointSeq()) {
                     checkpoint();
                 }
             } catch (IOException | RuntimeException e) {
@@ -157,7 +153,7 @@ public final class CapturedSet implements AutoCloseable {
             }
             resynced = history.reconstruct(journal.lastSeq(), dirty, (member, offset, length, data) -> {
                 PrimaryMember p = primaries.member(member);
-                writeFullyOrZeros(p, offset, length, data);
+                CapturePath.writeFullyOrZeros(p, offset, length, data);
             });
             primaries.force();
             drl.clearWrittenAtOrBefore(Long.MAX_VALUE);
@@ -165,20 +161,6 @@ public final class CapturedSet implements AutoCloseable {
                     journal.lastSeq());
         }
         return new RecoveryReport(journal.truncatedBytesAtOpen(), dirtyRegions, resynced);
-    }
-
-    private static void writeFullyOrZeros(PrimaryMember p, long offset, int length, ByteBuffer data) throws IOException {
-        if (data != null) {
-            p.write(offset, data.duplicate());
-            return;
-        }
-        long pos = offset;
-        long end = offset + length;
-        while (pos < end) {
-            int n = (int) Math.min(ZEROS.capacity(), end - pos);
-            p.write(pos, ZEROS.duplicate().limit(n));
-            pos += n;
-        }
     }
 
     public SetRecord record() {
@@ -295,131 +277,34 @@ public final class CapturedSet implements AutoCloseable {
 
     // ---- the capture path ----
 
+    /** The capture path's report of one record, for the transactions' count and byte rules. */
+    private void recordCaptured(long recordBytes) {
+        transactions.captured(recordBytes);
+    }
+
     private long capture(int member, RecordType type, int flags, long offsetBytes, long lengthBytes, ByteBuffer data) throws IOException {
-        PrimaryMember primary = primaries.member(member);
-        if (offsetBytes < 0 || lengthBytes < 0 || offsetBytes + lengthBytes > primary.sizeBytes()) {
-            throw new IllegalArgumentException("range " + offsetBytes + "+" + lengthBytes + " is outside member " + primary.name()
-                    + " of " + primary.sizeBytes() + " bytes");
-        }
-        long seq = journal.reservedSeq();
-        long pos = offsetBytes;
-        long end = offsetBytes + lengthBytes;
-        do {
-            int n = (int) Math.min(Journal.MAX_RECORD_PAYLOAD_BYTES, end - pos);
-            ByteBuffer piece = null;
-            if (data != null) {
-                piece = data.duplicate();
-                piece.position(data.position() + (int) (pos - offsetBytes)).limit(piece.position() + n);
-            }
-            // Under the sequencer only: the seq, the record's place in the journal, and the primary
-            // stripes, all taken in seq order. Checksum, copy and writes run outside it, in parallel.
-            Journal.Reservation reservation;
-            PrimaryStripes.Held stripes;
-            sequencer.lock();
-            try {
-                if (closed) {
-                    throw new IOException("set " + set.name() + " is closed");
-                }
-                checkNotFailed();
-                try {
-                    reservation = journal.reserve(type, flags, member, pos, n);
-                } catch (IOException e) {
-                    throw failed(e);
-                }
-                // Taken in seq order: a later overlapping write waits here until this one is on the primary.
-                stripes = primaryStripes.lock(member, pos, pos + n);
-            } finally {
-                sequencer.unlock();
-            }
-            seq = reservation.seq();
-            try {
-                try {
-                    drl.markDirty(member, pos, pos + n, seq); // durable before the primary is written
-                } catch (IOException | RuntimeException e) {
-                    journal.abandon(reservation, e instanceof IOException io ? io : new IOException(e.toString(), e));
-                    throw e;
-                }
-                journal.write(reservation, piece);
-                writeFullyOrZeros(primary, pos, n, piece);
-            } catch (IOException e) {
-                throw failed(e);
-            } finally {
-                stripes.unlock();
-            }
-            transactions.captured(n);
-            pos += n;
-        } while (pos < end);
-        if (data != null) {
-            data.position(data.limit());
-        }
-        return seq;
+        return path.capture(member, type, flags, offsetBytes, lengthBytes, data);
     }
 
     /** Makes every write so far durable: the journal is forced (group commit). */
     public void flush() throws IOException {
-        flushTo(journal.reservedSeq());
+        path.flush();
     }
 
-    /** Makes every write up to {@code seq} durable; a failed force stops the set like any other I/O error. */
     private void flushTo(long seq) throws IOException {
-        checkNotFailed();
-        try {
-            journal.flushTo(seq);
-        } catch (IOException e) {
-            throw failed(e);
-        }
-    }
-
-    /**
-     * Remembers the first I/O error of the write path. After a failed write or force nothing
-     * is known about what reached the disk, and a retried fsync succeeds without the pages the
-     * failed one dropped (PostgreSQL's fsync lesson), so the set stops: every later write,
-     * flush and checkpoint fails, the dirty regions stay marked, and recovery at the next open
-     * decides what is durable.
-     */
-    private IOException failed(IOException e) {
-        if (failure == null) {
-            failure = e;
-            LOG.error("set {}: I/O error, the set stops taking writes until it is reopened: {}", set.name(), e.toString());
-        }
-        return e;
+        path.flushTo(seq);
     }
 
     private void checkNotFailed() throws IOException {
-        IOException f = failure;
-        if (f != null) {
-            throw new IOException("set " + set.name() + " stopped after an I/O error (" + f.getMessage()
-                    + "); close and reopen it to recover", f);
-        }
+        path.checkNotFailed();
     }
 
     /**
      * Forces the primaries, then clears the dirty regions that saw no write since the
-     * previous checkpoint: their writes are now on the primary, and a region still being
-     * written keeps its bit instead of paying for a new force on its next write.
+     * previous checkpoint (see {@link CapturePath}).
      */
     public void checkpoint() throws IOException {
-        checkpoint(false);
-    }
-
-    private synchronized void checkpoint(boolean clearAll) throws IOException {
-        checkNotFailed();
-        long upTo;
-        sequencer.lock();
-        try {
-            primaryStripes.awaitWritesInFlight(); // now every write reserved so far is in the journal and on the primary
-            upTo = journal.reservedSeq();
-        } finally {
-            sequencer.unlock();
-        }
-        try {
-            journal.flush();
-            primaries.force();
-            drl.clearWrittenAtOrBefore(clearAll ? upTo : previousCheckpointSeq);
-        } catch (IOException e) {
-            throw failed(e);
-        }
-        previousCheckpointSeq = upTo;
+        path.checkpoint();
     }
 
     private final class MemberDevice implements BlockDevice {
@@ -593,13 +478,8 @@ public final class CapturedSet implements AutoCloseable {
             }
         }
         try {
-            sequencer.lock();
-            try {
-                checkpoint(true);
-                closed = true;
-            } finally {
-                sequencer.unlock();
-            }
+            path.close();
+            closed = true;
         } finally {
             closeQuietly(journal);
             closeQuietly(drl);
