@@ -56,7 +56,7 @@ final class BookmarkCommand extends Subcommand {
             long at = seq != null ? seq : set.lastSeq();
             set.checkRestorable(at);
             Instant now = Instant.now();
-            BookmarkRecord b = new BookmarkRecord(setName, name, at, now.getEpochSecond() * 1_000_000L + now.getNano() / 1000, false, null);
+            BookmarkRecord b = new BookmarkRecord(setName, name, at, Times.micros(now), false, null);
             data.catalog().insertBookmark(b);
             out.line("bookmarked set %s at seq %d as '%s'", setName, at, name);
             out.json(Output.map("set", setName, "name", name, "seq", at, "createdAt", Times.format(now), "consistent", false));
@@ -89,7 +89,7 @@ final class BookmarkCommand extends Subcommand {
     }
 
     static Map<String, Object> describe(BookmarkRecord b) {
-        Instant created = Instant.ofEpochSecond(Math.floorDiv(b.createdAtMicros(), 1_000_000L), Math.floorMod(b.createdAtMicros(), 1_000_000L) * 1000L);
+        Instant created = Times.ofMicros(b.createdAtMicros());
         return Output.map("name", b.name(), "seq", b.seq(), "createdAt", Times.format(created), "consistent", b.consistent(),
                 "dbPosition", b.dbPosition());
     }

@@ -9,6 +9,7 @@ import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Sizes;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.RestoreRecord;
+import dev.rewind.volumeset.Times;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
@@ -118,7 +119,7 @@ final class RestoreCommand extends Subcommand {
             if (r.changedAnything()) {
                 Instant now = Instant.now();
                 catalog.insertRestore(new RestoreRecord(setName, seq, r.firstSeq(), r.lastSeq(), r.bytesWritten(),
-                        now.getEpochSecond() * 1_000_000L + now.getNano() / 1000));
+                        Times.micros(now)));
                 out.line("%s set %s to seq %d (%s): %s in %d range(s) rewritten as seqs %d..%d",
                         target.resume ? "finished the interrupted restore of" : "restored", setName, seq, when,
                         Sizes.format(r.bytesWritten()), r.rangesWritten(), r.firstSeq(), r.lastSeq());

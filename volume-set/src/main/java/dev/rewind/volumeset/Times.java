@@ -24,6 +24,16 @@ public final class Times {
     private Times() {
     }
 
+    /** Microseconds since the epoch, the unit every stored time of Rewind uses. */
+    public static long micros(Instant time) {
+        return Math.addExact(Math.multiplyExact(time.getEpochSecond(), 1_000_000L), time.getNano() / 1_000);
+    }
+
+    /** The instant of {@code micros} microseconds since the epoch. */
+    public static Instant ofMicros(long micros) {
+        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000L);
+    }
+
     /** The form every command prints, and {@link #parse} reads back to the same microsecond. */
     public static String format(Instant time) {
         return PRINTED.format(time);

@@ -11,6 +11,7 @@ import dev.rewind.increments.replica.ProgressListener;
 import dev.rewind.volumeset.Sizes;
 import dev.rewind.volumeset.catalog.BookmarkRecord;
 import dev.rewind.volumeset.manager.VolumeManager;
+import dev.rewind.volumeset.Times;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -81,7 +82,7 @@ public final class QuickstartStory {
                 bank.checkpoint();
                 set.flush();
                 long setupSeq = set.lastSeq();
-                data.catalog().insertBookmark(new BookmarkRecord("shop", "accounts-opened", setupSeq, micros(Instant.now()), false, null));
+                data.catalog().insertBookmark(new BookmarkRecord("shop", "accounts-opened", setupSeq, Times.micros(Instant.now()), false, null));
                 say("2. An H2 database on 'data' opens %d accounts of %d each (seq 1..%d; bookmark 'accounts-opened' = seq %d).",
                         Bank.ACCOUNTS, Bank.OPENING_BALANCE, setupSeq, setupSeq);
                 bank.transfer(transfers, 7);
@@ -120,7 +121,7 @@ public final class QuickstartStory {
                     mistakeSeq, Sizes.format(restore.bytesWritten()), restore.rangesWritten(), restore.firstSeq(), restore.lastSeq());
             say("   (only blocks changed after seq %d were touched; undo with --to-seq %d).", mistakeSeq, restore.firstSeq() - 1);
             data.catalog().insertRestore(new dev.rewind.volumeset.catalog.RestoreRecord("shop", mistakeSeq, restore.firstSeq(),
-                    restore.lastSeq(), restore.bytesWritten(), micros(Instant.now())));
+                    restore.lastSeq(), restore.bytesWritten(), Times.micros(Instant.now())));
 
             int accountsAfter;
             long totalAfter;
@@ -148,7 +149,4 @@ public final class QuickstartStory {
         }
     }
 
-    private static long micros(Instant t) {
-        return t.getEpochSecond() * 1_000_000L + t.getNano() / 1_000;
-    }
 }

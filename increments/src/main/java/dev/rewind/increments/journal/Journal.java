@@ -1,6 +1,7 @@
 package dev.rewind.increments.journal;
 
 import dev.rewind.volumeset.CorruptDataException;
+import dev.rewind.volumeset.Times;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -89,7 +90,7 @@ public final class Journal implements AutoCloseable {
      * @param firstSeq the seq the journal starts at when it is empty
      */
     public static Journal open(Path dir, UUID setUuid, long firstSeq, long segmentSizeBytes, Clock clock) throws IOException {
-        JournalLoader.Loaded loaded = JournalLoader.load(dir, setUuid, firstSeq, micros(clock.instant()), false);
+        JournalLoader.Loaded loaded = JournalLoader.load(dir, setUuid, firstSeq, Times.micros(clock.instant()), false);
         try {
             loaded.index().active().segment().force();
         } catch (IOException | RuntimeException e) {
@@ -110,10 +111,6 @@ public final class Journal implements AutoCloseable {
         return new Journal(dir, setUuid, DEFAULT_SEGMENT_BYTES, Clock.systemUTC(), loaded, true);
     }
 
-    static long micros(Instant t) {
-        return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1_000);
-    }
-
     public Path dir() {
         return dir;
     }
@@ -126,7 +123,7 @@ public final class Journal implements AutoCloseable {
     /** When the oldest segment was started: the history on hand reaches back to this instant. */
     public Instant startedAt() {
         long micros = index.parts()[0].segment().createdMicros();
-        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000L);
+        return Times.ofMicros(micros);
     }
 
     /** The oldest seq this journal holds (history before it lives in the replica). */
@@ -280,7 +277,7 @@ public final class Journal implements AutoCloseable {
     }
 
     private long nextTimeMicros() {
-        long now = micros(clock.instant());
+        long now = Times.micros(clock.instant());
         lastTimeMicros = Math.max(lastTimeMicros, now);
         return lastTimeMicros;
     }
@@ -305,7 +302,7 @@ public final class Journal implements AutoCloseable {
         } else {
             LOG.warn("journal {}: keeping the index of sealed segment {} in memory: {}", dir, old.path(), mapped.problem());
         }
-        JournalSegment next = JournalSegment.create(dir, setUuid, firstSeqOfNew, micros(clock.instant()));
+        JournalSegment next = JournalSegment.create(dir, setUuid, firstSeqOfNew, Times.micros(clock.instant()));
         index.addActive(next, rebuilder);
         return next;
     }
@@ -373,7 +370,7 @@ public final class Journal implements AutoCloseable {
 
     /** The newest seq at or before {@code time}, or {@code firstSeq() - 1} if every record is younger. */
     public long lastSeqAtOrBefore(Instant time) {
-        return Math.min(index.lastSeqAtOrBefore(micros(time)), lastSeq());
+        return Math.min(index.lastSeqAtOrBefore(Times.micros(time)), lastSeq());
     }
 
     /** Bytes a buffer needs beyond a payload's length for {@link #readPayload} to read it with one system call. */
@@ -481,7 +478,7 @@ public final class Journal implements AutoCloseable {
      */
     public long deleteSegmentsUpTo(long coveredSeq, Instant olderThan) throws IOException {
         checkWritable();
-        long olderThanMicros = olderThan.getEpochSecond() >= Long.MAX_VALUE / 1_000_000L ? Long.MAX_VALUE : micros(olderThan);
+        long olderThanMicros = olderThan.getEpochSecond() >= Long.MAX_VALUE / 1_000_000L ? Long.MAX_VALUE : Times.micros(olderThan);
         JournalIndex.Part[] doomed;
         synchronized (this) {
             if (closed) {

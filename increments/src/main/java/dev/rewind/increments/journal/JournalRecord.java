@@ -1,5 +1,6 @@
 package dev.rewind.increments.journal;
 
+import dev.rewind.volumeset.Times;
 import java.time.Instant;
 
 /**
@@ -18,6 +19,6 @@ public record JournalRecord(long seq, RecordType type, int flags, int memberInde
     }
 
     public Instant time() {
-        return Instant.ofEpochSecond(Math.floorDiv(timeMicros, 1_000_000L), Math.floorMod(timeMicros, 1_000_000L) * 1000L);
+        return Times.ofMicros(timeMicros);
     }
 }

@@ -6,10 +6,10 @@ import dev.rewind.increments.journal.JournalRecord;
 import dev.rewind.increments.replica.ProgressListener;
 import dev.rewind.volumeset.ByteRangeSet;
 import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.Times;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -152,7 +152,7 @@ public final class InPlaceRestore {
             progress.advanced(length);
         };
         RestoreIntent intent = continued != null ? continued
-                : new RestoreIntent(targetSeq, head, head + 1, plannedBytes, micros(clock.instant()));
+                : new RestoreIntent(targetSeq, head, head + 1, plannedBytes, Times.micros(clock.instant()));
         try {
             if (plannedBytes <= stagedRestoreBytes) {
                 StagedRanges staged = new StagedRanges();
@@ -190,7 +190,4 @@ public final class InPlaceRestore {
         unfinished = null;
     }
 
-    private static long micros(Instant t) {
-        return t.getEpochSecond() * 1_000_000L + t.getNano() / 1000;
-    }
 }

@@ -1,5 +1,6 @@
 package dev.rewind.increments.restore;
 
+import dev.rewind.volumeset.Times;
 import java.time.Instant;
 
 /**
@@ -18,7 +19,7 @@ public record RestoreIntent(long targetSeq, long headSeqAtStart, long firstResto
     }
 
     public Instant startedAt() {
-        return Instant.ofEpochSecond(Math.floorDiv(startedAtMicros, 1_000_000L), Math.floorMod(startedAtMicros, 1_000_000L) * 1000L);
+        return Times.ofMicros(startedAtMicros);
     }
 
     /** Restoring to this seq gives back the set as it was before the restore started. */

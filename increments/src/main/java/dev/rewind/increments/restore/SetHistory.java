@@ -139,7 +139,7 @@ public final class SetHistory {
                     : "set " + setName + " has no writes yet";
             throw new RewindException(Times.format(time) + " is in the future; " + newest);
         }
-        long micros = time.getEpochSecond() * 1_000_000L + time.getNano() / 1000;
+        long micros = Times.micros(time);
         List<Transaction> all = transactions.all();
         if (!all.isEmpty() && micros < all.get(0).startMicros() || all.isEmpty() && time.isBefore(journal.startedAt())) {
             throw new RewindException("no write of set " + setName + " at or before " + Times.format(time)

@@ -1,6 +1,7 @@
 package dev.rewind.increments.transaction;
 
 import dev.rewind.increments.increment.IncrementCodec;
+import dev.rewind.volumeset.Times;
 import java.time.Instant;
 
 /**
@@ -14,11 +15,11 @@ public record Transaction(long id, long firstSeq, long lastSeq, long startMicros
                           long forwardStoredBytes, long backwardStoredBytes, long changedBytes) {
 
     public Instant start() {
-        return instant(startMicros);
+        return Times.ofMicros(startMicros);
     }
 
     public Instant end() {
-        return instant(endMicros);
+        return Times.ofMicros(endMicros);
     }
 
     /** Raw bytes of changed blocks over bytes stored for both increments: how much compression saved. */
@@ -29,9 +30,5 @@ public record Transaction(long id, long firstSeq, long lastSeq, long startMicros
 
     public boolean contains(long seq) {
         return seq >= firstSeq && seq <= lastSeq;
-    }
-
-    static Instant instant(long micros) {
-        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000L);
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rewind.volumeset.CorruptDataException;
+import dev.rewind.volumeset.Times;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -70,7 +71,7 @@ class JournalDeletionAndReadOnlyTest {
             assertFalse(Files.exists(segments.get(0)));
             assertFalse(Files.exists(SegmentIndexFile.pathFor(segments.get(0))));
             long createdMicros = ByteBuffer.wrap(Files.readAllBytes(segments.get(1))).getLong(40);
-            assertEquals(Journal.micros(journal.startedAt()), createdMicros, "startedAt follows the oldest segment left");
+            assertEquals(Times.micros(journal.startedAt()), createdMicros, "startedAt follows the oldest segment left");
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> journal.record(3));
             assertEquals("seq 3 is not in the journal (" + secondFirst + "..100)", e.getMessage());
         }

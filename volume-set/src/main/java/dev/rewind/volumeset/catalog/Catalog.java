@@ -3,6 +3,7 @@ package dev.rewind.volumeset.catalog;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.Times;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -156,8 +157,7 @@ public final class Catalog implements AutoCloseable {
     }
 
     private static long nowMicros() {
-        java.time.Instant now = java.time.Instant.now();
-        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
+        return Times.micros(java.time.Instant.now());
     }
 
     // ---- physical volumes ----
