@@ -1,11 +1,11 @@
 package dev.rewind.increments.deltamap;
 
-import dev.rewind.increments.journal.Journal;
 import dev.rewind.volumeset.ByteRangeSet;
 
 /**
  * The blocks of each member that changed between two points: every byte written,
- * trimmed or zeroed by seqs {@code fromSeq+1 .. toSeq}.
+ * trimmed or zeroed by seqs {@code fromSeq+1 .. toSeq} (built by the set's history from its
+ * journal and its increments' indexes).
  */
 public final class DeltaMap {
     private final long fromSeq;
@@ -19,16 +19,6 @@ public final class DeltaMap {
         for (int i = 0; i < memberCount; i++) {
             changed[i] = new ByteRangeSet();
         }
-    }
-
-    /** The changes the journal records after {@code fromSeq} up to and including {@code toSeq}. */
-    public static DeltaMap between(Journal journal, long fromSeq, long toSeq, int memberCount) {
-        DeltaMap map = new DeltaMap(fromSeq, toSeq, memberCount);
-        for (long seq = Math.max(fromSeq + 1, journal.firstSeq()); seq <= toSeq; seq++) {
-            long offset = journal.offsetOf(seq);
-            map.changed[journal.memberOf(seq)].add(offset, offset + journal.lengthOf(seq));
-        }
-        return map;
     }
 
     /** A copy whose ranges can be consumed (by a reconstruction) without touching these. */

@@ -1,5 +1,6 @@
 package dev.rewind.increments.restore;
 
+import dev.rewind.increments.deltamap.WriteMap;
 import dev.rewind.increments.increment.IncrementDirection;
 import dev.rewind.increments.increment.IncrementExtent;
 import dev.rewind.increments.increment.IncrementFile;
@@ -8,13 +9,11 @@ import dev.rewind.increments.journal.RecordType;
 import dev.rewind.increments.replica.ReplicaImage;
 import dev.rewind.increments.transaction.IncrementStore;
 import dev.rewind.increments.transaction.Transaction;
-import dev.rewind.volumeset.ByteRangeSet;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.NavigableMap;
 
 /**
  * Where every byte of a set lived at one seq: for each member, disjoint ranges each naming
@@ -24,18 +23,15 @@ import java.util.TreeMap;
  * afterwards, and valid while the replica stays at {@link #replicaSeq()}.
  */
 final class PointInTimeMap {
-    /** Member bytes {@code [start, endBytes)} come from journal seq {@code source} ({@code > 0}) or from transaction {@code -source}'s backward increment. */
-    private record Extent(long endBytes, long source) {
-    }
-
     private final long seq;
     private final long replicaSeq;
-    private final List<TreeMap<Long, Extent>> extentsByMember;
+    /** Sources: a journal seq when positive, transaction {@code -source}'s backward increment when negative. */
+    private final WriteMap sources;
 
-    private PointInTimeMap(long seq, long replicaSeq, List<TreeMap<Long, Extent>> extentsByMember) {
+    private PointInTimeMap(long seq, long replicaSeq, WriteMap sources) {
         this.seq = seq;
         this.replicaSeq = replicaSeq;
-        this.extentsByMember = extentsByMember;
+        this.sources = sources;
     }
 
     /**
@@ -44,36 +40,13 @@ final class PointInTimeMap {
      */
     static PointInTimeMap build(Journal journal, long seq, long boundary, List<Transaction> later, IncrementStore store,
                                 long replicaSeq, int memberCount) throws IOException {
-        List<TreeMap<Long, Extent>> maps = new ArrayList<>();
-        ByteRangeSet[] covered = new ByteRangeSet[memberCount];
-        for (int m = 0; m < memberCount; m++) {
-            maps.add(new TreeMap<>());
-            covered[m] = new ByteRangeSet();
-        }
-        for (long s = seq; s > boundary; s--) {
-            long start = journal.offsetOf(s);
-            claim(maps, covered, journal.memberOf(s), start, start + journal.lengthOf(s), s);
-        }
+        WriteMap sources = WriteMap.of(journal, boundary, seq, memberCount);
         for (Transaction t : later) {
             for (IncrementExtent e : store.get(t.id(), IncrementDirection.BACKWARD).extents()) {
-                claim(maps, covered, e.member(), e.offsetBytes(), e.endBytes(), -t.id());
+                sources.claim(e.member(), e.offsetBytes(), e.endBytes(), -t.id());
             }
         }
-        return new PointInTimeMap(seq, replicaSeq, maps);
-    }
-
-    private static void claim(List<TreeMap<Long, Extent>> maps, ByteRangeSet[] covered, int member, long start, long end, long source) {
-        long cursor = start;
-        for (ByteRangeSet.Range taken : covered[member].intersection(start, end)) {
-            if (taken.startBytes() > cursor) {
-                maps.get(member).put(cursor, new Extent(taken.startBytes(), source));
-            }
-            cursor = taken.endBytes();
-        }
-        if (cursor < end) {
-            maps.get(member).put(cursor, new Extent(end, source));
-        }
-        covered[member].add(start, end);
+        return new PointInTimeMap(seq, replicaSeq, sources);
     }
 
     long seq() {
@@ -92,9 +65,9 @@ final class PointInTimeMap {
     void read(int member, long offsetBytes, ByteBuffer dst, Journal journal, IncrementStore store, ReplicaImage replica) throws IOException {
         int base = dst.position();
         long end = offsetBytes + dst.remaining();
-        TreeMap<Long, Extent> extents = extentsByMember.get(member);
+        NavigableMap<Long, WriteMap.Extent> extents = sources.extents(member);
         long cursor = offsetBytes;
-        Map.Entry<Long, Extent> e = extents.floorEntry(offsetBytes);
+        Map.Entry<Long, WriteMap.Extent> e = extents.floorEntry(offsetBytes);
         if (e == null || e.getValue().endBytes() <= offsetBytes) {
             e = extents.higherEntry(offsetBytes);
         }

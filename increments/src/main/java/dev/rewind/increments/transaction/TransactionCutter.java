@@ -127,12 +127,7 @@ public final class TransactionCutter {
             writeBackward(changed, w);
             backward = w.finish();
         }
-        long changedBytes = 0;
-        for (int m = 0; m < members; m++) {
-            for (WriteMap.Extent e : changed.extents(m)) {
-                changedBytes += e.lengthBytes();
-            }
-        }
+        long changedBytes = changed.totalBytes();
         Transaction t = new Transaction(id, from + 1, to, journal.timeMicrosOf(from + 1), journal.timeMicrosOf(to), to - from, bytes,
                 reason, codec, forward.extentCount(), forward.storedBytes(), backward.storedBytes(), changedBytes);
         log.append(t); // the commit point
@@ -153,21 +148,21 @@ public final class TransactionCutter {
         ByteBuffer payload = ByteBuffer.allocate(0);
         long payloadSeq = -1;
         for (int m = 0; m < changed.memberCount(); m++) {
-            for (WriteMap.Extent e : changed.extents(m)) {
-                if (journal.typeOf(e.seq()) != RecordType.WRITE) {
+            for (WriteMap.Extent e : changed.extents(m).values()) {
+                if (journal.typeOf(e.source()) != RecordType.WRITE) {
                     w.addZeros(m, e.startBytes(), e.lengthBytes());
                     continue;
                 }
-                if (payloadSeq != e.seq()) {
-                    int length = journal.lengthOf(e.seq());
+                if (payloadSeq != e.source()) {
+                    int length = journal.lengthOf(e.source());
                     if (payload.capacity() < length + Journal.READ_OVERHEAD_BYTES) {
                         payload = ByteBuffer.allocate(length + Journal.READ_OVERHEAD_BYTES);
                     }
                     payload.clear();
-                    journal.readPayload(e.seq(), payload);
-                    payloadSeq = e.seq();
+                    journal.readPayload(e.source(), payload);
+                    payloadSeq = e.source();
                 }
-                int from = (int) (e.startBytes() - journal.offsetOf(e.seq()));
+                int from = (int) (e.startBytes() - journal.offsetOf(e.source()));
                 ByteBuffer slice = payload.duplicate();
                 slice.limit(from + (int) e.lengthBytes()).position(from);
                 w.add(m, e.startBytes(), slice);
@@ -179,7 +174,7 @@ public final class TransactionCutter {
         ByteBuffer buf = ByteBuffer.allocate(PIECE_BYTES);
         for (int m = 0; m < changed.memberCount(); m++) {
             ReplicaImage replica = replicas.get(m);
-            for (WriteMap.Extent e : changed.extents(m)) {
+            for (WriteMap.Extent e : changed.extents(m).values()) {
                 for (long pos = e.startBytes(); pos < e.endBytes(); ) {
                     int n = (int) Math.min(PIECE_BYTES, e.endBytes() - pos);
                     buf.clear().limit(n);
