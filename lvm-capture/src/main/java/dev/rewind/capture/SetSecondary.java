@@ -48,18 +48,8 @@ public final class SetSecondary {
         void closeAfter(Exception e) {
             List<AutoCloseable> parts = new ArrayList<>(List.of(journal, drl, transactions, increments));
             parts.addAll(replicas);
-            for (AutoCloseable c : parts) {
-                try {
-                    c.close();
-                } catch (Exception suppressed) {
-                    e.addSuppressed(suppressed);
-                }
-            }
-            try {
-                lock.close();
-            } catch (Exception suppressed) {
-                e.addSuppressed(suppressed);
-            }
+            parts.add(lock);
+            closeAll(parts, e);
         }
     }
 
@@ -117,15 +107,20 @@ public final class SetSecondary {
             IncrementStore increments = new IncrementStore(dir.resolve("increments"));
             return new Opened(lock, journal, drl, replicas, log, increments);
         } catch (IOException | RuntimeException e) {
-            for (AutoCloseable c : opened) {
-                try {
-                    c.close();
-                } catch (Exception suppressed) {
-                    e.addSuppressed(suppressed);
-                }
-            }
-            lock.close();
+            opened.add(lock);
+            closeAll(opened, e);
             throw e;
+        }
+    }
+
+    /** Closes each part, adding what goes wrong to {@code cause}. */
+    private static void closeAll(List<AutoCloseable> parts, Exception cause) {
+        for (AutoCloseable c : parts) {
+            try {
+                c.close();
+            } catch (Exception suppressed) {
+                cause.addSuppressed(suppressed);
+            }
         }
     }
 

@@ -19,7 +19,7 @@ import java.util.zip.CRC32C;
  * each cut the transaction's forward increment is {@linkplain #apply applied} and the table
  * replaced with the new seq, the last step of the move. A crash before that step leaves the
  * old seq (and old checksums for the chunks being rewritten): the caller applies the same
- * increment again with {@code redo}, which rewrites those chunks whole.
+ * increment again, which writes the same bytes and checksums those chunks anew.
  *
  * <pre>
  * &lt;member&gt;.crc
@@ -216,13 +216,14 @@ public final class ReplicaImage implements AutoCloseable {
 
     /**
      * Moves the image to {@code newSeq}: every piece is written over it, chunk by chunk (each
-     * touched chunk is read, checked, patched and checksummed anew; only the span of it that
-     * changed is written back, so scattered small writes do not cost whole chunks), the image is
-     * forced, and then the checksum table is replaced with the new seq. With {@code redo} the
-     * touched chunks are not checked before patching: a move cut short may have rewritten some
-     * of them already, and the same pieces are being written again.
+     * touched chunk is read, patched and checksummed anew; only the span of it that changed is
+     * written back, so scattered small writes do not cost whole chunks), the image is forced,
+     * and then the checksum table is replaced with the new seq. The touched chunks are not
+     * checked before patching: a cut has just read and checked each of them for its backward
+     * increment, and a move cut short by a crash may have rewritten some of them already (the
+     * same pieces are then written again).
      */
-    public synchronized void apply(long newSeq, Pieces pieces, boolean redo) throws IOException {
+    public synchronized void apply(long newSeq, Pieces pieces) throws IOException {
         int[] newCrcs = chunkCrcs.clone();
         int[] current = {-1};
         boolean[] dirty = {false};
@@ -243,7 +244,7 @@ public final class ReplicaImage implements AutoCloseable {
                     }
                     span[0] = Integer.MAX_VALUE;
                     span[1] = 0;
-                    loadChunkForPatch(i, chunkStart, chunkLen, redo);
+                    readChunk(chunkStart, chunkLen);
                     current[0] = i;
                     dirty[0] = false;
                 }
@@ -270,14 +271,8 @@ public final class ReplicaImage implements AutoCloseable {
         seq = newSeq;
     }
 
-    private void loadChunkForPatch(int i, long chunkStart, int chunkLen, boolean redo) throws IOException {
-        if (!redo) {
-            if (cachedChunk != i) {
-                loadChunk(i, chunkStart, chunkLen);
-            }
-            cachedChunk = -1; // about to be patched
-            return;
-        }
+    /** Reads the chunk at {@code chunkStart} into the chunk buffer, unchecked (past the file's end reads as zeros). */
+    private void readChunk(long chunkStart, int chunkLen) throws IOException {
         cachedChunk = -1;
         chunk.clear().limit(chunkLen);
         while (chunk.hasRemaining()) {
@@ -338,16 +333,7 @@ public final class ReplicaImage implements AutoCloseable {
     }
 
     private void loadChunk(int i, long chunkStart, int chunkLen) throws IOException {
-        cachedChunk = -1;
-        chunk.clear().limit(chunkLen);
-        while (chunk.hasRemaining()) {
-            int n = image.read(chunk, chunkStart + chunk.position());
-            if (n < 0) {
-                while (chunk.hasRemaining()) {
-                    chunk.put((byte) 0);
-                }
-            }
-        }
+        readChunk(chunkStart, chunkLen);
         CRC32C crc = new CRC32C();
         crc.update(chunk.array(), 0, chunkLen);
         if ((int) crc.getValue() != chunkCrcs[i]) {

@@ -77,7 +77,7 @@ public final class TransactionCutter {
             for (Transaction t : log.all()) {
                 if (t.lastSeq() > r.seq()) {
                     LOG.info("replica of member {}: moving again to seq {} (transaction {}), a move cut short", m, t.lastSeq(), t.id());
-                    applyForward(m, t, true);
+                    applyForward(m, t);
                 }
             }
         }
@@ -136,7 +136,7 @@ public final class TransactionCutter {
         replicaWriteLock.lock();
         try {
             for (int m = 0; m < members; m++) {
-                applyForward(m, t, true); // every chunk it touches was just read and checked for the backward increment
+                applyForward(m, t); // every chunk it touches was just read and checked for the backward increment
             }
         } finally {
             replicaWriteLock.unlock();
@@ -192,7 +192,7 @@ public final class TransactionCutter {
     }
 
     /** Moves member {@code m}'s replica to the end of {@code t} from its forward increment, under the write lock (taken again if the caller holds it). */
-    private void applyForward(int m, Transaction t, boolean redo) throws IOException {
+    private void applyForward(int m, Transaction t) throws IOException {
         IncrementFile forward = store.get(t.id(), IncrementDirection.FORWARD);
         replicaWriteLock.lock();
         try {
@@ -200,7 +200,7 @@ public final class TransactionCutter {
                 if (member == m) {
                     sink.accept(offset, length, data);
                 }
-            }), redo);
+            }));
             store.closeEvicted();
         } finally {
             replicaWriteLock.unlock();
