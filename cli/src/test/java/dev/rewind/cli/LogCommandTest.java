@@ -1,5 +1,6 @@
 package dev.rewind.cli;
 
+import dev.rewind.testfixtures.clock.MovingClock;
 import dev.rewind.testfixtures.seed.Seeds;
 import java.util.stream.LongStream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,10 +14,8 @@ import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.volumeset.Times;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -54,7 +53,7 @@ class LogCommandTest {
      */
     List<Write> randomWrites(long seed, int count, int maxStepMillis) throws Exception {
         Random random = new Random(seed);
-        MovingClock clock = new MovingClock(Instant.now());
+        MovingClock clock = MovingClock.at(Instant.now());
         List<Write> writes = new ArrayList<>();
         try (DataDir d = new DataDir(cli.data);
              CapturedSet set = Sets.open(d.volumes(), "shop", CaptureOptions.DEFAULT.withClock(clock))) {
@@ -189,31 +188,4 @@ class LogCommandTest {
         cli.refused("is in the future", "restore", "shop", "--to-time", future, "--clone-to", tmp.resolve("c").toString());
     }
 
-    /** A clock the test moves by hand. */
-    static final class MovingClock extends Clock {
-        private Instant now;
-
-        MovingClock(Instant start) {
-            this.now = start;
-        }
-
-        synchronized void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public synchronized Instant instant() {
-            return now;
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-    }
 }

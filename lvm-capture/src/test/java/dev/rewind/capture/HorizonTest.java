@@ -1,5 +1,6 @@
 package dev.rewind.capture;
 
+import dev.rewind.testfixtures.clock.MovingClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -20,11 +21,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -58,7 +56,7 @@ class HorizonTest {
     @MethodSource("seeds")
     void horizonFreesJournalAndKeepsBoundariesAndRecentWritesExact(long seed) throws IOException {
         Random r = new Random(seed);
-        MovingClock clock = new MovingClock(Instant.parse("2030-01-01T00:00:00Z"));
+        MovingClock clock = MovingClock.at(Instant.parse("2030-01-01T00:00:00Z"));
         CaptureOptions options = new CaptureOptions(1L << 20, clock, Duration.ZERO).withCodec(IncrementCodec.NONE);
         List<ImageModel> images = new ArrayList<>();
         Path journalDir = tmp.resolve("secondary").resolve("journal");
@@ -256,31 +254,4 @@ class HorizonTest {
         return sizes.values().stream().mapToLong(Long::longValue).sum();
     }
 
-    /** A clock the test moves by hand. */
-    static final class MovingClock extends Clock {
-        private Instant now;
-
-        MovingClock(Instant start) {
-            this.now = start;
-        }
-
-        synchronized void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public synchronized Instant instant() {
-            return now;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-    }
 }

@@ -1,5 +1,6 @@
 package dev.rewind.scheduler;
 
+import dev.rewind.testfixtures.clock.MovingClock;
 import static dev.rewind.scheduler.RecordingTasks.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -23,7 +24,6 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -77,7 +77,7 @@ class RewindSchedulerTest {
 
     @Test
     void scheduledJobsAreListedWithTheirPeriodAndNextFireTime() {
-        MovableClock clock = new MovableClock(Instant.now());
+        MovingClock clock = MovingClock.at(Instant.now());
         RewindScheduler scheduler = start(clock);
         scheduler.schedulePeriodCut("shop", HOUR);
         scheduler.scheduleCheckpoint("shop", Duration.ofMinutes(10));
@@ -125,7 +125,7 @@ class RewindSchedulerTest {
 
     @Test
     void schedulingTheSamePeriodAgainKeepsTheNextFireTimeAndANewPeriodReplacesIt() {
-        MovableClock clock = new MovableClock(Instant.now());
+        MovingClock clock = MovingClock.at(Instant.now());
         RewindScheduler first = start(clock);
         first.schedulePeriodCut("shop", HOUR);
         Instant next = first.jobs(Optional.of("shop")).get(0).nextFire();
@@ -271,31 +271,4 @@ class RewindSchedulerTest {
         }
     }
 
-    /** A clock the test moves by hand. */
-    static final class MovableClock extends Clock {
-        private volatile Instant now;
-
-        MovableClock(Instant start) {
-            this.now = start;
-        }
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-    }
 }

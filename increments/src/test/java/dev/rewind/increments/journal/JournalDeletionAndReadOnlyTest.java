@@ -1,5 +1,6 @@
 package dev.rewind.increments.journal;
 
+import dev.rewind.testfixtures.clock.MovingClock;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -35,7 +36,7 @@ class JournalDeletionAndReadOnlyTest {
 
     @TempDir
     Path dir;
-    private final MutableClock clock = new MutableClock(T0, Duration.ofMillis(1));
+    private final MovingClock clock = new MovingClock(T0, Duration.ofMillis(1));
 
     // ---- deletion ----
 

@@ -1,5 +1,6 @@
 package dev.rewind.increments.journal;
 
+import dev.rewind.testfixtures.clock.MovingClock;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -128,7 +129,7 @@ class JournalFuzzTest {
 
         Journal journal;
         try {
-            journal = Journal.open(dir, SET, 1, SEGMENT_BYTES, MutableClock.at(Instant.EPOCH));
+            journal = Journal.open(dir, SET, 1, SEGMENT_BYTES, MovingClock.at(Instant.EPOCH));
         } catch (CorruptDataException refused) {
             assertTrue(refused.file() != null && refused.getMessage().contains(refused.file().toString()), where + ": " + refused);
             assertEquals(damaged.keySet(), new java.util.HashSet<>(segmentFiles()), where + ": a refused open removed or added files");
@@ -177,7 +178,7 @@ class JournalFuzzTest {
         } catch (CorruptDataException e) {
             fail(where + ": unexpected refusal after a successful open: " + e.getMessage());
         }
-        try (Journal again = Journal.open(dir, SET, 1, SEGMENT_BYTES, MutableClock.at(Instant.EPOCH))) {
+        try (Journal again = Journal.open(dir, SET, 1, SEGMENT_BYTES, MovingClock.at(Instant.EPOCH))) {
             byte[] next = JournalTest.bytes(seed, 333);
             assertEquals(0, again.truncatedBytesAtOpen(), where + ": the recovered journal is clean");
             ByteBuffer dst = ByteBuffer.allocate(next.length);
@@ -192,7 +193,7 @@ class JournalFuzzTest {
         List<JournalRecord> records = new ArrayList<>();
         List<byte[]> payloads = new ArrayList<>();
         int count = 20 + random.nextInt(60);
-        try (Journal journal = Journal.open(dir, SET, 1, SEGMENT_BYTES, new MutableClock(Instant.parse("2030-01-01T00:00:00Z"),
+        try (Journal journal = Journal.open(dir, SET, 1, SEGMENT_BYTES, new MovingClock(Instant.parse("2030-01-01T00:00:00Z"),
                 Duration.ofMillis(3)))) {
             for (int i = 0; i < count; i++) {
                 byte[] data = null;

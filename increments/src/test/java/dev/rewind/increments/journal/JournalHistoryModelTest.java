@@ -1,5 +1,6 @@
 package dev.rewind.increments.journal;
 
+import dev.rewind.testfixtures.clock.MovingClock;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -47,7 +48,7 @@ class JournalHistoryModelTest {
     void historyMatchesTheModelThroughRollsReopensAndDeletions(long seed) throws IOException {
         String where = Seeds.describe(seed);
         Random random = new Random(seed);
-        MutableClock clock = new MutableClock(Instant.parse("2032-01-01T00:00:00Z"), Duration.ZERO);
+        MovingClock clock = new MovingClock(Instant.parse("2032-01-01T00:00:00Z"), Duration.ZERO);
         long segmentBytes = 2048 + random.nextInt(8192);
         long firstSeq = 1 + random.nextInt(1000);
         List<Appended> model = new ArrayList<>(); // index i is seq firstSeq + i

@@ -1,5 +1,6 @@
 package dev.rewind.increments.journal;
 
+import dev.rewind.testfixtures.clock.MovingClock;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -32,7 +33,7 @@ class JournalTest {
 
     @TempDir
     Path dir;
-    private final MutableClock clock = new MutableClock(T0, Duration.ofMillis(1));
+    private final MovingClock clock = new MovingClock(T0, Duration.ofMillis(1));
 
     // ---- append, read, flush, reopen ----
 
@@ -177,7 +178,7 @@ class JournalTest {
 
     @Test
     void lastSeqAtOrBeforeFindsTheNewestSeqNotYoungerThanTheTime() throws IOException {
-        MutableClock manual = MutableClock.at(T0);
+        MovingClock manual = MovingClock.at(T0);
         try (Journal journal = Journal.open(dir, SET, 1, BIG_SEGMENT, manual)) {
             assertEquals(0, journal.lastSeqAtOrBefore(T0.plusSeconds(3600)), "empty journal");
             manual.set(T0.plusSeconds(10));
@@ -193,7 +194,7 @@ class JournalTest {
             assertEquals(T0.plusSeconds(30), journal.record(5).time());
             assertTimeLookups(journal);
         }
-        try (Journal journal = Journal.open(dir, SET, 1, BIG_SEGMENT, MutableClock.at(T0))) {
+        try (Journal journal = Journal.open(dir, SET, 1, BIG_SEGMENT, MovingClock.at(T0))) {
             assertTimeLookups(journal);
             journal.append(RecordType.TRIM, 0, 0, 0, 512, null); // 6, by a clock behind the journal's newest time
             assertEquals(T0.plusSeconds(30), journal.record(6).time(), "times never go back, across a reopen too");

@@ -1,5 +1,6 @@
 package dev.rewind.increments.journal;
 
+import dev.rewind.testfixtures.clock.MovingClock;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -37,7 +38,7 @@ class SegmentIndexFileTest {
 
     @TempDir
     Path dir;
-    private final MutableClock clock = new MutableClock(Instant.parse("2031-05-06T07:08:09Z"), Duration.ofMillis(3));
+    private final MovingClock clock = new MovingClock(Instant.parse("2031-05-06T07:08:09Z"), Duration.ofMillis(3));
 
     @Test
     void everySealedSegmentGetsAnIndexFileAndTheActiveOneNone() throws IOException {

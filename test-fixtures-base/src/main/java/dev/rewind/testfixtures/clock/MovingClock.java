@@ -1,4 +1,4 @@
-package dev.rewind.increments.journal;
+package dev.rewind.testfixtures.clock;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -6,25 +6,29 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock tests move by hand: {@link #set} and {@link #advance}, and optionally a step added after every reading. */
-final class MutableClock extends Clock {
+/**
+ * A clock tests move by hand ({@link #set}, {@link #advance}), optionally stepping by a fixed
+ * amount after every reading, so that code under test that reads the clock sees time pass. UTC.
+ */
+public final class MovingClock extends Clock {
     private Instant now;
     private final Duration stepPerReading;
 
-    MutableClock(Instant start, Duration stepPerReading) {
+    public MovingClock(Instant start, Duration stepPerReading) {
         this.now = start;
         this.stepPerReading = stepPerReading;
     }
 
-    static MutableClock at(Instant start) {
-        return new MutableClock(start, Duration.ZERO);
+    /** A clock standing at {@code start} until moved. */
+    public static MovingClock at(Instant start) {
+        return new MovingClock(start, Duration.ZERO);
     }
 
-    synchronized void set(Instant t) {
+    public synchronized void set(Instant t) {
         now = t;
     }
 
-    synchronized void advance(Duration d) {
+    public synchronized void advance(Duration d) {
         now = now.plus(d);
     }
 
@@ -42,6 +46,6 @@ final class MutableClock extends Clock {
 
     @Override
     public Clock withZone(ZoneId zone) {
-        throw new UnsupportedOperationException();
+        return this;
     }
 }

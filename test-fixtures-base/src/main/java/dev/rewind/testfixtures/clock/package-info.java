@@ -1,0 +1,2 @@
+/** A clock tests move by hand, shared by every module's tests. */
+package dev.rewind.testfixtures.clock;
