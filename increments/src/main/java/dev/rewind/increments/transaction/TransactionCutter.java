@@ -94,14 +94,14 @@ public final class TransactionCutter {
         long to = Math.min(upToSeq, journal.lastSeq());
         if (reason == CutReason.WRITES && rules.writes() > 0) {
             to = Math.min(to, from + rules.writes());
-        } else if (reason == CutReason.BYTES && rules.bytes() > 0) {
-            long sum = 0;
-            for (long s = from + 1; s <= to; s++) {
-                sum += journal.lengthOf(s);
-                if (sum >= rules.bytes()) {
-                    to = s;
-                    break;
-                }
+        }
+        boolean byBytes = reason == CutReason.BYTES && rules.bytes() > 0;
+        long bytes = 0;
+        for (long s = from + 1; s <= to; s++) {
+            bytes += journal.lengthOf(s);
+            if (byBytes && bytes >= rules.bytes()) {
+                to = s; // the write that reached the limit ends the transaction
+                break;
             }
         }
         if (to <= from) {
@@ -111,10 +111,6 @@ public final class TransactionCutter {
         long id = log.nextId();
         int members = replicas.size();
         WriteMap changed = WriteMap.of(journal, from, to, members);
-        long bytes = 0;
-        for (long s = from + 1; s <= to; s++) {
-            bytes += journal.lengthOf(s);
-        }
         IncrementFile.IncrementSummary forward;
         IncrementFile.IncrementSummary backward;
         try (IncrementFile.Writer w = IncrementFile.create(store.path(id, IncrementDirection.FORWARD),
