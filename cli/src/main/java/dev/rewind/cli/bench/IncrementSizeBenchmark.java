@@ -3,7 +3,7 @@ package dev.rewind.cli.bench;
 import dev.rewind.capture.CaptureOptions;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.Sets;
-import dev.rewind.dbadapters.h2.H2OnSet;
+import dev.rewind.dbadapters.volumefs.H2OnSet;
 import dev.rewind.increments.increment.IncrementCodec;
 import dev.rewind.increments.transaction.CutReason;
 import dev.rewind.increments.transaction.Transaction;

@@ -5,7 +5,7 @@ import dev.rewind.capture.CapturedSet;
 import dev.rewind.increments.restore.RestoreResult;
 import dev.rewind.capture.Sets;
 import dev.rewind.cli.datadir.DataDir;
-import dev.rewind.dbadapters.h2.H2OnSet;
+import dev.rewind.dbadapters.volumefs.H2OnSet;
 import dev.rewind.increments.journal.JournalRecord;
 import dev.rewind.increments.replica.ProgressListener;
 import dev.rewind.volumeset.Sizes;

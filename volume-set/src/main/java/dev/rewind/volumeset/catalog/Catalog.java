@@ -19,8 +19,8 @@ import java.util.UUID;
 import javax.sql.DataSource;
 
 /**
- * The catalog of PVs, VGs, LVs, sets (with their capture settings), bookmarks, restores and
- * transactions, through JDBC and HikariCP,
+ * The catalog of PVs, VGs, LVs, sets (with their capture settings), bookmarks, restores,
+ * transactions and attached databases ({@link DatabaseRecords}), through JDBC and HikariCP,
  * its schema migrated by Flyway at open. Every change that spans rows is one transaction,
  * durable when the method that made it returns.
  */
@@ -103,23 +103,28 @@ public final class Catalog implements AutoCloseable {
         return dataSource;
     }
 
+    /** The databases attached to sets, and their sampled positions. */
+    public DatabaseRecords databases() {
+        return new DatabaseRecords(this);
+    }
+
     @Override
     public void close() {
         dataSource.close();
     }
 
     @FunctionalInterface
-    private interface SqlWork<T> {
+    interface SqlWork<T> {
         T run(Connection c) throws SQLException;
     }
 
     /** Runs work that changes the catalog, and returns once its commit is durable. */
-    private <T> T inTransaction(SqlWork<T> work) {
+    <T> T inTransaction(SqlWork<T> work) {
         return transaction(work, true);
     }
 
     /** Runs work that only reads: no force, so read-only commands pay no fsync. */
-    private <T> T read(SqlWork<T> work) {
+    <T> T read(SqlWork<T> work) {
         return transaction(work, false);
     }
 
@@ -391,7 +396,8 @@ public final class Catalog implements AutoCloseable {
 
     public void deleteSet(String name) {
         inTransaction(c -> {
-            for (String table : List.of("bookmark", "restore_event", "transactions", "set_settings", "set_member")) {
+            for (String table : List.of("bookmark", "restore_event", "transactions", "set_settings",
+                    "db_position", "db_mount", "db_validation", "db_attachment", "set_member")) {
                 try (PreparedStatement ps = c.prepareStatement("delete from " + table + " where set_name = ?")) {
                     ps.setString(1, name);
                     ps.executeUpdate();

@@ -1,4 +1,4 @@
-package dev.rewind.dbadapters.h2;
+package dev.rewind.dbadapters.volumefs;
 
 import dev.rewind.capture.BlockDevice;
 import java.nio.ByteBuffer;

@@ -1,4 +1,4 @@
-package dev.rewind.dbadapters.h2;
+package dev.rewind.dbadapters.volumefs;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,6 +1,6 @@
-package dev.rewind.dbadapters.h2;
+package dev.rewind.dbadapters.volumefs;
 
-import static dev.rewind.dbadapters.h2.DeviceFileHeader.CONTENT_OFFSET;
+import static dev.rewind.dbadapters.volumefs.DeviceFileHeader.CONTENT_OFFSET;
 
 import dev.rewind.capture.BlockDevice;
 import java.io.FileNotFoundException;

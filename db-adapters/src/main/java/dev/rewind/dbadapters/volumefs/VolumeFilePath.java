@@ -1,4 +1,4 @@
-package dev.rewind.dbadapters.h2;
+package dev.rewind.dbadapters.volumefs;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;

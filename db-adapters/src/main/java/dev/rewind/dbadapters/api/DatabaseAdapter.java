@@ -1,0 +1,67 @@
+package dev.rewind.dbadapters.api;
+
+import dev.rewind.volumeset.catalog.PositionSample;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What Rewind asks of the database on a set, one implementation per {@link Engine}, each
+ * over a small HikariCP pool opened by {@link Adapters#open}. Every method that talks to the
+ * database throws a {@link dev.rewind.volumeset.RewindException} with one clear line (wrong
+ * credentials, unreachable, query failed) and never changes the set's volumes.
+ */
+public interface DatabaseAdapter extends AutoCloseable {
+
+    Engine engine();
+
+    /** Connects and returns the server's version line; refuses clearly when it cannot. */
+    String checkConnection();
+
+    /**
+     * Takes a consistent bookmark named {@code name}: brings the database's files to a
+     * consistent state (PostgreSQL: CHECKPOINT and a restore point of that name; MariaDB:
+     * BACKUP STAGE up to BLOCK_COMMIT; H2: CHECKPOINT SYNC), calls {@code fence} at that
+     * instant for the seq, reads the database's position, and releases whatever it held, also
+     * on failure.
+     */
+    ConsistentPoint consistentPoint(String name, SeqFence fence) throws IOException;
+
+    /**
+     * Samples the database's position around the set's seq: reads the durable position, calls
+     * {@code fence}, reads the bound position (see {@link PositionSample}). Empty for an
+     * engine with no log position (H2).
+     */
+    Optional<PositionSample> sample(String setName, SeqFence fence) throws IOException;
+
+    /**
+     * A position the user typed ({@code --to-lsn 0/3A0000F8}, {@code --to-binlog
+     * mysql-bin.000003:1234}, {@code --to-gtid 0-1-42}); a RewindException saying the expected
+     * form when it is not one.
+     */
+    DatabasePosition parsePosition(String text);
+
+    /** Waits until the database accepts connections and answers, or refuses after {@code timeout}. */
+    void awaitAcceptingConnections(Duration timeout);
+
+    /**
+     * Runs a validation query. It passes when it runs and its first row's first column (if it
+     * returns rows) is not false, 0 or null; otherwise a RewindException naming the query and
+     * what it returned or why it failed.
+     */
+    void validate(String sql);
+
+    /** Statements in the database's log that match {@code query}, oldest first. */
+    List<FoundStatement> find(StatementQuery query) throws IOException;
+
+    /**
+     * Where the log record at {@code position} lives in a file (for finding the exact write
+     * that put it on disk); empty when the engine cannot tell (no such file any more, H2).
+     */
+    Optional<LogLocation> locate(DatabasePosition position) throws IOException;
+
+    /** Closes the pool. */
+    @Override
+    void close();
+}

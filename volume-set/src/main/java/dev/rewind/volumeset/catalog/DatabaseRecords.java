@@ -1,0 +1,230 @@
+package dev.rewind.volumeset.catalog;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The catalog's tables of attached databases ({@code db_attachment}, {@code db_validation},
+ * {@code db_mount}) and of sampled positions ({@code db_position}). Reached through
+ * {@link Catalog#databases()}; every change is one durable catalog transaction.
+ */
+public final class DatabaseRecords {
+    private final Catalog catalog;
+
+    DatabaseRecords(Catalog catalog) {
+        this.catalog = catalog;
+    }
+
+    /** Records the set's database, replacing an earlier attachment (and forgetting its samples). */
+    public void attach(DatabaseAttachment a) {
+        catalog.inTransaction(c -> {
+            deleteAttachment(c, a.setName());
+            try (PreparedStatement ps = c.prepareStatement("insert into db_attachment(set_name, engine, jdbc_url, db_user, password_file,"
+                    + " password_env, stop_command, start_command, consistent_every_ms, sample_every_ms, attached_at_micros)"
+                    + " values (?,?,?,?,?,?,?,?,?,?,?)")) {
+                ps.setString(1, a.setName());
+                ps.setString(2, a.engine());
+                ps.setString(3, a.jdbcUrl());
+                ps.setString(4, a.user());
+                ps.setString(5, a.passwordFile());
+                ps.setString(6, a.passwordEnv());
+                ps.setString(7, a.stopCommand());
+                ps.setString(8, a.startCommand());
+                if (a.consistentEvery() == null) {
+                    ps.setNull(9, Types.BIGINT);
+                } else {
+                    ps.setLong(9, a.consistentEvery().toMillis());
+                }
+                ps.setLong(10, a.sampleEvery().toMillis());
+                ps.setLong(11, a.attachedAtMicros());
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("insert into db_validation(set_name, ordinal, sql_text) values (?,?,?)")) {
+                for (int i = 0; i < a.validations().size(); i++) {
+                    ps.setString(1, a.setName());
+                    ps.setInt(2, i);
+                    ps.setString(3, a.validations().get(i));
+                    ps.executeUpdate();
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("insert into db_mount(set_name, member_name, mount_path) values (?,?,?)")) {
+                for (Map.Entry<String, String> m : a.mounts().entrySet()) {
+                    ps.setString(1, a.setName());
+                    ps.setString(2, m.getKey());
+                    ps.setString(3, m.getValue());
+                    ps.executeUpdate();
+                }
+            }
+            return null;
+        });
+    }
+
+    /** Forgets the set's database and its samples; false if none was attached. */
+    public boolean detach(String setName) {
+        return catalog.inTransaction(c -> deleteAttachment(c, setName));
+    }
+
+    private static boolean deleteAttachment(Connection c, String setName) throws SQLException {
+        int attachments = 0;
+        for (String table : List.of("db_position", "db_mount", "db_validation", "db_attachment")) {
+            try (PreparedStatement ps = c.prepareStatement("delete from " + table + " where set_name = ?")) {
+                ps.setString(1, setName);
+                int n = ps.executeUpdate();
+                if (table.equals("db_attachment")) {
+                    attachments = n;
+                }
+            }
+        }
+        return attachments > 0;
+    }
+
+    public Optional<DatabaseAttachment> attachment(String setName) {
+        return catalog.read(c -> {
+            List<String> validations = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("select sql_text from db_validation where set_name = ? order by ordinal")) {
+                ps.setString(1, setName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        validations.add(rs.getString(1));
+                    }
+                }
+            }
+            Map<String, String> mounts = new LinkedHashMap<>();
+            try (PreparedStatement ps = c.prepareStatement("select member_name, mount_path from db_mount where set_name = ? order by member_name")) {
+                ps.setString(1, setName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        mounts.put(rs.getString(1), rs.getString(2));
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("select engine, jdbc_url, db_user, password_file, password_env, stop_command,"
+                    + " start_command, consistent_every_ms, sample_every_ms, attached_at_micros from db_attachment where set_name = ?")) {
+                ps.setString(1, setName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return Optional.empty();
+                    }
+                    long every = rs.getLong(8);
+                    Duration consistentEvery = rs.wasNull() ? null : Duration.ofMillis(every);
+                    return Optional.of(new DatabaseAttachment(setName, rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                            rs.getString(5), rs.getString(6), rs.getString(7), validations, mounts, consistentEvery,
+                            Duration.ofMillis(rs.getLong(9)), rs.getLong(10)));
+                }
+            }
+        });
+    }
+
+    /** The sets that have a database attached. */
+    public List<String> attachedSets() {
+        return catalog.read(c -> {
+            List<String> out = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("select set_name from db_attachment order by set_name");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+            return out;
+        });
+    }
+
+    // ---- sampled positions ----
+
+    /** Stores samples; one that repeats an existing (set, seq, durable order) is skipped. */
+    public void insertSamples(List<PositionSample> samples) {
+        if (samples.isEmpty()) {
+            return;
+        }
+        catalog.inTransaction(c -> {
+            try (PreparedStatement exists = c.prepareStatement(
+                    "select 1 from db_position where set_name = ? and seq = ? and durable_order = ?");
+                 PreparedStatement ps = c.prepareStatement("insert into db_position(set_name, seq, time_micros, durable_position,"
+                         + " durable_order, bound_position, bound_order, gtid) values (?,?,?,?,?,?,?,?)")) {
+                for (PositionSample s : samples) {
+                    exists.setString(1, s.setName());
+                    exists.setLong(2, s.seq());
+                    exists.setLong(3, s.durableOrder());
+                    try (ResultSet rs = exists.executeQuery()) {
+                        if (rs.next()) {
+                            continue;
+                        }
+                    }
+                    ps.setString(1, s.setName());
+                    ps.setLong(2, s.seq());
+                    ps.setLong(3, s.timeMicros());
+                    ps.setString(4, s.durablePosition());
+                    ps.setLong(5, s.durableOrder());
+                    ps.setString(6, s.boundPosition());
+                    ps.setLong(7, s.boundOrder());
+                    ps.setString(8, s.gtid());
+                    ps.executeUpdate();
+                }
+            }
+            return null;
+        });
+    }
+
+    /** The set's samples with seq in [fromSeq, toSeq], oldest first. */
+    public List<PositionSample> samples(String setName, long fromSeq, long toSeq) {
+        return query("where set_name = ? and seq >= ? and seq <= ? order by seq, durable_order", setName, fromSeq, toSeq);
+    }
+
+    /** The newest sample whose bound lies before {@code order}: at its seq, the log at {@code order} was not yet written. */
+    public Optional<PositionSample> lastSampleBoundBefore(String setName, long order) {
+        return query("where set_name = ? and bound_order < ? order by seq desc, bound_order desc limit 1", setName, order)
+                .stream().findFirst();
+    }
+
+    /** The oldest sample whose durable position reaches {@code order}: at its seq, the log through {@code order} was on the volumes. */
+    public Optional<PositionSample> firstSampleDurableFrom(String setName, long order) {
+        return query("where set_name = ? and durable_order >= ? order by seq, durable_order limit 1", setName, order)
+                .stream().findFirst();
+    }
+
+    /** The newest sample at or before {@code seq}. */
+    public Optional<PositionSample> lastSampleAtOrBefore(String setName, long seq) {
+        return query("where set_name = ? and seq <= ? order by seq desc, durable_order desc limit 1", setName, seq)
+                .stream().findFirst();
+    }
+
+    /** Forgets samples older than {@code seq} (their writes are gone from the history). */
+    public int deleteSamplesBefore(String setName, long seq) {
+        return catalog.inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("delete from db_position where set_name = ? and seq < ?")) {
+                ps.setString(1, setName);
+                ps.setLong(2, seq);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    private List<PositionSample> query(String where, String setName, long... args) {
+        return catalog.read(c -> {
+            List<PositionSample> out = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("select seq, time_micros, durable_position, durable_order, bound_position,"
+                    + " bound_order, gtid from db_position " + where)) {
+                ps.setString(1, setName);
+                for (int i = 0; i < args.length; i++) {
+                    ps.setLong(i + 2, args[i]);
+                }
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new PositionSample(setName, rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getLong(4),
+                                rs.getString(5), rs.getLong(6), rs.getString(7)));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+}
