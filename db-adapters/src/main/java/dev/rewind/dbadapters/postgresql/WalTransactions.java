@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  */
 final class WalTransactions implements Consumer<WalRecord> {
     private static final Pattern COMMIT = Pattern.compile("COMMIT (\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d{1,6})?) (\\S+)");
-    private static final Pattern TRUNCATE_RELIDS = Pattern.compile("relids ((?:\\d+ ?)+)");
+    private static final Pattern TRUNCATE_RELIDS = Pattern.compile("\\brelids ((?:\\d+ ?)+)");
     private static final DateTimeFormatter TIME = new DateTimeFormatterBuilder().appendPattern("yyyy-MM-dd HH:mm:ss")
             .optionalStart().appendFraction(ChronoField.MICRO_OF_SECOND, 1, 6, true).optionalEnd().toFormatter();
 
