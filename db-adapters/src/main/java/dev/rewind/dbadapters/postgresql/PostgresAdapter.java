@@ -193,31 +193,27 @@ public final class PostgresAdapter implements DatabaseAdapter {
     @Override
     public Optional<LogLocation> locate(DatabasePosition position) throws IOException {
         Lsn lsn = new Lsn(position.order());
-        record Where(WalServer server, String fileName, long offsetBytes) {
+        record Where(WalServer server, String fileName) {
         }
         Where where = jdbc.withConnection("locating WAL position " + lsn, c -> {
             WalServer server = WalServer.read(c);
             if (lsn.compareTo(server.flushLsn()) > 0) {
                 return null; // not on disk yet: no write has put it there
             }
-            try (PreparedStatement s = c.prepareStatement("select file_name, file_offset from pg_walfile_name_offset(?::pg_lsn)")) {
+            try (PreparedStatement s = c.prepareStatement("select file_name from pg_walfile_name_offset(?::pg_lsn)")) {
                 s.setString(1, lsn.toString());
-                try (ResultSet rs = s.executeQuery()) {
-                    rs.next();
-                    return new Where(server, rs.getString(1), rs.getLong(2));
-                }
+                return new Where(server, single(s.executeQuery()));
             }
         });
         if (where == null) {
             return Optional.empty();
         }
-        String fileName = where.fileName();
-        long offset = where.offsetBytes();
+        // pg_walfile_name_offset names the previous segment for an LSN exactly on a segment boundary (with offset 0 in
+        // PostgreSQL 15, the segment size in others): take only the timeline from it, the segment and offset from the LSN
         long segmentSize = where.server().segmentSizeBytes();
-        if (offset == segmentSize) { // pg_walfile_name_offset names the previous segment for an LSN on a boundary
-            fileName = WalSegments.fileName(WalSegments.timelineOf(fileName), WalSegments.segmentNumber(fileName, segmentSize) + 1, segmentSize);
-            offset = 0;
-        }
+        String fileName = WalSegments.fileName(WalSegments.timelineOf(where.fileName()), Long.divideUnsigned(lsn.value(), segmentSize),
+                segmentSize);
+        long offset = Long.remainderUnsigned(lsn.value(), segmentSize);
         Path file = where.server().walDirectory().resolve(fileName);
         int wanted = (int) Math.min(EXPECTED_BYTES, FILE_SYSTEM_BLOCK_BYTES - offset % FILE_SYSTEM_BLOCK_BYTES);
         ByteBuffer bytes = ByteBuffer.allocate(wanted);
