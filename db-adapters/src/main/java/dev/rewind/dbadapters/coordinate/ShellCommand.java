@@ -58,14 +58,18 @@ public final class ShellCommand {
         drain.start();
         try {
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                // the shell first, so it does not report its children's deaths as its last words
+                var children = p.descendants().toList();
                 p.destroyForcibly();
+                children.forEach(ProcessHandle::destroyForcibly);
                 p.waitFor(10, TimeUnit.SECONDS);
                 drain.join(2000);
                 throw new RewindException(role + " did not finish within " + Durations.format(timeout) + " and was killed: "
                         + lastLine(text(buf)));
             }
-            drain.join(10_000);
+            // a command that leaves a server running in the background may leave it holding the
+            // output pipe: what was printed until the command exited is enough
+            drain.join(2_000);
         } catch (InterruptedException e) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();

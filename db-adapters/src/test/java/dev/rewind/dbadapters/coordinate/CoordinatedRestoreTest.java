@@ -169,7 +169,7 @@ class CoordinatedRestoreTest {
 
     @Test
     void aCommandPastItsTimeoutIsKilledAndReported() {
-        ShellCommand slow = new ShellCommand("stop command", "echo stopping; sleep 30", "shop", Duration.ofMillis(300));
+        ShellCommand slow = new ShellCommand("stop command", "echo stopping; sleep 30", "shop", Duration.ofSeconds(3));
         RewindException e = assertThrows(RewindException.class, slow::run);
         assertTrue(e.getMessage().startsWith("stop command did not finish within") && e.getMessage().endsWith("stopping"), e.getMessage());
     }
