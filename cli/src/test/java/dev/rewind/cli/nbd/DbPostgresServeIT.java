@@ -76,6 +76,19 @@ class DbPostgresServeIT {
             assertTrue(bookmark.get("consistent").asBoolean(), bookmark.toString());
             assertTrue(LSN.matcher(bookmark.get("dbPosition").asText()).matches(), bookmark.toString());
 
+            pg.psql("create table doomed(x int); insert into doomed values (1)");
+            write(serve, 100);
+            pg.psql("drop table doomed");
+            awaitSamples(serve, show.get("samples").asInt() + 2, pg);
+            JsonNode found = serve.json("db", "find", RewindServe.SET, "--sql", "DROP TABLE", "--json");
+            JsonNode statements = found.get("statements");
+            assertTrue(statements.size() >= 1, found.toString());
+            JsonNode drop = statements.get(statements.size() - 1);
+            assertTrue(LSN.matcher(drop.get("position").asText()).matches(), found.toString());
+            assertTrue(drop.get("seqBefore").isNumber(), "the seq before the drop: " + found);
+            assertEquals("rewind restore " + RewindServe.SET + " --before-lsn " + drop.get("position").asText() + " --coordinated",
+                    found.get("restoreCommand").asText());
+
             byte[] before = image(serve);
             Tools.Result outside = serve.rewind("restore", RewindServe.SET, "--to-lsn", "FFFF/FFFFFFF0");
             assertEquals(1, outside.exit(), outside.describe());
@@ -85,6 +98,19 @@ class DbPostgresServeIT {
 
             serve.ok("db", "detach", RewindServe.SET);
             assertFalse(serve.ok("schedule", RewindServe.SET).out().contains("consistent-bookmark"), "detaching unschedules the bookmarks");
+        }
+    }
+
+    /** Writes and advances the WAL until the daemon has stored {@code samples} samples. */
+    private static void awaitSamples(RewindServe serve, int samples, PostgresServer pg) throws Exception {
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        for (int i = 200; serve.json("db", "show", RewindServe.SET, "--json").get("samples").asInt() < samples; i++) {
+            if (System.nanoTime() > deadline) {
+                fail("fewer than " + samples + " samples within " + PATIENCE + "\n" + serve.log());
+            }
+            write(serve, i);
+            pg.psql("insert into t values (" + i + ")");
+            Thread.sleep(200);
         }
     }
 
