@@ -96,6 +96,28 @@ class DbPostgresServeIT {
             assertFalse(outside.err().strip().contains("\n"), outside.describe());
             assertTrue(Arrays.equals(before, image(serve)), "the set's image is unchanged");
 
+            serve.ok("db", "attach", RewindServe.SET, "--jdbc", pg.jdbcUrl(), "--user", PostgresServer.SUPERUSER, "--consistent-every", "1s");
+            long until = System.nanoTime() + PATIENCE.toNanos();
+            JsonNode auto = null;
+            while (auto == null) {
+                for (JsonNode b : serve.json("bookmark", "list", RewindServe.SET, "--json").get("bookmarks")) {
+                    if (b.get("name").asText().matches("auto-\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ")) {
+                        auto = b;
+                    }
+                }
+                if (auto == null && System.nanoTime() > until) {
+                    fail("no scheduled consistent bookmark within " + PATIENCE + "\n" + serve.log());
+                }
+                Thread.sleep(200);
+            }
+            assertTrue(auto.get("consistent").asBoolean() && LSN.matcher(auto.get("dbPosition").asText()).matches(), auto.toString());
+
+            pg.stop();
+            serve.stop();
+            serve.start(); // a database that is down does not keep the daemon from starting
+            assertFalse(serve.json("db", "show", RewindServe.SET, "--json").get("reachable").asBoolean());
+            pg.restart();
+
             serve.ok("db", "detach", RewindServe.SET);
             assertFalse(serve.ok("schedule", RewindServe.SET).out().contains("consistent-bookmark"), "detaching unschedules the bookmarks");
         }
