@@ -51,6 +51,16 @@ for m in data wal; do
   mount "\$loop" "$work/mnt-\$m"
 done
 touch "$work/formatted"
+pidfile="$work/mnt-data/pgdata/postmaster.pid"
+if [ -f "\$pidfile" ]; then
+  # A restored image holds the postmaster.pid of the server that ran when that write was
+  # made; PostgreSQL refuses to start while that PID lives (even as a zombie), so a file
+  # whose PID is no live postgres is removed.
+  pid=\$(head -1 "\$pidfile")
+  if [ "\$(cat /proc/\$pid/comm 2>/dev/null)" != postgres ] || grep -q '^State:[[:space:]]*Z' /proc/\$pid/status 2>/dev/null; then
+    rm -f "\$pidfile"
+  fi
+fi
 if [ -d "$work/mnt-data/pgdata" ]; then
   runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/mnt-data/pgdata" -l "$work/pg.log" -w start
 fi
@@ -84,7 +94,7 @@ step "2. ext4 on both members, PostgreSQL with its data on 'data' and pg_wal on 
 mkdir -p "$work/mnt-data/pgdata" "$work/mnt-wal/pg_wal" "$work/sock"
 chown postgres "$work/mnt-data/pgdata" "$work/mnt-wal/pg_wal" "$work/sock"
 touch "$work/pg.log" && chown postgres "$work/pg.log"
-runuser -u postgres -- "$pgbin/initdb" -q -A trust -D "$work/mnt-data/pgdata" -X "$work/mnt-wal/pg_wal" >/dev/null
+runuser -u postgres -- "$pgbin/initdb" -A trust -D "$work/mnt-data/pgdata" -X "$work/mnt-wal/pg_wal" >/dev/null
 cat >>"$work/mnt-data/pgdata/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $pg_port
@@ -109,10 +119,11 @@ rewind bookmark pg before-the-mistake --consistent
 sleep 5
 
 step "5. The mistake"
-psql -c "DROP TABLE pgbench_accounts" postgres 2>&1 || true
+psql -c "DROP TABLE pgbench_accounts" postgres
+echo "DROP TABLE pgbench_accounts at $(date -u +%H:%M:%S.%N): pgbench's clients fail, PostgreSQL keeps writing"
 wait "$bench_pid" || true
 bench_pid=
-psql -c "select count(*) from pgbench_accounts" postgres 2>&1 | tail -1 || true
+psql -c "select count(*) from pgbench_accounts" postgres 2>&1 | grep ERROR || true
 
 step "6. Where was it? rewind db find reads the WAL on the 'wal' member"
 rewind db find pg --sql 'DROP TABLE'

@@ -102,7 +102,8 @@ public final class CoordinatedRestore {
             }
         }
         return report(r, true, "restored to seq " + targetSeq + "; the database is up"
-                + (attachment.validations().isEmpty() ? "" : " and " + attachment.validations().size() + " validation queries passed"));
+                + (attachment.validations().isEmpty() ? "" : attachment.validations().size() == 1 ? " and its validation query passed"
+                        : " and its " + attachment.validations().size() + " validation queries passed"));
     }
 
     @FunctionalInterface
