@@ -61,6 +61,18 @@ public interface DatabaseAdapter extends AutoCloseable {
      */
     Optional<LogLocation> locate(DatabasePosition position) throws IOException;
 
+    /**
+     * For a statement whose log record is written only after it took effect in the files
+     * (MariaDB logs a DDL statement such as TRUNCATE or DROP TABLE after the engine has done
+     * it): the position of the last log event before that statement, so that restoring
+     * through it excludes the statement. Empty when the log record comes first, as in
+     * PostgreSQL's WAL and MariaDB's transactions: there restoring to just before the
+     * record's write excludes the statement.
+     */
+    default Optional<DatabasePosition> loggedAfterItsEffects(DatabasePosition position) throws IOException {
+        return Optional.empty();
+    }
+
     /** Closes the pool. */
     @Override
     void close();

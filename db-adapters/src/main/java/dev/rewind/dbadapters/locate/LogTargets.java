@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * Turns a position of the database's log into a seq of the set: {@link #through} (restore
@@ -24,7 +25,10 @@ import java.util.Optional;
  * starts with ({@link DatabaseAdapter#locate}); the attachment's mounts say which member's
  * file system holds the file; FIEMAP ({@link FileExtents}) gives the byte offset on that
  * member; {@link WriteLocator} finds the first write that put those bytes there, searching
- * only between the samples that bracket the position. Otherwise, samples only: for
+ * only between the samples that bracket the position. For
+ * {@code through} of a file that grows by appending (a binlog), the target is the file
+ * system's commit after that write ({@link FileSystemCommits}), since before it a crash image
+ * shows the file without the new bytes. Otherwise, samples only: for
  * {@code through} the oldest sample whose durable position reaches it, for {@code before}
  * the newest sample whose bound lies before it, reported as approximate. Only samples in the
  * set's current {@link Lineage} count.
@@ -49,6 +53,12 @@ public final class LogTargets {
 
     /** The seq just before the write that put the record at {@code p} on disk. */
     public PositionTarget before(DatabasePosition p) throws IOException {
+        Optional<DatabasePosition> lastBefore = adapter.loggedAfterItsEffects(p);
+        if (lastBefore.isPresent()) {
+            PositionTarget t = resolve(lastBefore.get(), true);
+            return new PositionTarget(t.seq(), t.exact(), "the statement at " + p + " was logged after it took effect, so the target "
+                    + "is the last event before it, " + lastBefore.get() + ": " + t.how());
+        }
         return resolve(p, false);
     }
 
@@ -78,9 +88,26 @@ public final class LogTargets {
             try {
                 Exact exact = exactSeq(where.get(), fromSeq, toSeq, lineage);
                 if (exact.seq > 0) {
-                    long seq = through ? exact.seq : exact.seq - 1;
-                    return new PositionTarget(seq, true, "the write that put " + p + " on disk is seq " + exact.seq + " (member " + exact.member
-                            + ", byte " + exact.memberOffset + ")" + (through ? "" : "; restoring to seq " + seq));
+                    String found = "the write that put " + p + " on disk is seq " + exact.seq + " (member " + exact.member + ", byte "
+                            + exact.memberOffset + ")";
+                    if (!through) {
+                        return new PositionTarget(exact.seq - 1, true, found + "; restoring to seq " + (exact.seq - 1));
+                    }
+                    if (!where.get().growsByAppending()) {
+                        return new PositionTarget(exact.seq, true, found);
+                    }
+                    // appended bytes belong to the file once the file system commits its new size
+                    OptionalLong commit = FileSystemCommits.firstCommitAfter(set, set.memberIndex(exact.member), exact.seq, head, lineage);
+                    if (commit.isPresent()) {
+                        return new PositionTarget(commit.getAsLong(), true, found + "; the file system committed it (the file's new "
+                                + "size) at seq " + commit.getAsLong());
+                    }
+                    notExact = found + ", but no file system commit of it follows yet";
+                    if (durableFrom.isPresent()) {
+                        return new PositionTarget(durableFrom.get().seq(), false, "sampled: " + notExact + "; oldest sample with " + p
+                                + " on disk");
+                    }
+                    return new PositionTarget(head, false, "sampled: " + notExact + "; the newest seq");
                 }
                 notExact = exact.whyNot;
             } catch (RewindException e) {

@@ -208,6 +208,19 @@ public final class MariaDbAdapter implements DatabaseAdapter {
      * bytes as the file holds them now: up to its 19-byte header, never past the end of its
      * 4096-byte block nor of the file. Empty when the file is gone or ends before the offset.
      */
+    /**
+     * MariaDB writes a DDL statement (TRUNCATE, DROP TABLE, ALTER) to the binlog after the
+     * engine has carried it out, so its effect is on disk before its event: for such a
+     * statement, the last event before it.
+     */
+    @Override
+    public Optional<DatabasePosition> loggedAfterItsEffects(DatabasePosition position) {
+        BinlogPosition at = BinlogPosition.parse(position.text());
+        BinlogPosition before = jdbc.withConnection("reading the binlog's events",
+                c -> new ServerBinlog(c, jdbc.target()).lastEventBeforeStandaloneStatement(at));
+        return Optional.ofNullable(before).map(BinlogPosition::toPosition);
+    }
+
     @Override
     public Optional<LogLocation> locate(DatabasePosition position) throws IOException {
         BinlogPosition at = BinlogPosition.parse(position.text());
@@ -227,7 +240,7 @@ public final class MariaDbAdapter implements DatabaseAdapter {
             }
             byte[] expected = new byte[buf.position()];
             buf.flip().get(expected);
-            return Optional.of(new LogLocation(at.toPosition(), file, at.offsetBytes(), expected));
+            return Optional.of(new LogLocation(at.toPosition(), file, at.offsetBytes(), expected, true));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {

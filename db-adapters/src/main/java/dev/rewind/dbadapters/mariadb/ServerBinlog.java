@@ -9,6 +9,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -150,6 +151,64 @@ final class ServerBinlog {
             }
             return null;
         }
+    }
+
+    /** Event types that frame a binlog file rather than carry a change. */
+    private static final Set<String> FRAMING = Set.of("Format_desc", "Gtid_list", "Binlog_checkpoint",
+            "Start_encryption", "Rotate", "Stop", "Previous_gtids");
+
+    /**
+     * When {@code at} is an event of a statement logged on its own (a DDL: its Gtid event has
+     * no BEGIN), the start of the last event before that statement's Gtid event, in this file
+     * or, at a file's start, the previous one; null for an event inside a transaction, or
+     * when no earlier event exists.
+     */
+    BinlogPosition lastEventBeforeStandaloneStatement(BinlogPosition at) throws SQLException {
+        List<String> files = binlogFiles();
+        int index = files.indexOf(at.file());
+        if (index < 0) {
+            return null;
+        }
+        long previousEvent = -1;
+        long beforeGtid = -1;
+        boolean standalone = false;
+        try (Statement s = c.createStatement(); ResultSet rs = run(s, "SHOW BINLOG EVENTS IN '" + at.file().replace("'", "''") + "'")) {
+            while (rs.next()) {
+                long pos = rs.getLong("Pos");
+                String type = rs.getString("Event_type");
+                String info = rs.getString("Info") == null ? "" : rs.getString("Info").strip();
+                if (pos > at.offsetBytes()) {
+                    break;
+                }
+                if ("Gtid".equals(type)) {
+                    beforeGtid = previousEvent;
+                    standalone = !info.toUpperCase(Locale.ROOT).startsWith("BEGIN");
+                }
+                if (!FRAMING.contains(type)) {
+                    previousEvent = pos;
+                }
+            }
+        }
+        if (!standalone) {
+            return null;
+        }
+        if (beforeGtid >= 0) {
+            return new BinlogPosition(at.file(), beforeGtid);
+        }
+        for (int i = index - 1; i >= 0; i--) {
+            long last = -1;
+            try (Statement s = c.createStatement(); ResultSet rs = run(s, "SHOW BINLOG EVENTS IN '" + files.get(i).replace("'", "''") + "'")) {
+                while (rs.next()) {
+                    if (!FRAMING.contains(rs.getString("Event_type"))) {
+                        last = rs.getLong("Pos");
+                    }
+                }
+            }
+            if (last >= 0) {
+                return new BinlogPosition(files.get(i), last);
+            }
+        }
+        return null;
     }
 
     private ResultSet run(Statement s, String sql) throws SQLException {

@@ -227,7 +227,7 @@ public final class PostgresAdapter implements DatabaseAdapter {
         if (bytes.position() == 0) {
             return Optional.empty();
         }
-        return Optional.of(new LogLocation(position, file, offset, Arrays.copyOf(bytes.array(), bytes.position())));
+        return Optional.of(new LogLocation(position, file, offset, Arrays.copyOf(bytes.array(), bytes.position()), false));
     }
 
     @Override

@@ -117,7 +117,7 @@ class LogTargetsTest {
     @Test
     void aFileOnNoMembersMountFallsBackAndSaysWhy() throws IOException {
         sampleEveryTenSeqs();
-        adapter.location = new LogLocation(at(250), Path.of("/elsewhere/wal/0001"), 0, new byte[16]);
+        adapter.location = new LogLocation(at(250), Path.of("/elsewhere/wal/0001"), 0, new byte[16], false);
         PositionTarget p = targets().before(at(250));
         assertFalse(p.exact());
         assertEquals(20, p.seq());
