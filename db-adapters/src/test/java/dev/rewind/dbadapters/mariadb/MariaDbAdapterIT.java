@@ -317,6 +317,29 @@ class MariaDbAdapterIT {
     }
 
     @Test
+    void aDdlIsLoggedAfterItsEffectsSoItsTargetIsTheEventBeforeItATransactionIsNot() throws Exception {
+        server.execute("CREATE TABLE rewind.ledger (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO rewind.ledger VALUES (1);"
+                + "TRUNCATE TABLE rewind.ledger");
+        String file = server.query("SHOW MASTER STATUS").get(0).get(0);
+        List<List<String>> events = server.query("SHOW BINLOG EVENTS IN '" + file + "'");
+        int truncate = -1;
+        for (int i = 0; i < events.size(); i++) {
+            if (events.get(i).get(5).endsWith("TRUNCATE TABLE rewind.ledger")) {
+                truncate = i;
+            }
+        }
+        assertEquals("Gtid", events.get(truncate - 1).get(2), "a DDL's own Gtid event precedes it: " + events);
+        List<String> insertEnd = events.get(truncate - 2);
+        assertEquals("Xid", insertEnd.get(2), "the INSERT's transaction ends just before: " + events);
+        try (MariaDbAdapter a = adapter()) {
+            assertEquals(Optional.of(file + ":" + insertEnd.get(1)),
+                    a.loggedAfterItsEffects(a.parsePosition(file + ":" + events.get(truncate).get(1))).map(DatabasePosition::text));
+            assertEquals(Optional.empty(), a.loggedAfterItsEffects(a.parsePosition(file + ":" + insertEnd.get(1))),
+                    "a transaction's events come before its commit takes effect");
+        }
+    }
+
+    @Test
     void findKeepsMicrosecondsWhenTheBinlogHasThem() throws Exception {
         server.execute("CREATE TABLE rewind.stamped (id INT) ENGINE=InnoDB; INSERT INTO rewind.stamped VALUES (1)");
         try (Connection c = connect(); Statement s = c.createStatement()) {
