@@ -37,6 +37,7 @@ data_mib=640; wal_mib=640
 work="$(mktemp -d /tmp/rewind-db-bench.XXXXXX)"
 chmod 755 "$work"
 mkdir -m 777 "$work/sock" "$work/log"
+mkdir -m 700 "$work/copies" && chown postgres: "$work/copies"   # pg_basebackup runs as postgres
 rewind_pid=""; nbdkit_pids=()
 pgdata="$work/mnt-data/pgdata"
 port=""
@@ -72,9 +73,12 @@ volumes_up() {
 # volumes_down: unmount, detach, nbdfuse gone (as the DBA's stop.sh does)
 volumes_down() {
   for m in data wal; do
-    if mountpoint -q "$work/mnt-$m"; then umount "$work/mnt-$m"; fi
+    # a file system just left by a stopping server can be busy for a moment: retry, then give up loudly
+    n=0; while mountpoint -q "$work/mnt-$m" && ! umount "$work/mnt-$m" 2>/dev/null; do
+      n=$((n + 1)); [ "$n" -lt 100 ] || { echo "cannot unmount $work/mnt-$m" >&2; return 1; }; sleep 0.2; done
     if [ -e "$work/fuse-$m/nbd" ]; then for l in $(losetup -j "$work/fuse-$m/nbd" -n -O NAME); do losetup -d "$l"; done; fi
-    while mountpoint -q "$work/fuse-$m"; do fusermount3 -u "$work/fuse-$m" 2>/dev/null || sleep 0.1; done
+    n=0; while mountpoint -q "$work/fuse-$m" && ! fusermount3 -u "$work/fuse-$m" 2>/dev/null; do
+      n=$((n + 1)); [ "$n" -lt 100 ] || { echo "cannot unmount $work/fuse-$m" >&2; return 1; }; sleep 0.2; done
     if [ -s "$work/nbdfuse-$m.pid" ]; then
       pid=$(cat "$work/nbdfuse-$m.pid"); while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; rm -f "$work/nbdfuse-$m.pid"
     fi
@@ -86,7 +90,7 @@ cleanup() {
   volumes_down
   if [ -n "$rewind_pid" ]; then kill -TERM "$rewind_pid"; wait "$rewind_pid"; fi
   for p in "${nbdkit_pids[@]}"; do kill -TERM "$p"; wait "$p"; done
-  rm -rf "$work"
+  if grep -q " $work/" /proc/mounts; then echo "bench/db.sh: something under $work is still mounted; leaving it" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -155,11 +159,11 @@ tps_rewind=$(tps)
 
 # (b) history: the far point, then pgbench at RATE tps until one minute before the end
 far_seq=$(last_seq)
-runuser -u postgres -- "$pgbin/pg_basebackup" -h 127.0.0.1 -p "$port" -U postgres -D "$work/copy-far" -X stream -c fast
+runuser -u postgres -- "$pgbin/pg_basebackup" -h 127.0.0.1 -p "$port" -U postgres -D "$work/copies/far" -X stream -c fast
 echo "far point: seq $far_seq; pgbench -R $rate for $((span_min - 1)) min" >&2
 pgbench -c 4 -j 2 -R "$rate" -T $(((span_min - 1) * 60)) >/dev/null 2>&1
 near_seq=$(last_seq)
-runuser -u postgres -- "$pgbin/pg_basebackup" -h 127.0.0.1 -p "$port" -U postgres -D "$work/copy-near" -X stream -c fast
+runuser -u postgres -- "$pgbin/pg_basebackup" -h 127.0.0.1 -p "$port" -U postgres -D "$work/copies/near" -X stream -c fast
 echo "near point: seq $near_seq; pgbench -R $rate for 1 min" >&2
 pgbench -c 4 -j 2 -R "$rate" -T 60 >/dev/null 2>&1
 head_seq=$(last_seq)
@@ -192,9 +196,9 @@ rw_near_bytes=$(python3 -c 'import json; print(json.load(open("'"$work/restore.j
 rw_far=$(rewind_restore "$far_seq")
 rw_far_bytes=$(python3 -c 'import json; print(json.load(open("'"$work/restore.json"'")).get("bytesWritten", "?"))')
 echo "pgBackRest-style restores (stop, delete, copy the whole data directory back, start, accepting connections)" >&2
-cp_near=$(copy_restore "$work/copy-near")
-cp_far=$(copy_restore "$work/copy-far")
-copy_mib=$(du -sm "$work/copy-near" | awk '{print $1}')
+cp_near=$(copy_restore "$work/copies/near")
+cp_far=$(copy_restore "$work/copies/far")
+copy_mib=$(du -sm "$work/copies/near" | awk '{print $1}')
 
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
 span_label="${span_min} min back$([ -n "$quick" ] && echo ' (--quick; the full run: 60 min)')"

@@ -276,7 +276,12 @@ public final class PostgresOnRewind implements AutoCloseable {
                 fi
                 for m in $MEMBERS; do
                   fuse="$DIR/fuse-$m"
-                  if mountpoint -q "$DIR/mnt-$m"; then umount "$DIR/mnt-$m"; fi
+                  n=0
+                  while mountpoint -q "$DIR/mnt-$m" && ! umount "$DIR/mnt-$m"; do
+                    n=$((n + 1))
+                    if [ "$n" -gt 50 ]; then echo "cannot unmount $DIR/mnt-$m" >&2; exit 1; fi
+                    sleep 0.2 # a file system a server has just left can be busy for a moment
+                  done
                   if [ -e "$fuse/nbd" ]; then
                     for loop in $(losetup -j "$fuse/nbd" -n -O NAME); do losetup -d "$loop"; done
                   fi
