@@ -108,7 +108,7 @@ new_cluster() {
   pg_up
   pgbench -i -s 10 -q >/dev/null 2>&1
 }
-tps() { pgbench -c 4 -j 2 -T "$tps_s" 2>/dev/null | awk '/^tps = / {print $3; exit}'; }
+tps() { pgbench -c 4 -j 2 -T "$tps_s" 2>/dev/null | awk '/^tps = / {printf "%.1f\n", $3; exit}'; }
 rewind() { java -jar "$jar" --data "$work/rewind-data" "$@"; }
 last_seq() { rewind status set --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sets"][0]["lastSeq"])'; }
 
@@ -168,14 +168,17 @@ echo "near point: seq $near_seq; pgbench -R $rate for 1 min" >&2
 pgbench -c 4 -j 2 -R "$rate" -T 60 >/dev/null 2>&1
 head_seq=$(last_seq)
 
-rewind_restore() { # seq -> seconds, "restored bytes" line on stderr
-  local t0 t1
+rewind_restore() { # seq -> seconds; its steps' times on stderr
+  local t0 t1 t2 t3
   t0=$(now)
   pg_down; volumes_down
-  rewind restore set --to-seq "$1" --json >"$work/restore.json"
-  volumes_up "$uri"; pg_up
   t1=$(now)
-  secs "$t0" "$t1"
+  rewind restore set --to-seq "$1" --json >"$work/restore.json"
+  t2=$(now)
+  volumes_up "$uri"; pg_up
+  t3=$(now)
+  echo "  to seq $1: stop + volumes off $(secs "$t0" "$t1") s, rewind restore $(secs "$t1" "$t2") s, volumes on + start $(secs "$t2" "$t3") s" >&2
+  secs "$t0" "$t3"
 }
 copy_restore() { # copy dir -> seconds
   local t0 t1
@@ -186,8 +189,10 @@ copy_restore() { # copy dir -> seconds
   (cd "$1" && find . -mindepth 1 -maxdepth 1 ! -name pg_wal -exec cp -a {} "$pgdata/" \;)
   cp -a "$1/pg_wal/." "$work/mnt-wal/pg_wal/"
   sync -f "$pgdata" "$work/mnt-wal/pg_wal"
+  local tc; tc=$(now)
   pg_up
   t1=$(now)
+  echo "  from $1: stop + delete + copy + sync $(secs "$t0" "$tc") s, start $(secs "$tc" "$t1") s" >&2
   secs "$t0" "$t1"
 }
 echo "coordinated-style restores (stop, restore in place, start, accepting connections)" >&2
@@ -201,13 +206,13 @@ cp_far=$(copy_restore "$work/copies/far")
 copy_mib=$(du -sm "$work/copies/near" | awk '{print $1}')
 
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
-span_label="${span_min} min back$([ -n "$quick" ] && echo ' (--quick; the full run: 60 min)')"
+span_label="${span_min} min back$([ -n "$quick" ] && echo ' (--quick)')"
 echo
 echo "pgbench -s 10, -c 4 -j 2, ${tps_s} s; history: pgbench -R $rate between the points, seqs $far_seq (far) .. $near_seq (near) .. $head_seq (head)"
-printf "%-62s %12s %12s %8s\n" "measure" "Rewind" "peer" "ratio"
-printf "%-62s %12s %12s %8sx  target >= 0.9x: %s\n" "(a) pgbench TPS, Rewind vs nbdkit file" "$tps_rewind" "$tps_nbdkit" \
+printf "%-75s %12s %12s %8s\n" "measure" "Rewind" "peer" "ratio"
+printf "%-75s %12s %12s %8sx  target >= 0.9x: %s\n" "(a) pgbench TPS, Rewind vs nbdkit file" "$tps_rewind" "$tps_nbdkit" \
   "$(ratio "$tps_rewind" "$tps_nbdkit")" "$(python3 -c "print('met' if $tps_rewind / $tps_nbdkit >= 0.9 else 'MISSED')")"
-printf "%-62s %11ss %11ss %8sx\n" "(b) coordinated restore: 1 min back vs $span_label" "$rw_near" "$rw_far" "$(ratio "$rw_near" "$rw_far")"
-printf "%-62s %11ss %11ss %8sx\n" "(c) 1 min back: Rewind vs copy back (${copy_mib} MiB)" "$rw_near" "$cp_near" "$(ratio "$rw_near" "$cp_near")"
-printf "%-62s %11ss %11ss %8sx\n" "(c) $span_label: Rewind vs copy back (${copy_mib} MiB)" "$rw_far" "$cp_far" "$(ratio "$rw_far" "$cp_far")"
+printf "%-75s %11ss %11ss %8sx\n" "(b) coordinated restore: 1 min back vs $span_label" "$rw_near" "$rw_far" "$(ratio "$rw_near" "$rw_far")"
+printf "%-75s %11ss %11ss %8sx\n" "(c) 1 min back: Rewind vs copy back (${copy_mib} MiB)" "$rw_near" "$cp_near" "$(ratio "$rw_near" "$cp_near")"
+printf "%-75s %11ss %11ss %8sx\n" "(c) $span_label: Rewind vs copy back (${copy_mib} MiB)" "$rw_far" "$cp_far" "$(ratio "$rw_far" "$cp_far")"
 echo "restore in place rewrote: 1 min back ${rw_near_bytes} bytes, far back ${rw_far_bytes} bytes"
