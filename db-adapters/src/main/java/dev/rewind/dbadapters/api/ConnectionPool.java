@@ -19,7 +19,7 @@ public final class ConnectionPool {
 
     public static HikariDataSource open(Engine engine, String jdbcUrl, Credentials credentials, String poolName) {
         HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(jdbcUrl);
+        config.setJdbcUrl(driverUrl(engine, jdbcUrl));
         if (credentials.user() != null) {
             config.setUsername(credentials.user());
         }
@@ -40,6 +40,19 @@ public final class ConnectionPool {
         } catch (RuntimeException e) {
             throw new RewindException("cannot use JDBC URL for " + engine.label() + ": " + rootMessage(e), e);
         }
+    }
+
+    /**
+     * The URL as the driver takes it: the MariaDB driver serves a {@code jdbc:mysql:} URL only
+     * when it carries {@code permitMysqlScheme}, so that option is added to such a URL.
+     */
+    static String driverUrl(Engine engine, String jdbcUrl) {
+        String scheme = "jdbc:mysql:";
+        if (engine != Engine.MARIADB || !jdbcUrl.regionMatches(true, 0, scheme, 0, scheme.length()) || jdbcUrl.contains("permitMysqlScheme")) {
+            return jdbcUrl;
+        }
+        String url = scheme + jdbcUrl.substring(scheme.length());
+        return url + (url.contains("?") ? "&" : "?") + "permitMysqlScheme";
     }
 
     /** The innermost cause's message, on one line (for errors shown to users). */

@@ -107,6 +107,22 @@ public final class PostgresServer implements AutoCloseable {
         return psqlAs(SUPERUSER, DATABASE, sql);
     }
 
+    /**
+     * From now on {@link #USER} must give {@code password} over TCP (scram-sha-256), as on a
+     * production server; the superuser keeps trust authentication, so {@link #psql} still
+     * works. Returns this server.
+     */
+    public PostgresServer withPassword(String password) {
+        psqlAs(SUPERUSER, "postgres", "set password_encryption = 'scram-sha-256'; alter user " + USER + " password '"
+                + password.replace("'", "''") + "'");
+        String hba = "local all all trust\n"
+                + "host all " + SUPERUSER + " 127.0.0.1/32 trust\n"
+                + "host all all 127.0.0.1/32 scram-sha-256\n";
+        run(List.of("sh", "-c", "printf '%s' \"$1\" > \"$2\"", "sh", hba, dataDir().resolve("pg_hba.conf").toString())).assertOk();
+        restart(); // a reload would apply the new rules a moment later; a restart has applied them when it returns
+        return this;
+    }
+
     /** Stops the server ({@code pg_ctl stop -m fast}); the data dir stays until {@link #close()}. */
     public void stop() {
         if (running) {

@@ -1,0 +1,108 @@
+package dev.rewind.dbadapters.h2;
+
+import dev.rewind.dbadapters.api.ConsistentPoint;
+import dev.rewind.dbadapters.api.DatabaseAdapter;
+import dev.rewind.dbadapters.api.DatabasePosition;
+import dev.rewind.dbadapters.api.Engine;
+import dev.rewind.dbadapters.api.FoundStatement;
+import dev.rewind.dbadapters.api.Jdbc;
+import dev.rewind.dbadapters.api.LogLocation;
+import dev.rewind.dbadapters.api.SeqFence;
+import dev.rewind.dbadapters.api.StatementQuery;
+import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.catalog.DatabaseAttachment;
+import dev.rewind.volumeset.catalog.PositionSample;
+import java.io.IOException;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/**
+ * The adapter for H2, over JDBC (any {@code jdbc:h2:} URL, also a database on a set in the
+ * same process through {@code volumefs.H2OnSet}). A consistent point is {@code CHECKPOINT
+ * SYNC} (everything committed is in the file and forced) followed by the set's fence. H2
+ * keeps no log position a restore could name: samples are empty, and positions and finding
+ * statements are refused with the targets that work instead.
+ */
+public final class H2Adapter implements DatabaseAdapter {
+    static final String NO_POSITIONS = "H2 keeps no log position to restore by; use --to-bookmark, --to-time or --to-seq";
+
+    private final DataSource pool;
+    private final Jdbc jdbc;
+
+    /** The adapter owns {@code pool} and closes it in {@link #close()} when it is AutoCloseable. */
+    public H2Adapter(DatabaseAttachment attachment, DataSource pool) {
+        this.pool = pool;
+        this.jdbc = new Jdbc(pool, "H2 at " + attachment.jdbcUrl().split(";", 2)[0]);
+    }
+
+    @Override
+    public Engine engine() {
+        return Engine.H2;
+    }
+
+    @Override
+    public String checkConnection() {
+        return jdbc.withConnection("connecting", c -> {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT H2VERSION()")) {
+                rs.next();
+                return "H2 " + rs.getString(1);
+            }
+        });
+    }
+
+    @Override
+    public ConsistentPoint consistentPoint(String name, SeqFence fence) throws IOException {
+        jdbc.withConnection("taking a checkpoint", c -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("CHECKPOINT SYNC");
+            }
+            return null;
+        });
+        return new ConsistentPoint(fence.seqNow(), null, null, "CHECKPOINT SYNC");
+    }
+
+    @Override
+    public Optional<PositionSample> sample(String setName, SeqFence fence) {
+        return Optional.empty();
+    }
+
+    @Override
+    public DatabasePosition parsePosition(String text) {
+        throw new RewindException(NO_POSITIONS);
+    }
+
+    @Override
+    public void awaitAcceptingConnections(Duration timeout) {
+        jdbc.awaitAcceptingConnections(timeout);
+    }
+
+    @Override
+    public void validate(String sql) {
+        jdbc.validate(sql);
+    }
+
+    @Override
+    public List<FoundStatement> find(StatementQuery query) {
+        throw new RewindException("H2 keeps no log to search for statements; use --to-bookmark, --to-time or --to-seq");
+    }
+
+    @Override
+    public Optional<LogLocation> locate(DatabasePosition position) {
+        return Optional.empty();
+    }
+
+    @Override
+    public void close() {
+        if (pool instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new RewindException("cannot close the connection pool of " + jdbc.target() + ": " + e.getMessage(), e);
+            }
+        }
+    }
+}

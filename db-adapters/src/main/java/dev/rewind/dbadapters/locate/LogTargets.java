@@ -1,0 +1,184 @@
+package dev.rewind.dbadapters.locate;
+
+import dev.rewind.capture.CapturedSet;
+import dev.rewind.dbadapters.api.DatabaseAdapter;
+import dev.rewind.dbadapters.api.DatabasePosition;
+import dev.rewind.dbadapters.api.LogLocation;
+import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.catalog.Catalog;
+import dev.rewind.volumeset.catalog.DatabaseAttachment;
+import dev.rewind.volumeset.catalog.PositionSample;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Turns a position of the database's log into a seq of the set: {@link #through} (restore
+ * including the record at the position, {@code --to-lsn}) and {@link #before} (restore to
+ * the write just before the one that put it on disk, {@code --before-lsn}).
+ *
+ * <p>Exact path: the adapter says which file and offset hold the record and what bytes it
+ * starts with ({@link DatabaseAdapter#locate}); the attachment's mounts say which member's
+ * file system holds the file; FIEMAP ({@link FileExtents}) gives the byte offset on that
+ * member; {@link WriteLocator} finds the first write that put those bytes there, searching
+ * only between the samples that bracket the position. Otherwise, samples only: for
+ * {@code through} the oldest sample whose durable position reaches it, for {@code before}
+ * the newest sample whose bound lies before it, reported as approximate. Only samples in the
+ * set's current {@link Lineage} count.
+ */
+public final class LogTargets {
+    private final CapturedSet set;
+    private final Catalog catalog;
+    private final DatabaseAttachment attachment;
+    private final DatabaseAdapter adapter;
+
+    public LogTargets(CapturedSet set, Catalog catalog, DatabaseAttachment a, DatabaseAdapter adapter) {
+        this.set = set;
+        this.catalog = catalog;
+        this.attachment = a;
+        this.adapter = adapter;
+    }
+
+    /** The seq that holds the log through the record at {@code p}. */
+    public PositionTarget through(DatabasePosition p) throws IOException {
+        return resolve(p, true);
+    }
+
+    /** The seq just before the write that put the record at {@code p} on disk. */
+    public PositionTarget before(DatabasePosition p) throws IOException {
+        return resolve(p, false);
+    }
+
+    private PositionTarget resolve(DatabasePosition p, boolean through) throws IOException {
+        long head = set.lastSeq();
+        Lineage lineage = Lineage.of(catalog.listRestores(set.name()), head);
+        List<PositionSample> samples = samplesIn(lineage, Math.max(set.oldestSeq(), 0), head);
+        if (samples.isEmpty()) {
+            throw new RewindException("no positions of the database on set " + set.name() + " were sampled yet (the daemon samples them "
+                    + "while it runs: rewind serve); restore by --to-bookmark, --to-time or --to-seq");
+        }
+        PositionSample oldest = samples.get(0);
+        PositionSample newest = newestKnown(samples);
+        if (p.order() > newest.boundOrder()) {
+            throw outside(p, oldest, newest);
+        }
+        Optional<PositionSample> boundBefore = lastBoundBefore(samples, p.order());
+        Optional<PositionSample> durableFrom = firstDurableFrom(samples, p.order());
+        long fromSeq = boundBefore.map(s -> s.seq() + 1).orElse(Math.max(set.oldestSeq() + 1, 1));
+        long toSeq = durableFrom.map(PositionSample::seq).orElse(head);
+
+        String notExact = null;
+        Optional<LogLocation> where = adapter.locate(p);
+        if (where.isEmpty()) {
+            notExact = "the database cannot tell where " + p + " lives now (its log file was removed or recycled)";
+        } else {
+            try {
+                Exact exact = exactSeq(where.get(), fromSeq, toSeq, lineage);
+                if (exact.seq > 0) {
+                    long seq = through ? exact.seq : exact.seq - 1;
+                    return new PositionTarget(seq, true, "the write that put " + p + " on disk is seq " + exact.seq + " (member " + exact.member
+                            + ", byte " + exact.memberOffset + ")" + (through ? "" : "; restoring to seq " + seq));
+                }
+                notExact = exact.whyNot;
+            } catch (RewindException e) {
+                notExact = e.getMessage();
+            }
+        }
+        if (through) {
+            if (durableFrom.isPresent()) {
+                return new PositionTarget(durableFrom.get().seq(), false, "sampled: no exact location (" + notExact + "); oldest sample with "
+                        + p + " on disk");
+            }
+            return new PositionTarget(head, false, "sampled: no exact location (" + notExact + "); no sample has " + p
+                    + " on disk yet, so the newest seq");
+        }
+        if (boundBefore.isEmpty()) {
+            throw outside(p, oldest, newest);
+        }
+        return new PositionTarget(boundBefore.get().seq(), false, "sampled: no exact location (" + notExact + "); newest sample before " + p);
+    }
+
+    private record Exact(long seq, String member, long memberOffset, String whyNot) {
+    }
+
+    private Exact exactSeq(LogLocation where, long fromSeq, long toSeq, Lineage lineage) throws IOException {
+        Path file = where.file().toAbsolutePath().normalize();
+        String member = null;
+        Path mountDir = null;
+        for (Map.Entry<String, String> m : attachment.mounts().entrySet()) {
+            Path dir = Path.of(m.getValue()).toAbsolutePath().normalize();
+            if (file.startsWith(dir) && (mountDir == null || dir.getNameCount() > mountDir.getNameCount())) {
+                member = m.getKey();
+                mountDir = dir;
+            }
+        }
+        if (member == null) {
+            return new Exact(0, null, 0, "no member's mount holds " + file + "; give the mounts with rewind db attach");
+        }
+        long memberOffset = FileExtents.of(file).physicalOffset(where.fileOffsetBytes(), where.expected().length);
+        WriteLocator.Match m = WriteLocator.firstWriteOf(set, set.memberIndex(member), memberOffset, where.expected(), fromSeq, toSeq,
+                lineage);
+        if (m.seq().isPresent()) {
+            return new Exact(m.seq().getAsLong(), member, memberOffset, null);
+        }
+        return new Exact(0, member, memberOffset, m.whyNot());
+    }
+
+    private List<PositionSample> samplesIn(Lineage lineage, long fromSeq, long toSeq) {
+        List<PositionSample> out = new ArrayList<>();
+        for (Lineage.SeqRange r : lineage.ranges()) {
+            long from = Math.max(r.firstSeq(), fromSeq);
+            long to = Math.min(r.lastSeq(), toSeq);
+            if (from <= to) {
+                out.addAll(catalog.databases().samples(set.name(), from, to));
+            }
+        }
+        return out;
+    }
+
+    /** The newest sample, or the database's position now when it answers and is newer. */
+    private PositionSample newestKnown(List<PositionSample> samples) throws IOException {
+        PositionSample newest = samples.get(samples.size() - 1);
+        try {
+            Optional<PositionSample> now = adapter.sample(set.name(), set::lastSeq);
+            if (now.isPresent() && now.get().boundOrder() > newest.boundOrder()) {
+                newest = now.get();
+            }
+        } catch (RewindException e) {
+            // the database is down: the newest sample is what is known
+        }
+        return newest;
+    }
+
+    private static Optional<PositionSample> lastBoundBefore(List<PositionSample> samples, long order) {
+        PositionSample found = null;
+        for (PositionSample s : samples) {
+            if (s.boundOrder() < order) {
+                found = s;
+            }
+        }
+        return Optional.ofNullable(found);
+    }
+
+    private static Optional<PositionSample> firstDurableFrom(List<PositionSample> samples, long order) {
+        for (PositionSample s : samples) {
+            if (s.durableOrder() >= order) {
+                return Optional.of(s);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private RewindException outside(DatabasePosition p, PositionSample oldest, PositionSample newest) {
+        String what = switch (adapter.engine()) {
+            case POSTGRESQL -> "LSN";
+            case MARIADB -> "binlog position";
+            case H2 -> "position";
+        };
+        return new RewindException(what + " " + p + " is outside the set's history (oldest " + oldest.boundPosition() + ", newest "
+                + newest.boundPosition() + ")");
+    }
+}

@@ -1,0 +1,193 @@
+package dev.rewind.dbadapters.positions;
+
+import dev.rewind.capture.CapturedSet;
+import dev.rewind.dbadapters.api.ConnectionPool;
+import dev.rewind.dbadapters.api.DatabaseAdapter;
+import dev.rewind.volumeset.Durations;
+import dev.rewind.volumeset.catalog.Catalog;
+import dev.rewind.volumeset.catalog.DatabaseAttachment;
+import dev.rewind.volumeset.catalog.PositionSample;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Samples a database's log position against its set's seq while the daemon runs, on a
+ * daemon thread of its own, every {@code sampleEvery} of the attachment: the adapter reads
+ * the durable position, the set's newest seq (no flush: a sample only brackets), and the
+ * bound position; a sample that repeats the last one's seq and positions is skipped. While
+ * the database is down sampling pauses, logged once per outage, and is retried every
+ * period. {@link #pause()} holds it off around a coordinated restore. Samples older than the
+ * set's history are pruned now and then.
+ */
+public final class PositionSampler implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PositionSampler.class);
+    /** How often samples below the set's oldest seq are pruned. */
+    static final Duration PRUNE_EVERY = Duration.ofMinutes(10);
+
+    private final CapturedSet set;
+    private final Catalog catalog;
+    private final DatabaseAdapter adapter;
+    private final Clock clock;
+    private final Duration every;
+    private final Thread thread;
+
+    private boolean stopped;
+    private int pauses;
+    private boolean sampling;
+    private PositionSample last;
+    private String outage;
+    private Instant lastPrune;
+
+    private PositionSampler(CapturedSet set, Catalog catalog, DatabaseAttachment a, DatabaseAdapter adapter, Clock clock) {
+        this.set = set;
+        this.catalog = catalog;
+        this.adapter = adapter;
+        this.clock = clock;
+        this.every = a.sampleEvery();
+        this.lastPrune = clock.instant();
+        this.thread = new Thread(this::loop, "rewind-positions-" + set.name());
+        thread.setDaemon(true);
+    }
+
+    /** Starts sampling {@code a}'s database on {@code set}; close to stop. */
+    public static PositionSampler start(CapturedSet set, Catalog catalog, DatabaseAttachment a, DatabaseAdapter adapter, Clock clock) {
+        if (a.sampleEvery() == null || a.sampleEvery().isZero() || a.sampleEvery().isNegative()) {
+            throw new IllegalArgumentException("sampleEvery must be positive, was " + a.sampleEvery());
+        }
+        PositionSampler s = new PositionSampler(set, catalog, a, adapter, clock);
+        s.thread.start();
+        return s;
+    }
+
+    private void loop() {
+        while (true) {
+            synchronized (this) {
+                if (stopped) {
+                    return;
+                }
+                if (pauses > 0) {
+                    waitQuietly(every);
+                    continue;
+                }
+                sampling = true;
+            }
+            try {
+                sampleOnce();
+            } finally {
+                synchronized (this) {
+                    sampling = false;
+                    notifyAll();
+                }
+            }
+            synchronized (this) {
+                if (!stopped) {
+                    waitQuietly(every);
+                }
+            }
+        }
+    }
+
+    private void waitQuietly(Duration d) {
+        try {
+            wait(Math.max(1, d.toMillis()));
+        } catch (InterruptedException e) {
+            stopped = true;
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Takes one sample now and stores it unless it repeats the last one; true when one was
+     * stored. Failures are logged once per outage, never thrown.
+     */
+    boolean sampleOnce() {
+        try {
+            Optional<PositionSample> s = adapter.sample(set.name(), set::lastSeq);
+            if (outage != null) {
+                LOG.info("sampling positions of set {} resumed", set.name());
+                outage = null;
+            }
+            boolean stored = false;
+            if (s.isPresent() && !repeatsLast(s.get())) {
+                catalog.databases().insertSamples(List.of(s.get()));
+                last = s.get();
+                stored = true;
+            }
+            pruneNowAndThen();
+            return stored;
+        } catch (Exception e) {
+            String reason = ConnectionPool.rootMessage(e);
+            if (outage == null) {
+                LOG.warn("sampling positions of set {} paused: {}; retrying every {}", set.name(), reason, Durations.format(every));
+            }
+            outage = reason;
+            return false;
+        }
+    }
+
+    private boolean repeatsLast(PositionSample s) {
+        return last != null && last.seq() == s.seq() && last.durableOrder() == s.durableOrder() && last.boundOrder() == s.boundOrder();
+    }
+
+    private void pruneNowAndThen() {
+        Instant now = clock.instant();
+        if (Duration.between(lastPrune, now).compareTo(PRUNE_EVERY) >= 0) {
+            lastPrune = now;
+            int pruned = catalog.databases().deleteSamplesBefore(set.name(), set.oldestSeq());
+            if (pruned > 0) {
+                LOG.debug("set {}: pruned {} position samples older than seq {}", set.name(), pruned, set.oldestSeq());
+            }
+        }
+    }
+
+    /**
+     * Holds sampling off until the returned handle is closed (around a coordinated restore);
+     * returns once no sample is being taken.
+     */
+    public AutoCloseable pause() {
+        synchronized (this) {
+            pauses++;
+            while (sampling && Thread.currentThread() != thread) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        return new AutoCloseable() {
+            private boolean closed;
+
+            @Override
+            public void close() {
+                synchronized (PositionSampler.this) {
+                    if (!closed) {
+                        closed = true;
+                        pauses--;
+                        PositionSampler.this.notifyAll();
+                    }
+                }
+            }
+        };
+    }
+
+    /** Stops sampling and waits for the thread to end. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            stopped = true;
+            notifyAll();
+        }
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

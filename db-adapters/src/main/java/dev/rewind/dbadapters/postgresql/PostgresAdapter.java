@@ -1,0 +1,357 @@
+package dev.rewind.dbadapters.postgresql;
+
+import dev.rewind.dbadapters.api.ConnectionPool;
+import dev.rewind.dbadapters.api.ConsistentPoint;
+import dev.rewind.dbadapters.api.DatabaseAdapter;
+import dev.rewind.dbadapters.api.DatabasePosition;
+import dev.rewind.dbadapters.api.Engine;
+import dev.rewind.dbadapters.api.FoundStatement;
+import dev.rewind.dbadapters.api.Jdbc;
+import dev.rewind.dbadapters.api.LogLocation;
+import dev.rewind.dbadapters.api.SeqFence;
+import dev.rewind.dbadapters.api.StatementQuery;
+import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.catalog.DatabaseAttachment;
+import dev.rewind.volumeset.catalog.PositionSample;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import javax.sql.DataSource;
+
+/**
+ * The {@link DatabaseAdapter} for PostgreSQL: a consistent bookmark is a restore point of the
+ * bookmark's name followed by a CHECKPOINT; a sample reads the WAL flush LSN before the seq and
+ * the insert LSN after it; positions are LSNs; {@code find} reads the WAL files with
+ * {@code pg_waldump} (see {@link WalStatements} for what it recognises); {@code locate} maps an
+ * LSN to its segment file and offset. It owns its pool and closes it.
+ */
+public final class PostgresAdapter implements DatabaseAdapter {
+    /** The bytes a WAL record's location carries: at most this many, never past the end of its file system block. */
+    static final int EXPECTED_BYTES = 24;
+    static final int FILE_SYSTEM_BLOCK_BYTES = 4096;
+    private static final String INSUFFICIENT_PRIVILEGE = "42501";
+
+    private final DataSource pool;
+    private final Jdbc jdbc;
+    private final Clock clock;
+
+    public PostgresAdapter(DatabaseAttachment attachment, DataSource pool) {
+        this(attachment, pool, Clock.systemUTC());
+    }
+
+    PostgresAdapter(DatabaseAttachment attachment, DataSource pool, Clock clock) {
+        this.pool = pool;
+        this.jdbc = new Jdbc(pool, targetOf(attachment.jdbcUrl()));
+        this.clock = clock;
+    }
+
+    /** {@code PostgreSQL at 127.0.0.1:5433/shop} from a JDBC URL; never its parameters (a password may be among them). */
+    static String targetOf(String jdbcUrl) {
+        Properties p = org.postgresql.Driver.parseURL(jdbcUrl, new Properties());
+        if (p == null) {
+            int q = jdbcUrl.indexOf('?');
+            return "PostgreSQL at " + (q < 0 ? jdbcUrl : jdbcUrl.substring(0, q));
+        }
+        String[] hosts = p.getProperty("PGHOST", "localhost").split(",");
+        String[] ports = p.getProperty("PGPORT", "5432").split(",");
+        List<String> at = new ArrayList<>();
+        for (int i = 0; i < hosts.length; i++) {
+            at.add(hosts[i] + ":" + ports[Math.min(i, ports.length - 1)]);
+        }
+        return "PostgreSQL at " + String.join(",", at) + "/" + p.getProperty("PGDBNAME", "");
+    }
+
+    @Override
+    public Engine engine() {
+        return Engine.POSTGRESQL;
+    }
+
+    @Override
+    public String checkConnection() {
+        return jdbc.withConnection("checking the connection", c -> queryText(c, "select version()"));
+    }
+
+    @Override
+    public ConsistentPoint consistentPoint(String name, SeqFence fence) throws IOException {
+        return withFence("taking consistent bookmark '" + name + "'", c -> {
+            Lsn point;
+            Lsn redo;
+            try {
+                try (PreparedStatement s = c.prepareStatement("select pg_create_restore_point(?)::text")) {
+                    s.setString(1, name);
+                    point = Lsn.parse(single(s.executeQuery()));
+                }
+                try (Statement s = c.createStatement()) {
+                    s.execute("CHECKPOINT");
+                }
+                redo = Lsn.parse(queryText(c, "select redo_lsn::text from pg_control_checkpoint()"));
+            } catch (SQLException e) {
+                if (INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+                    String role = c.getMetaData().getUserName();
+                    throw new RewindException("role " + role + " may not take a consistent bookmark on " + jdbc.target() + " ("
+                            + ConnectionPool.rootMessage(e) + "); connect as a superuser, or as one run: GRANT pg_checkpoint TO " + role
+                            + "; GRANT EXECUTE ON FUNCTION pg_create_restore_point(text) TO " + role
+                            + "; GRANT EXECUTE ON FUNCTION pg_control_checkpoint() TO " + role, e);
+                }
+                throw e;
+            }
+            long seq = seqNow(fence);
+            return new ConsistentPoint(seq, point.position(), null,
+                    "restore point '" + name + "' ends at " + point + "; checkpoint redo " + redo);
+        });
+    }
+
+    @Override
+    public Optional<PositionSample> sample(String setName, SeqFence fence) throws IOException {
+        return withFence("sampling the WAL position", c -> {
+            if ("t".equals(queryText(c, "select pg_is_in_recovery()::text"))) {
+                throw new RewindException(jdbc.target() + " is in recovery (a standby, or still replaying WAL): its WAL positions "
+                        + "cannot be sampled; attach the primary, or wait until recovery has finished");
+            }
+            Lsn durable = Lsn.parse(queryText(c, "select pg_current_wal_flush_lsn()::text"));
+            long seq = seqNow(fence);
+            Instant at = clock.instant();
+            Lsn bound = Lsn.parse(queryText(c, "select pg_current_wal_insert_lsn()::text"));
+            long micros = ChronoUnit.MICROS.between(Instant.EPOCH, at);
+            return Optional.of(new PositionSample(setName, seq, micros, durable.toString(), durable.value(), bound.toString(),
+                    bound.value(), null));
+        });
+    }
+
+    @Override
+    public DatabasePosition parsePosition(String text) {
+        return Lsn.parse(text).position();
+    }
+
+    @Override
+    public void awaitAcceptingConnections(Duration timeout) {
+        jdbc.awaitAcceptingConnections(timeout);
+    }
+
+    @Override
+    public void validate(String sql) {
+        jdbc.validate(sql);
+    }
+
+    @Override
+    public List<FoundStatement> find(StatementQuery query) throws IOException {
+        StatementPattern pattern = StatementPattern.parse(query.sql());
+        WalServer server = jdbc.withConnection("finding where the WAL is", WalServer::read);
+        Path walDir = server.walDirectory();
+        WalDump dump = WalDump.find(server.majorVersion()).orElseThrow(() -> new RewindException("pg_waldump not found (on PATH or in "
+                + "/usr/lib/postgresql/" + server.majorVersion() + "/bin); install PostgreSQL " + server.majorVersion()
+                + "'s client tools on this host, e.g. apt-get install postgresql-" + server.majorVersion()));
+        List<String> segments;
+        try {
+            segments = WalSegments.segmentsOf(walDir, server.timeline());
+        } catch (IOException e) {
+            throw new RewindException("cannot list the WAL directory " + walDir + " (" + e.getMessage()
+                    + "); run db find on the database's host as a user that can read it");
+        }
+        if (segments.isEmpty()) {
+            return List.of();
+        }
+        Lsn start = WalSegments.startOf(segments.get(0), server.segmentSizeBytes());
+        List<WalCommit> commits = new ArrayList<>();
+        dump.read(walDir, server.timeline(), start, server.flushLsn(), new WalTransactions(c -> {
+            if ((query.since() == null || !c.time().isBefore(query.since())) && (query.until() == null || c.time().isBefore(query.until()))) {
+                commits.add(c);
+            }
+        }));
+        if (commits.isEmpty()) {
+            return List.of();
+        }
+        return jdbc.withConnection("naming the relations found in the WAL", c -> {
+            WalStatements statements = new WalStatements(pattern, server.walHasTruncateRecords(), new CatalogNames(c));
+            List<FoundStatement> found = new ArrayList<>();
+            for (WalCommit commit : commits) {
+                statements.match(commit).ifPresent(found::add);
+            }
+            return found;
+        });
+    }
+
+    @Override
+    public Optional<LogLocation> locate(DatabasePosition position) throws IOException {
+        Lsn lsn = new Lsn(position.order());
+        record Where(WalServer server, String fileName) {
+        }
+        Where where = jdbc.withConnection("locating WAL position " + lsn, c -> {
+            WalServer server = WalServer.read(c);
+            if (lsn.compareTo(server.flushLsn()) > 0) {
+                return null; // not on disk yet: no write has put it there
+            }
+            try (PreparedStatement s = c.prepareStatement("select file_name from pg_walfile_name_offset(?::pg_lsn)")) {
+                s.setString(1, lsn.toString());
+                return new Where(server, single(s.executeQuery()));
+            }
+        });
+        if (where == null) {
+            return Optional.empty();
+        }
+        // pg_walfile_name_offset names the previous segment for an LSN exactly on a segment boundary (with offset 0 in
+        // PostgreSQL 15, the segment size in others): take only the timeline from it, the segment and offset from the LSN
+        long segmentSize = where.server().segmentSizeBytes();
+        String fileName = WalSegments.fileName(WalSegments.timelineOf(where.fileName()), Long.divideUnsigned(lsn.value(), segmentSize),
+                segmentSize);
+        long offset = Long.remainderUnsigned(lsn.value(), segmentSize);
+        Path file = where.server().walDirectory().resolve(fileName);
+        int wanted = (int) Math.min(EXPECTED_BYTES, FILE_SYSTEM_BLOCK_BYTES - offset % FILE_SYSTEM_BLOCK_BYTES);
+        ByteBuffer bytes = ByteBuffer.allocate(wanted);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            while (bytes.hasRemaining() && ch.read(bytes, offset + bytes.position()) > 0) {
+                // read until full or end of file
+            }
+        } catch (NoSuchFileException e) {
+            return Optional.empty(); // recycled or archived away
+        }
+        if (bytes.position() == 0) {
+            return Optional.empty();
+        }
+        return Optional.of(new LogLocation(position, file, offset, Arrays.copyOf(bytes.array(), bytes.position())));
+    }
+
+    @Override
+    public void close() {
+        if (pool instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                throw new RewindException("cannot close the pool of " + jdbc.target() + ": " + ConnectionPool.rootMessage(e), e);
+            }
+        }
+    }
+
+    /** Work on one connection that calls the set's fence; its IOException comes out as itself. */
+    private <T> T withFence(String doing, Jdbc.SqlWork<T> work) throws IOException {
+        try {
+            return jdbc.withConnection(doing, work);
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    private static long seqNow(SeqFence fence) {
+        try {
+            return fence.seqNow();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static String queryText(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            return single(s.executeQuery(sql));
+        }
+    }
+
+    private static String single(ResultSet rs) throws SQLException {
+        try (rs) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    /** What {@code find} and {@code locate} need to know about the server's WAL, read on one connection. */
+    record WalServer(Path walDirectory, int timeline, long segmentSizeBytes, Lsn flushLsn, int majorVersion, boolean walHasTruncateRecords) {
+
+        static WalServer read(Connection c) throws SQLException {
+            String dataDir = queryText(c, "select max(setting) from pg_settings where name = 'data_directory'");
+            if (dataDir == null) {
+                String role = c.getMetaData().getUserName();
+                throw new RewindException("role " + role + " may not see where the data directory is; as a superuser run: GRANT "
+                        + "pg_read_all_settings TO " + role);
+            }
+            Path wal = Path.of(dataDir, "pg_wal");
+            Path walDir;
+            try {
+                walDir = wal.toRealPath();
+            } catch (IOException e) {
+                throw new RewindException("cannot read the WAL directory " + wal + " (" + e.getMessage()
+                        + "); run this on the database's host as a user that can read it");
+            }
+            if (!Files.isDirectory(walDir)) {
+                throw new RewindException("the WAL directory " + wal + " is not a directory here; run this on the database's host");
+            }
+            if ("t".equals(queryText(c, "select pg_is_in_recovery()::text"))) {
+                throw new RewindException("the server is in recovery (a standby, or still replaying WAL); ask the primary");
+            }
+            String walFile = queryText(c, "select pg_walfile_name(pg_current_wal_lsn())");
+            long segmentSize = Long.parseLong(queryText(c, "select setting from pg_settings where name = 'wal_segment_size'"));
+            Lsn flush = Lsn.parse(queryText(c, "select pg_current_wal_flush_lsn()::text"));
+            int major = Integer.parseInt(queryText(c, "select current_setting('server_version_num')")) / 10_000;
+            boolean logical = "logical".equals(queryText(c, "select current_setting('wal_level')"));
+            return new WalServer(walDir, WalSegments.timelineOf(walFile), segmentSize, flush, major, logical);
+        }
+    }
+
+    /** Names from the live catalog of the database the adapter is connected to. */
+    private static final class CatalogNames implements WalStatements.RelationNames {
+        private final Connection c;
+
+        CatalogNames(Connection c) {
+            this.c = c;
+        }
+
+        @Override
+        public java.util.Map<Long, String> ofRelids(List<Long> relids) {
+            java.util.Map<Long, String> names = new java.util.HashMap<>();
+            try (PreparedStatement s = c.prepareStatement("select c.oid::bigint, n.nspname || '.' || c.relname from pg_class c "
+                    + "join pg_namespace n on n.oid = c.relnamespace where c.oid::bigint = any(?)")) {
+                s.setArray(1, c.createArrayOf("bigint", relids.toArray()));
+                try (ResultSet rs = s.executeQuery()) {
+                    while (rs.next()) {
+                        names.put(rs.getLong(1), rs.getString(2));
+                    }
+                }
+            } catch (SQLException e) {
+                throw new RewindException("cannot read relation names: " + ConnectionPool.rootMessage(e), e);
+            }
+            return names;
+        }
+
+        @Override
+        public Optional<String> ofFile(String path) {
+            String[] parts = path.split("/");
+            long tablespace;
+            if (parts.length == 3 && parts[0].equals("base")) {
+                tablespace = 0;
+            } else if (parts.length == 5 && parts[0].equals("pg_tblspc")) {
+                tablespace = Long.parseLong(parts[1]);
+            } else {
+                return Optional.empty();
+            }
+            try (PreparedStatement s = c.prepareStatement("select n.nspname || '.' || c.relname from pg_class c "
+                    + "join pg_namespace n on n.oid = c.relnamespace join pg_database d on d.datname = current_database() "
+                    + "where d.oid::bigint = ? and c.oid = pg_filenode_relation(?::oid, ?::oid) and c.relkind in ('r', 'p', 'm')")) {
+                s.setLong(1, Long.parseLong(parts[parts.length - 2]));
+                s.setLong(2, tablespace);
+                s.setLong(3, Long.parseLong(parts[parts.length - 1]));
+                try (ResultSet rs = s.executeQuery()) {
+                    return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+                }
+            } catch (SQLException e) {
+                throw new RewindException("cannot read relation names: " + ConnectionPool.rootMessage(e), e);
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package dev.rewind.dbadapters.postgresql;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class WalSegmentsTest {
+    private static final long SIXTEEN_MIB = 16L << 20;
+
+    @Test
+    void namesAndNumbersAgree() {
+        assertEquals("000000010000000000000001", WalSegments.fileName(1, 1, SIXTEEN_MIB));
+        assertEquals("0000000200000001000000FF", WalSegments.fileName(2, 0x1FF, SIXTEEN_MIB));
+        assertEquals(0x1FF, WalSegments.segmentNumber("0000000200000001000000FF", SIXTEEN_MIB));
+        assertEquals(2, WalSegments.timelineOf("0000000200000001000000FF"));
+        // the last segment of one 4 GiB range is followed by the first of the next
+        assertEquals("000000010000000200000000", WalSegments.fileName(1, WalSegments.segmentNumber("0000000100000001000000FF", SIXTEEN_MIB) + 1,
+                SIXTEEN_MIB));
+        assertEquals("000000010000000000000003", WalSegments.fileName(1, 3, 1L << 30 >> 6));
+    }
+
+    @Test
+    void aSegmentStartsAtItsNumberTimesItsSize() {
+        assertEquals(Lsn.parse("1/FF000000"), WalSegments.startOf("0000000100000001000000FF", SIXTEEN_MIB));
+        assertEquals(Lsn.parse("0/1000000"), WalSegments.startOf("000000010000000000000001", SIXTEEN_MIB));
+    }
+
+    @Test
+    void onlySegmentNamesAreSegments() {
+        assertTrue(WalSegments.isSegmentName("000000010000000000000001"));
+        assertFalse(WalSegments.isSegmentName("00000002.history"));
+        assertFalse(WalSegments.isSegmentName("000000010000000000000001.partial"));
+        assertFalse(WalSegments.isSegmentName("archive_status"));
+    }
+}
