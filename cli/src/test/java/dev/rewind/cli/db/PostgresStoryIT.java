@@ -1,0 +1,172 @@
+package dev.rewind.cli.db;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.rewind.cli.nbd.RewindServe;
+import dev.rewind.testfixtures.tools.Tools;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The DBA's story on PostgreSQL, through the {@code rewind} command only: data and WAL on two
+ * members ({@link PostgresOnRewind}); {@code rewind db attach} with the DBA's stop.sh and
+ * start.sh and the members' mounts; {@code pgbench -i -s 10}, then pgbench in the background
+ * and a side workload that inserts numbered rows one commit at a time; a consistent bookmark
+ * mid-run; {@code DROP TABLE pgbench_accounts}; {@code rewind db find --sql 'DROP TABLE'}
+ * finds it with the exact seq before it; {@code rewind restore --before-lsn ... --coordinated}
+ * stops, restores, starts and validates. Then PostgreSQL runs, {@code pgbench_accounts} has
+ * its million rows and balances against the history, {@code pg_amcheck} is clean, and every
+ * side row whose commit returned before the DROP was issued is there and none issued after
+ * the DROP returned (rows in flight meanwhile may go either way).
+ */
+class PostgresStoryIT {
+    private static final long ACCOUNTS = 10 * 100_000L;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    /** One side-workload commit: its number, and when it was issued and returned ({@link System#nanoTime}). */
+    private record Commit(long n, long issuedNanos, long returnedNanos) {
+    }
+
+    @Test
+    void droppedTableComesBackWithEverySideRowCommittedBeforeTheDropAndNoneAfter() throws Exception {
+        try (PostgresOnRewind pg = PostgresOnRewind.create(dir)) {
+            RewindServe serve = pg.serve();
+            pg.pgbench("-i", "-s", "10", "-q");
+            pg.psql("postgres", "create table side (n bigint primary key)");
+            serve.ok("db", "attach", RewindServe.SET, "--jdbc", pg.jdbcUrl(), "--user", "postgres",
+                    "--stop-cmd", "sh " + pg.stopScript(), "--start-cmd", "sh " + pg.startScript(),
+                    "--mount", PostgresOnRewind.DATA + "=" + pg.dir().resolve("mnt-" + PostgresOnRewind.DATA),
+                    "--mount", PostgresOnRewind.WAL + "=" + pg.dir().resolve("mnt-" + PostgresOnRewind.WAL),
+                    "--validate", "select count(*) = 10 from pgbench_branches");
+
+            Process pgbench = new ProcessBuilder(pg.pgbenchCommand("-c", "4", "-j", "2", "-T", "120"))
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("pgbench.log").toFile()).start();
+            ConcurrentLinkedQueue<Commit> commits = new ConcurrentLinkedQueue<>();
+            AtomicBoolean stopSide = new AtomicBoolean();
+            AtomicReference<Throwable> sideFailure = new AtomicReference<>();
+            Thread side = new Thread(() -> sideWorkload(pg.jdbcUrl(), commits, stopSide, sideFailure), "side-workload");
+            long dropIssued;
+            long dropReturned;
+            Instant beforeDrop;
+            JsonNode bookmark;
+            try {
+                side.start();
+                Thread.sleep(10_000);
+                bookmark = serve.json("bookmark", RewindServe.SET, "mid-run", "--consistent", "--json");
+                assertTrue(bookmark.get("consistent").asBoolean(), "bookmark --consistent: " + bookmark);
+                Thread.sleep(10_000);
+
+                beforeDrop = Instant.now().minusSeconds(1);
+                try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), "postgres", ""); Statement s = c.createStatement()) {
+                    dropIssued = System.nanoTime();
+                    s.execute("drop table pgbench_accounts");
+                    dropReturned = System.nanoTime();
+                }
+                Thread.sleep(5_000); // the side workload goes on; the daemon samples the WAL position past the DROP
+            } finally {
+                stopSide.set(true);
+                side.join(TimeUnit.MINUTES.toMillis(2));
+                if (!pgbench.waitFor(1, TimeUnit.MINUTES)) { // its clients abort on the missing table
+                    pgbench.destroyForcibly();
+                    pgbench.waitFor(30, TimeUnit.SECONDS);
+                }
+            }
+            assertEquals(null, sideFailure.get(), "the side workload failed before the restore");
+
+            JsonNode found = serve.json("db", "find", RewindServe.SET, "--sql", "DROP TABLE", "--since", beforeDrop.toString(), "--json");
+            System.out.println("PostgresStoryIT: db find: " + found);
+            assertEquals(1, found.get("statements").size(), "one DROP TABLE since " + beforeDrop + ": " + found);
+            JsonNode drop = found.get("statements").get(0);
+            assertTrue(drop.get("exact").asBoolean(), "db find placed the DROP by its WAL record's write, not by samples: " + drop);
+            String lsn = drop.get("position").asText();
+
+            Tools.Result restore = serve.rewind("restore", RewindServe.SET, "--before-lsn", lsn, "--coordinated", "--json");
+            System.out.println("PostgresStoryIT: restore --before-lsn " + lsn + " --coordinated: " + restore.out());
+            assertEquals(0, restore.exit(), () -> restore.describe() + "\n--- server log:\n" + pg.serverLog());
+            JsonNode report = JSON.readTree(restore.out());
+            assertTrue(report.get("ok").asBoolean(), report.toString());
+            assertEquals(drop.get("seqBefore").asLong(), report.get("targetSeq").asLong(), "the restore went to the seq db find named");
+
+            pg.awaitAcceptingConnections(); // the start command brought it up; it accepts connections
+            assertEquals(Long.toString(ACCOUNTS), pg.psql("postgres", "select count(*) from pgbench_accounts"), "pgbench_accounts is whole");
+            String[] sums = pg.psql("postgres", "select (select sum(abalance) from pgbench_accounts), (select sum(bbalance) from pgbench_branches), "
+                    + "(select sum(tbalance) from pgbench_tellers), (select coalesce(sum(delta), 0) from pgbench_history)").split("\\|");
+            assertEquals(sums[3], sums[0], "sum of account balances against the history's deltas");
+            assertEquals(sums[3], sums[1], "sum of branch balances against the history's deltas");
+            assertEquals(sums[3], sums[2], "sum of teller balances against the history's deltas");
+            Tools.Result amcheck = pg.amcheck();
+            assertEquals(0, amcheck.exit(), amcheck::describe);
+            assertEquals("", amcheck.out().strip(), amcheck::describe);
+
+            Set<Long> present = new HashSet<>();
+            for (String line : pg.psql("postgres", "select n from side").lines().toList()) {
+                present.add(Long.parseLong(line.strip()));
+            }
+            List<Long> lostBefore = new ArrayList<>();
+            List<Long> keptAfter = new ArrayList<>();
+            int before = 0;
+            int after = 0;
+            for (Commit c : commits) {
+                if (c.returnedNanos() < dropIssued) {
+                    before++;
+                    if (!present.contains(c.n())) {
+                        lostBefore.add(c.n());
+                    }
+                } else if (c.issuedNanos() > dropReturned) {
+                    after++;
+                    if (present.contains(c.n())) {
+                        keptAfter.add(c.n());
+                    }
+                }
+            }
+            System.out.println("PostgresStoryIT: " + before + " side rows committed before the DROP, " + after + " after it; bookmark "
+                    + bookmark.get("seq") + ", restored to seq " + drop.get("seqBefore"));
+            assertTrue(before > 0 && after > 0, "the side workload committed rows on both sides of the DROP: " + before + " / " + after);
+            assertTrue(lostBefore.isEmpty(), "side rows committed before the DROP are missing: " + lostBefore);
+            assertTrue(keptAfter.isEmpty(), "side rows committed after the DROP are there: " + keptAfter);
+        }
+    }
+
+    /** Inserts 1, 2, 3, ... one autocommitted row at a time, recording each commit that returned, until told to stop. */
+    private static void sideWorkload(String url, ConcurrentLinkedQueue<Commit> commits, AtomicBoolean stop, AtomicReference<Throwable> failure) {
+        AtomicLong next = new AtomicLong(1);
+        try (Connection c = DriverManager.getConnection(url, "postgres", "");
+             PreparedStatement insert = c.prepareStatement("insert into side (n) values (?)")) {
+            c.setAutoCommit(true);
+            while (!stop.get()) {
+                long n = next.getAndIncrement();
+                insert.setLong(1, n);
+                long issued = System.nanoTime();
+                insert.executeUpdate();
+                commits.add(new Commit(n, issued, System.nanoTime()));
+                Thread.sleep(5);
+            }
+        } catch (SQLException | RuntimeException e) {
+            failure.set(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
