@@ -1,11 +1,10 @@
 package dev.rewind.dbadapters.h2;
 
 import dev.rewind.dbadapters.api.ConsistentPoint;
-import dev.rewind.dbadapters.api.DatabaseAdapter;
 import dev.rewind.dbadapters.api.DatabasePosition;
+import dev.rewind.dbadapters.api.JdbcAdapter;
 import dev.rewind.dbadapters.api.Engine;
 import dev.rewind.dbadapters.api.FoundStatement;
-import dev.rewind.dbadapters.api.Jdbc;
 import dev.rewind.dbadapters.api.LogLocation;
 import dev.rewind.dbadapters.api.SeqFence;
 import dev.rewind.dbadapters.api.StatementQuery;
@@ -15,7 +14,6 @@ import dev.rewind.volumeset.catalog.PositionSample;
 import java.io.IOException;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import javax.sql.DataSource;
@@ -27,16 +25,13 @@ import javax.sql.DataSource;
  * keeps no log position a restore could name: samples are empty, and positions and finding
  * statements are refused with the targets that work instead.
  */
-public final class H2Adapter implements DatabaseAdapter {
+public final class H2Adapter extends JdbcAdapter {
     static final String NO_POSITIONS = "H2 keeps no log position to restore by; use --to-bookmark, --to-time or --to-seq";
 
-    private final DataSource pool;
-    private final Jdbc jdbc;
 
     /** The adapter owns {@code pool} and closes it in {@link #close()} when it is AutoCloseable. */
     public H2Adapter(DatabaseAttachment attachment, DataSource pool) {
-        this.pool = pool;
-        this.jdbc = new Jdbc(pool, "H2 at " + attachment.jdbcUrl().split(";", 2)[0]);
+        super(pool, "H2 at " + attachment.jdbcUrl().split(";", 2)[0]);
     }
 
     @Override
@@ -75,15 +70,7 @@ public final class H2Adapter implements DatabaseAdapter {
         throw new RewindException(NO_POSITIONS);
     }
 
-    @Override
-    public void awaitAcceptingConnections(Duration timeout) {
-        jdbc.awaitAcceptingConnections(timeout);
-    }
 
-    @Override
-    public void validate(String sql) {
-        jdbc.validate(sql);
-    }
 
     @Override
     public List<FoundStatement> find(StatementQuery query) {
@@ -95,14 +82,4 @@ public final class H2Adapter implements DatabaseAdapter {
         return Optional.empty();
     }
 
-    @Override
-    public void close() {
-        if (pool instanceof AutoCloseable c) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                throw new RewindException("cannot close the connection pool of " + jdbc.target() + ": " + e.getMessage(), e);
-            }
-        }
-    }
 }

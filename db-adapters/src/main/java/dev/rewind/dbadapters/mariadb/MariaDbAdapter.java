@@ -1,15 +1,13 @@
 package dev.rewind.dbadapters.mariadb;
 
 import dev.rewind.dbadapters.api.ConsistentPoint;
-import dev.rewind.dbadapters.api.DatabaseAdapter;
 import dev.rewind.dbadapters.api.DatabasePosition;
+import dev.rewind.dbadapters.api.JdbcAdapter;
 import dev.rewind.dbadapters.api.Engine;
 import dev.rewind.dbadapters.api.FoundStatement;
-import dev.rewind.dbadapters.api.Jdbc;
 import dev.rewind.dbadapters.api.LogLocation;
 import dev.rewind.dbadapters.api.SeqFence;
 import dev.rewind.dbadapters.api.StatementQuery;
-import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.DatabaseAttachment;
 import dev.rewind.volumeset.catalog.PositionSample;
 import java.io.IOException;
@@ -22,7 +20,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.sql.SQLException;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -38,15 +35,13 @@ import javax.sql.DataSource;
  * files are read where the server keeps them ({@code @@log_bin_basename}): Rewind runs on the
  * database's host, beside the volumes.
  */
-public final class MariaDbAdapter implements DatabaseAdapter {
+public final class MariaDbAdapter extends JdbcAdapter {
     /** A binlog event header is 19 bytes. */
     static final int EVENT_HEADER_BYTES = 19;
     /** The file system block an expected prefix must not cross. */
     static final int BLOCK_BYTES = 4096;
     private static final int DESCRIPTION_CHARS = 200;
 
-    private final DataSource pool;
-    private final Jdbc jdbc;
     private final Clock clock;
 
     public MariaDbAdapter(DatabaseAttachment attachment, DataSource pool) {
@@ -55,8 +50,7 @@ public final class MariaDbAdapter implements DatabaseAdapter {
 
     /** With the clock that stamps samples. */
     public MariaDbAdapter(DatabaseAttachment attachment, DataSource pool, Clock clock) {
-        this.pool = pool;
-        this.jdbc = new Jdbc(pool, target(attachment.jdbcUrl()));
+        super(pool, target(attachment.jdbcUrl()));
         this.clock = clock;
     }
 
@@ -167,15 +161,7 @@ public final class MariaDbAdapter implements DatabaseAdapter {
         return BinlogPosition.parse(t).toPosition();
     }
 
-    @Override
-    public void awaitAcceptingConnections(Duration timeout) {
-        jdbc.awaitAcceptingConnections(timeout);
-    }
 
-    @Override
-    public void validate(String sql) {
-        jdbc.validate(sql);
-    }
 
     @Override
     public List<FoundStatement> find(StatementQuery query) throws IOException {
@@ -251,14 +237,4 @@ public final class MariaDbAdapter implements DatabaseAdapter {
         }
     }
 
-    @Override
-    public void close() {
-        if (pool instanceof AutoCloseable closeable) {
-            try {
-                closeable.close();
-            } catch (Exception e) {
-                throw new RewindException("cannot close the connection pool of " + jdbc.target() + ": " + e.getMessage(), e);
-            }
-        }
-    }
 }

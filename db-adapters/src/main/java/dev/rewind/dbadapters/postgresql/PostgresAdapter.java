@@ -4,6 +4,7 @@ import dev.rewind.dbadapters.api.ConnectionPool;
 import dev.rewind.dbadapters.api.ConsistentPoint;
 import dev.rewind.dbadapters.api.DatabaseAdapter;
 import dev.rewind.dbadapters.api.DatabasePosition;
+import dev.rewind.dbadapters.api.JdbcAdapter;
 import dev.rewind.dbadapters.api.Engine;
 import dev.rewind.dbadapters.api.FoundStatement;
 import dev.rewind.dbadapters.api.Jdbc;
@@ -27,7 +28,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -44,14 +44,12 @@ import javax.sql.DataSource;
  * {@code pg_waldump} (see {@link WalStatements} for what it recognises); {@code locate} maps an
  * LSN to its segment file and offset. It owns its pool and closes it.
  */
-public final class PostgresAdapter implements DatabaseAdapter {
+public final class PostgresAdapter extends JdbcAdapter {
     /** The bytes a WAL record's location carries: at most this many, never past the end of its file system block. */
     static final int EXPECTED_BYTES = 24;
     static final int FILE_SYSTEM_BLOCK_BYTES = 4096;
     private static final String INSUFFICIENT_PRIVILEGE = "42501";
 
-    private final DataSource pool;
-    private final Jdbc jdbc;
     private final Clock clock;
 
     public PostgresAdapter(DatabaseAttachment attachment, DataSource pool) {
@@ -59,8 +57,7 @@ public final class PostgresAdapter implements DatabaseAdapter {
     }
 
     PostgresAdapter(DatabaseAttachment attachment, DataSource pool, Clock clock) {
-        this.pool = pool;
-        this.jdbc = new Jdbc(pool, targetOf(attachment.jdbcUrl()));
+        super(pool, targetOf(attachment.jdbcUrl()));
         this.clock = clock;
     }
 
@@ -142,15 +139,7 @@ public final class PostgresAdapter implements DatabaseAdapter {
         return Lsn.parse(text).position();
     }
 
-    @Override
-    public void awaitAcceptingConnections(Duration timeout) {
-        jdbc.awaitAcceptingConnections(timeout);
-    }
 
-    @Override
-    public void validate(String sql) {
-        jdbc.validate(sql);
-    }
 
     @Override
     public List<FoundStatement> find(StatementQuery query) throws IOException {
@@ -230,16 +219,6 @@ public final class PostgresAdapter implements DatabaseAdapter {
         return Optional.of(new LogLocation(position, file, offset, Arrays.copyOf(bytes.array(), bytes.position()), false));
     }
 
-    @Override
-    public void close() {
-        if (pool instanceof AutoCloseable closeable) {
-            try {
-                closeable.close();
-            } catch (Exception e) {
-                throw new RewindException("cannot close the pool of " + jdbc.target() + ": " + ConnectionPool.rootMessage(e), e);
-            }
-        }
-    }
 
     /** Work on one connection that calls the set's fence; its IOException comes out as itself. */
     private <T> T withFence(String doing, Jdbc.SqlWork<T> work) throws IOException {
