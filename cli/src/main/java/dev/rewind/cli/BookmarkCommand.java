@@ -2,9 +2,13 @@ package dev.rewind.cli;
 
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.cli.datadir.DataDir;
+import dev.rewind.cli.db.AttachedDatabase;
+import dev.rewind.cli.db.ConsistentBookmark;
+import dev.rewind.dbadapters.api.DatabaseAdapter;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Times;
 import dev.rewind.volumeset.catalog.BookmarkRecord;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,9 +28,13 @@ import picocli.CommandLine.Parameters;
 @Command(name = "bookmark", mixinStandardHelpOptions = true,
         description = {"Name the newest write of a set (or a given seq), to restore to it later by name.",
                 "Names: 1 to " + BookmarkCommand.MAX_NAME_LENGTH + " characters, no control characters. "
-                        + "A bookmark called list or delete: put -- before the set name (rewind bookmark -- shop list)."},
+                        + "A bookmark called list or delete: put -- before the set name (rewind bookmark -- shop list).",
+                "--consistent takes it through the set's attached database (rewind db attach): the database's files are made",
+                "consistent (PostgreSQL: CHECKPOINT and a restore point of the same name; MariaDB: BACKUP STAGE; H2: CHECKPOINT SYNC),",
+                "the set is flushed at that instant, and the bookmark keeps the database's position beside its seq."},
         subcommands = {BookmarkCommand.ListBookmarks.class, BookmarkCommand.Delete.class},
         footer = {"", "Examples:", "  rewind bookmark shop before-upgrade", "  rewind bookmark shop after-load --seq 41234",
+                "  rewind bookmark shop before-upgrade --consistent",
                 "  rewind bookmark list shop", "  rewind bookmark delete shop before-upgrade",
                 "  rewind restore shop --to-bookmark before-upgrade"})
 final class BookmarkCommand extends Subcommand {
@@ -42,6 +50,9 @@ final class BookmarkCommand extends Subcommand {
     @Option(names = "--seq", paramLabel = "N", description = "Bookmark this seq instead of the newest.")
     Long seq;
 
+    @Option(names = "--consistent", description = "Take it through the attached database, at a moment its files are consistent, with its position.")
+    boolean consistent;
+
     @Override
     void run(DataDir data, Output out) throws Exception {
         if (setName == null || name == null) {
@@ -50,6 +61,10 @@ final class BookmarkCommand extends Subcommand {
         checkName(spec, name);
         if (data.catalog().findBookmark(setName, name).isPresent()) {
             throw new RewindException("set " + setName + " already has a bookmark named " + name + "; choose another name");
+        }
+        if (consistent) {
+            takeConsistent(data, out);
+            return;
         }
         try (CapturedSet set = data.openSet(setName)) {
             set.flush();
@@ -60,6 +75,26 @@ final class BookmarkCommand extends Subcommand {
             data.catalog().insertBookmark(b);
             out.line("bookmarked set %s at seq %d as '%s'", setName, at, name);
             out.json(Output.map("set", setName, "name", name, "seq", at, "createdAt", Times.format(now), "consistent", false));
+        }
+    }
+
+    private void takeConsistent(DataDir data, Output out) throws Exception {
+        if (seq != null) {
+            throw new ParameterException(spec.commandLine(), "--consistent bookmarks the seq at which the database is consistent; it cannot take --seq");
+        }
+        var attachment = AttachedDatabase.of(data.catalog(), setName);
+        try (DatabaseAdapter adapter = AttachedDatabase.open(attachment); CapturedSet set = data.openSet(setName)) {
+            ConsistentBookmark.Taken taken = ConsistentBookmark.take(data.catalog(), set, adapter, name, Clock.systemUTC());
+            BookmarkRecord b = taken.bookmark();
+            out.line("bookmarked set %s at seq %d as '%s', consistent: %s %s", setName, b.seq(), name, attachment.engine(),
+                    b.dbPosition() == null ? "(no position)" : b.dbPosition());
+            if (taken.point().detail() != null && !taken.point().detail().equals(b.dbPosition())) {
+                out.line("  %s", taken.point().detail());
+            }
+            Map<String, Object> json = describe(b);
+            json.put("set", setName);
+            json.put("detail", taken.point().detail());
+            out.json(json);
         }
     }
 

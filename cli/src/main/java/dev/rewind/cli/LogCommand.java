@@ -8,6 +8,7 @@ import dev.rewind.increments.journal.RecordType;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Times;
 import dev.rewind.volumeset.catalog.BookmarkRecord;
+import dev.rewind.volumeset.catalog.PositionSample;
 import dev.rewind.volumeset.catalog.RestoreRecord;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -23,11 +24,14 @@ import picocli.CommandLine.Parameters;
  * {@code rewind log}: a set's writes newest first, a page at a time, narrowed by time (through
  * the journal index's time lookup, so only the seqs in the window are visited), by member and by
  * the byte a write touches. Times print as {@link Times#format}, the form {@code --to-time},
- * {@code @time:} and {@code --since}/{@code --until} read back.
+ * {@code @time:} and {@code --since}/{@code --until} read back. A set with a database attached
+ * gets one more column: the database's position at each seq (the durable position of the
+ * newest sample at or before it), looked up once per sample, not once per row.
  */
 @Command(name = "log", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"List a set's writes, newest first, with its bookmarks and restores; a page at a time.",
-                "Times are ISO-8601 in UTC (e.g. 2026-11-25T21:54:15.308576Z); copy one into --to-time, @time: or --since/--until."},
+                "Times are ISO-8601 in UTC (e.g. 2026-11-25T21:54:15.308576Z); copy one into --to-time, @time: or --since/--until.",
+                "With a database attached, DB POSITION shows the log position (LSN, binlog) the volumes held at each seq, as sampled."},
         footer = {"", "Examples:", "  rewind log shop", "  rewind log shop --limit 200 --before 5000",
                 "  rewind log shop --since 2026-11-25T21:50:00Z --until 2026-11-25T21:55:00Z",
                 "  rewind log shop --member data --offset 31436800", "  rewind log shop --json",
@@ -102,7 +106,9 @@ final class LogCommand extends Subcommand {
             out.line("set %s: newest seq %d, flushed %d", setName, set.lastSeq(), set.flushedSeq());
             var interrupted = set.interruptedRestore();
             interrupted.ifPresent(ir -> out.line("RESTORE INTERRUPTED: %s", ir.describe(setName)));
-            out.line("%10s  %-27s  %-8s  %-12s  %14s  %10s", "SEQ", "TIME", "MEMBER", "EVENT", "OFFSET", "LENGTH");
+            boolean db = data.catalog().databases().attachment(setName).isPresent();
+            PositionSample sample = null;
+            out.line("%10s  %-27s  %-8s  %-12s  %14s  %10s%s", "SEQ", "TIME", "MEMBER", "EVENT", "OFFSET", "LENGTH", db ? "  DB POSITION" : "");
             long seq = top;
             for (; seq >= floor && entries.size() < limit; seq--) {
                 for (String note : notes.getOrDefault(seq, List.of())) {
@@ -119,9 +125,18 @@ final class LogCommand extends Subcommand {
                 String memberName = set.record().members().get(rec.memberIndex()).name();
                 String event = eventName(rec.type()) + (rec.isRestore() ? "*" : "");
                 String time = Times.format(rec.time());
-                out.line("%10d  %-27s  %-8s  %-12s  %14d  %10d", seq, time, memberName, event, rec.offsetBytes(), rec.lengthBytes());
-                entries.add(Output.map("seq", seq, "time", time, "member", memberName, "type", eventName(rec.type()),
-                        "offsetBytes", rec.offsetBytes(), "lengthBytes", rec.lengthBytes(), "restore", rec.isRestore()));
+                if (db && (sample == null || sample.seq() > seq)) {
+                    sample = data.catalog().databases().lastSampleAtOrBefore(setName, seq).orElse(null);
+                }
+                String position = sample == null ? null : sample.durablePosition();
+                out.line("%10d  %-27s  %-8s  %-12s  %14d  %10d%s", seq, time, memberName, event, rec.offsetBytes(), rec.lengthBytes(),
+                        db ? "  " + (position == null ? "-" : position) : "");
+                Map<String, Object> entry = Output.map("seq", seq, "time", time, "member", memberName, "type", eventName(rec.type()),
+                        "offsetBytes", rec.offsetBytes(), "lengthBytes", rec.lengthBytes(), "restore", rec.isRestore());
+                if (db) {
+                    entry.put("dbPosition", position);
+                }
+                entries.add(entry);
             }
             Long nextBefore = seq >= floor ? seq + 1 : null;
             if (entries.isEmpty()) {

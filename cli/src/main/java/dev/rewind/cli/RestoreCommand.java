@@ -3,6 +3,8 @@ package dev.rewind.cli;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.PointResolver;
 import dev.rewind.cli.datadir.DataDir;
+import dev.rewind.dbadapters.api.Engine;
+import dev.rewind.dbadapters.locate.PositionTarget;
 import dev.rewind.increments.restore.InterruptedRestore;
 import dev.rewind.increments.restore.RestoreResult;
 import dev.rewind.volumeset.RewindException;
@@ -23,11 +25,16 @@ import picocli.CommandLine.Parameters;
         description = {"Bring every member of a set back to one write: in place, or as new files with --clone-to.",
                 "In place, only the blocks changed after the target are read and written, and the restore is itself",
                 "journaled: restoring to the seq just before it undoes it. A restore in place that was cut short",
-                "(killed, power lost) is finished with --resume. --dry-run shows what a restore would do and changes nothing."},
+                "(killed, power lost) is finished with --resume. --dry-run shows what a restore would do and changes nothing.",
+                "With a database attached (rewind db attach), the target can be its own position: --to-lsn/--before-lsn (PostgreSQL),",
+                "--to-binlog/--before-binlog/--to-gtid (MariaDB); --coordinated stops the database, restores in place, starts it,",
+                "waits until it accepts connections and runs its validation queries, reporting each step."},
         footer = {"", "Examples:", "  rewind restore shop --to-seq 41234",
                 "  rewind restore shop --to-time 2026-11-23T14:05:00Z", "  rewind restore shop --to-bookmark before-upgrade",
                 "  rewind restore shop --to-seq 41234 --clone-to /tmp/shop-at-41234",
-                "  rewind restore shop --to-seq 0 --dry-run", "  rewind restore --resume shop"})
+                "  rewind restore shop --to-seq 0 --dry-run", "  rewind restore --resume shop",
+                "  rewind restore shop --before-lsn 0/3A0000F8 --coordinated", "  rewind restore shop --to-lsn 0/3A0000F8 --dry-run",
+                "  rewind restore bank --before-binlog mysql-bin.000003:1234 --coordinated", "  rewind restore bank --to-gtid 0-1-42 --clone-to /tmp/bank"})
 final class RestoreCommand extends Subcommand {
     @Parameters(index = "0", paramLabel = "SET")
     String setName;
@@ -47,6 +54,21 @@ final class RestoreCommand extends Subcommand {
 
         @Option(names = "--resume", description = "Finish the restore in place that was interrupted (its target, as 'rewind status' shows).")
         boolean resume;
+
+        @Option(names = "--to-lsn", paramLabel = "LSN", description = "PostgreSQL: through the WAL record at this LSN (the write that put it on disk included).")
+        String toLsn;
+
+        @Option(names = "--before-lsn", paramLabel = "LSN", description = "PostgreSQL: the write just before the one that put the WAL record at this LSN on disk.")
+        String beforeLsn;
+
+        @Option(names = "--to-binlog", paramLabel = "FILE:POS", description = "MariaDB: through the binlog event at this position.")
+        String toBinlog;
+
+        @Option(names = "--before-binlog", paramLabel = "FILE:POS", description = "MariaDB: the write just before the one that put the binlog event at this position on disk.")
+        String beforeBinlog;
+
+        @Option(names = "--to-gtid", paramLabel = "GTID", description = "MariaDB: through the transaction with this GTID (e.g. 0-1-42).")
+        String toGtid;
     }
 
     @Option(names = "--dry-run", description = "Print what the restore would do (members, ranges, bytes, the seq that would undo it); change nothing.")
@@ -57,6 +79,16 @@ final class RestoreCommand extends Subcommand {
 
     @Option(names = "--disconnect", description = "With rewind serve running: drop the set's NBD clients first instead of refusing.")
     boolean disconnect;
+
+    @Option(names = "--coordinated", description = "In place, through the attached database: stop command, restore, start command, wait for connections, validation queries.")
+    boolean coordinated;
+
+    @Option(names = "--start-timeout", paramLabel = "DURATION", defaultValue = "5m",
+            description = "With --coordinated: how long the database may take to accept connections after its start command (default ${DEFAULT-VALUE}).")
+    String startTimeout;
+
+    /** How a database position was turned into the target seq, or null for the other targets. */
+    private PositionTarget positionTarget;
 
     /** The JSON form of an interrupted restore, as {@code status} and {@code log} show it. */
     static Map<String, Object> interruptedJson(String setName, InterruptedRestore r) {
@@ -85,11 +117,22 @@ final class RestoreCommand extends Subcommand {
     void run(DataDir data, Output out) throws Exception {
         Catalog catalog = data.catalog();
         data.volumes().findSet(setName);
+        if (coordinated && (cloneTo != null || disconnect || target.resume)) {
+            throw new RewindException("--coordinated restores in place with the database stopped; it cannot be combined with "
+                    + (cloneTo != null ? "--clone-to" : disconnect ? "--disconnect (the stop command releases the volumes)" : "--resume"));
+        }
         try (CapturedSet set = data.openSet(setName)) {
             long seq = resolve(catalog, set);
             set.checkRestorable(seq);
             Instant at = timeOf(set, seq);
             String when = at == null ? "the set's creation" : Output.humanTime(at);
+            if (positionTarget != null) {
+                out.line("target: %s", positionTarget.how());
+            }
+            if (coordinated && !dryRun) {
+                new CoordinatedRestoreRun(data, set, seq, positionTarget, out).run(startTimeout(), () -> restoreInPlace(data, set, seq, out));
+                return;
+            }
             if (dryRun) {
                 new RestoreDryRun(setName, seq, at, when, out).print(set.planRestore(seq), cloneTo == null ? null : data.resolve(cloneTo));
                 return;
@@ -105,21 +148,14 @@ final class RestoreCommand extends Subcommand {
                     out.line("  %s", f);
                 }
                 out.json(Output.map("set", setName, "mode", "clone", "targetSeq", seq, "targetTime", at == null ? null : at.toString(),
+                        "targetFoundBy", positionTarget == null ? null : positionTarget.how(),
                         "files", files.stream().map(Path::toString).toList()));
                 return;
             }
             var superseded = set.interruptedRestore().filter(ir -> !target.resume && ir.intent().targetSeq() != seq);
-            RestoreResult r;
-            try (AutoCloseable held = holdOffClients(data)) {
-                try (Progress p = out.progress("restoring", 0)) {
-                    r = target.resume ? set.resumeRestore(p) : set.restoreInPlace(seq, p);
-                }
-            }
+            RestoreResult r = restoreInPlace(data, set, seq, out);
             superseded.ifPresent(ir -> out.line("(this restore superseded the interrupted restore to seq %d)", ir.intent().targetSeq()));
             if (r.changedAnything()) {
-                Instant now = Instant.now();
-                catalog.insertRestore(new RestoreRecord(setName, seq, r.firstSeq(), r.lastSeq(), r.bytesWritten(),
-                        Times.micros(now)));
                 out.line("%s set %s to seq %d (%s): %s in %d range(s) rewritten as seqs %d..%d",
                         target.resume ? "finished the interrupted restore of" : "restored", setName, seq, when,
                         Sizes.format(r.bytesWritten()), r.rangesWritten(), r.firstSeq(), r.lastSeq());
@@ -128,9 +164,27 @@ final class RestoreCommand extends Subcommand {
                 out.line("set %s is already at seq %d: nothing changed after it", setName, seq);
             }
             out.json(Output.map("set", setName, "mode", "in-place", "resumed", target.resume, "targetSeq", seq, "targetTime", at == null ? null : at.toString(),
+                    "targetFoundBy", positionTarget == null ? null : positionTarget.how(),
                     "firstSeq", r.changedAnything() ? r.firstSeq() : null, "lastSeq", r.changedAnything() ? r.lastSeq() : null,
                     "bytesWritten", r.bytesWritten(), "undoSeq", r.changedAnything() ? r.firstSeq() - 1 : null));
         }
+    }
+
+    /**
+     * Today's restore in place, as the plain and the coordinated restore run it: NBD clients
+     * held off (see {@link #holdOffClients}), the set restored (or the interrupted restore
+     * finished), and the restore recorded in the catalog when it changed anything.
+     */
+    private RestoreResult restoreInPlace(DataDir data, CapturedSet set, long seq, Output out) throws Exception {
+        RestoreResult r;
+        try (AutoCloseable held = holdOffClients(data); Progress p = out.progress("restoring", 0)) {
+            r = target.resume ? set.resumeRestore(p) : set.restoreInPlace(seq, p);
+        }
+        if (r.changedAnything()) {
+            data.catalog().insertRestore(new RestoreRecord(setName, seq, r.firstSeq(), r.lastSeq(), r.bytesWritten(),
+                    Times.micros(Instant.now())));
+        }
+        return r;
     }
 
     /**
@@ -145,13 +199,16 @@ final class RestoreCommand extends Subcommand {
         int clients = data.daemon().connectionCount(setName);
         if (clients > 0) {
             held.close();
-            throw new RewindException("set " + setName + " has " + clients + " connected NBD client(s); stop them first, "
-                    + "or give --disconnect to drop them before restoring in place");
+            throw new RewindException(coordinated
+                    ? "set " + setName + " still has " + clients + " connected NBD client(s) after the stop command: its volumes are "
+                            + "in use; make the stop command release them (unmount, disconnect)"
+                    : "set " + setName + " has " + clients + " connected NBD client(s); stop them first, "
+                            + "or give --disconnect to drop them before restoring in place");
         }
         return held;
     }
 
-    private long resolve(Catalog catalog, CapturedSet set) {
+    private long resolve(Catalog catalog, CapturedSet set) throws java.io.IOException {
         if (target.resume) {
             if (cloneTo != null) {
                 throw new RewindException("--resume finishes a restore in place; it cannot be combined with --clone-to");
@@ -167,6 +224,34 @@ final class RestoreCommand extends Subcommand {
         if (target.bookmark != null) {
             return points.bookmark(target.bookmark);
         }
-        return points.time(target.time);
+        if (target.time != null) {
+            return points.time(target.time);
+        }
+        positionTarget = resolvePosition(catalog, set);
+        return positionTarget.seq();
+    }
+
+    private java.time.Duration startTimeout() {
+        try {
+            return dev.rewind.volumeset.Durations.parse(startTimeout);
+        } catch (RewindException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--start-timeout '" + startTimeout + "': " + e.getMessage());
+        }
+    }
+
+    private PositionTarget resolvePosition(Catalog catalog, CapturedSet set) throws java.io.IOException {
+        if (target.toLsn != null) {
+            return DatabaseTargets.resolve(catalog, set, "--to-lsn", target.toLsn, false, Engine.POSTGRESQL);
+        }
+        if (target.beforeLsn != null) {
+            return DatabaseTargets.resolve(catalog, set, "--before-lsn", target.beforeLsn, true, Engine.POSTGRESQL);
+        }
+        if (target.toBinlog != null) {
+            return DatabaseTargets.resolve(catalog, set, "--to-binlog", target.toBinlog, false, Engine.MARIADB);
+        }
+        if (target.beforeBinlog != null) {
+            return DatabaseTargets.resolve(catalog, set, "--before-binlog", target.beforeBinlog, true, Engine.MARIADB);
+        }
+        return DatabaseTargets.resolve(catalog, set, "--to-gtid", target.toGtid, false, Engine.MARIADB);
     }
 }

@@ -8,6 +8,7 @@ import dev.rewind.capture.nbd.NbdServer;
 import dev.rewind.cli.daemon.ControlServer;
 import dev.rewind.cli.daemon.DaemonSchedule;
 import dev.rewind.cli.daemon.ServeLock;
+import dev.rewind.cli.db.DaemonDatabases;
 import dev.rewind.cli.datadir.CatalogCapture;
 import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.scheduler.ScheduledJob;
@@ -36,8 +37,11 @@ import picocli.CommandLine.ParameterException;
         description = {"Serve every set's members over NBD (export <set>/<member>; the past read-only as <set>/<member>@<seq>, "
                 + "@bookmark:NAME or @time:ISO-8601), capturing every write. While it runs, the other commands talk to it "
                 + "through a local control API. Stops cleanly on SIGTERM or Ctrl-C: in-flight requests finish, journals are flushed.",
-                "Runs the scheduler (its jobs kept in the catalog; see rewind schedule): a checkpoint of every set each 30s, and a "
-                        + "period cut for each set with --cut-every (rewind set update)."},
+                "Runs the scheduler (its jobs kept in the catalog; see rewind schedule): a checkpoint of every set each 30s, a "
+                        + "period cut for each set with --cut-every (rewind set update), and a consistent bookmark for each attached "
+                        + "database with --consistent-every (rewind db attach).",
+                "Samples the position of every attached database against the set's seq (--sample-every), so that restores can "
+                        + "name an LSN or a binlog position; a database that is down is retried, and does not keep the daemon from starting."},
         footer = {"", "Examples:", "  rewind serve", "  rewind serve --listen 127.0.0.1:10810",
                 "  rewind serve --max-connections 32 --handshake-timeout 5s --reply-timeout 1m",
                 "  qemu-img info nbd://127.0.0.1:10809/shop/data", "  nbdinfo --list nbd://127.0.0.1:10809"})
@@ -153,6 +157,7 @@ final class ServeCommand extends Subcommand {
         NbdServer nbd = null;
         ControlServer control = null;
         DaemonSchedule schedule = null;
+        DaemonDatabases databases = new DaemonDatabases(catalog, sets::get, Clock.systemUTC());
         try {
             for (SetRecord set : catalog.listSets()) {
                 sets.put(set.name(), CatalogCapture.open(catalog, set.name(), Duration.ZERO));
@@ -162,6 +167,9 @@ final class ServeCommand extends Subcommand {
                 schedule.scheduleSet(name);
             }
             DaemonSchedule jobs = schedule;
+            for (String name : sets.keySet()) {
+                databases.refresh(name);
+            }
             CapturedSetExports exports = new CapturedSetExports(sets, DataDir.bookmarkLookup(catalog));
             Set<String> heldOff = ConcurrentHashMap.newKeySet();
             nbd = NbdServer.start(address, new NbdExports() {
@@ -216,6 +224,7 @@ final class ServeCommand extends Subcommand {
                         if (clients > 0) {
                             throw new RewindException("set " + setName + " has " + clients + " connected NBD client(s); disconnect them first");
                         }
+                        databases.stop(setName);
                         CapturedSet set = sets.remove(setName);
                         jobs.unscheduleSet(setName);
                         if (set != null) {
@@ -239,6 +248,22 @@ final class ServeCommand extends Subcommand {
                 public List<ScheduledJob> schedule(Optional<String> setName) {
                     return jobs.jobs(setName);
                 }
+
+                @Override
+                public void databaseChanged(String setName) {
+                    try {
+                        openSet(setName).close(); // served from now on, if it was not yet: scheduled and in the map
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                    jobs.scheduleSet(setName);
+                    databases.refresh(setName);
+                }
+
+                @Override
+                public AutoCloseable pauseSampling(String setName) {
+                    return databases.pause(setName);
+                }
             };
             String nbdAddress = address.getHostString() + ":" + nbd.port();
             control = ControlServer.start(data.path(),
@@ -246,7 +271,7 @@ final class ServeCommand extends Subcommand {
                     nbdAddress);
             ControlServer controlServer = control;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                stop(controlServer, server, jobs, sets);
+                stop(controlServer, server, jobs, databases, sets);
                 stopped.countDown();
             }, "rewind-shutdown"));
             for (CapturedSet s : sets.values()) {
@@ -258,12 +283,13 @@ final class ServeCommand extends Subcommand {
             out.json(Output.map("nbd", nbdAddress, "controlPort", control.port(), "sets", sets.keySet().stream().sorted().toList()));
             stopped.await();
         } catch (Exception e) {
-            stop(control, nbd, schedule, sets);
+            stop(control, nbd, schedule, databases, sets);
             throw e;
         }
     }
 
-    private static void stop(ControlServer control, NbdServer nbd, DaemonSchedule schedule, Map<String, CapturedSet> sets) {
+    private static void stop(ControlServer control, NbdServer nbd, DaemonSchedule schedule, DaemonDatabases databases,
+            Map<String, CapturedSet> sets) {
         if (control != null) {
             control.close();
         }
@@ -277,6 +303,7 @@ final class ServeCommand extends Subcommand {
                 System.err.println("rewind: stopping the scheduler: " + e.getMessage());
             }
         }
+        databases.close();
         for (CapturedSet set : sets.values()) {
             try {
                 set.close();

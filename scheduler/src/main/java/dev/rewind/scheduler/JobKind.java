@@ -11,7 +11,8 @@ import org.quartz.TriggerKey;
  */
 enum JobKind {
     CUT("cut"),
-    CHECKPOINT("checkpoint");
+    CHECKPOINT("checkpoint"),
+    CONSISTENT_BOOKMARK("consistent-bookmark");
 
     /** The job store group of every Rewind job and trigger. */
     static final String GROUP = "rewind";
@@ -22,7 +23,7 @@ enum JobKind {
         this.label = label;
     }
 
-    /** The name shown to users and used in keys: {@code cut}, {@code checkpoint}. */
+    /** The name shown to users and used in keys: {@code cut}, {@code checkpoint}, {@code consistent-bookmark}. */
     String label() {
         return label;
     }

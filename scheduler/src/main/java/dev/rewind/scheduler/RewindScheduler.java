@@ -29,7 +29,7 @@ import org.quartz.impl.matchers.GroupMatcher;
 import org.quartz.utils.DBConnectionManager;
 
 /**
- * The daemon's schedule of per-set work (period cuts, checkpoints), run by Quartz with its
+ * The daemon's schedule of per-set work (period cuts, checkpoints, consistent bookmarks), run by Quartz with its
  * job store in the catalog database: what is scheduled survives a restart, and after downtime
  * each job runs once to catch up, then every period from then on.
  *
@@ -98,6 +98,14 @@ public final class RewindScheduler implements AutoCloseable {
     /** Checkpoints {@code set} every {@code every}, as {@link #schedulePeriodCut} does for cuts. */
     public void scheduleCheckpoint(String set, Duration every) {
         schedule(JobKind.CHECKPOINT, set, every);
+    }
+
+    /**
+     * Takes a consistent bookmark of {@code set} through its attached database every
+     * {@code every}, as {@link #schedulePeriodCut} does for cuts; {@link Duration#ZERO} removes it.
+     */
+    public void scheduleConsistentBookmark(String set, Duration every) {
+        schedule(JobKind.CONSISTENT_BOOKMARK, set, every);
     }
 
     /** Removes every job of {@code set} (for a set being deleted); a set with none is fine. */

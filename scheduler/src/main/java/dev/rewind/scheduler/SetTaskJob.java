@@ -34,6 +34,7 @@ final class SetTaskJob implements Job {
             switch (named.kind()) {
                 case CUT -> tasks.cut(named.set());
                 case CHECKPOINT -> tasks.checkpoint(named.set());
+                case CONSISTENT_BOOKMARK -> tasks.consistentBookmark(named.set());
             }
         } catch (Exception e) {
             LOG.warn("scheduled {} of set '{}' failed: {}; it runs again at its next fire time",

@@ -12,4 +12,10 @@ public interface SetTasks {
 
     /** Checkpoints the set (makes its capture state durable so that recovery starts from here). */
     void checkpoint(String set) throws Exception;
+
+    /**
+     * Takes a consistent bookmark of the set through its attached database (named after the
+     * time it is taken); a set without a database, or a database that is down, fails this run.
+     */
+    void consistentBookmark(String set) throws Exception;
 }

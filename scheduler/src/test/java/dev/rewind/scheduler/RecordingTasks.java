@@ -36,6 +36,11 @@ final class RecordingTasks implements SetTasks {
         run("checkpoint", set);
     }
 
+    @Override
+    public void consistentBookmark(String set) throws Exception {
+        run("consistent-bookmark", set);
+    }
+
     private void run(String kind, String set) throws Exception {
         runs.add(new Run(kind, set, Instant.now()));
         int now = running.incrementAndGet();

@@ -167,6 +167,23 @@ class RewindSchedulerTest {
     }
 
     @Test
+    void aConsistentBookmarkJobIsListedFiresAndIsRemovedByPeriodZero() throws InterruptedException {
+        RewindScheduler scheduler = start();
+        scheduler.scheduleConsistentBookmark("shop", SECOND);
+        scheduler.schedulePeriodCut("shop", HOUR);
+
+        assertEquals(List.of("consistent-bookmark", "cut"), scheduler.jobs(Optional.of("shop")).stream().map(ScheduledJob::kind).toList());
+        await("two consistent bookmarks of shop", () -> tasks.count("consistent-bookmark", "shop") >= 2);
+        assertEquals(0, tasks.count("cut", "shop"), "the cut's period is an hour");
+
+        scheduler.scheduleConsistentBookmark("shop", Duration.ZERO);
+        assertEquals(List.of("cut"), scheduler.jobs(Optional.of("shop")).stream().map(ScheduledJob::kind).toList());
+        scheduler.scheduleConsistentBookmark("bank", HOUR);
+        scheduler.unscheduleSet("bank");
+        assertEquals(List.of(), scheduler.jobs(Optional.of("bank")), "unscheduling a set removes its consistent-bookmark job too");
+    }
+
+    @Test
     void unscheduleSetRemovesEveryJobOfThatSetOnly() {
         RewindScheduler scheduler = start();
         scheduler.schedulePeriodCut("shop", HOUR);
@@ -240,7 +257,7 @@ class RewindSchedulerTest {
     void theJobStoreHasItsOwnSchemaHistoryBesideTheCatalogs() throws SQLException {
         start().close();
         assertEquals(List.of("0", "1"), versions(JobStoreSchema.HISTORY_TABLE), "baseline, then the job store tables");
-        assertEquals(List.of("1", "2"), versions("rewind_schema_history"), "the catalog's history is its own (its V1 and V2)");
+        assertEquals(List.of("1", "2", "3"), versions("rewind_schema_history"), "the catalog's history is its own (its V1 to V3)");
         catalog.close();
         catalog = openCatalogAgain(); // the catalog still opens as current, and so does the job store
         start().close();

@@ -1,11 +1,15 @@
 package dev.rewind.cli.daemon;
 
 import dev.rewind.capture.CapturedSet;
+import dev.rewind.cli.db.AttachedDatabase;
+import dev.rewind.cli.db.ConsistentBookmark;
+import dev.rewind.dbadapters.api.DatabaseAdapter;
 import dev.rewind.increments.transaction.CutReason;
 import dev.rewind.scheduler.RewindScheduler;
 import dev.rewind.scheduler.ScheduledJob;
 import dev.rewind.scheduler.SetTasks;
 import dev.rewind.volumeset.catalog.Catalog;
+import dev.rewind.volumeset.catalog.DatabaseAttachment;
 import dev.rewind.volumeset.catalog.SetSettings;
 import java.time.Clock;
 import java.time.Duration;
@@ -18,8 +22,10 @@ import java.util.Optional;
  * the daemon's open sets (a period cut is {@code cut(PERIOD)}, a checkpoint is
  * {@code checkpoint()}). Every open set gets a checkpoint job every {@link #CHECKPOINT_EVERY}
  * (its own checkpoint thread is off) and, when its settings have {@code --cut-every}, a
- * period-cut job. The job store is in the catalog, so the schedule outlives the daemon; a job
- * whose set is not open does nothing.
+ * period-cut job, and, when its attached database has {@code --consistent-every}, a
+ * consistent-bookmark job (named {@code auto-<UTC time>}, through a fresh adapter each time).
+ * The job store is in the catalog, so the schedule outlives the daemon; a job whose set is not
+ * open does nothing.
  */
 public final class DaemonSchedule implements AutoCloseable {
     /** How often the daemon checkpoints each set. */
@@ -51,15 +57,32 @@ public final class DaemonSchedule implements AutoCloseable {
                     open.checkpoint();
                 }
             }
+
+            @Override
+            public void consistentBookmark(String set) throws Exception {
+                CapturedSet open = sets.get(set);
+                if (open == null) {
+                    return;
+                }
+                DatabaseAttachment attachment = AttachedDatabase.of(catalog, set);
+                try (DatabaseAdapter adapter = AttachedDatabase.open(attachment)) {
+                    ConsistentBookmark.take(catalog, open, adapter, ConsistentBookmark.autoName(clock.instant()), clock);
+                }
+            }
         };
         return new DaemonSchedule(RewindScheduler.start(catalog, tasks, clock), catalog);
     }
 
-    /** Schedules the set's checkpoint and, as its settings say, its period cut (removed when it has none). */
+    /**
+     * Schedules the set's checkpoint and, as its settings and its attached database say, its
+     * period cut and its consistent bookmark (each removed when it has none).
+     */
     public void scheduleSet(String set) {
         SetSettings settings = catalog.settings(set);
         scheduler.scheduleCheckpoint(set, CHECKPOINT_EVERY);
         scheduler.schedulePeriodCut(set, settings.cutEvery() == null ? Duration.ZERO : settings.cutEvery());
+        Duration consistentEvery = catalog.databases().attachment(set).map(DatabaseAttachment::consistentEvery).orElse(null);
+        scheduler.scheduleConsistentBookmark(set, consistentEvery == null ? Duration.ZERO : consistentEvery);
     }
 
     /** Removes the set's jobs (it is no longer served). */

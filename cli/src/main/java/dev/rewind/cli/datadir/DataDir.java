@@ -63,6 +63,15 @@ public final class DataDir implements AutoCloseable {
 
         /** The scheduler's jobs, of one set or all. */
         List<ScheduledJob> schedule(Optional<String> setName);
+
+        /**
+         * The set's attached database changed in the catalog (attached, replaced or detached):
+         * restarts sampling its positions and schedules its consistent bookmark anew.
+         */
+        void databaseChanged(String setName);
+
+        /** Pauses sampling the set's database positions until the returned handle is closed (around a coordinated restore). */
+        AutoCloseable pauseSampling(String setName);
     }
 
     private final Path dir;

@@ -1,0 +1,48 @@
+package dev.rewind.cli;
+
+import dev.rewind.capture.CapturedSet;
+import dev.rewind.cli.db.AttachedDatabase;
+import dev.rewind.dbadapters.api.DatabaseAdapter;
+import dev.rewind.dbadapters.api.DatabasePosition;
+import dev.rewind.dbadapters.api.Engine;
+import dev.rewind.dbadapters.locate.LogTargets;
+import dev.rewind.dbadapters.locate.PositionTarget;
+import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.catalog.Catalog;
+import dev.rewind.volumeset.catalog.DatabaseAttachment;
+import java.io.IOException;
+
+/**
+ * The restore targets in the database's own terms ({@code --to-lsn}, {@code --before-lsn},
+ * {@code --to-binlog}, {@code --before-binlog}, {@code --to-gtid}) turned into a seq: the set
+ * must have a database of the option's engine attached; its adapter parses the position and
+ * {@link LogTargets} finds the write.
+ */
+final class DatabaseTargets {
+    private DatabaseTargets() {
+    }
+
+    static PositionTarget resolve(Catalog catalog, CapturedSet set, String option, String text, boolean before, Engine engine)
+            throws IOException {
+        DatabaseAttachment a = AttachedDatabase.of(catalog, set.name());
+        if (!a.engine().equals(engine.label())) {
+            throw new RewindException(option + " names a " + engine.label() + " position, but the database on set " + set.name()
+                    + " is " + a.engine() + "; " + alternatives(a.engine()));
+        }
+        try (DatabaseAdapter adapter = AttachedDatabase.open(a)) {
+            DatabasePosition position = adapter.parsePosition(text);
+            LogTargets targets = new LogTargets(set, catalog, a, adapter);
+            return before ? targets.before(position) : targets.through(position);
+        }
+    }
+
+    private static String alternatives(String engineLabel) {
+        if (engineLabel.equals(Engine.POSTGRESQL.label())) {
+            return "use --to-lsn or --before-lsn";
+        }
+        if (engineLabel.equals(Engine.MARIADB.label())) {
+            return "use --to-binlog, --before-binlog or --to-gtid";
+        }
+        return "it keeps no log position to restore by: use --to-bookmark, --to-time or --to-seq";
+    }
+}

@@ -1,0 +1,106 @@
+package dev.rewind.cli;
+
+import dev.rewind.capture.CapturedSet;
+import dev.rewind.cli.datadir.DataDir;
+import dev.rewind.cli.db.AttachedDatabase;
+import dev.rewind.dbadapters.api.DatabaseAdapter;
+import dev.rewind.dbadapters.api.Engine;
+import dev.rewind.dbadapters.api.FoundStatement;
+import dev.rewind.dbadapters.api.StatementQuery;
+import dev.rewind.dbadapters.locate.LogTargets;
+import dev.rewind.dbadapters.locate.PositionTarget;
+import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.Times;
+import dev.rewind.volumeset.catalog.DatabaseAttachment;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code rewind db find}: the statements in the database's log that match, each with the seq
+ * just before the write that put it on disk ({@link LogTargets#before}), and for the newest
+ * the restore command to paste.
+ */
+@Command(name = "find", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Find statements in the attached database's log (PostgreSQL: its WAL through pg_waldump; MariaDB: its binlog)",
+                "and the seq just before each: TIME, POSITION, GTID, SEQ BEFORE (exact, or sampled when only samples bound it),",
+                "and, for the newest, the restore command that undoes it."},
+        footer = {"", "Examples:", "  rewind db find shop --sql 'DROP TABLE'",
+                "  rewind db find shop --sql 'TRUNCATE orders' --since 2026-11-25T14:00:00Z --until 2026-11-25T15:00:00Z",
+                "  rewind db find shop --sql 'DROP TABLE' --json"})
+final class DbFindCommand extends Subcommand {
+    @Parameters(index = "0", paramLabel = "SET")
+    String setName;
+
+    @Option(names = "--sql", required = true, paramLabel = "TEXT", description = "What the statement did, e.g. 'DROP TABLE', 'TRUNCATE orders' (case and spacing ignored).")
+    String sql;
+
+    @Option(names = "--since", paramLabel = "TIME", description = "Only statements committed at or after this time (ISO-8601; local time if no zone).")
+    String since;
+
+    @Option(names = "--until", paramLabel = "TIME", description = "Only statements committed before this time.")
+    String until;
+
+    @Override
+    void run(DataDir data, Output out) throws Exception {
+        data.volumes().findSet(setName);
+        if (sql.isBlank()) {
+            throw new RewindException("--sql is empty; give what the statement did, e.g. --sql 'DROP TABLE'");
+        }
+        Instant sinceTime = since == null ? null : Times.parse(since);
+        Instant untilTime = until == null ? null : Times.parse(until);
+        DatabaseAttachment a = AttachedDatabase.of(data.catalog(), setName);
+        try (DatabaseAdapter adapter = AttachedDatabase.open(a); CapturedSet set = data.openSet(setName)) {
+            List<FoundStatement> found = adapter.find(new StatementQuery(sql, sinceTime, untilTime));
+            LogTargets targets = new LogTargets(set, data.catalog(), a, adapter);
+            List<Map<String, Object>> rows = new ArrayList<>();
+            String restoreCommand = null;
+            if (found.isEmpty()) {
+                out.line("no statement matching '%s' in the log of set %s's database%s", sql, setName, window(sinceTime, untilTime));
+            } else {
+                out.line("%-27s  %-24s  %-16s  %-18s  %s", "TIME", "POSITION", "GTID", "SEQ BEFORE", "DESCRIPTION");
+            }
+            for (FoundStatement f : found) {
+                PositionTarget target = null;
+                String unplaced = null;
+                try {
+                    target = targets.before(f.position());
+                } catch (RewindException e) {
+                    unplaced = e.getMessage();
+                }
+                String seqText = target == null ? "-" : target.seq() + (target.exact() ? " exact" : " sampled");
+                out.line("%-27s  %-24s  %-16s  %-18s  %s", f.time() == null ? "-" : Times.format(f.time()), f.position().text(),
+                        f.gtid() == null ? "-" : f.gtid(), seqText, f.description());
+                if (unplaced != null) {
+                    out.line("%27s  (%s)", "", unplaced);
+                }
+                rows.add(Output.map("time", f.time() == null ? null : Times.format(f.time()), "position", f.position().text(),
+                        "gtid", f.gtid(), "description", f.description(), "seqBefore", target == null ? null : target.seq(),
+                        "exact", target == null ? null : target.exact(), "how", target == null ? unplaced : target.how()));
+                if (target != null) {
+                    restoreCommand = "rewind restore " + setName + " " + beforeOption(a) + " " + f.position().text() + " --coordinated";
+                }
+            }
+            if (restoreCommand != null) {
+                out.line("to restore to just before the newest: %s", restoreCommand);
+            }
+            out.json(Output.map("set", setName, "engine", a.engine(), "sql", sql, "statements", rows, "restoreCommand", restoreCommand));
+        }
+    }
+
+    /** The restore option that takes a position of this engine, for the command to paste. */
+    static String beforeOption(DatabaseAttachment a) {
+        return Engine.ofLabel(a.engine()) == Engine.MARIADB ? "--before-binlog" : "--before-lsn";
+    }
+
+    private static String window(Instant since, Instant until) {
+        if (since == null && until == null) {
+            return "";
+        }
+        return " between " + (since == null ? "its oldest log" : Times.format(since)) + " and " + (until == null ? "now" : Times.format(until));
+    }
+}

@@ -1,0 +1,165 @@
+package dev.rewind.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.rewind.capture.CapturedSet;
+import dev.rewind.cli.datadir.DataDir;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code rewind db attach|show|detach|find}, {@code bookmark --consistent} and the restore
+ * targets in database terms, against an H2 file database in this process: every bad input is
+ * one line and stores nothing; the happy path round-trips.
+ */
+class DbCommandTest {
+    @TempDir
+    Path tmp;
+    CliHarness cli;
+    String h2Url;
+    Path passwordFile;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        cli = new CliHarness(tmp);
+        cli.createShop();
+        try (DataDir d = new DataDir(cli.data); CapturedSet set = d.openSet("shop")) {
+            for (int i = 0; i < 3; i++) {
+                set.device("data").write(i * 4096L, ByteBuffer.wrap(new byte[] {(byte) (i + 1)}), true);
+            }
+        }
+        h2Url = "jdbc:h2:file:" + tmp.resolve("app/appdb");
+        passwordFile = tmp.resolve("app.pw");
+        Files.writeString(passwordFile, "s3cret-pw\n");
+        Files.setPosixFilePermissions(passwordFile, PosixFilePermissions.fromString("rw-------"));
+        Files.createDirectories(tmp.resolve("mnt/data"));
+    }
+
+    private void nothingAttached() throws Exception {
+        cli.refused("set shop has no database attached; attach one with: rewind db attach shop --jdbc URL", "db", "show", "shop");
+    }
+
+    @Test
+    void badAttachmentsAreOneLineRefusalsThatStoreNothing() throws Exception {
+        cli.refused("no set named nosuch", "db", "attach", "nosuch", "--jdbc", h2Url);
+        cli.refused("names no database Rewind knows", "db", "attach", "shop", "--jdbc", "http://127.0.0.1/shop");
+        cli.refused("the JDBC URL holds a password", "db", "attach", "shop", "--jdbc", h2Url + ";USER=sa;PASSWORD=secret");
+        cli.refused("the JDBC URL holds a password", "db", "attach", "shop", "--jdbc", "jdbc:postgresql://127.0.0.1:5432/shop?password=x");
+        cli.refused("set shop has no member named wal; its members: data, log", "db", "attach", "shop", "--jdbc", h2Url,
+                "--mount", "wal=" + tmp.resolve("mnt/data"));
+        cli.refused("is not a directory", "db", "attach", "shop", "--jdbc", h2Url, "--mount", "data=" + tmp.resolve("mnt/nothere"));
+        cli.usage("is not MEMBER=DIR", "db", "attach", "shop", "--jdbc", h2Url, "--mount", "data");
+        cli.usage("--consistent-every 'soon'", "db", "attach", "shop", "--jdbc", h2Url, "--consistent-every", "soon");
+        cli.usage("--consistent-every '500ms' is too short", "db", "attach", "shop", "--jdbc", h2Url, "--consistent-every", "500ms");
+        cli.usage("not both", "db", "attach", "shop", "--jdbc", h2Url, "--password-file", passwordFile.toString(), "--password-env", "PW");
+
+        Files.setPosixFilePermissions(passwordFile, PosixFilePermissions.fromString("rw-r--r--"));
+        cli.refused("can be read by others; run: chmod 600", "db", "attach", "shop", "--jdbc", h2Url, "--user", "sa",
+                "--password-file", passwordFile.toString(), "--no-check");
+        cli.refused("cannot read password file", "db", "attach", "shop", "--jdbc", h2Url, "--password-file", tmp.resolve("missing.pw").toString());
+        nothingAttached();
+    }
+
+    @Test
+    void anUnreachableDatabaseIsRefusedWithTheAdaptersLineAndNothingIsStored() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort(); // closed again: nothing listens there
+        }
+        CliHarness.Run r = cli.refused("cannot reach H2 at jdbc:h2:tcp://127.0.0.1:" + port, "db", "attach", "shop",
+                "--jdbc", "jdbc:h2:tcp://127.0.0.1:" + port + "/shopdb");
+        assertTrue(r.err().contains("is the database running"), r.err());
+        nothingAttached();
+        cli.ok("db", "attach", "shop", "--jdbc", "jdbc:h2:tcp://127.0.0.1:" + port + "/shopdb", "--no-check");
+        JsonNode show = cli.ok("db", "show", "shop", "--json").json();
+        assertFalse(show.get("reachable").asBoolean(), "the database is down: show says so");
+        assertTrue(show.get("unreachableReason").asText().contains("cannot reach"), show.toString());
+    }
+
+    @Test
+    void attachShowDetachRoundTripsWithoutEverShowingThePassword() throws Exception {
+        CliHarness.Run attached = cli.ok("db", "attach", "shop", "--jdbc", h2Url, "--user", "sa", "--password-file", passwordFile.toString(),
+                "--stop-cmd", "true", "--start-cmd", "true", "--validate", "select 1", "--validate", "select count(*) >= 0 from information_schema.tables",
+                "--mount", "data=" + tmp.resolve("mnt/data"), "--consistent-every", "15m");
+        assertTrue(attached.out().contains("attached h2 database " + h2Url + " to set shop (H2 2."), attached.out());
+
+        CliHarness.Run show = cli.ok("db", "show", "shop");
+        assertTrue(show.out().contains("password          from file " + passwordFile), show.out());
+        assertTrue(show.out().contains("reachable         yes: H2 2."), show.out());
+        assertTrue(show.out().contains("mount             data=" + tmp.resolve("mnt/data")), show.out());
+        assertTrue(show.out().contains("consistent every  15m"), show.out());
+        assertTrue(show.out().contains("next consistent   when rewind serve runs"), show.out());
+        JsonNode json = cli.ok("db", "show", "shop", "--json").json();
+        assertEquals("h2", json.get("engine").asText());
+        assertEquals(2, json.get("validations").size());
+        assertEquals("1s", json.get("sampleEvery").asText());
+        assertEquals(0, json.get("samples").asInt());
+        assertTrue(json.get("newestSample").isNull());
+        assertFalse(show.out().contains("s3cret-pw") || json.toString().contains("s3cret-pw"), "the password is never shown");
+
+        cli.ok("db", "attach", "shop", "--jdbc", h2Url, "--user", "sa", "--password-file", passwordFile.toString());
+        JsonNode replaced = cli.ok("db", "show", "shop", "--json").json();
+        assertEquals(0, replaced.get("validations").size(), "attaching again replaces");
+        assertTrue(replaced.get("consistentEvery").isNull());
+
+        cli.ok("db", "detach", "shop");
+        nothingAttached();
+        cli.refused("set shop has no database attached; nothing to detach", "db", "detach", "shop");
+    }
+
+    @Test
+    void aConsistentBookmarkIsTakenThroughTheDatabaseAndStoredAsConsistent() throws Exception {
+        cli.refused("set shop has no database attached; attach one with", "bookmark", "shop", "ok", "--consistent");
+        cli.ok("db", "attach", "shop", "--jdbc", h2Url, "--user", "sa", "--password-file", passwordFile.toString());
+        CliHarness.Run r = cli.ok("bookmark", "shop", "checkpointed", "--consistent");
+        assertTrue(r.out().contains("bookmarked set shop at seq 3 as 'checkpointed', consistent: h2 CHECKPOINT SYNC"), r.out());
+        JsonNode b = cli.ok("bookmark", "list", "shop", "--json").json().get("bookmarks").get(0);
+        assertEquals("checkpointed", b.get("name").asText());
+        assertEquals(3, b.get("seq").asLong());
+        assertTrue(b.get("consistent").asBoolean());
+        assertEquals("CHECKPOINT SYNC", b.get("dbPosition").asText());
+        cli.refused("already has a bookmark named checkpointed", "bookmark", "shop", "checkpointed", "--consistent");
+        cli.usage("cannot take --seq", "bookmark", "shop", "other", "--consistent", "--seq", "1");
+    }
+
+    @Test
+    void restoreTargetsInDatabaseTermsNeedAMatchingDatabase() throws Exception {
+        cli.refused("set shop has no database attached; attach one with: rewind db attach shop --jdbc URL",
+                "restore", "shop", "--to-lsn", "0/3A0000F8");
+        cli.ok("db", "attach", "shop", "--jdbc", h2Url, "--user", "sa", "--password-file", passwordFile.toString());
+        cli.refused("--before-lsn names a postgresql position, but the database on set shop is h2; it keeps no log position",
+                "restore", "shop", "--before-lsn", "0/3A0000F8");
+        cli.refused("--to-binlog names a mariadb position", "restore", "shop", "--to-binlog", "mysql-bin.000003:1234", "--dry-run");
+        cli.refused("--to-gtid names a mariadb position", "restore", "shop", "--to-gtid", "0-1-42", "--clone-to", tmp.resolve("c").toString());
+        cli.refused("H2 keeps no log to search", "db", "find", "shop", "--sql", "DROP TABLE");
+        cli.refused("--coordinated restores in place", "restore", "shop", "--to-seq", "1", "--coordinated", "--clone-to", tmp.resolve("c").toString());
+        cli.refused("has no stop command and no start command for a coordinated restore", "restore", "shop", "--to-seq", "1", "--coordinated");
+    }
+
+    @Test
+    void theLogShowsADbPositionColumnOnlyForASetWithADatabase() throws Exception {
+        assertFalse(cli.ok("log", "shop").out().contains("DB POSITION"), "unchanged for a set without a database");
+        assertFalse(cli.ok("log", "shop", "--json").json().get("entries").get(0).has("dbPosition"));
+        cli.ok("db", "attach", "shop", "--jdbc", h2Url, "--no-check");
+        assertTrue(cli.ok("log", "shop").out().contains("DB POSITION"));
+        assertTrue(cli.ok("log", "shop", "--json").json().get("entries").get(0).get("dbPosition").isNull(), "no sample yet");
+    }
+
+    @Test
+    void theHelpOfEachDbCommandHasExamples() throws IOException {
+        for (String sub : new String[] {"attach", "show", "detach", "find"}) {
+            CliHarness.Run r = CliHarness.rawOk("db", sub, "--help");
+            assertTrue(r.out().contains("rewind db " + sub + " shop"), sub + ": " + r.out());
+        }
+    }
+}
