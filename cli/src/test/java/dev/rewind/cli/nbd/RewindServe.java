@@ -24,14 +24,14 @@ import java.util.concurrent.TimeUnit;
  * its output captured to a file. While it serves, {@link #rewind} runs the other commands as
  * separate processes, which forward to the daemon through its control API.
  */
-final class RewindServe implements AutoCloseable {
-    static final String SET = "set";
+public final class RewindServe implements AutoCloseable {
+    public static final String SET = "set";
     private static final Duration CLI_TIMEOUT = Duration.ofMinutes(2);
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    final Path dir;
-    final Path data;
+    public final Path dir;
+    public final Path data;
     final Path log;
     private Process process;
     private int port;
@@ -58,10 +58,15 @@ final class RewindServe implements AutoCloseable {
      * rounded up to whole extents). The setup commands run in this JVM ({@link Main#run}) because
      * each {@code java -jar} start costs seconds; everything while serving runs as a real process.
      */
-    static RewindServe create(Path dir, String... lvNamesAndSizes) {
+    public static RewindServe create(Path dir, String... lvNamesAndSizes) {
+        return createOnPv(dir, "200M", lvNamesAndSizes);
+    }
+
+    /** Like {@link #create}, with PV pv0 of {@code pvSize} (as the CLI takes sizes) for members that need more than 200 MiB. */
+    public static RewindServe createOnPv(Path dir, String pvSize, String... lvNamesAndSizes) {
         RewindServe s = new RewindServe(dir);
         s.setup("init", "--data", s.data.toString());
-        s.setup("--data", s.data.toString(), "pv", "create", "pv0", "--path", dir.resolve("pv0.img").toString(), "--size", "200M");
+        s.setup("--data", s.data.toString(), "pv", "create", "pv0", "--path", dir.resolve("pv0.img").toString(), "--size", pvSize);
         s.setup("--data", s.data.toString(), "vg", "create", "vg0", "--pv", "pv0", "--extent-size", "1M");
         List<String> setArgs = new ArrayList<>(List.of("--data", s.data.toString(), "set", "create", SET));
         for (int i = 0; i < lvNamesAndSizes.length; i += 2) {
@@ -80,7 +85,7 @@ final class RewindServe implements AutoCloseable {
     }
 
     /** Starts {@code rewind serve} on a free loopback port and waits until it prints that it listens. */
-    void start() {
+    public void start() {
         if (process != null && process.isAlive()) {
             throw new IllegalStateException("serve is already running");
         }
@@ -121,7 +126,7 @@ final class RewindServe implements AutoCloseable {
     }
 
     /** Sends SIGTERM and waits for the daemon to exit; returns its exit status (fails if it does not exit in time). */
-    int stop() {
+    public int stop() {
         if (process == null) {
             throw new IllegalStateException("serve is not running");
         }
@@ -163,17 +168,17 @@ final class RewindServe implements AutoCloseable {
         return process != null && process.isAlive();
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
     /** {@code nbd://127.0.0.1:PORT/<export>}. */
-    String uri(String export) {
+    public String uri(String export) {
         return "nbd://127.0.0.1:" + port + "/" + export;
     }
 
     /** Everything serve printed so far, over all its starts. */
-    String log() {
+    public String log() {
         try {
             return Files.exists(log) ? Files.readString(log) : "";
         } catch (IOException e) {
@@ -182,17 +187,17 @@ final class RewindServe implements AutoCloseable {
     }
 
     /** Runs {@code rewind --data DIR args...} as its own process ({@code java -jar}). */
-    Tools.Result rewind(String... args) {
+    public Tools.Result rewind(String... args) {
         List<String> cmd = new ArrayList<>(List.of(java(), "-jar", jar().toString(), "--data", data.toString()));
         cmd.addAll(List.of(args));
         return Tools.run(CLI_TIMEOUT, cmd);
     }
 
-    Tools.Result ok(String... args) {
+    public Tools.Result ok(String... args) {
         return rewind(args).assertOk();
     }
 
-    JsonNode json(String... args) {
+    public JsonNode json(String... args) {
         Tools.Result r = ok(args);
         try {
             return JSON.readTree(r.out());
@@ -202,7 +207,7 @@ final class RewindServe implements AutoCloseable {
     }
 
     /** {@code rewind status SET --json}, the set's entry. */
-    JsonNode status() {
+    public JsonNode status() {
         return json("status", SET, "--json").get("sets").get(0);
     }
 

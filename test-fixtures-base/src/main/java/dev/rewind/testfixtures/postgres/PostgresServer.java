@@ -217,7 +217,7 @@ public final class PostgresServer implements AutoCloseable {
     }
 
     /** The newest {@code /usr/lib/postgresql/<version>/bin} that has initdb, pg_ctl and postgres, or null. */
-    static Path findBinDir() {
+    public static Path findBinDir() {
         if (!Files.isDirectory(DEBIAN_SERVERS)) {
             return null;
         }
