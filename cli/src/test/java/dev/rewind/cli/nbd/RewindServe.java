@@ -188,9 +188,14 @@ public final class RewindServe implements AutoCloseable {
 
     /** Runs {@code rewind --data DIR args...} as its own process ({@code java -jar}). */
     public Tools.Result rewind(String... args) {
+        return rewind(CLI_TIMEOUT, args);
+    }
+
+    /** Like {@link #rewind(String...)}, for a command that may take longer than two minutes (a coordinated restore). */
+    public Tools.Result rewind(Duration timeout, String... args) {
         List<String> cmd = new ArrayList<>(List.of(java(), "-jar", jar().toString(), "--data", data.toString()));
         cmd.addAll(List.of(args));
-        return Tools.run(CLI_TIMEOUT, cmd);
+        return Tools.run(timeout, cmd);
     }
 
     public Tools.Result ok(String... args) {

@@ -26,17 +26,20 @@ import java.util.Optional;
  *   <li>start, waiting or a validation fails: the restore stays, and the report gives the
  *       seq that undoes it and the nearest earlier consistent bookmark.</li>
  * </ul>
- * An attachment without a stop or a start command is refused before anything runs.
+ * An attachment without a stop or a start command is refused before anything runs, unless
+ * the caller stops and starts the database itself ({@link DatabaseControl}, e.g. H2 in process).
  */
 public final class CoordinatedRestore {
     private final DatabaseAttachment attachment;
     private final DatabaseAdapter adapter;
+    private final DatabaseControl control;
     private final StepListener listener;
     private final List<Step> steps = new ArrayList<>();
 
-    private CoordinatedRestore(DatabaseAttachment attachment, DatabaseAdapter adapter, StepListener listener) {
+    private CoordinatedRestore(DatabaseAttachment attachment, DatabaseAdapter adapter, DatabaseControl control, StepListener listener) {
         this.attachment = attachment;
         this.adapter = adapter;
+        this.control = control;
         this.listener = listener;
     }
 
@@ -51,12 +54,22 @@ public final class CoordinatedRestore {
                     + " for a coordinated restore; run: rewind db attach " + set + " --jdbc " + a.jdbcUrl()
                     + " --stop-cmd CMD --start-cmd CMD");
         }
-        return new CoordinatedRestore(a, adapter, listener).run(restore, targetSeq, nearestConsistentBefore, startTimeout);
+        return run(a, adapter, DatabaseControl.ofCommands(set, a.stopCommand(), a.startCommand()), restore, targetSeq,
+                nearestConsistentBefore, listener, startTimeout);
+    }
+
+    /**
+     * The same, with the database stopped and started by {@code control} instead of the
+     * attachment's commands (which may then be absent): a database in this process.
+     */
+    public static CoordinatedRestoreReport run(DatabaseAttachment a, DatabaseAdapter adapter, DatabaseControl control, RestoreStep restore,
+            long targetSeq, Optional<BookmarkRecord> nearestConsistentBefore, StepListener listener, Duration startTimeout) {
+        return new CoordinatedRestore(a, adapter, control, listener).run(restore, targetSeq, nearestConsistentBefore, startTimeout);
     }
 
     private CoordinatedRestoreReport run(RestoreStep restore, long targetSeq, Optional<BookmarkRecord> nearest, Duration startTimeout) {
         String set = attachment.setName();
-        if (!step("stop", () -> detailOf(new ShellCommand("stop command", attachment.stopCommand(), set).run()))) {
+        if (!step("stop", control::stop)) {
             return report(null, false, lastDetail() + "; nothing was restored, the volumes are unchanged");
         }
         RestoreResult[] result = new RestoreResult[1];
@@ -78,7 +91,7 @@ public final class CoordinatedRestore {
                     + "; the database is left stopped: finish it with rewind restore --resume " + set + ", then start the database");
         }
         if (refused != null) {
-            boolean back = step("start", () -> detailOf(new ShellCommand("start command", attachment.startCommand(), set).run()));
+            boolean back = step("start", control::start);
             return report(null, false, "the restore was refused: " + refused + "; the volumes are unchanged"
                     + (back ? " and the database was started again" : "; starting the database again failed too: " + lastDetail()));
         }
@@ -86,7 +99,7 @@ public final class CoordinatedRestore {
         String undo = "; to undo the restore: rewind restore " + set + " --to-seq " + (r.firstSeq() - 1) + "; "
                 + nearest.map(b -> "the nearest earlier consistent bookmark is " + b.name() + " (seq " + b.seq() + ")")
                         .orElse("no consistent bookmark precedes seq " + targetSeq);
-        if (!step("start", () -> detailOf(new ShellCommand("start command", attachment.startCommand(), set).run()))
+        if (!step("start", control::start)
                 || !step("accepting connections", () -> {
                     adapter.awaitAcceptingConnections(startTimeout);
                     return "";
@@ -136,11 +149,6 @@ public final class CoordinatedRestore {
 
     private CoordinatedRestoreReport report(RestoreResult result, boolean ok, String message) {
         return new CoordinatedRestoreReport(steps, result, ok, message);
-    }
-
-    private static String detailOf(ShellCommand.Output out) {
-        String text = out.text().strip();
-        return text.isEmpty() ? "" : ShellCommand.lastLine(text);
     }
 
     private static String describe(RestoreResult r) {

@@ -167,6 +167,57 @@ class CoordinatedRestoreTest {
         assertEquals(List.of(), seen);
     }
 
+    /** A control in this process that logs to the same file as the restore step; {@code failStop} makes its stop throw. */
+    private DatabaseControl inProcess(boolean failStop) {
+        return new DatabaseControl() {
+            @Override
+            public String stop() throws IOException {
+                if (failStop) {
+                    throw new IOException("the database is still writing");
+                }
+                append("closed");
+                return "database closed";
+            }
+
+            @Override
+            public String start() throws IOException {
+                append("opened");
+                return "";
+            }
+        };
+    }
+
+    private void append(String line) throws IOException {
+        Files.writeString(log, line + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    }
+
+    @Test
+    void aDatabaseInThisProcessIsStoppedAndStartedByItsControlWithoutCommands() throws Exception {
+        DatabaseAttachment a = attachment(null, null, url, List.of("SELECT COUNT(*) = 2 FROM orders"));
+        CoordinatedRestoreReport r;
+        try (DatabaseAdapter adapter = Adapters.open(a)) {
+            r = CoordinatedRestore.run(a, adapter, inProcess(false), restoring(RESULT), 50, BOOKMARK, seen::add, Duration.ofSeconds(2));
+        }
+        assertTrue(r.ok(), r.message());
+        assertEquals(List.of("closed", "restore", "opened"), logged());
+        assertEquals(List.of("stop", "restore", "start", "accepting connections", "validate SELECT COUNT(*) = 2 FROM orders"), stepNames(r));
+        assertEquals("database closed", r.steps().get(0).detail());
+        assertEquals(RESULT, r.result());
+    }
+
+    @Test
+    void aFailingInProcessStopRestoresNothing() throws Exception {
+        DatabaseAttachment a = attachment(null, null, url, List.of());
+        CoordinatedRestoreReport r;
+        try (DatabaseAdapter adapter = Adapters.open(a)) {
+            r = CoordinatedRestore.run(a, adapter, inProcess(true), restoring(RESULT), 50, BOOKMARK, seen::add, Duration.ofSeconds(2));
+        }
+        assertFalse(r.ok());
+        assertEquals(List.of(), logged(), "neither the restore nor the start ran");
+        assertEquals("the database is still writing; nothing was restored, the volumes are unchanged", r.message());
+        assertNull(r.result());
+    }
+
     @Test
     void aCommandPastItsTimeoutIsKilledAndReported() {
         ShellCommand slow = new ShellCommand("stop command", "echo stopping; sleep 30", "shop", Duration.ofSeconds(3));
