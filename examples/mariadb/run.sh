@@ -131,14 +131,8 @@ step "6. Where was it? rewind db find reads the binlog on the 'binlog' member"
 rewind db find db --sql 'TRUNCATE orders'
 pos="$(rewind db find db --sql 'TRUNCATE orders' --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["statements"][-1]["position"])')"
 
-# MariaDB applies a TRUNCATE to InnoDB before it writes the event to the binlog: the write just
-# before the event (--before-binlog "$pos") already holds the emptied table. The last state
-# without it is the commit of the last transaction before it, the last Xid event before $pos.
-file="${pos%%:*}"
-commit="$(sql "SHOW BINLOG EVENTS IN '$file'" | awk -F'\t' -v at="${pos##*:}" '$3 == "Xid" && $5 <= at + 0 { p = $2 } END { print p }')"
-
-step "7. One command: stop, restore through the last commit before the TRUNCATE ($file:$commit), start, validate"
-rewind restore db --to-binlog "$file:$commit" --coordinated
+step "7. One command: stop, restore to the write just before that binlog event, start, validate"
+rewind restore db --before-binlog "$pos" --coordinated
 
 step "8. Every order is back, and InnoDB agrees"
 sql "select count(*), sum(amount) from orders"

@@ -34,11 +34,13 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code rewind db attach} with the password file, the mounts and the DBA's scripts; a
  * consistent bookmark mid-run; a {@code TRUNCATE TABLE orders} by mistake while the workload
  * goes on; {@code rewind db find} names it (one match, the right table, its exact seq); a
- * coordinated restore to the commit just before it ({@code rewind restore --to-binlog
- * FILE:POS --coordinated}, POS the last commit event before the TRUNCATE's) stops
- * MariaDB, restores, starts it and validates. Not {@code --before-binlog} the TRUNCATE's own
- * position: MariaDB applies a TRUNCATE to InnoDB before it writes its binlog event, so the
- * write just before that event already holds the emptied table. After it, {@code CHECK TABLE} is OK for every table of the schema, every row
+ * coordinated restore to just before it ({@code rewind restore --before-binlog POS
+ * --coordinated}, the command db find prints) stops MariaDB, restores, starts it and
+ * validates. MariaDB applies a TRUNCATE to InnoDB before it writes its binlog event, so
+ * "before" it is the file system's commit of the last binlog event before it, which Rewind
+ * works out (a restore to the write just before the TRUNCATE's own event would bring back an
+ * empty table, and one to the write of the last commit's event, before ext4 commits the
+ * binlog's new size, would lose that commit). After it, {@code CHECK TABLE} is OK for every table of the schema, every row
  * whose commit returned before the TRUNCATE was issued is back, and no row whose insert was
  * issued after the TRUNCATE returned is.
  */
@@ -105,23 +107,18 @@ class MariaDbStoryIT {
                     "the exact write of the TRUNCATE's binlog event is found through the binlog member's file system: " + found);
             long seqBefore = truncate.get("seqBefore").asLong();
 
-            // MariaDB applies a TRUNCATE to InnoDB before it writes the event to the binlog, so the
-            // write just before the event's is already past the TRUNCATE. The last state without it
-            // is the commit of the last transaction before it: the last Xid event before its position.
-            String file = position.substring(0, position.indexOf(':'));
-            String offset = position.substring(position.indexOf(':') + 1);
-            List<List<String>> events = db.sql("SHOW BINLOG EVENTS IN '" + file + "'");
-            List<String> previous = events.stream().filter(e -> e.get(2).equals("Xid") && Long.parseLong(e.get(4)) <= Long.parseLong(offset))
-                    .reduce((a, b) -> b).orElseThrow(() -> new AssertionError("no commit before " + position + ": " + events));
-            String lastCommit = file + ":" + previous.get(1);
-            Tools.Result restored = serve.rewind(RESTORE_TIMEOUT, "restore", RewindServe.SET, "--to-binlog", lastCommit, "--coordinated", "--json");
+            // MariaDB applies a TRUNCATE to InnoDB before it writes the event to the binlog: the seq
+            // db find gives (and --before-binlog restores to) is through the last event before it.
+            assertEquals("rewind restore " + RewindServe.SET + " --before-binlog " + position + " --coordinated",
+                    found.get("restoreCommand").asText(), found.toString());
+            Tools.Result restored = serve.rewind(RESTORE_TIMEOUT, "restore", RewindServe.SET, "--before-binlog", position, "--coordinated", "--json");
             if (restored.exit() != 0) {
                 fail("the coordinated restore failed: " + restored.describe() + "\n--- serve log:\n" + serve.log() + "\n--- error log:\n"
                         + db.errorLog());
             }
             JsonNode report = JSON.readTree(restored.out());
             assertTrue(report.get("ok").asBoolean(), report.toString());
-            assertTrue(report.get("targetSeq").asLong() <= seqBefore, "the last commit before the TRUNCATE is written before it: " + report);
+            assertEquals(seqBefore, report.get("targetSeq").asLong(), "the restore goes to the seq db find named: " + report);
             List<String> steps = new ArrayList<>();
             report.get("steps").forEach(s -> steps.add(s.get("name").asText()));
             assertEquals(List.of("stop", "restore", "start", "accepting connections", "validate SELECT COUNT(*) = 3 FROM shop.customers"), steps,
