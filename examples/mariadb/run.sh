@@ -29,7 +29,7 @@ rewind lv create data --vg vg0 --size 768M
 rewind lv create binlog --vg vg0 --size 256M
 rewind set create db --member vg0/data --member vg0/binlog --cut-every 30s
 
-rewind serve --listen "127.0.0.1:$nbd_port" >"$work/serve.log" 2>&1 &
+"$repo/rewind" serve --listen "127.0.0.1:$nbd_port" >"$work/serve.log" 2>&1 &   # the launcher execs java: $! is the daemon
 serve_pid=$!
 for _ in $(seq 100); do [ -f "$REWIND_DATA/daemon.json" ] && break; sleep 0.2; done
 

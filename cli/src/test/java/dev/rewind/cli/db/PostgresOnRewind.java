@@ -58,8 +58,10 @@ public final class PostgresOnRewind implements AutoCloseable {
     private final Path bin;
     private final RewindServe serve;
     private final int port;
+    private final MembersOnExt4 members;
 
     private PostgresOnRewind(Path dir, Path bin, RewindServe serve, int port) {
+        this.members = new MembersOnExt4(dir, List.of(DATA, WAL));
         this.dir = dir;
         this.bin = bin;
         this.serve = serve;
@@ -68,14 +70,8 @@ public final class PostgresOnRewind implements AutoCloseable {
 
     /** Builds the whole stack in {@code dir} (an empty directory) and leaves PostgreSQL running. */
     public static PostgresOnRewind create(Path dir) throws IOException {
-        Tools.requireRoot("loop devices and mount");
-        for (String[] tool : new String[][] {{"nbdfuse", "nbdfuse"}, {"fusermount3", "fuse3"}, {"losetup", "mount"}, {"mount", "mount"},
-                {"umount", "mount"}, {"mountpoint", "util-linux"}, {"setsid", "util-linux"}, {"runuser", "util-linux"}, {"mkfs.ext4", "e2fsprogs"}}) {
-            Tools.requireTool(tool[0], tool[1]);
-        }
-        if (!Files.exists(Path.of("/dev/fuse"))) {
-            Tools.unavailable("/dev/fuse does not exist: FUSE is not available here");
-        }
+        MembersOnExt4.requireTools();
+        Tools.requireTool("runuser", "util-linux");
         Path bin = PostgresServer.findBinDir();
         if (bin == null || !Files.isExecutable(bin.resolve("pgbench")) || !Files.isExecutable(bin.resolve("pg_amcheck"))) {
             Tools.unavailable("PostgreSQL server with pgbench and pg_amcheck not installed: apt-get install postgresql");
@@ -231,40 +227,10 @@ public final class PostgresOnRewind implements AutoCloseable {
         String vars = "DIR='" + dir + "'\n"
                 + "URI='nbd://127.0.0.1:" + serve.port() + "/" + RewindServe.SET + "'\n"
                 + "PGBIN='" + bin + "'\n"
-                + "PGDATA=\"$DIR/mnt-" + DATA + "/pgdata\"\n"
-                + "MEMBERS='" + DATA + " " + WAL + "'\n";
-        String attach = """
-                # attach MEMBER: nbdfuse shows set/MEMBER as $DIR/fuse-MEMBER/nbd; a loop device over that file
-                attach() {
-                  fuse="$DIR/fuse-$1"
-                  mkdir -p "$fuse" "$DIR/mnt-$1"
-                  if ! mountpoint -q "$fuse"; then
-                    rm -f "$DIR/nbdfuse-$1.pid"
-                    setsid nbdfuse -P "$DIR/nbdfuse-$1.pid" "$fuse" "$URI/$1" </dev/null >>"$DIR/nbdfuse-$1.log" 2>&1 &
-                    n=0
-                    while [ ! -s "$DIR/nbdfuse-$1.pid" ] || [ ! -e "$fuse/nbd" ]; do
-                      n=$((n + 1))
-                      if [ "$n" -gt 600 ]; then echo "nbdfuse for $1 did not come up: see $DIR/nbdfuse-$1.log" >&2; exit 1; fi
-                      sleep 0.1
-                    done
-                  fi
-                  loop=$(losetup -j "$fuse/nbd" -n -O NAME | head -n 1)
-                  [ -n "$loop" ] || loop=$(losetup -f --show "$fuse/nbd")
-                }
-                """;
-        write("setup.sh", "#!/bin/sh\n# One-time setup: format both members ext4 and mount them.\nset -eu\n" + vars + attach + """
-                for m in $MEMBERS; do
-                  attach "$m"
-                  mkfs.ext4 -q "$loop"
-                  mount "$loop" "$DIR/mnt-$m"
-                done
-                """);
+                + "PGDATA=\"$DIR/mnt-" + DATA + "/pgdata\"\n";
+        write("setup.sh", "#!/bin/sh\n# One-time setup: format both members ext4 and mount them.\nset -eu\n" + vars + members.formatAndMount());
         write("start.sh", "#!/bin/sh\n# Starts PostgreSQL on its Rewind volumes: each member through nbdfuse and a loop device,\n"
-                + "# ext4 mounted; then pg_ctl start, which returns once the server accepts connections.\nset -eu\n" + vars + attach + """
-                for m in $MEMBERS; do
-                  attach "$m"
-                  mountpoint -q "$DIR/mnt-$m" || mount "$loop" "$DIR/mnt-$m"
-                done
+                + "# ext4 mounted; then pg_ctl start, which returns once the server accepts connections.\nset -eu\n" + vars + members.mount() + """
                 if ! runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
                   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -l "$DIR/log/postgresql.log" -w -t 600 start >/dev/null
                 fi
@@ -274,35 +240,7 @@ public final class PostgresOnRewind implements AutoCloseable {
                 if [ -f "$PGDATA/postmaster.pid" ] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
                   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w -t 300 stop >/dev/null
                 fi
-                for m in $MEMBERS; do
-                  fuse="$DIR/fuse-$m"
-                  n=0
-                  while mountpoint -q "$DIR/mnt-$m" && ! umount "$DIR/mnt-$m"; do
-                    n=$((n + 1))
-                    if [ "$n" -gt 50 ]; then echo "cannot unmount $DIR/mnt-$m" >&2; exit 1; fi
-                    sleep 0.2 # a file system a server has just left can be busy for a moment
-                  done
-                  if [ -e "$fuse/nbd" ]; then
-                    for loop in $(losetup -j "$fuse/nbd" -n -O NAME); do losetup -d "$loop"; done
-                  fi
-                  n=0
-                  while mountpoint -q "$fuse" && ! fusermount3 -u "$fuse" 2>/dev/null; do
-                    n=$((n + 1))
-                    if [ "$n" -gt 100 ]; then echo "cannot unmount $fuse" >&2; exit 1; fi
-                    sleep 0.1
-                  done
-                  if [ -s "$DIR/nbdfuse-$m.pid" ]; then
-                    pid=$(cat "$DIR/nbdfuse-$m.pid")
-                    n=0
-                    while kill -0 "$pid" 2>/dev/null; do
-                      n=$((n + 1))
-                      if [ "$n" -gt 300 ]; then echo "nbdfuse $pid for $m does not exit" >&2; exit 1; fi
-                      sleep 0.1
-                    done
-                    rm -f "$DIR/nbdfuse-$m.pid"
-                  fi
-                done
-                """);
+                """ + members.unmount());
     }
 
     private void write(String name, String text) throws IOException {
@@ -333,36 +271,12 @@ public final class PostgresOnRewind implements AutoCloseable {
     }
 
     private void forceCleanup() {
-        Duration t = Duration.ofMinutes(1);
         Path pgdata = dir.resolve("mnt-" + DATA).resolve("pgdata");
         if (Files.exists(pgdata.resolve("postmaster.pid"))) {
-            Tools.run(t, "runuser", "-u", "postgres", "--", tool("pg_ctl"), "-D", pgdata.toString(), "-m", "immediate", "-w", "stop");
+            Tools.run(Duration.ofMinutes(1), "runuser", "-u", "postgres", "--", tool("pg_ctl"), "-D", pgdata.toString(), "-m", "immediate",
+                    "-w", "stop");
         }
-        for (String m : List.of(DATA, WAL)) {
-            Path mnt = dir.resolve("mnt-" + m);
-            Path fuse = dir.resolve("fuse-" + m);
-            if (Tools.run(t, "mountpoint", "-q", mnt.toString()).exit() == 0) {
-                Tools.run(t, "umount", "-l", mnt.toString());
-            }
-            if (Files.exists(fuse.resolve("nbd"))) {
-                for (String loop : Tools.run(t, "losetup", "-j", fuse.resolve("nbd").toString(), "-n", "-O", "NAME").out().strip().split("\\s+")) {
-                    if (!loop.isEmpty()) {
-                        Tools.run(t, "losetup", "-d", loop);
-                    }
-                }
-            }
-            if (Tools.run(t, "mountpoint", "-q", fuse.toString()).exit() == 0) {
-                Tools.run(t, "fusermount3", "-u", "-z", fuse.toString());
-            }
-            Path pidFile = dir.resolve("nbdfuse-" + m + ".pid");
-            try {
-                if (Files.exists(pidFile)) {
-                    ProcessHandle.of(Long.parseLong(Files.readString(pidFile).strip())).ifPresent(ProcessHandle::destroyForcibly);
-                }
-            } catch (IOException | NumberFormatException e) {
-                System.err.println("PostgresOnRewind: cannot read " + pidFile + ": " + e);
-            }
-        }
+        members.forceUnmount();
     }
 
     private static String tail(String s) {
