@@ -134,7 +134,8 @@ final class RestoreCommand extends Subcommand {
                 return;
             }
             if (dryRun) {
-                new RestoreDryRun(setName, seq, at, when, out).print(set.planRestore(seq), cloneTo == null ? null : data.resolve(cloneTo));
+                List<String> steps = coordinated ? coordinatedSteps(catalog, seq) : List.of();
+                new RestoreDryRun(setName, seq, at, when, out).print(set.planRestore(seq), cloneTo == null ? null : data.resolve(cloneTo), steps);
                 return;
             }
             if (cloneTo != null) {
@@ -229,6 +230,23 @@ final class RestoreCommand extends Subcommand {
         }
         positionTarget = resolvePosition(catalog, set);
         return positionTarget.seq();
+    }
+
+    /** What a coordinated restore to {@code seq} would run, in order, for --dry-run. */
+    private List<String> coordinatedSteps(Catalog catalog, long seq) {
+        var a = dev.rewind.cli.db.AttachedDatabase.of(catalog, setName);
+        if (a.stopCommand() == null || a.startCommand() == null) {
+            throw new RewindException("the database on set " + setName + " has no " + (a.stopCommand() == null ? "stop" : "start")
+                    + " command for a coordinated restore; run: rewind db attach " + setName + " --jdbc " + a.jdbcUrl()
+                    + " --stop-cmd CMD --start-cmd CMD");
+        }
+        List<String> steps = new java.util.ArrayList<>();
+        steps.add("stop: " + a.stopCommand());
+        steps.add("restore in place to seq " + seq);
+        steps.add("start: " + a.startCommand());
+        steps.add("wait until it accepts connections (up to " + dev.rewind.volumeset.Durations.format(startTimeout()) + ")");
+        a.validations().forEach(sql -> steps.add("validate " + sql));
+        return steps;
     }
 
     private java.time.Duration startTimeout() {

@@ -33,8 +33,11 @@ final class RestoreDryRun {
         this.out = out;
     }
 
-    /** Prints the plan of a restore in place, or of a clone into {@code cloneDir} when it is not null. */
-    void print(RestorePlan plan, Path cloneDir) {
+    /**
+     * Prints the plan of a restore in place, or of a clone into {@code cloneDir} when it is not
+     * null; {@code coordinatedSteps}, when not empty, are what a coordinated restore would run.
+     */
+    void print(RestorePlan plan, Path cloneDir, List<String> coordinatedSteps) {
         List<String> files = new ArrayList<>();
         if (cloneDir != null) {
             for (RestorePlan.MemberChanges m : plan.members()) {
@@ -79,6 +82,12 @@ final class RestoreDryRun {
                     cloneDir == null ? null : files.get(i), "ranges",
                     m.ranges().stream().map(r -> Output.map("offsetBytes", r.offsetBytes(), "lengthBytes", r.lengthBytes())).toList()));
         }
+        if (!coordinatedSteps.isEmpty()) {
+            out.line("coordinated, it would run:");
+            for (int i = 0; i < coordinatedSteps.size(); i++) {
+                out.line("  %d. %s", i + 1, coordinatedSteps.get(i));
+            }
+        }
         if (cloneDir == null && plan.changesAnything()) {
             out.line("undo afterwards with: rewind restore %s --to-seq %d", setName, plan.undoSeq());
         }
@@ -86,6 +95,7 @@ final class RestoreDryRun {
                 "targetSeq", targetSeq, "targetTime", targetTime == null ? null : targetTime.toString(), "headSeq", plan.headSeq(),
                 "bytes", plan.totalBytes(), "ranges", plan.rangeCount(), "members", members,
                 "undoSeq", cloneDir == null && plan.changesAnything() ? plan.undoSeq() : null,
-                "supersedesRestoreTo", cloneDir == null && plan.supersedes() != null ? plan.supersedes().targetSeq() : null));
+                "supersedesRestoreTo", cloneDir == null && plan.supersedes() != null ? plan.supersedes().targetSeq() : null,
+                "coordinatedSteps", coordinatedSteps.isEmpty() ? null : coordinatedSteps));
     }
 }

@@ -147,6 +147,22 @@ class DbCommandTest {
     }
 
     @Test
+    void aCoordinatedDryRunListsTheStepsItWouldRunAndChangesNothing() throws Exception {
+        cli.ok("db", "attach", "shop", "--jdbc", h2Url, "--user", "sa", "--password-file", passwordFile.toString(),
+                "--stop-cmd", "touch " + tmp.resolve("stopped"), "--start-cmd", "touch " + tmp.resolve("started"),
+                "--validate", "select 1");
+        String log = cli.ok("log", "shop").out();
+        CliHarness.Run dry = cli.ok("restore", "shop", "--to-seq", "1", "--coordinated", "--dry-run");
+        assertTrue(dry.out().contains("coordinated, it would run:\n  1. stop: touch " + tmp.resolve("stopped")
+                + "\n  2. restore in place to seq 1\n  3. start: touch " + tmp.resolve("started")
+                + "\n  4. wait until it accepts connections (up to 5m)\n  5. validate select 1"), dry.out());
+        JsonNode json = cli.ok("--json", "restore", "shop", "--to-seq", "1", "--coordinated", "--dry-run").json();
+        assertEquals(5, json.get("coordinatedSteps").size(), json.toString());
+        assertFalse(Files.exists(tmp.resolve("stopped")) || Files.exists(tmp.resolve("started")), "no command ran");
+        assertEquals(log, cli.ok("log", "shop").out(), "nothing was written");
+    }
+
+    @Test
     void theLogShowsADbPositionColumnOnlyForASetWithADatabase() throws Exception {
         assertFalse(cli.ok("log", "shop").out().contains("DB POSITION"), "unchanged for a set without a database");
         assertFalse(cli.ok("log", "shop", "--json").json().get("entries").get(0).has("dbPosition"));
