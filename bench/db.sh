@@ -18,6 +18,7 @@
 # rate-limited (RATE tps, default 100) so that an hour of history stays a few GiB.
 # Needs root (loop devices, mount), nbdfuse, nbdkit, fuse3, e2fsprogs, postgresql, a JDK 17+.
 # Not a test: figures depend on the machine's load.
+# REWIND_JAVA_OPTS is passed to the rewind serve JVM (e.g. -XX:StartFlightRecording=filename=serve.jfr).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 quick=""
@@ -148,7 +149,7 @@ rewind lv create data --vg vg0 --size "${data_mib}M" >/dev/null
 rewind lv create wal --vg vg0 --size "${wal_mib}M" >/dev/null
 rewind set create set --member vg0/data --member vg0/wal >/dev/null
 rport=$(free_port)
-java -jar "$jar" --data "$work/rewind-data" serve --listen "127.0.0.1:$rport" >>"$work/serve.log" 2>&1 &
+java ${REWIND_JAVA_OPTS:-} -jar "$jar" --data "$work/rewind-data" serve --listen "127.0.0.1:$rport" >>"$work/serve.log" 2>&1 &
 rewind_pid=$!
 wait_port "$rport" "$rewind_pid"
 uri="nbd://127.0.0.1:$rport/set/"
