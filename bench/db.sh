@@ -55,7 +55,20 @@ wait_port() { # port pid
 now() { date +%s.%N; }
 secs() { python3 -c "print('%.1f' % ($2 - $1))"; }
 pg_ctl() { runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdata" "$@" >/dev/null; }
-pg_up() { pg_ctl -l "$work/log/postgresql.log" -w -t 900 start; until "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres; do sleep 0.1; done; }
+# A restored image holds the postmaster.pid of the server that ran at that write; PostgreSQL refuses
+# to start while that PID lives, even as a zombie not yet reaped: remove it when it names no live postgres.
+clear_stale_pid() {
+  [ -f "$pgdata/postmaster.pid" ] || return 0
+  local pid; pid=$(head -n 1 "$pgdata/postmaster.pid")
+  if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != postgres ] || grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; then
+    rm -f "$pgdata/postmaster.pid"
+  fi
+}
+pg_up() {
+  clear_stale_pid
+  pg_ctl -l "$work/log/postgresql.log" -w -t 900 start || { echo "PostgreSQL did not start: see $work/log/postgresql.log" >&2; return 1; }
+  until "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres; do sleep 0.1; done
+}
 pg_down() { if [ -f "$pgdata/postmaster.pid" ]; then pg_ctl -m fast -w -t 300 stop; fi; }
 pgbench() { "$pgbin/pgbench" -h 127.0.0.1 -p "$port" -U postgres "$@" postgres; }
 

@@ -231,6 +231,15 @@ public final class PostgresOnRewind implements AutoCloseable {
         write("setup.sh", "#!/bin/sh\n# One-time setup: format both members ext4 and mount them.\nset -eu\n" + vars + members.formatAndMount());
         write("start.sh", "#!/bin/sh\n# Starts PostgreSQL on its Rewind volumes: each member through nbdfuse and a loop device,\n"
                 + "# ext4 mounted; then pg_ctl start, which returns once the server accepts connections.\nset -eu\n" + vars + members.mount() + """
+                # A restored image holds the postmaster.pid of the server that ran at that write; PostgreSQL
+                # refuses to start while that PID lives, even as a zombie not yet reaped: remove it when it
+                # names no live postgres.
+                if [ -f "$PGDATA/postmaster.pid" ]; then
+                  pid=$(head -n 1 "$PGDATA/postmaster.pid")
+                  if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != postgres ] || grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; then
+                    rm -f "$PGDATA/postmaster.pid"
+                  fi
+                fi
                 if ! runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
                   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -l "$DIR/log/postgresql.log" -w -t 600 start >/dev/null
                 fi
