@@ -235,11 +235,7 @@ final class RestoreCommand extends Subcommand {
     /** What a coordinated restore to {@code seq} would run, in order, for --dry-run. */
     private List<String> coordinatedSteps(Catalog catalog, long seq) {
         var a = dev.rewind.cli.db.AttachedDatabase.of(catalog, setName);
-        if (a.stopCommand() == null || a.startCommand() == null) {
-            throw new RewindException("the database on set " + setName + " has no " + (a.stopCommand() == null ? "stop" : "start")
-                    + " command for a coordinated restore; run: rewind db attach " + setName + " --jdbc " + a.jdbcUrl()
-                    + " --stop-cmd CMD --start-cmd CMD");
-        }
+        dev.rewind.dbadapters.coordinate.CoordinatedRestore.requireCommands(a);
         List<String> steps = new java.util.ArrayList<>();
         steps.add("stop: " + a.stopCommand());
         steps.add("restore in place to seq " + seq);

@@ -47,15 +47,20 @@ public final class CoordinatedRestore {
     public static CoordinatedRestoreReport run(DatabaseAttachment a, DatabaseAdapter adapter, RestoreStep restore, long targetSeq,
             Optional<BookmarkRecord> nearestConsistentBefore, StepListener listener, Duration startTimeout) {
         String set = a.setName();
+        requireCommands(a);
+        return run(a, adapter, DatabaseControl.ofCommands(set, a.stopCommand(), a.startCommand()), restore, targetSeq,
+                nearestConsistentBefore, listener, startTimeout);
+    }
+
+    /** Refuses an attachment without a stop or a start command, before anything runs. */
+    public static void requireCommands(DatabaseAttachment a) {
         if (isBlank(a.stopCommand()) || isBlank(a.startCommand())) {
             String missing = isBlank(a.stopCommand()) && isBlank(a.startCommand()) ? "stop command and no start command"
                     : isBlank(a.stopCommand()) ? "stop command" : "start command";
-            throw new RewindException("the database on set " + set + " has no " + missing
-                    + " for a coordinated restore; run: rewind db attach " + set + " --jdbc " + a.jdbcUrl()
+            throw new RewindException("the database on set " + a.setName() + " has no " + missing
+                    + " for a coordinated restore; run: rewind db attach " + a.setName() + " --jdbc " + a.jdbcUrl()
                     + " --stop-cmd CMD --start-cmd CMD");
         }
-        return run(a, adapter, DatabaseControl.ofCommands(set, a.stopCommand(), a.startCommand()), restore, targetSeq,
-                nearestConsistentBefore, listener, startTimeout);
     }
 
     /**

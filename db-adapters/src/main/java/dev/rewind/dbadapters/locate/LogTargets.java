@@ -103,13 +103,9 @@ public final class LogTargets {
                                 + "size) at seq " + commit.getAsLong());
                     }
                     notExact = found + ", but no file system commit of it follows yet";
-                    if (durableFrom.isPresent()) {
-                        return new PositionTarget(durableFrom.get().seq(), false, "sampled: " + notExact + "; oldest sample with " + p
-                                + " on disk");
-                    }
-                    return new PositionTarget(head, false, "sampled: " + notExact + "; the newest seq");
+                } else {
+                    notExact = exact.whyNot;
                 }
-                notExact = exact.whyNot;
             } catch (RewindException e) {
                 notExact = e.getMessage();
             }
