@@ -108,6 +108,11 @@ public final class Catalog implements AutoCloseable {
         return new DatabaseRecords(this);
     }
 
+    /** The sandboxes of sets: writable throwaway views of a past seq. */
+    public SandboxRecords sandboxes() {
+        return new SandboxRecords(this);
+    }
+
     @Override
     public void close() {
         dataSource.close();
@@ -397,7 +402,7 @@ public final class Catalog implements AutoCloseable {
     public void deleteSet(String name) {
         inTransaction(c -> {
             for (String table : List.of("bookmark", "restore_event", "transactions", "set_settings",
-                    "db_position", "db_mount", "db_validation", "db_attachment", "set_member")) {
+                    "db_position", "db_mount", "db_validation", "db_attachment", "db_server_setting", "sandbox", "set_member")) {
                 try (PreparedStatement ps = c.prepareStatement("delete from " + table + " where set_name = ?")) {
                     ps.setString(1, name);
                     ps.executeUpdate();

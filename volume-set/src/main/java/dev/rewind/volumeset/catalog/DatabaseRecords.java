@@ -75,7 +75,7 @@ public final class DatabaseRecords {
 
     private static boolean deleteAttachment(Connection c, String setName) throws SQLException {
         int attachments = 0;
-        for (String table : List.of("db_position", "db_mount", "db_validation", "db_attachment")) {
+        for (String table : List.of("db_position", "db_mount", "db_validation", "db_server_setting", "db_attachment")) {
             try (PreparedStatement ps = c.prepareStatement("delete from " + table + " where set_name = ?")) {
                 ps.setString(1, setName);
                 int n = ps.executeUpdate();
@@ -121,6 +121,44 @@ public final class DatabaseRecords {
                             Duration.ofMillis(rs.getLong(9)), rs.getLong(10)));
                 }
             }
+        });
+    }
+
+    /**
+     * Replaces what the set's database server said of itself (e.g. {@code data_directory},
+     * {@code config_file}, {@code server_binary}), for starting a private copy on a sandbox.
+     */
+    public void recordServerSettings(String setName, Map<String, String> settings) {
+        catalog.inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("delete from db_server_setting where set_name = ?")) {
+                ps.setString(1, setName);
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("insert into db_server_setting(set_name, name, setting) values (?,?,?)")) {
+                for (Map.Entry<String, String> e : settings.entrySet()) {
+                    ps.setString(1, setName);
+                    ps.setString(2, e.getKey());
+                    ps.setString(3, e.getValue());
+                    ps.executeUpdate();
+                }
+            }
+            return null;
+        });
+    }
+
+    /** What {@link #recordServerSettings} recorded last, by name; empty if nothing was. */
+    public Map<String, String> serverSettings(String setName) {
+        return catalog.read(c -> {
+            Map<String, String> out = new LinkedHashMap<>();
+            try (PreparedStatement ps = c.prepareStatement("select name, setting from db_server_setting where set_name = ? order by name")) {
+                ps.setString(1, setName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.put(rs.getString(1), rs.getString(2));
+                    }
+                }
+            }
+            return out;
         });
     }
 
