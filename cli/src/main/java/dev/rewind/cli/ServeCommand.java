@@ -5,6 +5,8 @@ import dev.rewind.capture.nbd.CapturedSetExports;
 import dev.rewind.capture.nbd.NbdExport;
 import dev.rewind.capture.nbd.NbdExports;
 import dev.rewind.capture.nbd.NbdServer;
+import dev.rewind.capture.sandbox.Sandbox;
+import dev.rewind.capture.sandbox.Sandboxes;
 import dev.rewind.cli.daemon.ControlServer;
 import dev.rewind.cli.daemon.DaemonSchedule;
 import dev.rewind.cli.daemon.ServeLock;
@@ -158,6 +160,7 @@ final class ServeCommand extends Subcommand {
         ControlServer control = null;
         DaemonSchedule schedule = null;
         DaemonDatabases databases = new DaemonDatabases(catalog, sets::get, Clock.systemUTC());
+        Sandboxes sandboxes = null;
         try {
             for (SetRecord set : catalog.listSets()) {
                 sets.put(set.name(), CatalogCapture.open(catalog, set.name(), Duration.ZERO));
@@ -170,7 +173,9 @@ final class ServeCommand extends Subcommand {
             for (String name : sets.keySet()) {
                 databases.refresh(name);
             }
-            CapturedSetExports exports = new CapturedSetExports(sets, DataDir.bookmarkLookup(catalog));
+            sandboxes = Sandboxes.open(DataDir.sandboxRoot(data.path()), catalog);
+            Sandboxes openSandboxes = sandboxes;
+            CapturedSetExports exports = new CapturedSetExports(sets, DataDir.bookmarkLookup(catalog), sandboxes);
             Set<String> heldOff = ConcurrentHashMap.newKeySet();
             nbd = NbdServer.start(address, new NbdExports() {
                 @Override
@@ -264,6 +269,26 @@ final class ServeCommand extends Subcommand {
                 public AutoCloseable pauseSampling(String setName) {
                     return databases.pause(setName);
                 }
+
+                @Override
+                public String nbdUri() {
+                    return "nbd://" + address.getHostString() + ":" + server.port();
+                }
+
+                @Override
+                public Sandboxes sandboxes() {
+                    return openSandboxes;
+                }
+
+                @Override
+                public int sandboxConnectionCount(String setName, String sandboxName) {
+                    return server.connectionCount(Sandbox.clientKey(setName, sandboxName));
+                }
+
+                @Override
+                public void disconnectSandbox(String setName, String sandboxName) {
+                    server.disconnect(Sandbox.clientKey(setName, sandboxName));
+                }
             };
             String nbdAddress = address.getHostString() + ":" + nbd.port();
             control = ControlServer.start(data.path(),
@@ -271,7 +296,7 @@ final class ServeCommand extends Subcommand {
                     nbdAddress);
             ControlServer controlServer = control;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                stop(controlServer, server, jobs, databases, sets);
+                stop(controlServer, server, jobs, databases, openSandboxes, sets);
                 stopped.countDown();
             }, "rewind-shutdown"));
             for (CapturedSet s : sets.values()) {
@@ -283,13 +308,13 @@ final class ServeCommand extends Subcommand {
             out.json(Output.map("nbd", nbdAddress, "controlPort", control.port(), "sets", sets.keySet().stream().sorted().toList()));
             stopped.await();
         } catch (Exception e) {
-            stop(control, nbd, schedule, databases, sets);
+            stop(control, nbd, schedule, databases, sandboxes, sets);
             throw e;
         }
     }
 
     private static void stop(ControlServer control, NbdServer nbd, DaemonSchedule schedule, DaemonDatabases databases,
-            Map<String, CapturedSet> sets) {
+            Sandboxes sandboxes, Map<String, CapturedSet> sets) {
         if (control != null) {
             control.close();
         }
@@ -304,6 +329,13 @@ final class ServeCommand extends Subcommand {
             }
         }
         databases.close();
+        if (sandboxes != null) {
+            try {
+                sandboxes.close();
+            } catch (IOException | RuntimeException e) {
+                System.err.println("rewind: closing sandboxes: " + e.getMessage());
+            }
+        }
         for (CapturedSet set : sets.values()) {
             try {
                 set.close();

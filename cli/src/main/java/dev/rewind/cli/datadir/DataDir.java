@@ -3,6 +3,7 @@ package dev.rewind.cli.datadir;
 import dev.rewind.capture.BookmarkLookup;
 import dev.rewind.capture.CaptureOptions;
 import dev.rewind.capture.CapturedSet;
+import dev.rewind.capture.sandbox.Sandboxes;
 import dev.rewind.scheduler.ScheduledJob;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.BookmarkRecord;
@@ -72,6 +73,18 @@ public final class DataDir implements AutoCloseable {
 
         /** Pauses sampling the set's database positions until the returned handle is closed (around a coordinated restore). */
         AutoCloseable pauseSampling(String setName);
+
+        /** Where NBD clients reach the daemon's exports, e.g. {@code nbd://127.0.0.1:10809} (append {@code /<export>}). */
+        String nbdUri();
+
+        /** The daemon's sandboxes (the ones its NBD server serves). */
+        Sandboxes sandboxes() throws IOException;
+
+        /** NBD connections open to one sandbox's exports. */
+        int sandboxConnectionCount(String setName, String sandboxName);
+
+        /** Disconnects the NBD clients of one sandbox's exports (their in-flight requests finish first). */
+        void disconnectSandbox(String setName, String sandboxName);
     }
 
     private final Path dir;
@@ -79,6 +92,7 @@ public final class DataDir implements AutoCloseable {
     private final Daemon daemon;
     private final boolean ownsCatalog;
     private Catalog catalog;
+    private Sandboxes sandboxes;
 
     public DataDir(Path dir) {
         this(dir, Path.of("").toAbsolutePath(), null, null);
@@ -198,6 +212,22 @@ public final class DataDir implements AutoCloseable {
         return CatalogCapture.open(catalog(), name, CaptureOptions.DEFAULT.checkpointInterval());
     }
 
+    /** Where the sandboxes of this data dir keep their overlays. */
+    public static Path sandboxRoot(Path dataDir) {
+        return dataDir.resolve("sandboxes");
+    }
+
+    /** The sandboxes: the daemon's when one runs this command, else opened here (once). */
+    public Sandboxes sandboxes() throws IOException {
+        if (daemon != null) {
+            return daemon.sandboxes();
+        }
+        if (sandboxes == null) {
+            sandboxes = Sandboxes.open(sandboxRoot(dir), catalog());
+        }
+        return sandboxes;
+    }
+
     /** The catalog's bookmarks, as {@link dev.rewind.capture.PointResolver} looks them up. */
     public static BookmarkLookup bookmarkLookup(Catalog catalog) {
         return (setName, bookmark) -> catalog.findBookmark(setName, bookmark).map(BookmarkRecord::seq)
@@ -206,6 +236,14 @@ public final class DataDir implements AutoCloseable {
 
     @Override
     public void close() {
+        if (sandboxes != null) {
+            try {
+                sandboxes.close();
+            } catch (IOException e) {
+                System.err.println("rewind: closing sandboxes: " + e.getMessage());
+            }
+            sandboxes = null;
+        }
         if (catalog != null && ownsCatalog) {
             catalog.close();
             catalog = null;

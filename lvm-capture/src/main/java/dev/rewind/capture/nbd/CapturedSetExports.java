@@ -4,6 +4,7 @@ import dev.rewind.capture.BlockDevice;
 import dev.rewind.capture.BookmarkLookup;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.PointResolver;
+import dev.rewind.capture.sandbox.Sandboxes;
 import dev.rewind.volumeset.RewindException;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -29,10 +30,17 @@ import java.util.Optional;
 public final class CapturedSetExports implements NbdExports {
     private final Map<String, CapturedSet> sets;
     private final BookmarkLookup bookmarks;
+    private final Sandboxes sandboxes;
 
     public CapturedSetExports(Map<String, CapturedSet> sets, BookmarkLookup bookmarks) {
+        this(sets, bookmarks, null);
+    }
+
+    /** With {@code sandboxes} (or null for none), {@code <set>/<member>@sandbox:<NAME>} is served too. */
+    public CapturedSetExports(Map<String, CapturedSet> sets, BookmarkLookup bookmarks, Sandboxes sandboxes) {
         this.sets = sets;
         this.bookmarks = bookmarks;
+        this.sandboxes = sandboxes;
     }
 
     @Override
