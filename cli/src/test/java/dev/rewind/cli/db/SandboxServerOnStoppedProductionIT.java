@@ -75,4 +75,47 @@ class SandboxServerOnStoppedProductionIT {
             }
         }
     }
+
+    @Test
+    void mariadbStartsOnTheMountedExportsWithItsPathsMapped() throws Exception {
+        try (MariaDbOnRewind db = MariaDbOnRewind.create(dir)) {
+            db.sql("USE shop; CREATE TABLE kept (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO kept SELECT seq FROM seq_1_to_100");
+            Map<String, String> prodMounts = Map.of(MariaDbOnRewind.DATA, db.mountDir(MariaDbOnRewind.DATA).toString(),
+                    MariaDbOnRewind.BINLOG, db.mountDir(MariaDbOnRewind.BINLOG).toString());
+            DatabaseAttachment a = new DatabaseAttachment(RewindServe.SET, "mariadb", db.jdbcUrl(), MariaDbOnRewind.USER,
+                    db.passwordFile().toString(), null, null, null, List.of(), prodMounts, null, Duration.ofSeconds(1), 0);
+            Map<String, String> settings;
+            try (DatabaseAdapter production = Adapters.open(a)) {
+                settings = production.serverSettings();
+            }
+            db.stop();
+
+            Path work = dir.resolve("work");
+            List<String> members = List.of(MariaDbOnRewind.DATA, MariaDbOnRewind.BINLOG);
+            ExportMounts mounts = ExportMounts.mount(work, work, "nbd://127.0.0.1:" + db.serve().port(), members,
+                    m -> RewindServe.SET + "/" + m);
+            try {
+                int port = Tools.freePort();
+                SandboxServer server = SandboxServer.start(Engine.MARIADB,
+                        new SandboxServerSpec(settings, MountMap.of(prodMounts, mounts.mountDirs()), work, port));
+                try {
+                    String url = SandboxJdbcUrl.onLoopback(db.jdbcUrl(), port);
+                    DatabaseAttachment onSandbox = new DatabaseAttachment(a.setName(), a.engine(), url, a.user(), a.passwordFile(), null, null,
+                            null, List.of(), Map.of(), null, a.sampleEvery(), 0);
+                    try (DatabaseAdapter sandbox = Adapters.open(onSandbox)) {
+                        server.awaitAcceptingConnections(sandbox, Duration.ofMinutes(10));
+                        sandbox.validate("SELECT COUNT(*) = 100 FROM shop.kept");
+                        sandbox.validate("SELECT @@server_id <> " + settings.get("server_id"));
+                        sandbox.validate("SELECT @@log_bin_basename LIKE '" + work.resolve("mnt") + "%'");
+                    }
+                } finally {
+                    server.stop(Duration.ofMinutes(5));
+                }
+                mounts.unmount();
+                assertFalse(ExportMounts.anyMounted(work, members));
+            } finally {
+                ExportMounts.forceUnmount(work, members);
+            }
+        }
+    }
 }
