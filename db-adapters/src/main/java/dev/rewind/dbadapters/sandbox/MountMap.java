@@ -46,6 +46,12 @@ public record MountMap(Map<String, Path> production, Map<String, Path> sandbox) 
                 + "; attach again with --mount MEMBER=DIR for the member that holds it"));
     }
 
+    /** Whether {@code path} is already on one of the sandbox's mounts (fixed at an earlier start). */
+    public boolean isOnSandbox(Path path) {
+        Path p = path.toAbsolutePath().normalize();
+        return sandbox.values().stream().anyMatch(p::startsWith);
+    }
+
     /** {@link #find}, or {@code path} itself when no member holds it (a file outside the set, e.g. /etc/postgresql/...). */
     public Path mapOrKeep(Path path) {
         return find(path).orElse(path);

@@ -99,7 +99,7 @@ final class PostgresSandboxServer extends SandboxServer {
         return (Files.exists(p) ? p : inDataDir).toString();
     }
 
-    /** Rewrites {@code pg_wal} and {@code pg_tblspc/*} when they are absolute symlinks into production's mounts. */
+    /** Rewrites {@code pg_wal} and {@code pg_tblspc/*} when they are absolute symlinks into production's mounts; idempotent. */
     static void fixSymlinks(Path data, MountMap mounts, Owner owner) throws IOException {
         List<Path> links = new ArrayList<>();
         links.add(data.resolve("pg_wal"));
@@ -114,8 +114,8 @@ final class PostgresSandboxServer extends SandboxServer {
                 continue;
             }
             Path target = Files.readSymbolicLink(link);
-            if (!target.isAbsolute()) {
-                continue;
+            if (!target.isAbsolute() || mounts.isOnSandbox(target)) {
+                continue; // relative, or rewritten at an earlier start of this sandbox
             }
             Path mapped = mounts.map(data.relativize(link) + " (a symlink to " + target + ")", target);
             Files.delete(link);

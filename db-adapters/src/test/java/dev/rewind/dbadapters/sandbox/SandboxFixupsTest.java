@@ -39,6 +39,9 @@ class SandboxFixupsTest {
         assertEquals(dir.resolve("mnt/wal/pg_wal"), Files.readSymbolicLink(data.resolve("pg_wal")));
         assertEquals(dir.resolve("mnt/data/ts1"), Files.readSymbolicLink(data.resolve("pg_tblspc/16384")));
         assertEquals(Path.of("../ts2"), Files.readSymbolicLink(data.resolve("pg_tblspc/16385")), "a relative link already stays inside");
+
+        PostgresSandboxServer.fixSymlinks(data, map(), me());
+        assertEquals(dir.resolve("mnt/wal/pg_wal"), Files.readSymbolicLink(data.resolve("pg_wal")), "a second start finds it fixed");
     }
 
     @Test
