@@ -67,6 +67,10 @@ public final class SandboxDatabases implements AutoCloseable {
             throw new RewindException("sandbox " + sandboxName + " of set " + setName + " already has its database running on port "
                     + already.started().port() + "; stop it first: rewind sandbox stop " + setName + " " + sandboxName);
         }
+        if (sandbox.databasePid() != null && ProcessHandle.of(sandbox.databasePid()).map(ProcessHandle::isAlive).orElse(false)) {
+            throw new RewindException("sandbox " + sandboxName + " of set " + setName + " still has the database an earlier rewind serve "
+                    + "started on it (pid " + sandbox.databasePid() + ", port " + sandbox.databasePort() + "); stop that process first");
+        }
         if (busy.putIfAbsent(key, Boolean.TRUE) != null) {
             throw new RewindException("sandbox " + sandboxName + " of set " + setName + " is being started or stopped right now");
         }
