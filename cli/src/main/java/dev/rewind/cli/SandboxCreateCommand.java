@@ -43,15 +43,16 @@ final class SandboxCreateCommand extends Subcommand {
                 exports.add(setName + "/" + d.name() + "@" + Sandbox.EXPORT_MARK + name);
             }
             out.line("created sandbox %s of set %s at seq %d (%s) in %.0f ms; its writes stay in %s", name, setName, seq, at, millis, r.dir());
-            String uri = data.daemon() == null ? null : data.daemon().nbdUri();
+            List<String> uris = new ArrayList<>();
             for (String e : exports) {
-                out.line("  %s", uri == null ? e : uri + "/" + e);
+                uris.add(data.daemon() == null ? e : data.daemon().nbdUri(e));
+                out.line("  %s", uris.get(uris.size() - 1));
             }
-            if (uri == null) {
+            if (data.daemon() == null) {
                 out.line("served as NBD exports while 'rewind serve' runs");
             }
             out.json(Output.map("set", setName, "name", name, "seq", seq, "point", at, "createdAt",
-                    Times.format(Times.ofMicros(r.createdAtMicros())), "dir", r.dir(), "exports", exports, "nbd", uri,
+                    Times.format(Times.ofMicros(r.createdAtMicros())), "dir", r.dir(), "exports", exports, "uris", data.daemon() == null ? null : uris,
                     "millis", Math.round(millis)));
         }
     }
