@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code rewind sandbox create}: a writable throwaway view of a set at a past point. */
 @Command(name = "create", mixinStandardHelpOptions = true,
-        description = {"Create a sandbox: every member of the set as it was at POINT, writable, its writes kept apart from the set.",
+        description = {"Create a sandbox: the set as it was at POINT, writable, its writes kept apart.",
                 "Nothing is copied: it is ready at once, whatever the size of the volumes or the length of the history."},
         footer = {"", "POINT: a seq (41234), bookmark:NAME, or time:ISO-8601 (time:2026-11-25T14:03:00Z); the newest write at or before it.",
                 "", "Examples:", "  rewind sandbox create shop before-drop --at bookmark:before-upgrade",
