@@ -4,11 +4,12 @@ import picocli.CommandLine.Command;
 
 /** {@code rewind sandbox}: writable throwaway copies of a set's past, without copying a volume, and a private copy of its database started on one. */
 @Command(name = "sandbox", mixinStandardHelpOptions = true,
-        description = {"Open a set as it was at any point, writable, without copying a volume and without touching production:",
-                "reads come from the set's history, writes stay in the sandbox's own overlay (never in the journal or the",
-                "primary). rewind serve offers each member as the NBD export <set>/<member>@sandbox:<NAME>. Sandboxes survive a",
-                "daemon restart; while one exists, the history it reads is kept. Start the set's attached database on one (on its",
-                "own loopback port) to query it, pg_dump a table out of it or copy rows back into production by SQL."},
+        description = {"Writable throwaway copies of a set's past: nothing copied, production untouched.",
+                "A sandbox opens every member of a set as it was at a point, writable. Reads come from the set's history; writes "
+                        + "stay in the sandbox's own overlay, never in the journal or the primary. rewind serve offers each member as "
+                        + "the NBD export <set>/<member>@sandbox:<NAME>. Sandboxes survive a daemon restart; while one exists, the "
+                        + "history it reads is kept. sandbox start runs the set's attached database on one, on its own loopback port, "
+                        + "to query it, pg_dump a table out of it or copy rows back into production by SQL."},
         subcommands = {SandboxCreateCommand.class, SandboxListCommand.class, SandboxDropCommand.class, SandboxStartCommand.class,
                 SandboxStopCommand.class},
         footer = {"", "Examples:", "  rewind sandbox create shop before-drop --at bookmark:before-upgrade",

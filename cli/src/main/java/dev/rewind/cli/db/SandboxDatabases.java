@@ -92,8 +92,8 @@ public final class SandboxDatabases implements AutoCloseable {
             ExportMounts.forceUnmount(workDir, members); // what a daemon that died left behind
         }
         Instant t0 = Instant.now();
-        ExportMounts mounts = ExportMounts.mount(workDir, DataDir.sandboxRoot(data.path()), daemon.nbdUri(), members,
-                m -> ExportMounts.sandboxExport(setName, m, sandbox.name()));
+        ExportMounts mounts = ExportMounts.mount(workDir, DataDir.sandboxRoot(data.path()), members,
+                m -> daemon.nbdUri(ExportMounts.sandboxExport(setName, m, sandbox.name())));
         listener.stepDone(new Step("mount", Duration.between(t0, Instant.now()), true,
                 members.size() + " file systems under " + workDir.resolve("mnt")));
         SandboxServer server = null;

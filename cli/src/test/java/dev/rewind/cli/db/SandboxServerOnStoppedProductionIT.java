@@ -49,8 +49,7 @@ class SandboxServerOnStoppedProductionIT {
 
             Path work = dir.resolve("work");
             List<String> members = List.of(PostgresOnRewind.DATA, PostgresOnRewind.WAL);
-            ExportMounts mounts = ExportMounts.mount(work, work, "nbd://127.0.0.1:" + pg.serve().port(), members,
-                    m -> RewindServe.SET + "/" + m);
+            ExportMounts mounts = ExportMounts.mount(work, work, members, m -> pg.serve().uri(RewindServe.SET + "/" + m));
             try {
                 int port = Tools.freePort();
                 SandboxServer server = SandboxServer.start(Engine.POSTGRESQL,
@@ -92,8 +91,7 @@ class SandboxServerOnStoppedProductionIT {
 
             Path work = dir.resolve("work");
             List<String> members = List.of(MariaDbOnRewind.DATA, MariaDbOnRewind.BINLOG);
-            ExportMounts mounts = ExportMounts.mount(work, work, "nbd://127.0.0.1:" + db.serve().port(), members,
-                    m -> RewindServe.SET + "/" + m);
+            ExportMounts mounts = ExportMounts.mount(work, work, members, m -> db.serve().uri(RewindServe.SET + "/" + m));
             try {
                 int port = Tools.freePort();
                 SandboxServer server = SandboxServer.start(Engine.MARIADB,

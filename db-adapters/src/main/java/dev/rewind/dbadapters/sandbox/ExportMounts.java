@@ -26,7 +26,8 @@ import java.util.function.Function;
  * whatever a failure or a crashed daemon left. Needs root.
  *
  * <pre>
- *   &lt;work&gt;/                      mode 0755: the database's OS user reaches the mounts through it
+ *   &lt;work&gt;/                      mode 0711: the database's OS user reaches the mounts through it (and the
+ *                                directories above it up to the data dir's sandboxes/ get o+x, traverse only)
  *     mounts.log                   every command run and its output
  *     fuse/MEMBER/nbd              nbdfuse's view of the export (fuse/ mode 0700)
  *     nbdfuse-MEMBER.pid, .log     its pid file and output
@@ -39,6 +40,7 @@ public final class ExportMounts {
     private static final Duration NBDFUSE_START = Duration.ofMinutes(1);
     private static final Duration UNMOUNT_PATIENCE = Duration.ofSeconds(30);
     private static final Set<PosixFilePermission> REACHABLE = PosixFilePermissions.fromString("rwxr-xr-x");
+    private static final Set<PosixFilePermission> TRAVERSE_ONLY = PosixFilePermissions.fromString("rwx--x--x");
     private static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rwx------");
 
     private final Path workDir;
@@ -68,13 +70,13 @@ public final class ExportMounts {
     }
 
     /**
-     * Mounts each member's export ({@code nbdUri + "/" + exportOf(member)}) under {@code workDir};
+     * Mounts each member's export (the whole NBD URI {@code uriOf(member)}, passed to nbdfuse as is) under {@code workDir};
      * on failure, what was mounted is taken down again and the error names the log. Makes
      * {@code workDir} and the directories from it up to {@code reachableUpTo} traversable by
      * every user (execute only), and refuses when a directory above that is not.
      */
-    public static ExportMounts mount(Path workDir, Path reachableUpTo, String nbdUri, List<String> members,
-            Function<String, String> exportOf) throws IOException {
+    public static ExportMounts mount(Path workDir, Path reachableUpTo, List<String> members, Function<String, String> uriOf)
+            throws IOException {
         Commands.requireRoot("mounting a sandbox's file systems");
         prepare(workDir, reachableUpTo);
         ExportMounts mounts = new ExportMounts(workDir, members, new Commands(workDir.resolve("mounts.log")));
@@ -82,7 +84,7 @@ public final class ExportMounts {
         try {
             for (String m : members) {
                 done.add(m);
-                mounts.mountMember(m, nbdUri + "/" + exportOf.apply(m));
+                mounts.mountMember(m, uriOf.apply(m));
             }
         } catch (IOException | RuntimeException e) {
             forceUnmount(workDir, done);
@@ -193,7 +195,7 @@ public final class ExportMounts {
         Files.createDirectories(workDir.resolve("mnt"));
         Files.setPosixFilePermissions(workDir.resolve("fuse"), PRIVATE);
         Files.setPosixFilePermissions(workDir.resolve("mnt"), REACHABLE);
-        Files.setPosixFilePermissions(workDir, REACHABLE);
+        Files.setPosixFilePermissions(workDir, TRAVERSE_ONLY);
         Path top = reachableUpTo.toAbsolutePath().normalize();
         for (Path p = workDir.toAbsolutePath().normalize().getParent(); p != null; p = p.getParent()) {
             Set<PosixFilePermission> perms = EnumSet.copyOf(Files.getPosixFilePermissions(p));
