@@ -27,6 +27,9 @@ import java.util.stream.Stream;
  * bytes of the journal, the catalog's sandbox rows, and whole members read through a device.
  */
 final class SandboxFiles {
+    /** The lock file of the whole root, which belongs to no sandbox. */
+    static final String ROOT_LOCK = ".lock";
+
     private SandboxFiles() {
     }
 
@@ -38,7 +41,7 @@ final class SandboxFiles {
         }
         try (Stream<Path> walk = Files.walk(root)) {
             for (Path p : walk.toList()) {
-                if (!p.equals(root)) {
+                if (!p.equals(root) && !(p.getParent().equals(root) && p.getFileName().toString().equals(ROOT_LOCK))) {
                     out.put(root.relativize(p).toString(), Files.isDirectory(p) ? -1L : Files.size(p));
                 }
             }
@@ -102,6 +105,9 @@ final class SandboxFiles {
         }
         try (Stream<Path> walk = Files.walk(root)) {
             for (Path p : walk.filter(Files::isRegularFile).toList()) {
+                if (p.getParent().equals(root) && p.getFileName().toString().equals(ROOT_LOCK)) {
+                    continue;
+                }
                 Path abs = p.toAbsolutePath().normalize();
                 if (dirs.stream().noneMatch(abs::startsWith)) {
                     fail(context + ": " + root.relativize(p) + " belongs to no sandbox the catalog lists " + dirs);

@@ -201,7 +201,7 @@ class SandboxRealClientsIT {
             assertFalse(after.contains("read 65536/65536"), "and returns no data: " + after);
             assertFalse(after.contains("wrote 4096/4096"), "a write after the drop is not acknowledged: " + after);
         }
-        assertEquals(0, sandboxes.openHandles("s", "doomed"), "the dropped sandbox has no handle left");
+        assertFalse(sandboxes.isOpen("s", "doomed"), "the dropped sandbox is open no more");
     }
 
     /** qemu-io driven line by line through its stdin; killed on close if still running. */
