@@ -156,12 +156,13 @@ class SandboxPowerLossTest {
                 for (int i = 0, n = 5 + r.nextInt(25); i < n; i++) {
                     int k = r.nextInt(10);
                     if (k < 2) {
-                        sb.members().get(r.nextInt(SIZES.length)).flush();
-                        durable = applied(durable, pending);
-                        pending.clear();
-                        for (boolean[] u : used) {
-                            Arrays.fill(u, false);
-                        }
+                        // a flush makes durable what was written to that member (each member is a disk of its own)
+                        int flushed = r.nextInt(SIZES.length);
+                        sb.members().get(flushed).flush();
+                        List<Pending> made = pending.stream().filter(p -> p.member() == flushed).toList();
+                        durable = applied(durable, made);
+                        pending.removeAll(made);
+                        Arrays.fill(used[flushed], false);
                         continue;
                     }
                     int m = r.nextInt(SIZES.length);
