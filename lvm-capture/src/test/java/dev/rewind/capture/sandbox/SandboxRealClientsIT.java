@@ -196,6 +196,7 @@ class SandboxRealClientsIT {
             q.send("read 0 64k");
             q.send("write -P 0x43 64k 4k");
             q.send("quit");
+            q.endInput();
             q.awaitExit();
             String after = q.output().substring(mark);
             assertTrue(after.contains("read failed"), "a read after the drop fails: " + after);
@@ -235,6 +236,10 @@ class SandboxRealClientsIT {
         void send(String line) throws IOException {
             in.write((line + "\n").getBytes(StandardCharsets.UTF_8));
             in.flush();
+        }
+
+        void endInput() throws IOException {
+            in.close();
         }
 
         String output() {
