@@ -8,6 +8,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 import static dev.rewind.increments.increment.IncrementFile.CHUNK_HEADER_BYTES;
 
@@ -15,7 +16,9 @@ import static dev.rewind.increments.increment.IncrementFile.CHUNK_HEADER_BYTES;
  * Reads the chunks of one open increment: each read is checked (chunk header against the
  * index, CRC32C of the stored bytes before decompressing, of the raw bytes after) and fails
  * with a {@link CorruptDataException} at the chunk's offset. Keeps the one decompressed chunk
- * random reads used last, swapped under a lock so that readers on several threads share it.
+ * random reads used last, swapped under a lock so that readers on several threads share it;
+ * finds the compressed chunks it decompressed lately in the process's {@link DecompressedChunks},
+ * and reads just the bytes asked for of a stored-raw chunk it has checked lately.
  */
 final class ChunkReader {
     private final Path path;
@@ -26,12 +29,21 @@ final class ChunkReader {
     private int cachedChunk = -1;
     private byte[] cachedRaw;
     private boolean closed;
+    /**
+     * Stored-raw chunks (incompressible data) whose checksums a read has checked within the last
+     * {@link #RECHECK_NANOS}: a read of one reads just the bytes asked for, not the whole chunk.
+     * Increments never change once written.
+     */
+    private final AtomicLongArray checked;
+    private volatile long checkedSince = System.nanoTime();
+    static final long RECHECK_NANOS = 60_000_000_000L;
 
     ChunkReader(Path path, FileChannel channel, IncrementIndex index, IncrementCodec codec) {
         this.path = path;
         this.channel = channel;
         this.index = index;
         this.codec = codec;
+        this.checked = new AtomicLongArray((index.rawLengths.length + 63) / 64);
     }
 
     /** Copies {@code n} raw bytes of chunk {@code chunk} from {@code within} into dst, through the cached chunk. */
@@ -45,6 +57,28 @@ final class ChunkReader {
                 return;
             }
         }
+        byte[] shared = DecompressedChunks.get(this, chunk);
+        if (shared != null) {
+            dst.put(shared, within, n);
+            return;
+        }
+        if (System.nanoTime() - checkedSince > RECHECK_NANOS) {
+            checkedSince = System.nanoTime();
+            for (int w = 0; w < checked.length(); w++) {
+                checked.set(w, 0);
+            }
+        }
+        if (index.chunkFlags[chunk] == IncrementIndex.CHUNK_STORED_RAW && (checked.get(chunk >>> 6) & (1L << chunk)) != 0) {
+            ByteBuffer part = dst.duplicate().limit(dst.position() + n);
+            long at = index.chunkFileOffsets[chunk] + CHUNK_HEADER_BYTES + within;
+            while (part.hasRemaining()) {
+                if (channel.read(part, at + part.position() - dst.position()) < 0) {
+                    throw new CorruptDataException(path, at, "chunk " + chunk + " ends past the end of the file");
+                }
+            }
+            dst.position(dst.position() + n);
+            return;
+        }
         byte[] stored = ChunkBuffers.take();
         byte[] raw = ChunkBuffers.take();
         try {
@@ -54,6 +88,11 @@ final class ChunkReader {
             throw e;
         } finally {
             ChunkBuffers.give(stored);
+        }
+        if (index.chunkFlags[chunk] == IncrementIndex.CHUNK_STORED_RAW) {
+            checked.getAndUpdate(chunk >>> 6, w -> w | (1L << chunk));
+        } else {
+            DecompressedChunks.put(this, chunk, raw, index.rawLengths[chunk]);
         }
         synchronized (cacheLock) {
             dst.put(raw, within, n);
@@ -106,6 +145,7 @@ final class ChunkReader {
 
     /** Gives the cached chunk back to the pool; later copies still work (they load again). */
     void dropCache() {
+        DecompressedChunks.forget(this);
         synchronized (cacheLock) {
             ChunkBuffers.give(cachedRaw);
             cachedRaw = null;
@@ -115,6 +155,7 @@ final class ChunkReader {
 
     /** Gives the cached chunk back to the pool; later copies fail. */
     void close() {
+        DecompressedChunks.forget(this);
         synchronized (cacheLock) {
             closed = true;
             ChunkBuffers.give(cachedRaw);

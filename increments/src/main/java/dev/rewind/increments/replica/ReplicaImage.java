@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.zip.CRC32C;
 
 /**
@@ -54,8 +55,27 @@ public final class ReplicaImage implements AutoCloseable {
     private final long sizeBytes;
     private final int[] chunkCrcs;
     private volatile long seq;
+    /** The chunk buffer of {@link #apply} and {@link #verify}, which hold this image's monitor. */
     private final ByteBuffer chunk = ByteBuffer.allocate(CHUNK_BYTES);
-    private int cachedChunk = -1;
+    /** Bumped by every {@link #apply}: a reader's kept chunk from before it is stale. */
+    private volatile long generation;
+    /**
+     * Chunks whose checksum a read has checked since they were last written and within the last
+     * {@link #RECHECK_NANOS}: a read of such a chunk reads just the bytes asked for. Random 4 KiB
+     * reads of the past (a sandbox, a past export) would otherwise read and checksum 64 KiB each.
+     */
+    private final AtomicLongArray checked;
+    private volatile long checkedSince = System.nanoTime();
+    /** How long a checked chunk is trusted without checking it again. */
+    static final long RECHECK_NANOS = 60_000_000_000L;
+    /** Each reading thread's own chunk buffer and the checked chunk it holds, so that reads run side by side. */
+    private final ThreadLocal<ReadChunk> readChunks = ThreadLocal.withInitial(ReadChunk::new);
+
+    private static final class ReadChunk {
+        final ByteBuffer buffer = ByteBuffer.allocate(CHUNK_BYTES);
+        int index = -1;
+        long generation = -1;
+    }
     private static final int ZERO_CHUNK_CRC = zeroChunkCrc();
 
     private static int zeroChunkCrc() {
@@ -72,6 +92,7 @@ public final class ReplicaImage implements AutoCloseable {
         this.image = image;
         this.sizeBytes = sizeBytes;
         this.chunkCrcs = chunkCrcs;
+        this.checked = new AtomicLongArray((chunkCrcs.length + 63) / 64);
     }
 
     static Path imagePath(Path dir, String member) {
@@ -264,21 +285,30 @@ public final class ReplicaImage implements AutoCloseable {
         if (dirty[0]) {
             newCrcs[current[0]] = writeChunk(current[0], span[0], span[1]);
         }
-        cachedChunk = -1;
         image.force(true);
         writeCrcTable(dir, member, sizeBytes, newCrcs, newSeq);
         System.arraycopy(newCrcs, 0, chunkCrcs, 0, newCrcs.length);
+        generation++;
         seq = newSeq;
     }
 
     /** Reads the chunk at {@code chunkStart} into the chunk buffer, unchecked (past the file's end reads as zeros). */
     private void readChunk(long chunkStart, int chunkLen) throws IOException {
-        cachedChunk = -1;
-        chunk.clear().limit(chunkLen);
-        while (chunk.hasRemaining()) {
-            if (image.read(chunk, chunkStart + chunk.position()) < 0) {
-                while (chunk.hasRemaining()) {
-                    chunk.put((byte) 0);
+        readChunk(chunk, chunkStart, chunkLen);
+    }
+
+    private void readChunk(ByteBuffer into, long chunkStart, int chunkLen) throws IOException {
+        into.clear().limit(chunkLen);
+        readFully(into, chunkStart);
+    }
+
+    /** Fills {@code into} (position to limit) from {@code at}; past the file's end reads as zeros. */
+    private void readFully(ByteBuffer into, long at) throws IOException {
+        long base = at - into.position();
+        while (into.hasRemaining()) {
+            if (image.read(into, base + into.position()) < 0) {
+                while (into.hasRemaining()) {
+                    into.put((byte) 0);
                 }
             }
         }
@@ -286,6 +316,7 @@ public final class ReplicaImage implements AutoCloseable {
 
     /** Writes bytes {@code [from, to)} of the patched chunk {@code i} and returns the CRC32C of the whole chunk. */
     private int writeChunk(int i, int from, int to) throws IOException {
+        forgetChecked(i);
         long chunkStart = (long) i * CHUNK_BYTES;
         int chunkLen = (int) Math.min(CHUNK_BYTES, sizeBytes - chunkStart);
         CRC32C crc = new CRC32C();
@@ -300,9 +331,15 @@ public final class ReplicaImage implements AutoCloseable {
     /**
      * Reads {@code dst.remaining()} bytes at {@code offsetBytes}, checking the CRC of every
      * chunk it touches. A chunk whose checksum is that of all zeros is not read at all (it is a
-     * hole); the last chunk read is kept, since restores read neighbouring ranges in order.
+     * hole); each thread keeps the last chunk it read, since restores read neighbouring ranges
+     * in order. Reads on several threads run side by side; the caller keeps {@link #apply} from
+     * running meanwhile (the set's history lock).
      */
-    public synchronized void read(long offsetBytes, ByteBuffer dst) throws IOException {
+    public void read(long offsetBytes, ByteBuffer dst) throws IOException {
+        ReadChunk kept = readChunks.get();
+        if (System.nanoTime() - checkedSince > RECHECK_NANOS) {
+            forgetAllChecked();
+        }
         long pos = offsetBytes;
         while (dst.hasRemaining()) {
             int i = (int) (pos / CHUNK_BYTES);
@@ -310,17 +347,48 @@ public final class ReplicaImage implements AutoCloseable {
             int chunkLen = (int) Math.min(CHUNK_BYTES, sizeBytes - chunkStart);
             int from = (int) (pos - chunkStart);
             int n = Math.min(dst.remaining(), chunkLen - from);
+            long g = generation;
             if (chunkCrcs[i] == zeroCrc(chunkLen)) {
                 for (int k = 0; k < n; k++) {
                     dst.put((byte) 0);
                 }
+            } else if (kept.index == i && kept.generation == g) {
+                dst.put(kept.buffer.array(), from, n);
+            } else if (isChecked(i)) {
+                ByteBuffer part = dst.duplicate().limit(dst.position() + n);
+                readFully(part, pos);
+                dst.position(dst.position() + n);
             } else {
-                if (cachedChunk != i) {
-                    loadChunk(i, chunkStart, chunkLen);
-                }
-                dst.put(chunk.array(), from, n);
+                kept.index = -1;
+                readChunk(kept.buffer, chunkStart, chunkLen);
+                check(i, chunkStart, kept.buffer.array(), chunkLen);
+                markChecked(i);
+                kept.index = i;
+                kept.generation = g;
+                dst.put(kept.buffer.array(), from, n);
             }
             pos += n;
+        }
+    }
+
+    private boolean isChecked(int i) {
+        return (checked.get(i >>> 6) & (1L << i)) != 0;
+    }
+
+    private void markChecked(int i) {
+        checked.getAndUpdate(i >>> 6, w -> w | (1L << i));
+    }
+
+    private void forgetChecked(int i) {
+        checked.getAndUpdate(i >>> 6, w -> w & ~(1L << i));
+    }
+
+    /** Takes no chunk as checked any more, as when {@link #RECHECK_NANOS} has passed. */
+    void forgetAllChecked() {
+        checkedSince = System.nanoTime();
+        generation++; // and every reader's kept chunk; a lost increment among racing readers changes it all the same
+        for (int w = 0; w < checked.length(); w++) {
+            checked.set(w, 0);
         }
     }
 
@@ -334,20 +402,26 @@ public final class ReplicaImage implements AutoCloseable {
 
     private void loadChunk(int i, long chunkStart, int chunkLen) throws IOException {
         readChunk(chunkStart, chunkLen);
+        check(i, chunkStart, chunk.array(), chunkLen);
+    }
+
+    /** Refuses chunk {@code i} read into {@code bytes} unless its CRC32C is the table's. */
+    private void check(int i, long chunkStart, byte[] bytes, int chunkLen) throws CorruptDataException {
         CRC32C crc = new CRC32C();
-        crc.update(chunk.array(), 0, chunkLen);
+        crc.update(bytes, 0, chunkLen);
         if ((int) crc.getValue() != chunkCrcs[i]) {
             throw CorruptDataException.checksum(imagePath, chunkStart, chunkCrcs[i], (int) crc.getValue());
         }
-        cachedChunk = i;
     }
+
+    private static final byte[] ZEROS = new byte[CHUNK_BYTES];
 
     private static int zeroCrc(int length) {
         if (length == CHUNK_BYTES) {
             return ZERO_CHUNK_CRC;
         }
         CRC32C crc = new CRC32C();
-        crc.update(new byte[length]);
+        crc.update(ZEROS, 0, length);
         return (int) crc.getValue();
     }
 

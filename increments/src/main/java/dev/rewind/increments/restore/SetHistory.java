@@ -389,7 +389,7 @@ public final class SetHistory {
     /** See {@link #view(long)}. */
     public final class PastView {
         private final long seq;
-        private PointInTimeMap map;
+        private volatile PointInTimeMap map;
 
         private PastView(long seq) {
             this.seq = seq;
@@ -404,10 +404,12 @@ public final class SetHistory {
             lock.readLock().lock();
             try {
                 checkRestorable(seq);
-                PointInTimeMap m;
-                synchronized (this) {
-                    m = currentMap(map, seq);
-                    map = m;
+                PointInTimeMap m = map;
+                if (m == null || m.replicaSeq() != replicaSeq()) {
+                    synchronized (this) {
+                        m = currentMap(map, seq);
+                        map = m;
+                    }
                 }
                 m.read(member, offsetBytes, dst, journal, increments, replicas.get(member));
             } finally {

@@ -24,7 +24,8 @@ public final class IncrementStore implements AutoCloseable {
     private static final int OPEN_FILES = 64;
 
     private final Path dir;
-    private final Map<Path, IncrementFile> open = new LinkedHashMap<>(16, 0.75f, true);
+    /** By {@link #key}: formatting a path on every read of the past costs more than the read. */
+    private final Map<Long, IncrementFile> open = new LinkedHashMap<>(16, 0.75f, true);
     /** Increments dropped from {@link #open} that a reader may still be using: closed by {@link #closeEvicted}. */
     private final List<IncrementFile> evicted = new java.util.ArrayList<>();
 
@@ -42,11 +43,11 @@ public final class IncrementStore implements AutoCloseable {
 
     /** The increment of a committed transaction, opened (and its index checked) on first use. */
     public synchronized IncrementFile get(long transactionId, IncrementDirection direction) throws IOException {
-        Path p = path(transactionId, direction);
-        IncrementFile f = open.get(p);
+        long key = key(transactionId, direction);
+        IncrementFile f = open.get(key);
         if (f == null) {
-            f = IncrementFile.open(p);
-            open.put(p, f);
+            f = IncrementFile.open(path(transactionId, direction));
+            open.put(key, f);
             if (open.size() > OPEN_FILES) {
                 var eldest = open.entrySet().iterator().next();
                 open.remove(eldest.getKey());
@@ -55,6 +56,10 @@ public final class IncrementStore implements AutoCloseable {
             }
         }
         return f;
+    }
+
+    private static long key(long transactionId, IncrementDirection direction) {
+        return transactionId * 2 + direction.ordinal();
     }
 
     /** Closes the increments dropped from the cache; the caller makes sure no reader is using them (it holds the history's write lock). */

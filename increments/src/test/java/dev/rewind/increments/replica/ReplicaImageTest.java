@@ -74,6 +74,37 @@ class ReplicaImageTest {
     }
 
     @Test
+    void aChunkDamagedAfterAReadCheckedItIsFoundByVerifyAndByReadsOnceTheCheckLapses() throws IOException {
+        byte[] source = sourceWithHoles(8 * CHUNK, 5);
+        ReplicaImage.create(dir, "data", source.length, from(source), ProgressListener.NONE).close();
+        int victimChunk = firstNonZeroChunk(source);
+        long chunkStart = (long) victimChunk * CHUNK;
+        try (ReplicaImage replica = ReplicaImage.open(dir, "data", source.length)) {
+            replica.read(chunkStart, ByteBuffer.allocate(4096)); // checks the whole chunk once
+            flip(dir.resolve("data.img"), chunkStart + CHUNK - 10);
+            assertThrows(CorruptDataException.class, replica::verify, "verify checks every chunk, whatever reads checked lately");
+            replica.forgetAllChecked(); // as when ReplicaImage.RECHECK_NANOS has passed
+            assertThrows(CorruptDataException.class, () -> replica.read(chunkStart + CHUNK - 4096, ByteBuffer.allocate(4096)));
+        }
+    }
+
+    @Test
+    void aChunkRewrittenByApplyIsCheckedAgainOnItsNextRead() throws IOException {
+        byte[] source = sourceWithHoles(4 * CHUNK, 6);
+        ReplicaImage.create(dir, "data", source.length, from(source), ProgressListener.NONE).close();
+        int victimChunk = firstNonZeroChunk(source);
+        long chunkStart = (long) victimChunk * CHUNK;
+        try (ReplicaImage replica = ReplicaImage.open(dir, "data", source.length)) {
+            replica.read(chunkStart, ByteBuffer.allocate(4096));
+            ByteBuffer patch = ByteBuffer.wrap(new byte[] {1, 2, 3});
+            replica.apply(1, sink -> sink.accept(chunkStart + 100, 3, patch));
+            flip(dir.resolve("data.img"), chunkStart + 5000);
+            assertThrows(CorruptDataException.class, () -> replica.read(chunkStart + 4096, ByteBuffer.allocate(4096)),
+                    "the chunk apply wrote is no longer taken as checked");
+        }
+    }
+
+    @Test
     void dataAppearingInAHoleIsNeverServedAndVerifyFindsIt() throws IOException {
         byte[] source = new byte[4 * CHUNK];
         ReplicaImage.create(dir, "data", source.length, from(source), ProgressListener.NONE).close();

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.zip.CRC32C;
 
 /**
@@ -60,6 +61,8 @@ final class SandboxOverlay implements AutoCloseable {
     /** Records applied in memory and not yet appended to the map. */
     private final List<long[]> pending = new ArrayList<>();
     private final Object flushLock = new Object();
+    /** Guards {@link #written}, {@link #zeroed} and {@link #pending}: reads look up ranges side by side. */
+    private final ReentrantReadWriteLock ranges = new ReentrantReadWriteLock();
     private long mapSize;
     private long recordsOnDisk;
 
@@ -207,21 +210,31 @@ final class SandboxOverlay implements AutoCloseable {
     }
 
     private void record(int type, long offset, long length) {
-        synchronized (this) {
+        ranges.writeLock().lock();
+        try {
             apply(type, offset, length);
             pending.add(new long[] {type, offset, length});
+        } finally {
+            ranges.writeLock().unlock();
         }
     }
 
     /** Where each piece of [offset, offset + length) comes from, in order. */
-    synchronized List<Piece> pieces(long offsetBytes, long lengthBytes) {
+    List<Piece> pieces(long offsetBytes, long lengthBytes) {
         long end = offsetBytes + lengthBytes;
-        if (!written.intersects(offsetBytes, end) && !zeroed.intersects(offsetBytes, end)) {
-            return List.of(new Piece(offsetBytes, end, Source.PAST));
+        List<ByteRangeSet.Range> w;
+        List<ByteRangeSet.Range> z;
+        ranges.readLock().lock();
+        try {
+            if (!written.intersects(offsetBytes, end) && !zeroed.intersects(offsetBytes, end)) {
+                return List.of(new Piece(offsetBytes, end, Source.PAST));
+            }
+            w = written.intersection(offsetBytes, end);
+            z = zeroed.intersection(offsetBytes, end);
+        } finally {
+            ranges.readLock().unlock();
         }
         List<Piece> out = new ArrayList<>();
-        List<ByteRangeSet.Range> w = written.intersection(offsetBytes, end);
-        List<ByteRangeSet.Range> z = zeroed.intersection(offsetBytes, end);
         int wi = 0;
         int zi = 0;
         long cursor = offsetBytes;
@@ -263,12 +276,15 @@ final class SandboxOverlay implements AutoCloseable {
     void flush() throws IOException {
         synchronized (flushLock) {
             List<long[]> records;
-            synchronized (this) {
+            ranges.writeLock().lock();
+            try {
                 if (pending.isEmpty()) {
                     return;
                 }
                 records = new ArrayList<>(pending);
                 pending.clear();
+            } finally {
+                ranges.writeLock().unlock();
             }
             try {
                 data.force(false);
@@ -277,8 +293,11 @@ final class SandboxOverlay implements AutoCloseable {
                 mapSize += (long) records.size() * RECORD_BYTES;
                 recordsOnDisk += records.size();
             } catch (IOException | RuntimeException e) {
-                synchronized (this) {
+                ranges.writeLock().lock();
+                try {
                     pending.addAll(0, records); // not durable: the next flush tries again
+                } finally {
+                    ranges.writeLock().unlock();
                 }
                 throw e;
             }
@@ -307,8 +326,13 @@ final class SandboxOverlay implements AutoCloseable {
     }
 
     /** The bytes the sandbox wrote to this member (zeroed ranges take none). */
-    synchronized long writtenBytes() {
-        return written.totalBytes();
+    long writtenBytes() {
+        ranges.readLock().lock();
+        try {
+            return written.totalBytes();
+        } finally {
+            ranges.readLock().unlock();
+        }
     }
 
     private static void readFully(FileChannel channel, ByteBuffer dst, long at) throws IOException {
