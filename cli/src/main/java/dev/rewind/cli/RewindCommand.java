@@ -37,6 +37,7 @@ import picocli.CommandLine.ScopeType;
                 LvCommand.class,
                 SetCommand.class,
                 DbCommand.class,
+                SandboxCommand.class,
                 StatusCommand.class,
                 CutCommand.class,
                 ScheduleCommand.class,

@@ -165,6 +165,11 @@ final class SetCommand {
                         : "--confirm '" + confirm + "' is not the set's name '" + name + "'") + "; write: rewind set delete " + name + " --confirm " + name);
             }
             data.volumes().findSet(name);
+            int sandboxes = data.catalog().sandboxes().list(name).size();
+            if (sandboxes > 0) {
+                throw new RewindException("set " + name + " has " + sandboxes + " sandbox(es), which read its history; drop them first"
+                        + " (rewind sandbox list " + name + ")");
+            }
             if (data.daemon() != null) {
                 data.daemon().closeSet(name);
             }

@@ -33,10 +33,12 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,6 +65,7 @@ public final class CapturedSet implements AutoCloseable {
     private final SetHistory history;
     private final TransactionService transactions;
     private volatile Duration keepEveryWrite;
+    private volatile Supplier<OptionalLong> historyPins = OptionalLong::empty;
     private final CaptureOptions options;
     private final RecoveryReport recovery;
     private final InPlaceRestore inPlace;
@@ -256,6 +259,20 @@ public final class CapturedSet implements AutoCloseable {
         applyHorizon();
     }
 
+    /**
+     * Where to ask for the oldest seq some reader still needs (a sandbox's): the every-write
+     * horizon keeps the journal that seq is read from. Asked at each application of the horizon.
+     */
+    public void historyPins(Supplier<OptionalLong> oldestPinnedSeq) {
+        this.historyPins = oldestPinnedSeq;
+    }
+
+    /** The set as it was at {@code seq}, for reading many times; see {@link SetHistory#view(long)}. */
+    public SetHistory.PastView pastView(long seq) {
+        checkRestorable(seq);
+        return history.view(seq);
+    }
+
     public Duration keepEveryWrite() {
         return keepEveryWrite;
     }
@@ -263,7 +280,7 @@ public final class CapturedSet implements AutoCloseable {
     private void applyHorizon() throws IOException {
         Duration horizon = keepEveryWrite;
         if (horizon != null) {
-            long freed = history.dropJournalBefore(options.clock().instant().minus(horizon));
+            long freed = history.dropJournalBefore(options.clock().instant().minus(horizon), historyPins.get());
             if (freed > 0) {
                 LOG.info("set {}: freed {} bytes of journal older than {} (every-write horizon); seqs from {} stay exact",
                         set.name(), freed, Durations.format(horizon), history.oldestExactSeq());

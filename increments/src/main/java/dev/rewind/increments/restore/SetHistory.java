@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -49,6 +50,15 @@ public final class SetHistory {
     private final List<ReplicaImage> replicas;
     private final Clock clock;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    /** The views opened most recently, shared by the readers of the same seq (several connections to one export). */
+    private final Map<Long, PastView> views = new LinkedHashMap<>(16, 0.75f, true) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, PastView> eldest) {
+            return size() > 16;
+        }
+    };
     /** The point-in-time maps of the seqs read most recently. */
     private final Map<Long, PointInTimeMap> maps = new LinkedHashMap<>(8, 0.75f, true) {
         private static final long serialVersionUID = 1L;
@@ -342,20 +352,67 @@ public final class SetHistory {
         lock.readLock().lock();
         try {
             checkRestorable(seq);
-            long replicaSeq = replicaSeq();
             PointInTimeMap map;
             synchronized (maps) {
-                map = maps.get(seq);
-                if (map == null || map.replicaSeq() != replicaSeq) {
-                    long boundary = journalFrom(seq, replicaSeq);
-                    List<Transaction> later = seq >= replicaSeq ? List.of() : laterThan(seq);
-                    map = PointInTimeMap.build(journal, seq, boundary, later, increments, replicaSeq, replicas.size());
-                    maps.put(seq, map);
-                }
+                map = currentMap(maps.get(seq), seq);
+                maps.put(seq, map);
             }
             map.read(member, offsetBytes, dst, journal, increments, replicas.get(member));
         } finally {
             lock.readLock().unlock();
+        }
+    }
+
+    /** {@code map} if it is still valid (the replica has not moved since it was built), else the map of {@code seq} built anew. */
+    private PointInTimeMap currentMap(PointInTimeMap map, long seq) throws IOException {
+        long replicaSeq = replicaSeq();
+        if (map != null && map.replicaSeq() == replicaSeq) {
+            return map;
+        }
+        long boundary = journalFrom(seq, replicaSeq);
+        List<Transaction> later = seq >= replicaSeq ? List.of() : laterThan(seq);
+        return PointInTimeMap.build(journal, seq, boundary, later, increments, replicaSeq, replicas.size());
+    }
+
+    /**
+     * The set as it was at {@code seq}, for a reader that comes back many times (a sandbox, a
+     * past export): it keeps its own point-in-time map, built at its first read and again only
+     * when the replica has moved, whatever other seqs are read meanwhile. Opening one reads nothing.
+     */
+    public PastView view(long seq) {
+        checkRestorable(seq);
+        synchronized (views) {
+            return views.computeIfAbsent(seq, PastView::new);
+        }
+    }
+
+    /** See {@link #view(long)}. */
+    public final class PastView {
+        private final long seq;
+        private PointInTimeMap map;
+
+        private PastView(long seq) {
+            this.seq = seq;
+        }
+
+        public long seq() {
+            return seq;
+        }
+
+        /** Fills {@code dst} with what member {@code member} held at this view's seq, from {@code offsetBytes}. */
+        public void read(int member, long offsetBytes, ByteBuffer dst) throws IOException {
+            lock.readLock().lock();
+            try {
+                checkRestorable(seq);
+                PointInTimeMap m;
+                synchronized (this) {
+                    m = currentMap(map, seq);
+                    map = m;
+                }
+                m.read(member, offsetBytes, dst, journal, increments, replicas.get(member));
+            } finally {
+                lock.readLock().unlock();
+            }
         }
     }
 
@@ -379,14 +436,22 @@ public final class SetHistory {
 
     /**
      * Deletes journal segments whose writes are all older than {@code olderThan} and covered by
-     * completed transactions (the every-write horizon); returns the bytes freed.
+     * completed transactions (the every-write horizon), keeping what a reader of {@code pinnedSeq}
+     * (the oldest seq a sandbox reads, if any) needs; returns the bytes freed.
      */
-    public long dropJournalBefore(Instant olderThan) throws IOException {
+    public long dropJournalBefore(Instant olderThan, OptionalLong pinnedSeq) throws IOException {
         lock.writeLock().lock();
         try {
-            long freed = journal.deleteSegmentsUpTo(transactions.lastSeq(), olderThan);
+            long covered = transactions.lastSeq();
+            if (pinnedSeq.isPresent()) {
+                covered = Math.min(covered, transactions.boundaryAtOrBefore(pinnedSeq.getAsLong()));
+            }
+            long freed = journal.deleteSegmentsUpTo(covered, olderThan);
             synchronized (maps) {
                 maps.clear();
+            }
+            synchronized (views) {
+                views.clear();
             }
             return freed;
         } finally {

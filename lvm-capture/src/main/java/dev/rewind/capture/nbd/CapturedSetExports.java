@@ -4,7 +4,10 @@ import dev.rewind.capture.BlockDevice;
 import dev.rewind.capture.BookmarkLookup;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.PointResolver;
+import dev.rewind.capture.sandbox.Sandbox;
 import dev.rewind.capture.sandbox.Sandboxes;
+import dev.rewind.volumeset.catalog.SandboxRecord;
+import java.io.IOException;
 import dev.rewind.volumeset.RewindException;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -19,6 +22,8 @@ import java.util.Optional;
  * <li>{@code <set>/<member>@<seq>}, {@code @bookmark:<NAME>}, {@code @time:<ISO-8601 instant>}:
  *     the member as it was at that seq, read-only, read through the journal without copying
  *     the volume. The seq is resolved once, when the export is opened, by {@link PointResolver}.</li>
+ * <li>{@code <set>/<member>@sandbox:<NAME>}: the member in sandbox NAME, writable; its writes
+ *     stay in the sandbox ({@link Sandboxes}).</li>
  * </ul>
  * The map is read on every lookup, so sets added to it later are served too.
  *
@@ -44,7 +49,7 @@ public final class CapturedSetExports implements NbdExports {
     }
 
     @Override
-    public Optional<NbdExport> open(String exportName) {
+    public Optional<NbdExport> open(String exportName) throws IOException {
         int slash = exportName.indexOf('/');
         if (slash <= 0) {
             return Optional.empty();
@@ -69,9 +74,17 @@ public final class CapturedSetExports implements NbdExports {
             }
             return Optional.of(new MemberExport(exportName, set.name(), device));
         }
-        long seq = new PointResolver(set, bookmarks).point(rest.substring(at + 1), "export '" + exportName + "'");
-        set.checkRestorable(seq);
-        return Optional.of(new PointInTimeExport(exportName, set, set.memberIndex(member), device.name(), device.sizeBytes(), seq));
+        String point = rest.substring(at + 1);
+        if (point.startsWith(Sandbox.EXPORT_MARK)) {
+            if (sandboxes == null) {
+                return Optional.empty();
+            }
+            Sandbox sandbox = sandboxes.open(set, point.substring(Sandbox.EXPORT_MARK.length()));
+            return Optional.of(new SandboxExport(exportName, sandbox, sandbox.member(member)));
+        }
+        long seq = new PointResolver(set, bookmarks).point(point, "export '" + exportName + "'");
+        return Optional.of(new PointInTimeExport(exportName, set.pastView(seq), set.name(), set.memberIndex(member), device.name(),
+                device.sizeBytes()));
     }
 
     @Override
@@ -83,6 +96,14 @@ public final class CapturedSetExports implements NbdExports {
             }
             for (BlockDevice d : set.devices()) {
                 names.add(set.name() + "/" + d.name());
+            }
+        }
+        if (sandboxes != null) {
+            for (SandboxRecord s : sandboxes.list(null)) {
+                CapturedSet set = sets.get(s.setName());
+                for (BlockDevice d : set == null ? List.<BlockDevice>of() : set.devices()) {
+                    names.add(s.setName() + "/" + d.name() + "@" + Sandbox.EXPORT_MARK + s.name());
+                }
             }
         }
         return names;

@@ -1,6 +1,6 @@
 package dev.rewind.capture.nbd;
 
-import dev.rewind.capture.CapturedSet;
+import dev.rewind.increments.restore.SetHistory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
@@ -10,23 +10,23 @@ import java.nio.ByteBuffer;
  */
 final class PointInTimeExport implements NbdExport {
     private final String name;
-    private final CapturedSet set;
+    private final SetHistory.PastView past;
+    private final String setName;
     private final int memberIndex;
     private final String memberName;
     private final long sizeBytes;
-    private final long seq;
 
-    PointInTimeExport(String name, CapturedSet set, int memberIndex, String memberName, long sizeBytes, long seq) {
+    PointInTimeExport(String name, SetHistory.PastView past, String setName, int memberIndex, String memberName, long sizeBytes) {
         this.name = name;
-        this.set = set;
+        this.past = past;
+        this.setName = setName;
         this.memberIndex = memberIndex;
         this.memberName = memberName;
         this.sizeBytes = sizeBytes;
-        this.seq = seq;
     }
 
     long seq() {
-        return seq;
+        return past.seq();
     }
 
     @Override
@@ -36,7 +36,7 @@ final class PointInTimeExport implements NbdExport {
 
     @Override
     public String setName() {
-        return set.name();
+        return setName;
     }
 
     @Override
@@ -51,7 +51,7 @@ final class PointInTimeExport implements NbdExport {
 
     @Override
     public void read(long offsetBytes, ByteBuffer dst) throws IOException {
-        set.readAt(seq, memberIndex, offsetBytes, dst);
+        past.read(memberIndex, offsetBytes, dst);
     }
 
     @Override
@@ -75,11 +75,11 @@ final class PointInTimeExport implements NbdExport {
     }
 
     private IOException readOnly() {
-        return new IOException(name + " is a read-only view of seq " + seq);
+        return new IOException(name + " is a read-only view of seq " + past.seq());
     }
 
     @Override
     public String description() {
-        return "member " + memberName + " of set " + set.name() + " as it was at seq " + seq + ", read-only";
+        return "member " + memberName + " of set " + setName + " as it was at seq " + past.seq() + ", read-only";
     }
 }
