@@ -50,8 +50,8 @@ public record BisectResult(Outcome outcome, long goodSeq, long badSeq, long last
             case HOLDS_AT_BOTH -> "the check holds at --good (seq " + goodSeq + ") and also at --bad (seq " + badSeq
                     + "): nothing between them made it fail; give a later --bad or a check that fails there";
             case FAILS_AT_BOTH -> "the check fails at --bad (seq " + badSeq + ") and already at --good (seq " + goodSeq + ": "
-                    + endVerdict(goodSeq).reason() + "): give an earlier --good or a check that holds there";
-            case FAILS_AT_GOOD_HOLDS_AT_BAD -> "the check fails at --good (seq " + goodSeq + ": " + endVerdict(goodSeq).reason()
+                    + endVerdict(goodSeq).detail() + "): give an earlier --good or a check that holds there";
+            case FAILS_AT_GOOD_HOLDS_AT_BAD -> "the check fails at --good (seq " + goodSeq + ": " + endVerdict(goodSeq).detail()
                     + ") but holds at --bad (seq " + badSeq + "): swap them, or give a check that holds before the damage and fails after it";
         };
     }

@@ -1,16 +1,16 @@
 package dev.rewind.dbadapters.bisect;
 
 /**
- * What a check said at one seq: it holds (good), or it fails (bad) with the reason, e.g. the
- * value the check returned or the SQL error ({@code relation "t" does not exist}).
+ * What a check said at one seq: it holds (good) or it fails (bad), with what it returned or,
+ * when it failed, why (the SQL error, e.g. {@code relation "t" does not exist}).
  */
-public record Verdict(boolean isGood, String reason) {
+public record Verdict(boolean isGood, String detail) {
 
-    public static Verdict good() {
-        return new Verdict(true, null);
+    public static Verdict good(String detail) {
+        return new Verdict(true, detail);
     }
 
-    public static Verdict bad(String reason) {
-        return new Verdict(false, reason);
+    public static Verdict bad(String detail) {
+        return new Verdict(false, detail);
     }
 }

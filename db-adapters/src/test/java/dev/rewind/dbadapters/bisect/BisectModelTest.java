@@ -47,7 +47,7 @@ class BisectModelTest {
         Probe probe = seq -> {
             assertTrue(seq >= good && seq <= bad, at + ": probed " + seq + " outside the ends");
             assertTrue(probed.add(seq), at + ": probed " + seq + " twice");
-            return seq <= threshold ? Verdict.good() : Verdict.bad("fails");
+            return seq <= threshold ? Verdict.good("returned true") : Verdict.bad("fails");
         };
         BisectResult result = new Bisect(boundaries, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC)).run(good, bad, probe, told::add);
 
@@ -83,7 +83,7 @@ class BisectModelTest {
         String at = Seeds.describe(seed) + ", good " + good + ", bad " + bad;
 
         BisectResult result = new Bisect(boundaries, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC))
-                .run(good, bad, seq -> holds[(int) seq] ? Verdict.good() : Verdict.bad("fails"), BisectListener.NONE);
+                .run(good, bad, seq -> holds[(int) seq] ? Verdict.good("returned true") : Verdict.bad("fails"), BisectListener.NONE);
 
         BisectResult.Outcome expected = holds[(int) good]
                 ? holds[(int) bad] ? BisectResult.Outcome.HOLDS_AT_BOTH : BisectResult.Outcome.FOUND

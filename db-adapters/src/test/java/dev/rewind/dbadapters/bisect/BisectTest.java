@@ -23,7 +23,7 @@ class BisectTest {
     private final List<BisectStep> told = new ArrayList<>();
 
     private static Probe holdsThrough(long lastGood) {
-        return seq -> seq <= lastGood ? Verdict.good() : Verdict.bad("relation \"t\" does not exist");
+        return seq -> seq <= lastGood ? Verdict.good("returned true") : Verdict.bad("relation \"t\" does not exist");
     }
 
     private static Bisect bisect(long[] boundaries) {
@@ -54,7 +54,7 @@ class BisectTest {
         assertTrue(r.steps().subList(2, 6).stream().allMatch(BisectStep::isBoundary), "whole transactions first");
         assertTrue(r.steps().subList(6, 9).stream().noneMatch(BisectStep::isBoundary), "then write by write");
         assertEquals(List.of(1, 2, 3, 4, 5, 6, 7, 8, 9), r.steps().stream().map(BisectStep::number).toList());
-        assertEquals("relation \"t\" does not exist", r.steps().get(1).verdict().reason());
+        assertEquals("relation \"t\" does not exist", r.steps().get(1).verdict().detail());
     }
 
     @Test
@@ -102,7 +102,7 @@ class BisectTest {
 
     @Test
     void aCheckThatFailsAtGoodAndHoldsAtBadSaysSoAndWarns() throws IOException {
-        BisectResult r = bisect(TEN_BY_TEN).run(10, 90, seq -> seq >= 50 ? Verdict.good() : Verdict.bad("returned false"), told::add);
+        BisectResult r = bisect(TEN_BY_TEN).run(10, 90, seq -> seq >= 50 ? Verdict.good("returned true") : Verdict.bad("returned false"), told::add);
 
         assertEquals(BisectResult.Outcome.FAILS_AT_GOOD_HOLDS_AT_BAD, r.outcome());
         assertTrue(r.message().contains("fails at --good (seq 10: returned false) but holds at --bad (seq 90)"), r.message());
@@ -113,7 +113,7 @@ class BisectTest {
     @Test
     void aNonMonotoneCheckStillEndsAtAPlaceWhereItTurnsBad() throws IOException {
         // good at 0..30 and 61..80; bad at 31..60 and 81..100
-        Probe twoFlips = seq -> seq <= 30 || seq > 60 && seq <= 80 ? Verdict.good() : Verdict.bad("returned 0");
+        Probe twoFlips = seq -> seq <= 30 || seq > 60 && seq <= 80 ? Verdict.good("returned true") : Verdict.bad("returned 0");
         BisectResult r = bisect(TEN_BY_TEN).run(0, 100, twoFlips, told::add);
 
         assertTrue(r.isFound());
@@ -151,7 +151,7 @@ class BisectTest {
             if (seq == 50) {
                 throw new IOException("the database on sandbox bisect-50 did not start; see /tmp/x/postgres.log");
             }
-            return seq < 40 ? Verdict.good() : Verdict.bad("returned false");
+            return seq < 40 ? Verdict.good("returned true") : Verdict.bad("returned false");
         };
         IOException e = assertThrows(IOException.class, () -> bisect(TEN_BY_TEN).run(0, 100, failing, told::add));
         assertTrue(e.getMessage().contains("did not start"));
