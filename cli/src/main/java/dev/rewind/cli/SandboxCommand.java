@@ -4,10 +4,11 @@ import picocli.CommandLine.Command;
 
 /** {@code rewind sandbox}: writable throwaway copies of a set's past, without copying a volume. */
 @Command(name = "sandbox", mixinStandardHelpOptions = true,
-        description = {"Open a set as it was at any point, writable, without copying a volume and without touching production:",
-                "reads come from the set's history, writes stay in the sandbox's own overlay (never in the journal or the",
-                "primary). rewind serve offers each member as the NBD export <set>/<member>@sandbox:<NAME>. Sandboxes survive a",
-                "daemon restart; while one exists, the history it reads is kept."},
+        description = {"Writable throwaway copies of a set's past: nothing copied, production untouched.",
+                "A sandbox opens every member of a set as it was at a point, writable. Reads come from the set's history; writes "
+                        + "stay in the sandbox's own overlay, never in the journal or the primary. rewind serve offers each member as "
+                        + "the NBD export <set>/<member>@sandbox:<NAME>. Sandboxes survive a daemon restart; while one exists, the "
+                        + "history it reads is kept."},
         subcommands = {SandboxCreateCommand.class, SandboxListCommand.class, SandboxDropCommand.class},
         footer = {"", "Examples:", "  rewind sandbox create shop before-drop --at bookmark:before-upgrade",
                 "  rewind sandbox create shop at-1403 --at time:2026-11-25T14:03:00Z", "  rewind sandbox list",

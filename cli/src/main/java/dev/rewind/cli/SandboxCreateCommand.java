@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code rewind sandbox create}: a writable throwaway view of a set at a past point. */
 @Command(name = "create", mixinStandardHelpOptions = true,
-        description = {"Create a sandbox: every member of the set as it was at POINT, writable, its writes kept apart from the set.",
+        description = {"Create a sandbox: the set as it was at POINT, writable, its writes kept apart.",
                 "Nothing is copied: it is ready at once, whatever the size of the volumes or the length of the history."},
         footer = {"", "POINT: a seq (41234), bookmark:NAME, or time:ISO-8601 (time:2026-11-25T14:03:00Z); the newest write at or before it.",
                 "", "Examples:", "  rewind sandbox create shop before-drop --at bookmark:before-upgrade",
@@ -43,15 +43,16 @@ final class SandboxCreateCommand extends Subcommand {
                 exports.add(setName + "/" + d.name() + "@" + Sandbox.EXPORT_MARK + name);
             }
             out.line("created sandbox %s of set %s at seq %d (%s) in %.0f ms; its writes stay in %s", name, setName, seq, at, millis, r.dir());
-            String uri = data.daemon() == null ? null : data.daemon().nbdUri();
+            List<String> uris = new ArrayList<>();
             for (String e : exports) {
-                out.line("  %s", uri == null ? e : uri + "/" + e);
+                uris.add(data.daemon() == null ? e : data.daemon().nbdUri(e));
+                out.line("  %s", uris.get(uris.size() - 1));
             }
-            if (uri == null) {
+            if (data.daemon() == null) {
                 out.line("served as NBD exports while 'rewind serve' runs");
             }
             out.json(Output.map("set", setName, "name", name, "seq", seq, "point", at, "createdAt",
-                    Times.format(Times.ofMicros(r.createdAtMicros())), "dir", r.dir(), "exports", exports, "nbd", uri,
+                    Times.format(Times.ofMicros(r.createdAtMicros())), "dir", r.dir(), "exports", exports, "uris", data.daemon() == null ? null : uris,
                     "millis", Math.round(millis)));
         }
     }

@@ -10,8 +10,9 @@ import picocli.CommandLine.Parameters;
 
 /** {@code rewind sandbox drop}: a sandbox and everything it wrote, gone; the set is untouched. */
 @Command(name = "drop", mixinStandardHelpOptions = true,
-        description = {"Drop a sandbox: everything written to it is deleted; the set and its history are untouched. Refused while NBD",
-                "clients are connected to its exports, unless --force (they are disconnected, and any request they still send fails)."},
+        description = {"Drop a sandbox: everything written to it is deleted; the set is untouched.",
+                "Refused while NBD clients are connected to its exports, unless --force: they are disconnected, and any request "
+                        + "they still send fails."},
         footer = {"", "Examples:", "  rewind sandbox drop shop before-drop", "  rewind sandbox drop shop before-drop --force"})
 final class SandboxDropCommand extends Subcommand {
     @Parameters(index = "0", paramLabel = "SET")

@@ -12,8 +12,9 @@ import picocli.CommandLine.Parameters;
 
 /** {@code rewind sandbox list}: the sandboxes, with what they hold. */
 @Command(name = "list", mixinStandardHelpOptions = true,
-        description = {"List sandboxes (of one set, or all): their point, the bytes their writes hold, the database started on",
-                "them and the NBD clients connected (while rewind serve runs)."},
+        description = {"List sandboxes (of one set, or all): point, bytes written, database, clients.",
+                "The database column shows the port of a database started on the sandbox; clients, the NBD connections to its "
+                        + "exports while rewind serve runs."},
         footer = {"", "Examples:", "  rewind sandbox list", "  rewind sandbox list shop --json"})
 final class SandboxListCommand extends Subcommand {
     @Parameters(index = "0", arity = "0..1", paramLabel = "SET")

@@ -271,8 +271,8 @@ final class ServeCommand extends Subcommand {
                 }
 
                 @Override
-                public String nbdUri() {
-                    return "nbd://" + address.getHostString() + ":" + server.port();
+                public String nbdUri(String exportName) {
+                    return "nbd://" + address.getHostString() + ":" + server.port() + "/" + exportName;
                 }
 
                 @Override

@@ -74,8 +74,8 @@ public final class DataDir implements AutoCloseable {
         /** Pauses sampling the set's database positions until the returned handle is closed (around a coordinated restore). */
         AutoCloseable pauseSampling(String setName);
 
-        /** Where NBD clients reach the daemon's exports, e.g. {@code nbd://127.0.0.1:10809} (append {@code /<export>}). */
-        String nbdUri();
+        /** The URI an NBD client uses for export {@code exportName}, e.g. {@code nbd://127.0.0.1:10809/shop/data@sandbox:x}. */
+        String nbdUri(String exportName);
 
         /** The daemon's sandboxes (the ones its NBD server serves). */
         Sandboxes sandboxes() throws IOException;

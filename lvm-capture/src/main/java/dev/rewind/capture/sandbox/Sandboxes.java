@@ -85,10 +85,12 @@ public final class Sandboxes implements AutoCloseable {
     public static Sandboxes open(Path root, Catalog catalog, Clock clock) throws IOException {
         Path abs = root.toAbsolutePath().normalize();
         Sandboxes s = new Sandboxes(abs, catalog.sandboxes(), clock);
-        s.locked(() -> {
-            s.reconcile();
-            return null;
-        });
+        if (Files.isDirectory(abs)) { // made by the first create: until then there is nothing to reconcile
+            s.locked(() -> {
+                s.reconcile();
+                return null;
+            });
+        }
         return s;
     }
 
@@ -104,12 +106,14 @@ public final class Sandboxes implements AutoCloseable {
      */
     public SandboxRecord create(CapturedSet set, String name, long seq, String point) throws IOException {
         VolumeManager.checkName("sandbox", name);
+        set.checkRestorable(seq);
+        if (records.find(set.name(), name).isPresent()) {
+            throw nameInUse(set.name(), name);
+        }
         return locked(() -> {
             if (records.find(set.name(), name).isPresent()) {
-                throw new RewindException("set " + set.name() + " already has a sandbox named " + name
-                        + "; choose another name, or drop it first (rewind sandbox drop " + set.name() + " " + name + ")");
+                throw nameInUse(set.name(), name);
             }
-            set.checkRestorable(seq);
             Path setDir = directory(root.resolve(set.name()), TRAVERSE_ONLY);
             Path dir = setDir.resolve(name);
             if (Files.exists(dir)) {
@@ -138,6 +142,11 @@ public final class Sandboxes implements AutoCloseable {
             LOG.info("set {}: sandbox {} created at seq {} ({})", set.name(), name, seq, point);
             return record;
         });
+    }
+
+    private static RewindException nameInUse(String setName, String name) {
+        return new RewindException("set " + setName + " already has a sandbox named " + name
+                + "; choose another name, or drop it first (rewind sandbox drop " + setName + " " + name + ")");
     }
 
     private static byte[] properties(CapturedSet set, SandboxRecord r) throws IOException {
@@ -233,6 +242,7 @@ public final class Sandboxes implements AutoCloseable {
      * it get an error that says it was dropped on every later request.
      */
     public void drop(String setName, String name) throws IOException {
+        find(setName, name);
         locked(() -> {
             SandboxRecord record = find(setName, name);
             records.delete(setName, name);
@@ -266,7 +276,6 @@ public final class Sandboxes implements AutoCloseable {
 
     /** Makes directory and catalog agree: see the class comment. Called with the lock held. */
     private void reconcile() throws IOException {
-        directory(root, TRAVERSE_ONLY);
         Map<String, SandboxRecord> rows = new HashMap<>();
         for (SandboxRecord r : records.list(null)) {
             rows.put(Path.of(r.dir()).toAbsolutePath().normalize().toString(), r);
