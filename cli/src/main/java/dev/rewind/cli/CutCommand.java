@@ -10,8 +10,9 @@ import picocli.CommandLine.Parameters;
 
 /** {@code rewind cut SET}: cuts the set's open transaction now, whatever its rules say. */
 @Command(name = "cut", mixinStandardHelpOptions = true,
-        description = {"Cut the set's open transaction now: its forward and backward increments are stored and the replica",
-                "moves to its last write. With rewind serve running, the live set is cut."},
+        description = {"Cut the set's open transaction now.",
+                "Its forward and backward increments are stored and the replica moves to its last write. With rewind serve "
+                        + "running, the live set is cut."},
         footer = {"", "Examples:", "  rewind cut shop", "  rewind cut shop --json"})
 final class CutCommand extends Subcommand {
     @Parameters(index = "0", paramLabel = "SET", description = "Set name.")

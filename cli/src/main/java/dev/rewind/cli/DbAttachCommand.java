@@ -105,12 +105,24 @@ final class DbAttachCommand extends Subcommand {
                 passwordEnv, blankToNull(stopCommand), blankToNull(startCommand), validations, mountDirs, consistent, sample,
                 Times.micros(Instant.now()));
         String version = null;
+        Map<String, String> serverSettings = Map.of();
+        String noSettings = null;
         if (!noCheck) {
             try (DatabaseAdapter adapter = AttachedDatabase.open(a)) {
                 version = adapter.checkConnection();
+                if (engine != Engine.H2) {
+                    try {
+                        serverSettings = adapter.serverSettings();
+                    } catch (RewindException e) {
+                        noSettings = e.getMessage();
+                    }
+                }
             }
         }
         data.catalog().databases().attach(a);
+        if (!serverSettings.isEmpty()) {
+            data.catalog().databases().recordServerSettings(setName, serverSettings);
+        }
         if (data.daemon() != null) {
             data.daemon().databaseChanged(setName);
         }
@@ -118,11 +130,15 @@ final class DbAttachCommand extends Subcommand {
                 version == null ? " (connection not checked)" : " (" + version + ")");
         out.line("samples its position every %s%s; consistent bookmarks: %s", Durations.format(sample),
                 data.daemon() == null ? " while rewind serve runs" : "", consistent == null ? "off" : "every " + Durations.format(consistent));
+        if (noSettings != null) {
+            out.line("server settings not recorded (rewind sandbox start will need the database running): %s", noSettings);
+        }
         if (a.stopCommand() == null || a.startCommand() == null) {
             out.line("no --stop-cmd/--start-cmd: restore --coordinated is refused until both are given");
         }
         out.json(Output.map("set", setName, "engine", engine.label(), "jdbcUrl", a.jdbcUrl(), "checked", !noCheck, "version", version,
-                "sampleEvery", Durations.format(sample), "consistentEvery", consistent == null ? null : Durations.format(consistent)));
+                "sampleEvery", Durations.format(sample), "consistentEvery", consistent == null ? null : Durations.format(consistent),
+                "serverSettingsRecorded", !serverSettings.isEmpty()));
     }
 
     /** The --mount options as member name to absolute directory; each member must be the set's and each directory must exist. */

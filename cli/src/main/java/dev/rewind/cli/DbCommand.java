@@ -4,10 +4,11 @@ import picocli.CommandLine.Command;
 
 /** {@code rewind db}: the database a set holds (attach, show, detach) and finding the statement that did the damage. */
 @Command(name = "db", mixinStandardHelpOptions = true,
-        description = {"The database a set holds: attach it (JDBC URL, where its password is, how to stop and start it), show it,",
-                "detach it, and find a statement in its log with the seq just before it. An attached database gets consistent",
-                "bookmarks (rewind bookmark SET NAME --consistent), restores by its own positions (rewind restore --to-lsn,",
-                "--before-lsn, --to-binlog, --before-binlog, --to-gtid) and coordinated restores (--coordinated)."},
+        description = {"The database a set holds: attach, show, detach it; find a statement in its log.",
+                "Attach it with its JDBC URL, where its password is and how to stop and start it; find a statement in its log "
+                        + "with the seq just before it. An attached database gets consistent bookmarks (rewind bookmark SET NAME "
+                        + "--consistent), restores by its own positions (rewind restore --to-lsn, --before-lsn, --to-binlog, "
+                        + "--before-binlog, --to-gtid), coordinated restores (--coordinated) and sandboxes it can run on."},
         subcommands = {DbAttachCommand.class, DbShowCommand.class, DbDetachCommand.class, DbFindCommand.class},
         footer = {"", "Examples:",
                 "  rewind db attach shop --jdbc jdbc:postgresql://127.0.0.1:5432/shop --user rewind --password-file /etc/rewind/shop.pw \\",

@@ -11,6 +11,7 @@ import dev.rewind.cli.daemon.ControlServer;
 import dev.rewind.cli.daemon.DaemonSchedule;
 import dev.rewind.cli.daemon.ServeLock;
 import dev.rewind.cli.db.DaemonDatabases;
+import dev.rewind.cli.db.SandboxDatabases;
 import dev.rewind.cli.datadir.CatalogCapture;
 import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.scheduler.ScheduledJob;
@@ -161,6 +162,7 @@ final class ServeCommand extends Subcommand {
         DaemonSchedule schedule = null;
         DaemonDatabases databases = new DaemonDatabases(catalog, sets::get, Clock.systemUTC());
         Sandboxes sandboxes = null;
+        SandboxDatabases sandboxDatabases = new SandboxDatabases();
         try {
             for (SetRecord set : catalog.listSets()) {
                 sets.put(set.name(), CatalogCapture.open(catalog, set.name(), Duration.ZERO));
@@ -289,6 +291,11 @@ final class ServeCommand extends Subcommand {
                 public void disconnectSandbox(String setName, String sandboxName) {
                     server.disconnect(Sandbox.clientKey(setName, sandboxName));
                 }
+
+                @Override
+                public SandboxDatabases sandboxDatabases() {
+                    return sandboxDatabases;
+                }
             };
             String nbdAddress = address.getHostString() + ":" + nbd.port();
             control = ControlServer.start(data.path(),
@@ -296,7 +303,7 @@ final class ServeCommand extends Subcommand {
                     nbdAddress);
             ControlServer controlServer = control;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                stop(controlServer, server, jobs, databases, openSandboxes, sets);
+                stop(controlServer, server, jobs, databases, sandboxDatabases, openSandboxes, sets);
                 stopped.countDown();
             }, "rewind-shutdown"));
             for (CapturedSet s : sets.values()) {
@@ -308,16 +315,17 @@ final class ServeCommand extends Subcommand {
             out.json(Output.map("nbd", nbdAddress, "controlPort", control.port(), "sets", sets.keySet().stream().sorted().toList()));
             stopped.await();
         } catch (Exception e) {
-            stop(control, nbd, schedule, databases, sandboxes, sets);
+            stop(control, nbd, schedule, databases, sandboxDatabases, sandboxes, sets);
             throw e;
         }
     }
 
     private static void stop(ControlServer control, NbdServer nbd, DaemonSchedule schedule, DaemonDatabases databases,
-            Sandboxes sandboxes, Map<String, CapturedSet> sets) {
+            SandboxDatabases sandboxDatabases, Sandboxes sandboxes, Map<String, CapturedSet> sets) {
         if (control != null) {
             control.close();
         }
+        sandboxDatabases.close(); // while the NBD server still serves their exports, so they unmount cleanly
         if (nbd != null) {
             nbd.close();
         }

@@ -85,6 +85,9 @@ public final class DataDir implements AutoCloseable {
 
         /** Disconnects the NBD clients of one sandbox's exports (their in-flight requests finish first). */
         void disconnectSandbox(String setName, String sandboxName);
+
+        /** The databases the daemon started on sandboxes ({@code rewind sandbox start|stop}). */
+        dev.rewind.cli.db.SandboxDatabases sandboxDatabases();
     }
 
     private final Path dir;

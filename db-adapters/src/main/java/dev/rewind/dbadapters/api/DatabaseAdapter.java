@@ -1,9 +1,11 @@
 package dev.rewind.dbadapters.api;
 
+import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.PositionSample;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -79,6 +81,17 @@ public interface DatabaseAdapter extends AutoCloseable {
      */
     default Optional<DatabasePosition> loggedAfterItsEffects(DatabasePosition position) throws IOException {
         return Optional.empty();
+    }
+
+    /**
+     * What the running server says of itself that a private copy of it on a sandbox needs (its
+     * data directory, configuration and log paths, server binary, ...), by name; the names are
+     * the engine's own ({@code data_directory}, {@code datadir}) plus {@link ServerSettings#SERVER_BINARY}.
+     * A RewindException with one line when it cannot (naming the GRANT that is missing), or for
+     * an engine that has no server to start.
+     */
+    default Map<String, String> serverSettings() {
+        throw new RewindException(engine().label() + " has no server Rewind can start on a sandbox");
     }
 
     /** Closes the pool. */

@@ -66,6 +66,12 @@ public final class H2Adapter extends JdbcAdapter {
     }
 
     @Override
+    public java.util.Map<String, String> serverSettings() {
+        throw new RewindException("H2 runs inside its application: there is no server for Rewind to start on a sandbox; "
+                + "open the sandbox's exports (<set>/<member>@sandbox:NAME) with the application yourself");
+    }
+
+    @Override
     public DatabasePosition parsePosition(String text) {
         throw new RewindException(NO_POSITIONS);
     }

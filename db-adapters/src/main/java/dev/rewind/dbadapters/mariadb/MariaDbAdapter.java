@@ -84,6 +84,11 @@ public final class MariaDbAdapter extends JdbcAdapter {
     }
 
     @Override
+    public java.util.Map<String, String> serverSettings() {
+        return jdbc.withConnection("reading the server's settings", MariaDbServerSettings::read);
+    }
+
+    @Override
     public ConsistentPoint consistentPoint(String name, SeqFence fence) throws IOException {
         try {
             return jdbc.withConnection("taking consistent point " + name, c -> {

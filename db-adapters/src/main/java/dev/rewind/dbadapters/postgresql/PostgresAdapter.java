@@ -139,6 +139,11 @@ public final class PostgresAdapter extends JdbcAdapter {
         return Lsn.parse(text).position();
     }
 
+    @Override
+    public java.util.Map<String, String> serverSettings() {
+        return jdbc.withConnection("reading the server's settings", PostgresServerSettings::read);
+    }
+
 
 
     @Override

@@ -72,7 +72,8 @@ public final class CapturedSetExports implements NbdExports {
                         + " members are not served until it finishes ('rewind status " + set.name() + "' says which; past exports"
                         + " such as " + exportName + "@<seq> are served)");
             }
-            return Optional.of(new MemberExport(exportName, set.name(), device));
+            return Optional.of(new MemberExport(exportName, set.name(), device, "member " + device.name() + " of set " + set.name()
+                    + ", every write captured"));
         }
         String point = rest.substring(at + 1);
         if (point.startsWith(Sandbox.EXPORT_MARK)) {
@@ -80,7 +81,10 @@ public final class CapturedSetExports implements NbdExports {
                 return Optional.empty();
             }
             Sandbox sandbox = sandboxes.open(set, point.substring(Sandbox.EXPORT_MARK.length()));
-            return Optional.of(new SandboxExport(exportName, sandbox, sandbox.member(member)));
+            SandboxRecord r = sandbox.record();
+            return Optional.of(new MemberExport(exportName, Sandbox.clientKey(r.setName(), r.name()), sandbox.member(member),
+                    "member " + member + " of set " + r.setName() + " as it was at seq " + r.seq() + ", in sandbox " + r.name()
+                            + ": writable, writes kept apart from the set"));
         }
         long seq = new PointResolver(set, bookmarks).point(point, "export '" + exportName + "'");
         return Optional.of(new PointInTimeExport(exportName, set.pastView(seq), set.name(), set.memberIndex(member), device.name(),

@@ -4,16 +4,22 @@ import dev.rewind.capture.BlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
-/** A set member as it is now, writable: every write, trim and write-zeroes is captured by the set. */
+/**
+ * A writable block device as an export: a set member as it is now (every write, trim and
+ * write-zeroes captured by the set), or a member in a sandbox (its writes kept in the sandbox;
+ * its connections counted under {@link dev.rewind.capture.sandbox.Sandbox#clientKey}).
+ */
 final class MemberExport implements NbdExport {
     private final String name;
     private final String setName;
     private final BlockDevice device;
+    private final String description;
 
-    MemberExport(String name, String setName, BlockDevice device) {
+    MemberExport(String name, String setName, BlockDevice device, String description) {
         this.name = name;
         this.setName = setName;
         this.device = device;
+        this.description = description;
     }
 
     @Override
@@ -63,6 +69,6 @@ final class MemberExport implements NbdExport {
 
     @Override
     public String description() {
-        return "member " + device.name() + " of set " + setName + ", every write captured";
+        return description;
     }
 }
