@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
  * newest write with the check "t exists" names the same write as {@code rewind db find --sql
  * 'DROP TABLE'} (the exact seq before the DROP's commit record reached the WAL member); a
  * check that always holds and one that never holds say so after probing only the two ends; no
- * {@code bisect-*} sandbox is left behind; production keeps running throughout.
+ * {@code bisect-*} sandbox is left behind; production keeps running throughout and is unchanged,
+ * until {@code --restore} brings it back, coordinated, to the last good write (table t is there).
  */
 class BisectPostgresIT {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -84,6 +85,18 @@ class BisectPostgresIT {
 
             assertEquals("0", pg.psql("postgres", "select count(*) from pg_class where relname = 't'"),
                     "production still has no table t: bisect changed nothing there");
+
+            Tools.Result restored = serve.rewind(BISECT_TIMEOUT, "bisect", RewindServe.SET, "--good", Long.toString(seqBefore - 3),
+                    "--bad", Long.toString(seqBefore + 3), "--check", TABLE_EXISTS, "--restore", "--json");
+            System.out.println("BisectPostgresIT: bisect --restore: " + restored.out());
+            assertEquals(0, restored.exit(), () -> restored.describe() + "\n--- server log:\n" + pg.serverLog());
+            JsonNode withRestore = JSON.readTree(restored.out());
+            assertEquals(seqBefore, withRestore.get("lastGoodSeq").asLong(), withRestore::toString);
+            assertTrue(withRestore.get("restore").get("ok").asBoolean(), withRestore::toString);
+            assertEquals(seqBefore, withRestore.get("restore").get("targetSeq").asLong());
+            pg.awaitAcceptingConnections();
+            assertEquals("1000", pg.psql("postgres", "select count(*) from t"), "--restore brought production back to the last good write");
+            noBisectSandboxLeft(serve);
         }
     }
 
