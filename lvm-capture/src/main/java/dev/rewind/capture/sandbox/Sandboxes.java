@@ -107,6 +107,7 @@ public final class Sandboxes implements AutoCloseable {
     public SandboxRecord create(CapturedSet set, String name, long seq, String point) throws IOException {
         VolumeManager.checkName("sandbox", name);
         set.checkRestorable(seq);
+        pinHistory(set);
         if (records.find(set.name(), name).isPresent()) {
             throw nameInUse(set.name(), name);
         }
@@ -142,6 +143,12 @@ public final class Sandboxes implements AutoCloseable {
             LOG.info("set {}: sandbox {} created at seq {} ({})", set.name(), name, seq, point);
             return record;
         });
+    }
+
+    /** Makes the set keep the history its sandboxes read (however the set was opened). */
+    private void pinHistory(CapturedSet set) {
+        String name = set.name();
+        set.historyPins(() -> records.oldestPinnedSeq(name));
     }
 
     private static RewindException nameInUse(String setName, String name) {
@@ -190,6 +197,7 @@ public final class Sandboxes implements AutoCloseable {
             throw new RewindException("the overlay of sandbox " + name + " of set " + set.name() + " is missing (" + dir
                     + "); drop it (rewind sandbox drop " + set.name() + " " + name + ")");
         }
+        pinHistory(set);
         SetHistory.PastView past = set.pastView(record.seq());
         List<SandboxOverlay> overlays = new ArrayList<>();
         List<String> names = new ArrayList<>();
