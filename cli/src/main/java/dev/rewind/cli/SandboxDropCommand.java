@@ -1,6 +1,7 @@
 package dev.rewind.cli;
 
 import dev.rewind.cli.datadir.DataDir;
+import dev.rewind.cli.db.SandboxDatabases;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Sizes;
 import dev.rewind.volumeset.catalog.SandboxRecord;
@@ -30,13 +31,14 @@ final class SandboxDropCommand extends Subcommand {
         SandboxRecord r = data.sandboxes().find(setName, name);
         long overlay = data.sandboxes().overlayBytes(r);
         if (data.daemon() != null) {
-            var database = data.daemon().sandboxDatabases().running(setName, name);
+            SandboxDatabases databases = SandboxDatabases.of(data, "sandbox drop");
+            var database = databases.running(setName, name);
             if (database.isPresent()) {
                 if (!force) {
                     throw new RewindException("sandbox " + name + " of set " + setName + " has its database running on port "
                             + database.get().port() + "; stop it first (rewind sandbox stop " + setName + " " + name + "), or drop with --force");
                 }
-                data.daemon().sandboxDatabases().stop(setName, name);
+                databases.stop(setName, name);
             }
             int clients = data.daemon().sandboxConnectionCount(setName, name);
             if (clients > 0 && !force) {

@@ -2,6 +2,7 @@ package dev.rewind.cli;
 
 import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.cli.db.AttachedDatabase;
+import dev.rewind.cli.db.SandboxDatabases;
 import dev.rewind.cli.db.StartedSandbox;
 import dev.rewind.dbadapters.sandbox.SandboxJdbcUrl;
 import dev.rewind.volumeset.Durations;
@@ -42,9 +43,7 @@ final class SandboxStartCommand extends Subcommand {
 
     @Override
     void run(DataDir data, Output out) throws Exception {
-        if (data.daemon() == null) {
-            throw new RewindException("sandbox start needs 'rewind serve' running: it serves the sandbox's exports");
-        }
+        SandboxDatabases databases = SandboxDatabases.of(data, "sandbox start");
         Duration wait = DEFAULT_TIMEOUT;
         if (timeout != null) {
             try {
@@ -53,7 +52,7 @@ final class SandboxStartCommand extends Subcommand {
                 throw new ParameterException(spec.commandLine(), "--timeout '" + timeout + "': " + e.getMessage());
             }
         }
-        StartedSandbox s = data.daemon().sandboxDatabases().start(data, setName, sandboxName,
+        StartedSandbox s = databases.start(data, setName, sandboxName,
                 port == null ? OptionalInt.empty() : OptionalInt.of(port), wait,
                 step -> out.line("%-22s %6s  %s", step.name(), Durations.format(step.took()), step.detail()));
         DatabaseAttachment a = AttachedDatabase.of(data.catalog(), setName);

@@ -1,6 +1,7 @@
 package dev.rewind.cli;
 
 import dev.rewind.cli.datadir.DataDir;
+import dev.rewind.cli.db.SandboxDatabases;
 import dev.rewind.volumeset.RewindException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -19,11 +20,9 @@ final class SandboxStopCommand extends Subcommand {
 
     @Override
     void run(DataDir data, Output out) throws Exception {
-        if (data.daemon() == null) {
-            throw new RewindException("sandbox stop needs 'rewind serve' running: the database was started by it");
-        }
+        SandboxDatabases databases = SandboxDatabases.of(data, "sandbox stop");
         data.sandboxes().find(setName, sandboxName);
-        if (!data.daemon().sandboxDatabases().stop(setName, sandboxName)) {
+        if (!databases.stop(setName, sandboxName)) {
             throw new RewindException("no database runs on sandbox " + sandboxName + " of set " + setName
                     + "; start one with: rewind sandbox start " + setName + " " + sandboxName);
         }

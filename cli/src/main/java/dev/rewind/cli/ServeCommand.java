@@ -293,8 +293,8 @@ final class ServeCommand extends Subcommand {
                 }
 
                 @Override
-                public SandboxDatabases sandboxDatabases() {
-                    return sandboxDatabases;
+                public <T> Optional<T> service(Class<T> type) {
+                    return type.isInstance(sandboxDatabases) ? Optional.of(type.cast(sandboxDatabases)) : Optional.empty();
                 }
             };
             String nbdAddress = address.getHostString() + ":" + nbd.port();

@@ -86,8 +86,13 @@ public final class DataDir implements AutoCloseable {
         /** Disconnects the NBD clients of one sandbox's exports (their in-flight requests finish first). */
         void disconnectSandbox(String setName, String sandboxName);
 
-        /** The databases the daemon started on sandboxes ({@code rewind sandbox start|stop}). */
-        dev.rewind.cli.db.SandboxDatabases sandboxDatabases();
+        /**
+         * A service the daemon runs for the commands it runs, by its type (the databases it
+         * started on sandboxes: {@code dev.rewind.cli.db.SandboxDatabases}); empty when it runs none
+         * of that type. Looked up by type so that this package, which those services use, names
+         * none of them.
+         */
+        <T> Optional<T> service(Class<T> type);
     }
 
     private final Path dir;

@@ -46,6 +46,16 @@ public final class SandboxDatabases implements AutoCloseable {
     private final Map<String, Running> running = new ConcurrentHashMap<>();
     private final Map<String, Boolean> busy = new ConcurrentHashMap<>();
 
+    /**
+     * The daemon's, when {@code rewind serve} runs this command; otherwise a RewindException
+     * saying that {@code doing} (e.g. {@code sandbox start}) needs it.
+     */
+    public static SandboxDatabases of(DataDir data, String doing) {
+        DataDir.Daemon daemon = data.daemon();
+        return (daemon == null ? Optional.<SandboxDatabases>empty() : daemon.service(SandboxDatabases.class)).orElseThrow(
+                () -> new RewindException(doing + " needs 'rewind serve' running: it serves the sandbox's exports"));
+    }
+
     /** Starts the set's attached database on the sandbox (mounting its exports); returns once it accepts connections. */
     public StartedSandbox start(DataDir data, String setName, String sandboxName, OptionalInt port, Duration timeout,
                                 StepListener listener) throws IOException {
