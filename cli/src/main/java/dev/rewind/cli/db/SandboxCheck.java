@@ -32,12 +32,11 @@ public final class SandboxCheck implements Probe {
     private final CapturedSet set;
     private final String sql;
     private final Duration startTimeout;
+    private final SandboxDatabases databases;
 
-    /** {@code data} must be run by the daemon (it serves the sandboxes' exports). */
+    /** {@code data} must be run by the daemon (it serves the sandboxes' exports); refused otherwise. */
     public SandboxCheck(DataDir data, CapturedSet set, String sql, Duration startTimeout) {
-        if (data.daemon() == null) {
-            throw new IllegalArgumentException("a sandbox check needs the daemon");
-        }
+        this.databases = SandboxDatabases.of(data, "bisect");
         this.data = data;
         this.set = set;
         this.sql = sql;
@@ -52,7 +51,6 @@ public final class SandboxCheck implements Probe {
         Sandboxes sandboxes = data.sandboxes();
         String name = freeName(sandboxes, seq);
         sandboxes.create(set, name, seq, Long.toString(seq));
-        SandboxDatabases databases = data.daemon().sandboxDatabases();
         Throwable failure = null;
         try {
             StartedSandbox started;
@@ -70,12 +68,12 @@ public final class SandboxCheck implements Probe {
             failure = e;
             throw e;
         } finally {
-            cleanUp(sandboxes, databases, name, failure);
+            cleanUp(sandboxes, name, failure);
         }
     }
 
     /** Stops the database and drops the sandbox; a failure here is thrown, with the one that ended the step if any. */
-    private void cleanUp(Sandboxes sandboxes, SandboxDatabases databases, String name, Throwable failure) throws IOException {
+    private void cleanUp(Sandboxes sandboxes, String name, Throwable failure) throws IOException {
         RewindException left = null;
         try {
             databases.stop(set.name(), name);
