@@ -176,7 +176,7 @@ final class RestoreCommand extends Subcommand {
      * held off (see {@link #holdOffClients}), the set restored (or the interrupted restore
      * finished), and the restore recorded in the catalog when it changed anything.
      */
-    private RestoreResult restoreInPlace(DataDir data, CapturedSet set, long seq, Output out) throws Exception {
+    RestoreResult restoreInPlace(DataDir data, CapturedSet set, long seq, Output out) throws Exception {
         RestoreResult r;
         try (AutoCloseable held = holdOffClients(data); Progress p = out.progress("restoring", 0)) {
             r = target.resume ? set.resumeRestore(p) : set.restoreInPlace(seq, p);

@@ -44,6 +44,7 @@ import picocli.CommandLine.ScopeType;
                 LogCommand.class,
                 BookmarkCommand.class,
                 RestoreCommand.class,
+                BisectCommand.class,
                 VerifyCommand.class,
                 QuickstartCommand.class,
                 BenchCommand.class,

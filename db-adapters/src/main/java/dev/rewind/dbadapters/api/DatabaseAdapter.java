@@ -54,6 +54,14 @@ public interface DatabaseAdapter extends AutoCloseable {
      */
     void validate(String sql);
 
+    /**
+     * Runs a check query, as {@code rewind bisect --check} does at each step: whether it holds
+     * and what it returned or why it failed (see {@link CheckResult}).
+     */
+    default CheckResult check(String sql) {
+        throw new dev.rewind.volumeset.RewindException("the " + engine().label() + " adapter cannot run check queries");
+    }
+
     /** Statements in the database's log that match {@code query}, oldest first. */
     List<FoundStatement> find(StatementQuery query) throws IOException;
 

@@ -94,6 +94,32 @@ public final class Jdbc {
     }
 
     /**
+     * Runs a check query (see {@link CheckResult}): a query that fails is a check that fails,
+     * with the database's error; not reaching the database is a RewindException.
+     */
+    public CheckResult check(String sql) {
+        return withConnection("running a check", c -> {
+            try (Statement s = c.createStatement()) {
+                if (!s.execute(sql)) {
+                    return new CheckResult(false, "returned no rows (not a query)");
+                }
+                try (ResultSet rs = s.getResultSet()) {
+                    if (!rs.next()) {
+                        return new CheckResult(false, "returned no rows");
+                    }
+                    Object first = rs.getObject(1);
+                    boolean holds = first != null && !Boolean.FALSE.equals(first) && !(first instanceof Number n && n.doubleValue() == 0)
+                            && !(first instanceof String text && (text.isEmpty() || text.equals("0") || text.equalsIgnoreCase("false")
+                                    || text.equalsIgnoreCase("f")));
+                    return new CheckResult(holds, "returned " + first);
+                }
+            } catch (SQLException e) {
+                return new CheckResult(false, ConnectionPool.rootMessage(e));
+            }
+        });
+    }
+
+    /**
      * Runs a validation query: it passes when it runs and its first row's first column (if
      * it returns rows) is not false, 0 or null.
      */

@@ -28,6 +28,11 @@ public abstract class JdbcAdapter implements DatabaseAdapter {
         jdbc.validate(sql);
     }
 
+    @Override
+    public CheckResult check(String sql) {
+        return jdbc.check(sql);
+    }
+
     /** Closes the pool (when it can be closed: a HikariDataSource can). */
     @Override
     public void close() {

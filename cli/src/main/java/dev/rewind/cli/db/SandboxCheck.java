@@ -1,0 +1,106 @@
+package dev.rewind.cli.db;
+
+import dev.rewind.capture.CapturedSet;
+import dev.rewind.capture.sandbox.Sandboxes;
+import dev.rewind.cli.datadir.DataDir;
+import dev.rewind.dbadapters.api.CheckResult;
+import dev.rewind.dbadapters.api.DatabaseAdapter;
+import dev.rewind.dbadapters.bisect.Probe;
+import dev.rewind.dbadapters.bisect.Verdict;
+import dev.rewind.dbadapters.coordinate.StepListener;
+import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.catalog.SandboxRecord;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.time.Duration;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * One step of {@code rewind bisect} on the daemon's sandboxes: at seq S, a sandbox
+ * {@code bisect-S} (a name not in use), the set's attached database started on it, the check
+ * run there, then the database stopped and the sandbox dropped, whatever happened (a failed
+ * check, a database that did not start, an interrupt). A database that does not start is an
+ * error that ends the bisect; a check that fails, or whose SQL fails, is a bad verdict.
+ */
+public final class SandboxCheck implements Probe {
+    /** The prefix of the sandboxes a bisect creates and drops. */
+    public static final String NAME_PREFIX = "bisect-";
+
+    private final DataDir data;
+    private final CapturedSet set;
+    private final String sql;
+    private final Duration startTimeout;
+    private final SandboxDatabases databases;
+
+    /** {@code data} must be run by the daemon (it serves the sandboxes' exports); refused otherwise. */
+    public SandboxCheck(DataDir data, CapturedSet set, String sql, Duration startTimeout) {
+        this.databases = SandboxDatabases.of(data, "bisect");
+        this.data = data;
+        this.set = set;
+        this.sql = sql;
+        this.startTimeout = startTimeout;
+    }
+
+    @Override
+    public Verdict at(long seq) throws IOException {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new InterruptedIOException("bisect of set " + set.name() + " interrupted before seq " + seq);
+        }
+        Sandboxes sandboxes = data.sandboxes();
+        String name = freeName(sandboxes, seq);
+        sandboxes.create(set, name, seq, Long.toString(seq));
+        Throwable failure = null;
+        try {
+            StartedSandbox started;
+            try {
+                started = databases.start(data, set.name(), name, OptionalInt.empty(), startTimeout, StepListener.NONE);
+            } catch (IOException | RuntimeException e) {
+                throw new RewindException("the database did not start on sandbox " + name + " (seq " + seq + "), so the bisect stops: "
+                        + e.getMessage(), e);
+            }
+            try (DatabaseAdapter adapter = databases.connect(data, started)) {
+                CheckResult r = adapter.check(sql);
+                return r.holds() ? Verdict.good(r.detail()) : Verdict.bad(r.detail());
+            }
+        } catch (Throwable e) {
+            failure = e;
+            throw e;
+        } finally {
+            cleanUp(sandboxes, name, failure);
+        }
+    }
+
+    /** Stops the database and drops the sandbox; a failure here is thrown, with the one that ended the step if any. */
+    private void cleanUp(Sandboxes sandboxes, String name, Throwable failure) throws IOException {
+        RewindException left = null;
+        try {
+            databases.stop(set.name(), name);
+        } catch (IOException | RuntimeException e) {
+            left = new RewindException("cannot stop the database on sandbox " + name + ": " + e.getMessage()
+                    + "; run: rewind sandbox stop " + set.name() + " " + name, e);
+        }
+        try {
+            sandboxes.drop(set.name(), name);
+        } catch (IOException | RuntimeException e) {
+            left = new RewindException("cannot drop sandbox " + name + ": " + e.getMessage() + "; run: rewind sandbox drop "
+                    + set.name() + " " + name + " --force", e);
+        }
+        if (left != null && failure != null) {
+            throw new RewindException(failure.getMessage() + "; also " + left.getMessage(), failure);
+        }
+        if (left != null) {
+            throw left;
+        }
+    }
+
+    private String freeName(Sandboxes sandboxes, long seq) {
+        Set<String> used = sandboxes.list(set.name()).stream().map(SandboxRecord::name).collect(Collectors.toSet());
+        String name = NAME_PREFIX + seq;
+        for (int i = 2; used.contains(name); i++) {
+            name = NAME_PREFIX + seq + "-" + i;
+        }
+        return name;
+    }
+}
