@@ -88,7 +88,7 @@ public final class PrivateFiles {
         if (!isPosix(path)) {
             return;
         }
-        PosixFileAttributeView view = Files.getFileAttributeView(path, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+        PosixFileAttributeView view = Files.getFileAttributeView(path, PosixFileAttributeView.class); // NOFOLLOW would open() it: fails on a socket
         if (access.group() != null) {
             view.setGroup(access.group());
         }
@@ -174,7 +174,7 @@ public final class PrivateFiles {
             return;
         }
         Inherited from = inheritedFrom(socket.toAbsolutePath().getParent());
-        PosixFileAttributeView view = Files.getFileAttributeView(socket, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+        PosixFileAttributeView view = Files.getFileAttributeView(socket, PosixFileAttributeView.class);
         if (from.group() != null) {
             view.setGroup(from.group());
         }
