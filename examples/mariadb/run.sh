@@ -15,7 +15,6 @@ work="${WORK:-$(mktemp -d /tmp/rewind-mariadb.XXXXXX)}"
 chmod 755 "$work"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 db_port="$(free_port)"
-nbd_port="$(free_port)"
 export REWIND_DATA="$work/rewind-data"
 rewind() { "$repo/rewind" "$@"; }
 step() { printf '\n== %s\n' "$*"; }
@@ -29,9 +28,9 @@ rewind lv create data --vg vg0 --size 768M
 rewind lv create binlog --vg vg0 --size 256M
 rewind set create db --member vg0/data --member vg0/binlog --cut-every 30s
 
-"$repo/rewind" serve --listen "127.0.0.1:$nbd_port" >"$work/serve.log" 2>&1 &   # the launcher execs java: $! is the daemon
+"$repo/rewind" serve >"$work/serve.log" 2>&1 &   # the launcher execs java: $! is the daemon
 serve_pid=$!
-for _ in $(seq 100); do [ -f "$REWIND_DATA/daemon.json" ] && break; sleep 0.2; done
+for _ in $(seq 100); do [ -f "$REWIND_DATA/daemon.json" ] && break; sleep 0.2; done   # then NBD is on $REWIND_DATA/nbd.sock
 
 # --- the two scripts a DBA gives Rewind: how to stop and how to start the database -------
 cat >"$work/start.sh" <<START
@@ -39,7 +38,7 @@ cat >"$work/start.sh" <<START
 set -euo pipefail
 for m in data binlog; do
   mkdir -p "$work/nbd-\$m" "$work/mnt-\$m"
-  nbdfuse "$work/nbd-\$m/dev" "nbd://127.0.0.1:$nbd_port/db/\$m" >>"$work/nbdfuse.log" 2>&1 &
+  nbdfuse "$work/nbd-\$m/dev" "nbd+unix:///db/\$m?socket=$REWIND_DATA/nbd.sock" >>"$work/nbdfuse.log" 2>&1 &
   for _ in \$(seq 100); do [ -e "$work/nbd-\$m/dev" ] && break; sleep 0.1; done
   loop=\$(losetup -f --show "$work/nbd-\$m/dev")
   echo "\$loop" > "$work/loop-\$m"

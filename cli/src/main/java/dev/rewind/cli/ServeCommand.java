@@ -21,6 +21,10 @@ import dev.rewind.volumeset.catalog.SetRecord;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -45,12 +49,18 @@ import picocli.CommandLine.ParameterException;
                         + "database with --consistent-every (rewind db attach).",
                 "Samples the position of every attached database against the set's seq (--sample-every), so that restores can "
                         + "name an LSN or a binlog position; a database that is down is retried, and does not keep the daemon from starting."},
-        footer = {"", "Examples:", "  rewind serve", "  rewind serve --listen 127.0.0.1:10810",
+        footer = {"", "NBD clients connect to the Unix socket DATA/nbd.sock (mode 0600; 0660 with rewind init --group, whose "
+                + "members get every export read-only). --listen serves TCP as well, without authentication: loopback only for now.",
+                "", "Examples:", "  rewind serve", "  rewind serve --listen 127.0.0.1:10809",
                 "  rewind serve --max-connections 32 --handshake-timeout 5s --reply-timeout 1m",
-                "  qemu-img info nbd://127.0.0.1:10809/shop/data", "  nbdinfo --list nbd://127.0.0.1:10809"})
+                "  qemu-img info 'nbd+unix:///shop/data?socket=rewind-data/nbd.sock'",
+                "  nbdinfo --list 'nbd+unix:///?socket=rewind-data/nbd.sock'"})
 final class ServeCommand extends Subcommand {
-    @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:10809",
-            description = "Where NBD clients connect (default ${DEFAULT-VALUE}).")
+    /** The NBD socket in the data dir. */
+    static final String NBD_SOCKET = "nbd.sock";
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT",
+            description = "Also serve NBD on TCP at HOST:PORT (e.g. 127.0.0.1:10809; port 0 picks one). Default: the Unix socket only.")
     String listen;
 
     /** The NBD server's settings, each option applied (and range-checked) as it is parsed. */
@@ -144,7 +154,7 @@ final class ServeCommand extends Subcommand {
 
     @Override
     void run(DataDir data, Output out) throws Exception {
-        InetSocketAddress address = parseAddress(listen);
+        InetSocketAddress address = listen == null ? null : parseAddress(listen);
         if (!data.isInitialized()) {
             data.catalog(); // refuses with what to do
         }
@@ -179,7 +189,12 @@ final class ServeCommand extends Subcommand {
             Sandboxes openSandboxes = sandboxes;
             CapturedSetExports exports = new CapturedSetExports(sets, DataDir.bookmarkLookup(catalog), sandboxes);
             Set<String> heldOff = ConcurrentHashMap.newKeySet();
-            nbd = NbdServer.start(address, new NbdExports() {
+            Path socket = data.path().resolve(NBD_SOCKET);
+            List<SocketAddress> listenOn = new ArrayList<>(List.of(UnixDomainSocketAddress.of(socket)));
+            if (address != null) {
+                listenOn.add(address);
+            }
+            nbd = NbdServer.start(listenOn, new NbdExports() {
                 @Override
                 public Optional<NbdExport> open(String exportName) throws IOException {
                     int slash = exportName.indexOf('/');
@@ -274,7 +289,7 @@ final class ServeCommand extends Subcommand {
 
                 @Override
                 public String nbdUri(String exportName) {
-                    return "nbd://" + address.getHostString() + ":" + server.port() + "/" + exportName;
+                    return unixUri(socket, exportName);
                 }
 
                 @Override
@@ -297,10 +312,10 @@ final class ServeCommand extends Subcommand {
                     return type.isInstance(sandboxDatabases) ? Optional.of(type.cast(sandboxDatabases)) : Optional.empty();
                 }
             };
-            String nbdAddress = address.getHostString() + ":" + nbd.port();
+            String nbdAddress = address == null ? null : address.getHostString() + ":" + nbd.port();
             control = ControlServer.start(data.path(),
                     (workingDir, args, stdout, stderr) -> new DaemonRequest(data.path(), workingDir, daemon, catalog).run(args, stdout, stderr),
-                    nbdAddress);
+                    socket.toString(), nbdAddress);
             ControlServer controlServer = control;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 stop(controlServer, server, jobs, databases, sandboxDatabases, openSandboxes, sets);
@@ -309,15 +324,21 @@ final class ServeCommand extends Subcommand {
             for (CapturedSet s : sets.values()) {
                 s.interruptedRestore().ifPresent(ir -> out.line("set %s is not served as it is now: %s", s.name(), ir.describe(s.name())));
             }
-            out.line("rewind serve: %d set(s) on nbd://%s (exports: %s)", sets.size(), nbdAddress,
-                    String.join(", ", exports.names()));
-            out.line("control API on 127.0.0.1:%d (token in %s); stop with SIGTERM or Ctrl-C", control.port(), data.path().resolve("daemon.token"));
-            out.json(Output.map("nbd", nbdAddress, "controlPort", control.port(), "sets", sets.keySet().stream().sorted().toList()));
+            out.line("rewind serve: %d set(s) on %s%s (exports: %s)", sets.size(), unixUri(socket, ""),
+                    nbdAddress == null ? "" : " and nbd://" + nbdAddress, String.join(", ", exports.names()));
+            out.line("control API on %s (token in %s); stop with SIGTERM or Ctrl-C", control.socket(), data.path().resolve("daemon.token"));
+            out.json(Output.map("nbdSocket", socket.toString(), "nbd", nbdAddress, "controlSocket", control.socket().toString(),
+                    "sets", sets.keySet().stream().sorted().toList()));
             stopped.await();
         } catch (Exception e) {
             stop(control, nbd, schedule, databases, sandboxDatabases, sandboxes, sets);
             throw e;
         }
+    }
+
+    /** The libnbd/qemu URI of an export on the Unix socket: {@code nbd+unix:///shop/data?socket=/srv/rewind/nbd.sock}. */
+    static String unixUri(Path socket, String exportName) {
+        return "nbd+unix:///" + exportName + "?socket=" + socket;
     }
 
     private static void stop(ControlServer control, NbdServer nbd, DaemonSchedule schedule, DaemonDatabases databases,

@@ -1,5 +1,6 @@
 package dev.rewind.capture;
 
+import dev.rewind.volumeset.io.PrivateFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -26,7 +27,7 @@ final class SetLock implements AutoCloseable {
 
     static SetLock acquire(String setName, Path secondaryDir) throws IOException {
         Path file = secondaryDir.resolve("set.lock");
-        FileChannel c = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileChannel c = PrivateFiles.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         FileLock lock;
         try {
             lock = c.tryLock();

@@ -8,6 +8,8 @@ import dev.rewind.increments.transaction.TransactionLog;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.SetRecord;
 import dev.rewind.volumeset.io.DurableFiles;
+import dev.rewind.volumeset.io.FileAccess;
+import dev.rewind.volumeset.io.PrivateFiles;
 import dev.rewind.volumeset.layout.PrimaryMember;
 import dev.rewind.volumeset.layout.SetPrimaries;
 import java.io.IOException;
@@ -33,6 +35,8 @@ import org.slf4j.LoggerFactory;
  * increments/         each transaction's forward and backward increment
  * restore-intent      only while a restore in place runs or after one was cut short
  * </pre>
+ * The directory is 0700 (0750 with the data dir's group) and everything in it 0600/0640
+ * ({@link PrivateFiles}); one that others can write is refused at open.
  */
 public final class SetSecondary {
     private static final Logger LOG = LoggerFactory.getLogger(SetSecondary.class);
@@ -63,9 +67,13 @@ public final class SetSecondary {
      * own directory entry, is forced before this returns, so a set the catalog then records
      * survives power loss.
      */
-    static void initialize(SetRecord set, SetPrimaries primaries, ProgressListener progress) throws IOException {
+    static void initialize(SetRecord set, SetPrimaries primaries, FileAccess access, ProgressListener progress) throws IOException {
         Path dir = set.secondaryDir();
-        DurableFiles.createDirectories(dir);
+        if (Files.isDirectory(dir)) {
+            PrivateFiles.restrict(dir, access, true); // an empty directory given for it becomes the set's own
+        } else {
+            DurableFiles.createDirectories(dir, access);
+        }
         DurableFiles.writeAtomically(dir.resolve(LABEL_FILE),
                 ("rewind-set 1\nuuid=" + set.uuid() + "\nname=" + set.name() + "\n").getBytes(StandardCharsets.UTF_8), true);
         try (Journal j = Journal.open(dir.resolve("journal"), set.uuid(), 1, Journal.DEFAULT_SEGMENT_BYTES, java.time.Clock.systemUTC())) {
@@ -87,6 +95,7 @@ public final class SetSecondary {
         if (!Files.isDirectory(dir)) {
             throw new RewindException("secondary directory " + dir + " of set " + set.name() + " is missing; mount or restore it first");
         }
+        PrivateFiles.checkPrivate(dir, "secondary directory of set " + set.name());
         checkLabel(set, dir);
         SetLock lock = SetLock.acquire(set.name(), dir);
         List<AutoCloseable> opened = new ArrayList<>();

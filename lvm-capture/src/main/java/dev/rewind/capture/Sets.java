@@ -25,9 +25,12 @@ public final class Sets {
                                    ProgressListener progress) throws IOException {
         SetRecord set = volumes.planSet(name, memberSpecs, secondaryDir, DEFAULT_REGION_SIZE_BYTES);
         boolean existed = Files.exists(set.secondaryDir());
+        if (existed) {
+            dev.rewind.volumeset.io.PrivateFiles.checkPrivate(set.secondaryDir(), "secondary directory");
+        }
         boolean done = false;
         try (SetPrimaries primaries = volumes.openPrimaries(set)) {
-            SetSecondary.initialize(set, primaries, progress);
+            SetSecondary.initialize(set, primaries, volumes.access(), progress);
             volumes.catalog().insertSet(set);
             done = true;
             return set;

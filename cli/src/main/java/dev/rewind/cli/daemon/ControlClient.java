@@ -7,8 +7,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
-import java.net.InetSocketAddress;
-import java.net.Socket;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -20,14 +21,13 @@ import java.util.Optional;
  * The command line's side of the control API: while {@code rewind serve} runs for a data
  * dir, commands are sent to it (it holds the sets open) and its output is printed here.
  *
- * <p>One HTTP/1.1 exchange on a plain loopback socket ({@code POST /v1/run}, then the
- * server closes), written and read here directly: the JDK's {@code HttpClient} starts a
+ * <p>One HTTP/1.1 exchange on the daemon's Unix socket {@code control.sock} ({@code POST /v1/run},
+ * then the server closes), written and read here directly: the JDK's {@code HttpClient} starts a
  * selector thread and the TLS machinery even for plain HTTP, and a JSON library is not
  * needed for three fields ({@link ControlJson}); a forwarded command loads neither, nor the
  * catalog.
  */
 public final class ControlClient {
-    private static final int CONNECT_TIMEOUT_MILLIS = 5_000;
     private static final int MAX_HEADER_BYTES = 64 << 10;
     private final DaemonFiles.Info info;
     private final String token;
@@ -43,7 +43,14 @@ public final class ControlClient {
         if (info.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(new ControlClient(info.get(), DaemonFiles.readToken(dataDir)));
+        String token;
+        try {
+            token = DaemonFiles.readToken(dataDir);
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new RewindException("rewind serve (pid " + info.get().pid() + ") runs for " + dataDir
+                    + "; only its owner may send it commands (" + e.getFile() + " is the owner's)");
+        }
+        return Optional.of(new ControlClient(info.get(), token));
     }
 
     /** Runs {@code args} in the daemon; prints what it printed; returns its exit code. */
@@ -55,8 +62,8 @@ public final class ControlClient {
         try {
             response = post("/v1/run", ControlJson.writeObject(request));
         } catch (IOException e) {
-            throw new RewindException("rewind serve (pid " + info.pid() + ") does not answer on its control port "
-                    + info.controlPort() + " (" + e.getMessage() + "); stop it or remove its daemon.json");
+            throw new RewindException("rewind serve (pid " + info.pid() + ") does not answer on its control socket "
+                    + info.controlSocket() + " (" + e.getMessage() + "); stop it or remove its daemon.json");
         }
         if (response.status() != 200) {
             throw new RewindException("rewind serve (pid " + info.pid() + ") refused the command: HTTP " + response.status()
@@ -80,12 +87,13 @@ public final class ControlClient {
 
     private Response post(String path, String json) throws IOException {
         byte[] body = json.getBytes(StandardCharsets.UTF_8);
-        try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress(info.controlHost(), info.controlPort()), CONNECT_TIMEOUT_MILLIS);
-            socket.setTcpNoDelay(true);
-            OutputStream os = socket.getOutputStream();
+        if (info.controlSocket() == null) {
+            throw new IOException("daemon.json names no control socket (a daemon of an older version?)");
+        }
+        try (SocketChannel socket = SocketChannel.open(UnixDomainSocketAddress.of(info.controlSocket()))) {
+            OutputStream os = Channels.newOutputStream(socket);
             String head = "POST " + path + " HTTP/1.1\r\n"
-                    + "Host: " + info.controlHost() + ":" + info.controlPort() + "\r\n"
+                    + "Host: localhost\r\n"
                     + "Authorization: Bearer " + token + "\r\n"
                     + "Content-Type: application/json\r\n"
                     + "Content-Length: " + body.length + "\r\n"
@@ -93,7 +101,7 @@ public final class ControlClient {
             os.write(head.getBytes(StandardCharsets.US_ASCII));
             os.write(body);
             os.flush();
-            return readResponse(new BufferedInputStream(socket.getInputStream()));
+            return readResponse(new BufferedInputStream(Channels.newInputStream(socket)));
         }
     }
 
@@ -150,11 +158,12 @@ public final class ControlClient {
         return b;
     }
 
-    private static String readLine(InputStream in) throws IOException {
+    /** One CRLF- or LF-ended line (without the end), at most 64 KiB. */
+    static String readLine(InputStream in) throws IOException {
         ByteArrayOutputStream line = new ByteArrayOutputStream();
         for (int c = in.read(); c != '\n'; c = in.read()) {
             if (c < 0) {
-                throw new IOException("the control connection closed in the middle of the reply");
+                throw new IOException("the control connection closed in the middle of a line");
             }
             if (line.size() >= MAX_HEADER_BYTES) {
                 throw new IOException("reply header longer than " + MAX_HEADER_BYTES + " bytes");

@@ -1,30 +1,55 @@
 package dev.rewind.cli.daemon;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import java.io.BufferedInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The daemon's local control API: one endpoint, {@code POST /v1/run}, that runs a
- * {@code rewind} command line against the daemon's open sets. Loopback only; every request
- * must carry the token from the data dir's 0600 {@code daemon.token}. The command line
+ * {@code rewind} command line against the daemon's open sets. It listens on the Unix socket
+ * {@code control.sock} in the data dir (mode 0600: only the owner may connect), speaks plain
+ * HTTP/1.1 (one request per connection, {@code curl --unix-socket} works), and every request
+ * must also carry the token from the data dir's 0600 {@code daemon.token}. The command line
  * itself is run by the {@link CommandRunner} the CLI hands in.
+ *
+ * <p>Every request gets an answer: 401 without the token, 405/404 for another method or path,
+ * 400 with a one-line {@code error} for a body that is not a JSON object with {@code args}
+ * (strings) and {@code cwd}, and 200 with the command's exit code and output otherwise.
  */
 public final class ControlServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
+    /** The control socket in the data dir. */
+    public static final String SOCKET_FILE = "control.sock";
+    private static final int MAX_HEADER_BYTES = 64 << 10;
+    private static final int MAX_BODY_BYTES = 1 << 20;
+
     /** Runs one {@code rewind} command line for a client of the control API. */
     @FunctionalInterface
     public interface CommandRunner {
@@ -33,73 +58,228 @@ public final class ControlServer implements AutoCloseable {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final HttpServer http;
+    private final ServerSocketChannel channel;
+    private final Path socket;
     private final ExecutorService executor;
     private final Path dataDir;
+    private final byte[] expected;
+    private final CommandRunner commands;
+    private final Thread acceptor;
+    private volatile boolean closing;
 
-    private ControlServer(HttpServer http, ExecutorService executor, Path dataDir) {
-        this.http = http;
-        this.executor = executor;
+    private ControlServer(ServerSocketChannel channel, Path socket, Path dataDir, String token, CommandRunner commands) {
+        this.channel = channel;
+        this.socket = socket;
         this.dataDir = dataDir;
-    }
-
-    /** Starts on a free loopback port and publishes daemon.json and daemon.token. */
-    public static ControlServer start(Path dataDir, CommandRunner commands, String nbdAddress) throws IOException {
-        String token = DaemonFiles.newToken();
-        byte[] expected = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
-        HttpServer http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
+        this.expected = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
+        this.commands = commands;
         AtomicInteger n = new AtomicInteger();
-        ExecutorService executor = Executors.newFixedThreadPool(4, r -> {
+        this.executor = Executors.newFixedThreadPool(4, r -> {
             Thread t = new Thread(r, "rewind-control-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
-        http.setExecutor(executor);
-        http.createContext("/v1/run", exchange -> {
-            try (exchange) {
-                String auth = exchange.getRequestHeaders().getFirst("Authorization");
-                if (auth == null || !MessageDigest.isEqual(expected, auth.getBytes(StandardCharsets.UTF_8))) {
-                    respond(exchange, 401, "{\"error\":\"missing or wrong token\"}");
-                    return;
-                }
-                if (!"POST".equals(exchange.getRequestMethod())) {
-                    respond(exchange, 405, "{\"error\":\"POST only\"}");
-                    return;
-                }
-                JsonNode body = JSON.readTree(exchange.getRequestBody().readNBytes(1 << 20));
-                String[] args = JSON.convertValue(body.get("args"), String[].class);
-                Path cwd = Path.of(body.get("cwd").asText());
-                StringWriter out = new StringWriter();
-                StringWriter err = new StringWriter();
-                int exit = commands.run(cwd, args, new PrintWriter(out, true), new PrintWriter(err, true));
-                respond(exchange, 200, JSON.writeValueAsString(Map.of("exit", exit, "stdout", out.toString(), "stderr", err.toString())));
-            } catch (RuntimeException e) {
-                respond(exchange, 400, JSON.writeValueAsString(Map.of("error", String.valueOf(e.getMessage()))));
-            }
-        });
-        http.start();
-        DaemonFiles.write(dataDir, new DaemonFiles.Info(ProcessHandle.current().pid(), "127.0.0.1", http.getAddress().getPort(), nbdAddress),
-                token);
-        return new ControlServer(http, executor, dataDir);
+        this.acceptor = new Thread(this::acceptLoop, "rewind-control-acceptor");
+        this.acceptor.setDaemon(true);
     }
 
-    private static void respond(HttpExchange exchange, int status, String json) throws IOException {
-        byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().set("Content-Type", "application/json");
-        exchange.sendResponseHeaders(status, bytes.length);
-        try (OutputStream os = exchange.getResponseBody()) {
-            os.write(bytes);
+    /**
+     * Listens on {@code dataDir/control.sock} and publishes daemon.json (with the NBD socket
+     * and TCP address, null when none) and daemon.token.
+     */
+    public static ControlServer start(Path dataDir, CommandRunner commands, String nbdSocket, String nbdAddress) throws IOException {
+        String token = DaemonFiles.newToken();
+        Path socket = dataDir.resolve(SOCKET_FILE);
+        if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(socket, LinkOption.NOFOLLOW_LINKS)
+                && !Files.isDirectory(socket, LinkOption.NOFOLLOW_LINKS)) {
+            Files.delete(socket); // left by a daemon that is gone (the caller holds the serve lock)
+        }
+        ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            channel.bind(UnixDomainSocketAddress.of(socket), 16);
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+            ControlServer server = new ControlServer(channel, socket, dataDir, token, commands);
+            server.acceptor.start();
+            DaemonFiles.write(dataDir, new DaemonFiles.Info(ProcessHandle.current().pid(), socket.toString(), nbdSocket, nbdAddress), token);
+            return server;
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            Files.deleteIfExists(socket);
+            throw e;
         }
     }
 
-    public int port() {
-        return http.getAddress().getPort();
+    /** The control socket. */
+    public Path socket() {
+        return socket;
+    }
+
+    private void acceptLoop() {
+        while (!closing) {
+            SocketChannel client;
+            try {
+                client = channel.accept();
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                if (!closing) {
+                    LOG.warn("control socket {}: accept failed: {}", socket, e.toString());
+                }
+                continue;
+            }
+            try {
+                executor.execute(() -> serve(client));
+            } catch (RejectedExecutionException e) {
+                closeQuietly(client);
+            }
+        }
+    }
+
+    private void serve(SocketChannel client) {
+        try (client) {
+            InputStream in = new BufferedInputStream(Channels.newInputStream(client));
+            OutputStream out = Channels.newOutputStream(client);
+            Reply reply;
+            try {
+                reply = handle(in);
+            } catch (IOException e) {
+                reply = Reply.error(400, "malformed request: " + e.getMessage());
+            } catch (RuntimeException e) {
+                LOG.warn("control request failed", e);
+                reply = Reply.error(500, String.valueOf(e.getMessage()));
+            }
+            byte[] body = reply.json().getBytes(StandardCharsets.UTF_8);
+            String head = "HTTP/1.1 " + reply.status() + " " + reason(reply.status()) + "\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n";
+            out.write(head.getBytes(StandardCharsets.US_ASCII));
+            out.write(body);
+            out.flush();
+        } catch (IOException e) {
+            LOG.debug("control connection: {}", e.toString());
+        }
+    }
+
+    private record Reply(int status, String json) {
+        static Reply error(int status, String message) {
+            try {
+                return new Reply(status, JSON.writeValueAsString(Map.of("error", message)));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    /** Reads one request and runs it; every way it can be wrong has its own reply. */
+    private Reply handle(InputStream in) throws IOException {
+        String requestLine = ControlClient.readLine(in);
+        String[] parts = requestLine.split(" ", 3);
+        if (parts.length != 3 || !parts[2].startsWith("HTTP/")) {
+            throw new IOException("not an HTTP request line: '" + abbreviate(requestLine) + "'");
+        }
+        Map<String, String> headers = new LinkedHashMap<>();
+        int headerBytes = requestLine.length();
+        for (String line = ControlClient.readLine(in); !line.isEmpty(); line = ControlClient.readLine(in)) {
+            headerBytes += line.length();
+            if (headerBytes > MAX_HEADER_BYTES) {
+                throw new IOException("headers longer than " + MAX_HEADER_BYTES + " bytes");
+            }
+            int colon = line.indexOf(':');
+            if (colon > 0) {
+                headers.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
+            }
+        }
+        String auth = headers.get("authorization");
+        if (auth == null || !MessageDigest.isEqual(expected, auth.getBytes(StandardCharsets.UTF_8))) {
+            return Reply.error(401, "missing or wrong token");
+        }
+        if (!"/v1/run".equals(parts[1])) {
+            return Reply.error(404, "no endpoint " + abbreviate(parts[1]) + "; the control API has POST /v1/run");
+        }
+        if (!"POST".equals(parts[0])) {
+            return Reply.error(405, "POST only");
+        }
+        long length;
+        try {
+            length = Long.parseLong(headers.getOrDefault("content-length", "-1"));
+        } catch (NumberFormatException e) {
+            length = -1;
+        }
+        if (length < 0 || length > MAX_BODY_BYTES) {
+            return Reply.error(400, "the request needs a Content-Length of at most " + MAX_BODY_BYTES + " bytes");
+        }
+        byte[] body = in.readNBytes((int) length);
+        if (body.length != length) {
+            throw new IOException("the body ended after " + body.length + " of " + length + " bytes");
+        }
+        JsonNode json;
+        try {
+            json = JSON.readTree(body);
+        } catch (IOException e) {
+            return Reply.error(400, "the body is not JSON; send {\"args\": [...], \"cwd\": \"/dir\"}");
+        }
+        if (json == null || !json.isObject() || !json.path("args").isArray() || !json.path("cwd").isTextual()) {
+            return Reply.error(400, "the body needs \"args\" (an array of strings) and \"cwd\" (the client's directory)");
+        }
+        String[] args = new String[json.get("args").size()];
+        for (int i = 0; i < args.length; i++) {
+            JsonNode a = json.get("args").get(i);
+            if (!a.isTextual()) {
+                return Reply.error(400, "\"args\" must hold strings only");
+            }
+            args[i] = a.asText();
+        }
+        Path cwd = Path.of(json.get("cwd").asText());
+        if (!cwd.isAbsolute()) {
+            return Reply.error(400, "\"cwd\" must be an absolute path");
+        }
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = commands.run(cwd, args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Reply(200, JSON.writeValueAsString(Map.of("exit", exit, "stdout", out.toString(), "stderr", err.toString())));
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 80) + "...";
+    }
+
+    private static String reason(int status) {
+        return switch (status) {
+            case 200 -> "OK";
+            case 400 -> "Bad Request";
+            case 401 -> "Unauthorized";
+            case 404 -> "Not Found";
+            case 405 -> "Method Not Allowed";
+            default -> "Internal Server Error";
+        };
+    }
+
+    private static void closeQuietly(SocketChannel c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // nothing to tell the client
+        }
     }
 
     @Override
     public void close() {
+        closing = true;
         DaemonFiles.remove(dataDir);
-        http.stop(1);
+        try {
+            channel.close();
+        } catch (IOException e) {
+            LOG.warn("control socket {}: close: {}", socket, e.toString());
+        }
+        try {
+            acceptor.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         executor.shutdownNow();
+        try {
+            Files.deleteIfExists(socket);
+        } catch (IOException e) {
+            LOG.warn("control socket {}: remove: {}", socket, e.toString());
+        }
     }
 }

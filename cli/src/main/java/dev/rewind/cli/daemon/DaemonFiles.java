@@ -1,5 +1,6 @@
 package dev.rewind.cli.daemon;
 
+import dev.rewind.volumeset.io.PrivateFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,28 +13,30 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * How a running {@code rewind serve} is found: {@code daemon.json} in the data dir (pid,
- * control and NBD addresses) and {@code daemon.token} (mode 0600), the secret every control
- * request must carry. Both are written atomically and removed at a clean stop.
+ * How a running {@code rewind serve} is found: {@code daemon.json} in the data dir (pid, the
+ * control socket, the NBD socket and TCP address) and {@code daemon.token} (mode 0600, the
+ * owner's alone even with the data dir's group: it lets its holder run any command), the
+ * secret every control request must carry. Both are written atomically and removed at a
+ * clean stop.
  */
 public final class DaemonFiles {
     static final String INFO_FILE = "daemon.json";
     static final String TOKEN_FILE = "daemon.token";
 
     /** What daemon.json says. */
-    public record Info(long pid, String controlHost, int controlPort, String nbdAddress) {
+    public record Info(long pid, String controlSocket, String nbdSocket, String nbdAddress) {
         Map<String, Object> toJson() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("pid", pid);
-            m.put("controlHost", controlHost);
-            m.put("controlPort", controlPort);
+            m.put("controlSocket", controlSocket);
+            m.put("nbdSocket", nbdSocket);
             m.put("nbdAddress", nbdAddress);
             return m;
         }
 
         static Info fromJson(String json) {
             Map<String, Object> m = ControlJson.parseObject(json);
-            return new Info((Long) m.get("pid"), (String) m.get("controlHost"), Math.toIntExact((Long) m.get("controlPort")),
+            return new Info((Long) m.get("pid"), (String) m.get("controlSocket"), (String) m.get("nbdSocket"),
                     (String) m.get("nbdAddress"));
         }
     }
@@ -54,6 +57,8 @@ public final class DaemonFiles {
         Files.writeString(tokenTmp, token, StandardCharsets.UTF_8);
         Files.move(tokenTmp, dataDir.resolve(TOKEN_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         Path infoTmp = dataDir.resolve(INFO_FILE + ".tmp");
+        Files.deleteIfExists(infoTmp);
+        PrivateFiles.createFile(infoTmp);
         Files.writeString(infoTmp, ControlJson.writeObject(info.toJson()), StandardCharsets.UTF_8);
         Files.move(infoTmp, dataDir.resolve(INFO_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }

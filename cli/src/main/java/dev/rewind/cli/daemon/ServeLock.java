@@ -1,5 +1,6 @@
 package dev.rewind.cli.daemon;
 
+import dev.rewind.volumeset.io.PrivateFiles;
 import dev.rewind.volumeset.RewindException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -31,7 +32,7 @@ public final class ServeLock implements AutoCloseable {
     /** Takes the lock, or refuses with the running daemon's pid. */
     public static ServeLock acquire(Path dataDir) throws IOException {
         Path file = dataDir.resolve(FILE);
-        FileChannel c = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileChannel c = PrivateFiles.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         FileLock lock;
         try {
             lock = c.tryLock();

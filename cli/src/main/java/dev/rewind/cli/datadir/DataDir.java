@@ -10,6 +10,8 @@ import dev.rewind.volumeset.catalog.BookmarkRecord;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.CatalogConfig;
 import dev.rewind.volumeset.io.DurableFiles;
+import dev.rewind.volumeset.io.FileAccess;
+import dev.rewind.volumeset.io.PrivateFiles;
 import dev.rewind.volumeset.manager.VolumeManager;
 import java.io.IOException;
 import java.io.Reader;
@@ -18,7 +20,6 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -26,13 +27,19 @@ import java.util.OptionalLong;
 import java.util.Properties;
 
 /**
- * The data dir: {@code rewind.properties} (where the catalog is; mode 0600 because it may
- * hold a catalog password), the default H2 catalog, and the default secondaries under
+ * The data dir: {@code rewind.properties} (where the catalog is, and the group that may read
+ * what Rewind keeps, if any), the default H2 catalog, and the default secondaries under
  * {@code sets/}. Opens the catalog lazily, once.
+ *
+ * <p>Everything in it is private ({@link PrivateFiles}): the directory 0700 and its files 0600,
+ * or 0750/0640 with the group of {@code rewind init --group NAME}, whatever the umask. A data
+ * dir that other users can write is refused at open; one they can read gets a warning.
  */
 public final class DataDir implements AutoCloseable {
     static final String CONFIG_FILE = "rewind.properties";
     static final String PASSWORD_ENV = "REWIND_CATALOG_PASSWORD";
+    /** The property naming the group that may read the data dir and the secondaries. */
+    static final String GROUP_PROPERTY = "access.group";
     /** The directory of the default H2 catalog ({@link CatalogConfig#h2In}). */
     private static final String H2_CATALOG_DIR = "catalog";
 
@@ -101,6 +108,7 @@ public final class DataDir implements AutoCloseable {
     private final boolean ownsCatalog;
     private Catalog catalog;
     private Sandboxes sandboxes;
+    private Properties config;
 
     public DataDir(Path dir) {
         this(dir, Path.of("").toAbsolutePath(), null, null);
@@ -143,6 +151,11 @@ public final class DataDir implements AutoCloseable {
      * leaves nothing behind.
      */
     public Catalog initialize(String catalogUrl, String catalogUser) {
+        return initialize(catalogUrl, catalogUser, FileAccess.OWNER_ONLY);
+    }
+
+    /** Like {@link #initialize(String, String)}, with the access everything Rewind creates here gets. */
+    public Catalog initialize(String catalogUrl, String catalogUser, FileAccess access) {
         if (isInitialized()) {
             throw new RewindException("data dir " + dir + " is already initialized; use it, or give another --data");
         }
@@ -153,16 +166,26 @@ public final class DataDir implements AutoCloseable {
         if (existed && !Files.isDirectory(dir)) {
             throw new RewindException(dir + " exists and is not a directory");
         }
+        if (existed) {
+            checkPrivate();
+        }
+        access.groupName().ifPresent(DataDir::checkGroupExists);
         if (!config.isH2()) {
             catalog = Catalog.open(config);
         }
         try {
-            DurableFiles.createDirectories(dir);
+            if (existed) {
+                PrivateFiles.restrict(dir, access, true); // an existing directory given for it becomes Rewind's own
+            } else {
+                DurableFiles.createDirectories(dir, access);
+            }
             if (catalog == null) {
                 catalog = Catalog.open(config);
+                restrictH2Catalog();
                 DurableFiles.forceDirectory(dir.resolve(H2_CATALOG_DIR)); // H2 does not force the entry of the file it creates
             }
             Properties p = new Properties();
+            access.groupName().ifPresent(g -> p.setProperty(GROUP_PROPERTY, g));
             p.setProperty("catalog.url", config.jdbcUrl());
             if (config.user() != null) {
                 p.setProperty("catalog.user", config.user());
@@ -170,8 +193,7 @@ public final class DataDir implements AutoCloseable {
             StringWriter text = new StringWriter();
             p.store(text, "Rewind data dir; the catalog password, if any, comes from $" + PASSWORD_ENV);
             // Written last, and durably with every entry before it: a data dir with this file is complete.
-            DurableFiles.writeAtomically(dir.resolve(CONFIG_FILE), text.toString().getBytes(StandardCharsets.UTF_8), true,
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            DurableFiles.writeAtomically(dir.resolve(CONFIG_FILE), text.toString().getBytes(StandardCharsets.UTF_8), true);
             return catalog;
         } catch (IOException | RuntimeException e) {
             if (catalog != null) {
@@ -193,22 +215,73 @@ public final class DataDir implements AutoCloseable {
             if (!isInitialized()) {
                 throw new RewindException("no Rewind data dir at " + dir + "; run 'rewind init' first, or give --data DIR");
             }
+            checkPrivate();
+            Properties p = config();
+            String url = p.getProperty("catalog.url");
+            String password = System.getenv(PASSWORD_ENV);
+            catalog = Catalog.open(new CatalogConfig(url, p.getProperty("catalog.user"), password == null ? "" : password,
+                    Duration.ofSeconds(5)));
+            restrictH2Catalog();
+        }
+        return catalog;
+    }
+
+    /** rewind.properties, read once. */
+    private Properties config() {
+        if (config == null) {
             Properties p = new Properties();
             try (Reader r = Files.newBufferedReader(dir.resolve(CONFIG_FILE), StandardCharsets.UTF_8)) {
                 p.load(r);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read " + dir.resolve(CONFIG_FILE) + ": " + e.getMessage(), e);
             }
-            String url = p.getProperty("catalog.url");
-            String password = System.getenv(PASSWORD_ENV);
-            catalog = Catalog.open(new CatalogConfig(url, p.getProperty("catalog.user"), password == null ? "" : password,
-                    Duration.ofSeconds(5)));
+            config = p;
         }
-        return catalog;
+        return config;
+    }
+
+    /** Who may read what Rewind creates for this data dir: its owner, and the group of {@code rewind init --group} if one was given. */
+    public FileAccess access() {
+        if (!isInitialized()) {
+            return FileAccess.OWNER_ONLY;
+        }
+        String group = config().getProperty(GROUP_PROPERTY);
+        return group == null || group.isBlank() ? FileAccess.OWNER_ONLY : FileAccess.group(group.strip());
+    }
+
+    /** Refuses a data dir others can write; warns about one they can read. */
+    private void checkPrivate() {
+        try {
+            PrivateFiles.checkPrivate(dir, "data dir");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the mode of " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void checkGroupExists(String group) {
+        try {
+            java.nio.file.FileSystems.getDefault().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
+        } catch (IOException e) {
+            throw new RewindException("group '" + group + "' does not exist; create it first (groupadd " + group + ") or give another --group");
+        }
+    }
+
+    /** The files H2 makes in the default catalog dir get the data dir's modes (H2 makes them as the umask says). */
+    private void restrictH2Catalog() {
+        Path h2 = dir.resolve(H2_CATALOG_DIR);
+        if (!Files.isDirectory(h2)) {
+            return;
+        }
+        try {
+            PrivateFiles.restrictLikeParent(h2, true);
+            PrivateFiles.restrictTree(h2);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot make the catalog in " + h2 + " private: " + e.getMessage(), e);
+        }
     }
 
     public VolumeManager volumes() {
-        return new VolumeManager(catalog());
+        return new VolumeManager(catalog(), access());
     }
 
     public CapturedSet openSet(String name) throws IOException {

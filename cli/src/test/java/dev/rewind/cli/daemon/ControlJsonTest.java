@@ -73,7 +73,8 @@ class ControlJsonTest {
 
     @Test
     void daemonJsonIsReadBack(@TempDir Path dir) throws IOException {
-        DaemonFiles.Info info = new DaemonFiles.Info(ProcessHandle.current().parent().orElseThrow().pid(), "127.0.0.1", 4711, "127.0.0.1:10809");
+        DaemonFiles.Info info = new DaemonFiles.Info(ProcessHandle.current().parent().orElseThrow().pid(),
+                dir.resolve("control.sock").toString(), dir.resolve("nbd.sock").toString(), null);
         DaemonFiles.write(dir, info, "t0ken");
         assertEquals(info, DaemonFiles.readLive(dir).orElseThrow());
         assertEquals("t0ken", DaemonFiles.readToken(dir));

@@ -213,7 +213,8 @@ public final class MariaDbOnRewind implements AutoCloseable {
                 + "innodb-buffer-pool-size = 64M\n"
                 + "innodb-log-file-size = 48M\n");
         String vars = "DIR='" + dir + "'\n"
-                + "URI='nbd://127.0.0.1:" + serve.port() + "/" + RewindServe.SET + "'\n"
+                + "URI='nbd+unix:///" + RewindServe.SET + "'\n"
+                + "URI_QUERY='?socket=" + serve.socket() + "'\n"
                 + "SOCK=\"$DIR/run/mysqld.sock\"\n"
                 + "PIDFILE=\"$DIR/run/mysqld.pid\"\n";
         write("setup.sh", "#!/bin/sh\n# One-time setup: format both members ext4 and mount them.\nset -eu\n" + vars + members.formatAndMount());

@@ -20,7 +20,8 @@ import java.util.List;
  * </pre>
  *
  * The scripts expect the shell variables {@code DIR} (the dir above) and {@code URI}
- * ({@code nbd://127.0.0.1:PORT/SET}) to be set.
+ * ({@code nbd+unix:///SET} or {@code nbd://127.0.0.1:PORT/SET}) to be set, and for a Unix
+ * socket {@code URI_QUERY} ({@code ?socket=DATA/nbd.sock}), which follows the export name.
  */
 final class MembersOnExt4 {
     private final Path dir;
@@ -44,7 +45,7 @@ final class MembersOnExt4 {
                   mkdir -p "$fuse" "$DIR/mnt-$1"
                   if ! mountpoint -q "$fuse"; then
                     rm -f "$DIR/nbdfuse-$1.pid"
-                    setsid nbdfuse -P "$DIR/nbdfuse-$1.pid" "$fuse" "$URI/$1" </dev/null >>"$DIR/nbdfuse-$1.log" 2>&1 &
+                    setsid nbdfuse -P "$DIR/nbdfuse-$1.pid" "$fuse" "$URI/$1${URI_QUERY:-}" </dev/null >>"$DIR/nbdfuse-$1.log" 2>&1 &
                     n=0
                     while [ ! -s "$DIR/nbdfuse-$1.pid" ] || [ ! -e "$fuse/nbd" ]; do
                       n=$((n + 1))

@@ -225,7 +225,8 @@ public final class PostgresOnRewind implements AutoCloseable {
 
     private void writeScripts() throws IOException {
         String vars = "DIR='" + dir + "'\n"
-                + "URI='nbd://127.0.0.1:" + serve.port() + "/" + RewindServe.SET + "'\n"
+                + "URI='nbd+unix:///" + RewindServe.SET + "'\n"
+                + "URI_QUERY='?socket=" + serve.socket() + "'\n"
                 + "PGBIN='" + bin + "'\n"
                 + "PGDATA=\"$DIR/mnt-" + DATA + "/pgdata\"\n";
         write("setup.sh", "#!/bin/sh\n# One-time setup: format both members ext4 and mount them.\nset -eu\n" + vars + members.formatAndMount());

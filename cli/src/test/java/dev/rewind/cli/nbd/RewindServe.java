@@ -172,9 +172,19 @@ public final class RewindServe implements AutoCloseable {
         return port;
     }
 
-    /** {@code nbd://127.0.0.1:PORT/<export>}. */
+    /** {@code nbd+unix:///<export>?socket=DATA/nbd.sock}: the daemon's Unix socket, what clients use by default. */
     public String uri(String export) {
+        return "nbd+unix:///" + export + "?socket=" + socket();
+    }
+
+    /** {@code nbd://127.0.0.1:PORT/<export>}: the TCP listener this fixture asks for with {@code --listen}. */
+    public String tcpUri(String export) {
         return "nbd://127.0.0.1:" + port + "/" + export;
+    }
+
+    /** The daemon's NBD socket. */
+    public Path socket() {
+        return data.resolve("nbd.sock");
     }
 
     /** Everything serve printed so far, over all its starts. */

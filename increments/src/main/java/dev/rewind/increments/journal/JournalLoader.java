@@ -57,7 +57,7 @@ final class JournalLoader {
             throw new NoSuchFileException(dir.toString(), null, "no journal directory");
         }
         if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir);
+            dev.rewind.volumeset.io.DurableFiles.createDirectories(dir);
             JournalSegment.forceDirectory(dir.toAbsolutePath().getParent()); // else a power cut may lose the new directory, flushed records and all
         }
         List<Path> files = segmentFiles();

@@ -105,7 +105,7 @@ public final class ReplicaImage implements AutoCloseable {
 
     /** Copies {@code source} into a new replica (holes where the source is zero) and checksums every chunk. */
     public static ReplicaImage create(Path dir, String member, long sizeBytes, Source source, ProgressListener progress) throws IOException {
-        Files.createDirectories(dir);
+        dev.rewind.volumeset.io.DurableFiles.createDirectories(dir);
         Path img = imagePath(dir, member);
         int chunks = (int) ((sizeBytes + CHUNK_BYTES - 1) / CHUNK_BYTES);
         int[] crcs = new int[chunks];

@@ -47,12 +47,15 @@ final class NbdConnection {
     /** Replies of requests the reader ran itself, not yet written (see {@link #flushInlineReplies}). */
     private final ArrayList<NbdReply> inlineReplies = new ArrayList<>(NbdReplyWriter.MAX_BATCH_MESSAGES);
 
+    /** Every export is served read-only to this client (another user on the Unix socket). */
+    private final boolean readOnly;
     // set by the reader thread when transmission starts, before any request is handed to a worker
     private volatile NbdExport export;
     private boolean structuredReplies;
 
-    NbdConnection(NbdServer server, long id, SocketChannel channel, NbdServer.Settings settings) {
+    NbdConnection(NbdServer server, long id, SocketChannel channel, NbdServer.Settings settings, boolean readOnly) {
         this.server = server;
+        this.readOnly = readOnly;
         this.id = id;
         this.channel = channel;
         this.peer = remoteAddress(channel);
@@ -102,7 +105,8 @@ final class NbdConnection {
         ByteBuffer inbound = ByteBuffer.allocateDirect(INBOUND_BUFFER_BYTES).flip();
         try {
             replies.greeting();
-            NbdNegotiation negotiation = new NbdNegotiation("connection " + id + " from " + peer, server.exports(), replies,
+            NbdNegotiation negotiation = new NbdNegotiation("connection " + id + " from " + peer,
+                    readOnly ? ReadOnlyExport.all(server.exports()) : server.exports(), replies,
                     server::isClosing);
             if (negotiation.run(() -> next(inbound), this::enterTransmission).isPresent()) {
                 transmit(inbound);

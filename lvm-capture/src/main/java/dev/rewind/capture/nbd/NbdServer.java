@@ -1,8 +1,17 @@
 package dev.rewind.capture.nbd;
 
 import java.io.IOException;
+import dev.rewind.volumeset.io.PrivateFiles;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Optional;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -24,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * An NBD server (fixed newstyle, spec {@code doc/proto.md} of the NetworkBlockDevice/nbd
  * project) for the exports of an {@link NbdExports}.
  *
- * <p>Threads: one acceptor; one reader per connection, which runs the handshake and decodes
+ * <p>Listens on TCP and/or a Unix domain socket ({@link #start(List, NbdExports, Settings)}).
+ * Threads: one acceptor per listening socket; one reader per connection, which runs the handshake and decodes
  * requests; a bounded pool of workers shared by all connections, which run requests and queue
  * their replies (in any order); one writer per connection in transmission, which alone writes
  * that connection's replies to its socket ({@link NbdReplyQueue}), so a shared worker never
@@ -144,29 +154,36 @@ public final class NbdServer implements AutoCloseable {
         }
     }
 
-    private final ServerSocketChannel acceptorChannel;
+    /** One socket the server accepts on: TCP or a Unix domain socket (then {@code socketPath} is its file). */
+    private record Listener(ServerSocketChannel channel, String label, Path socketPath, int port) {
+    }
+
+    private final List<Listener> listeners;
     private final NbdExports exports;
     private final Settings settings;
     private final NbdBufferPool buffers;
     private final ThreadPoolExecutor workers;
     private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
     private final AtomicLong connectionIds = new AtomicLong();
-    private final Thread acceptor;
-    private final int port;
+    private final List<Thread> acceptors = new ArrayList<>();
+    private final String port;
     private volatile boolean closing;
     private final java.util.concurrent.ScheduledExecutorService watchdog;
 
-    private NbdServer(ServerSocketChannel acceptorChannel, NbdExports exports, Settings settings) throws IOException {
-        this.acceptorChannel = acceptorChannel;
+    private NbdServer(List<Listener> listeners, NbdExports exports, Settings settings) throws IOException {
+        this.listeners = listeners;
         this.exports = exports;
         this.settings = settings;
-        this.port = ((InetSocketAddress) acceptorChannel.getLocalAddress()).getPort();
+        this.port = String.join("+", listeners.stream().map(Listener::label).toList());
         this.buffers = new NbdBufferPool(settings.bufferBudgetBytes(), settings.retainedBufferBytes());
         this.workers = new ThreadPoolExecutor(settings.workerThreads(), settings.workerThreads(), 30, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), namedDaemonThreads("rewind-nbd-worker-" + port + "-"));
         this.workers.allowCoreThreadTimeOut(true);
-        this.acceptor = new Thread(this::acceptLoop, "rewind-nbd-acceptor-" + port);
-        this.acceptor.setDaemon(true);
+        for (Listener l : listeners) {
+            Thread acceptor = new Thread(() -> acceptLoop(l), "rewind-nbd-acceptor-" + l.label());
+            acceptor.setDaemon(true);
+            acceptors.add(acceptor);
+        }
         this.watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(namedDaemonThreads("rewind-nbd-watchdog-" + port + "-"));
         long shortest = Math.min(settings.payloadTimeout().toMillis(), Math.min(settings.handshakeTimeout().toMillis(),
                 settings.replyTimeout().toMillis()));
@@ -185,7 +202,7 @@ public final class NbdServer implements AutoCloseable {
             try {
                 c.closeIfStalled(now, settings);
             } catch (RuntimeException e) {
-                LOG.warn("nbd server on port {}: checking connection for stalls failed", port, e);
+                LOG.warn("nbd server on {}: checking connection for stalls failed", port, e);
             }
         }
     }
@@ -197,23 +214,92 @@ public final class NbdServer implements AutoCloseable {
 
     /** Like {@link #start(InetSocketAddress, NbdExports)}, with {@code settings}. */
     public static NbdServer start(InetSocketAddress address, NbdExports exports, Settings settings) throws IOException {
+        return start(List.of(address), exports, settings);
+    }
+
+    /**
+     * Listens on every address, each a TCP {@link InetSocketAddress} or a
+     * {@link UnixDomainSocketAddress}, and serves {@code exports} on all of them. A Unix socket
+     * file left behind by a server that is gone is replaced (the caller holds the data dir's
+     * lock); the new one gets mode 0600, or 0660 when its directory grants a group access
+     * ({@link PrivateFiles#restrictSocket}), and is removed at {@link #close()}. On a Unix
+     * socket, a client running as another user than the server's (root aside) gets every
+     * export read-only: the socket's group may read the volumes, never write them.
+     */
+    public static NbdServer start(List<? extends SocketAddress> addresses, NbdExports exports, Settings settings) throws IOException {
+        if (addresses.isEmpty()) {
+            throw new IllegalArgumentException("no address to listen on");
+        }
+        List<Listener> listeners = new ArrayList<>();
+        try {
+            for (SocketAddress address : addresses) {
+                listeners.add(listen(address));
+            }
+            NbdServer server = new NbdServer(List.copyOf(listeners), exports, settings);
+            server.acceptors.forEach(Thread::start);
+            LOG.debug("nbd server listening on {}", server.port);
+            return server;
+        } catch (IOException | RuntimeException e) {
+            for (Listener l : listeners) {
+                closeListener(l);
+            }
+            throw e;
+        }
+    }
+
+    private static Listener listen(SocketAddress address) throws IOException {
+        if (address instanceof UnixDomainSocketAddress unix) {
+            Path path = unix.getPath();
+            if (Files.exists(path, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)
+                    && !Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
+                Files.delete(path); // a stale socket of a server that is gone
+            }
+            ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                channel.bind(unix, 128);
+                PrivateFiles.restrictSocket(path);
+                return new Listener(channel, "unix-" + path.getFileName(), path, -1);
+            } catch (IOException | RuntimeException e) {
+                channel.close();
+                Files.deleteIfExists(path);
+                throw e;
+            }
+        }
         ServerSocketChannel channel = ServerSocketChannel.open();
         try {
             channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             channel.bind(address, 128);
-            NbdServer server = new NbdServer(channel, exports, settings);
-            server.acceptor.start();
-            LOG.debug("nbd server listening on {}", channel.getLocalAddress());
-            return server;
+            int port = ((InetSocketAddress) channel.getLocalAddress()).getPort();
+            return new Listener(channel, String.valueOf(port), null, port);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
         }
     }
 
-    /** The TCP port the server listens on. */
+    private static void closeListener(Listener l) {
+        try {
+            l.channel().close();
+        } catch (IOException e) {
+            LOG.warn("nbd server on {}: closing the listening socket: {}", l.label(), e.toString());
+        }
+        if (l.socketPath() != null) {
+            try {
+                Files.deleteIfExists(l.socketPath());
+            } catch (IOException e) {
+                LOG.warn("nbd server: removing socket {}: {}", l.socketPath(), e.toString());
+            }
+        }
+    }
+
+    /** The TCP port the server listens on, or -1 when it listens on a Unix socket only. */
     public int port() {
-        return port;
+        return listeners.stream().filter(l -> l.socketPath() == null).mapToInt(Listener::port).findFirst().orElse(-1);
+    }
+
+    /** The Unix socket the server listens on, if any. */
+    public Optional<Path> socketPath() {
+        return listeners.stream().map(Listener::socketPath).filter(java.util.Objects::nonNull).findFirst();
     }
 
     /** Connections in transmission on an export of set {@code setName}. */
@@ -242,13 +328,11 @@ public final class NbdServer implements AutoCloseable {
             }
             closing = true;
         }
+        listeners.forEach(NbdServer::closeListener);
         try {
-            acceptorChannel.close();
-        } catch (IOException e) {
-            LOG.warn("nbd server on port {}: closing the listening socket: {}", port, e.toString());
-        }
-        try {
-            acceptor.join(settings.drainTimeout().toMillis() + 1000);
+            for (Thread acceptor : acceptors) {
+                acceptor.join(settings.drainTimeout().toMillis() + 1000);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -258,12 +342,12 @@ public final class NbdServer implements AutoCloseable {
         workers.shutdown();
         try {
             if (!workers.awaitTermination(settings.drainTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
-                LOG.warn("nbd server on port {}: workers still busy after {}", port, settings.drainTimeout());
+                LOG.warn("nbd server on {}: workers still busy after {}", port, settings.drainTimeout());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        LOG.debug("nbd server on port {} closed", port);
+        LOG.debug("nbd server on {} closed", port);
     }
 
     private void awaitFinished(List<NbdConnection> list) {
@@ -276,18 +360,18 @@ public final class NbdServer implements AutoCloseable {
         }
     }
 
-    private void acceptLoop() {
+    private void acceptLoop(Listener listener) {
         while (!closing) {
             SocketChannel channel;
             try {
-                channel = acceptorChannel.accept();
+                channel = listener.channel().accept();
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {
                 if (closing) {
                     return;
                 }
-                LOG.warn("nbd server on port {}: accept failed: {}", port, e.toString());
+                LOG.warn("nbd server on {}: accept failed: {}", port, e.toString());
                 pause();
                 continue;
             }
@@ -297,13 +381,18 @@ public final class NbdServer implements AutoCloseable {
                     return;
                 }
                 if (connections.size() >= settings.maxConnections()) {
-                    LOG.warn("nbd server on port {}: {} connections already open (the limit); closing the new one from {}",
+                    LOG.warn("nbd server on {}: {} connections already open (the limit); closing the new one from {}",
                             port, connections.size(), remoteAddress(channel));
                     closeQuietly(channel);
                     continue;
                 }
-                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                NbdConnection connection = new NbdConnection(this, connectionIds.incrementAndGet(), channel, settings);
+                boolean readOnly = false;
+                if (listener.socketPath() == null) {
+                    channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                } else {
+                    readOnly = !PeerCredentials.isOwnerOrRoot(channel, listener.socketPath());
+                }
+                NbdConnection connection = new NbdConnection(this, connectionIds.incrementAndGet(), channel, settings, readOnly);
                 connections.add(connection);
                 try {
                     connection.start();
@@ -312,7 +401,7 @@ public final class NbdServer implements AutoCloseable {
                     throw e;
                 }
             } catch (IOException | RuntimeException | OutOfMemoryError e) {
-                LOG.warn("nbd server on port {}: cannot serve a new connection: {}", port, e.toString());
+                LOG.warn("nbd server on {}: cannot serve a new connection: {}", port, e.toString());
                 closeQuietly(channel);
             }
         }

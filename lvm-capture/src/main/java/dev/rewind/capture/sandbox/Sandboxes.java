@@ -1,5 +1,6 @@
 package dev.rewind.capture.sandbox;
 
+import dev.rewind.volumeset.io.PrivateFiles;
 import dev.rewind.capture.BlockDevice;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.increments.restore.SetHistory;
@@ -336,7 +337,7 @@ public final class Sandboxes implements AutoCloseable {
         directory(root, TRAVERSE_ONLY);
         ReentrantLock jvmLock = JVM_LOCKS.computeIfAbsent(root, r -> new ReentrantLock());
         jvmLock.lock();
-        try (FileChannel c = FileChannel.open(root.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try (FileChannel c = PrivateFiles.open(root.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
              FileLock ignored = c.lock()) {
             return work.run();
         } finally {

@@ -10,6 +10,7 @@ import dev.rewind.testfixtures.set.TestSet;
 import dev.rewind.testfixtures.tools.Tools;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Real, unmodified NBD clients against the server over a captured set: libnbd's nbdcopy
  * (several connections, many requests in flight) and nbdinfo, qemu-img and qemu-io, and fio's
- * nbd engine. Each skips without its binary, and fails instead under CI=true.
+ * nbd engine. Each skips without its binary, and fails instead under CI=true. The clients
+ * connect over the server's Unix socket (as they do to {@code rewind serve} by default); one
+ * case lists the exports over TCP too.
  */
 class NbdRealClientsIT {
     private static final int M0_BYTES = 4 << 20;
@@ -44,8 +47,8 @@ class NbdRealClientsIT {
     void startServer() throws IOException {
         testSet = TestSet.create(tmp.resolve("set"), "s", M0_BYTES, 2 << 20);
         set = testSet.open();
-        server = NbdServer.start(new InetSocketAddress("127.0.0.1", 0),
-                new CapturedSetExports(Map.of("s", set), (setName, bookmark) -> OptionalLong.empty()));
+        server = NbdServer.start(List.of(UnixDomainSocketAddress.of(tmp.resolve("nbd.sock")), new InetSocketAddress("127.0.0.1", 0)),
+                new CapturedSetExports(Map.of("s", set), (setName, bookmark) -> OptionalLong.empty()), NbdServer.Settings.DEFAULT);
     }
 
     @AfterEach
@@ -56,7 +59,7 @@ class NbdRealClientsIT {
     }
 
     private String uri(String export) {
-        return "nbd://127.0.0.1:" + server.port() + "/" + export;
+        return "nbd+unix:///" + export + "?socket=" + tmp.resolve("nbd.sock");
     }
 
     @Test
@@ -145,10 +148,18 @@ class NbdRealClientsIT {
     }
 
     @Test
-    void nbdinfoListsEveryExport() throws Exception {
+    void nbdinfoListsEveryExportOverTheUnixSocket() throws Exception {
+        assertListsEveryExport("nbd+unix:///?socket=" + tmp.resolve("nbd.sock"));
+    }
+
+    @Test
+    void nbdinfoListsEveryExportOverTcp() throws Exception {
+        assertListsEveryExport("nbd://127.0.0.1:" + server.port());
+    }
+
+    private void assertListsEveryExport(String uri) throws Exception {
         Path nbdinfo = Tools.require("nbdinfo", "libnbd-bin");
-        Tools.Result r = Tools.run(Duration.ofMinutes(1), List.of(nbdinfo.toString(), "--list",
-                "nbd://127.0.0.1:" + server.port()));
+        Tools.Result r = Tools.run(Duration.ofMinutes(1), List.of(nbdinfo.toString(), "--list", uri));
         assertEquals(0, r.exitCode(), r.output());
         assertTrue(r.output().contains("export=\"s/m0\""), r.output());
         assertTrue(r.output().contains("export=\"s/m1\""), r.output());

@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.FileAttribute;
 import java.util.ArrayDeque;
 import java.util.Deque;
 
@@ -16,6 +15,7 @@ import java.util.Deque;
  * after a {@code force} of the file, and its name only after a {@code force} of the directory
  * holding it, and so on up to the first directory that already existed durably: what a
  * command reports as done must be on the disk when it returns, not when the kernel gets to it.
+ * What is created here is private ({@link PrivateFiles}).
  */
 public final class DurableFiles {
     private DurableFiles() {
@@ -26,12 +26,20 @@ public final class DurableFiles {
      * created so that the new entries survive power loss.
      */
     public static Path createDirectories(Path dir) throws IOException {
+        return createDirectories(dir, null);
+    }
+
+    /**
+     * Like {@link #createDirectories(Path)}; the new directories get {@code access} (a root of
+     * what Rewind keeps), or with null inherit from their parent ({@link PrivateFiles}).
+     */
+    public static Path createDirectories(Path dir, FileAccess access) throws IOException {
         Path abs = dir.toAbsolutePath().normalize();
         Deque<Path> missing = new ArrayDeque<>();
         for (Path p = abs; p != null && !Files.isDirectory(p); p = p.getParent()) {
             missing.push(p);
         }
-        Files.createDirectories(abs);
+        PrivateFiles.createDirectories(abs, access);
         for (Path created : missing) {
             forceDirectory(created.getParent());
         }
@@ -57,8 +65,9 @@ public final class DurableFiles {
      * it is written and forced, renamed over the name (so a crash leaves the old file or the
      * new one, never a part), and the directory is forced. With {@code createNew}, an existing
      * file is refused with {@link java.nio.file.FileAlreadyExistsException} and left alone.
+     * The file is private, as its directory hands down ({@link PrivateFiles}).
      */
-    public static void writeAtomically(Path file, byte[] content, boolean createNew, FileAttribute<?>... attrs) throws IOException {
+    public static void writeAtomically(Path file, byte[] content, boolean createNew) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         if (createNew && Files.exists(file)) {
             throw new java.nio.file.FileAlreadyExistsException(file.toString());
@@ -66,7 +75,7 @@ public final class DurableFiles {
         Path tmp = dir.resolve(file.getFileName() + ".tmp");
         Files.deleteIfExists(tmp);
         try {
-            Files.createFile(tmp, attrs);
+            PrivateFiles.createFile(tmp);
             try (FileChannel c = StableFileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ByteBuffer b = ByteBuffer.wrap(content);
                 while (b.hasRemaining()) {

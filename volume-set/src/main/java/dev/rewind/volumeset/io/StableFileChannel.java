@@ -87,7 +87,7 @@ public final class StableFileChannel extends FileChannel {
         }
         boolean interrupted = Thread.interrupted();
         try {
-            FileChannel first = FileChannel.open(path, options);
+            FileChannel first = PrivateFiles.open(path, options); // a file it creates is private
             try {
                 return new StableFileChannel(path, Set.copyOf(reopen), fileKeyOf(path), first);
             } catch (IOException | RuntimeException e) {

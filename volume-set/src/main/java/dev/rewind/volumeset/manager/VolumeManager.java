@@ -11,6 +11,8 @@ import dev.rewind.volumeset.catalog.PvRecord;
 import dev.rewind.volumeset.catalog.SetRecord;
 import dev.rewind.volumeset.catalog.VgRecord;
 import dev.rewind.volumeset.io.DurableFiles;
+import dev.rewind.volumeset.io.FileAccess;
+import dev.rewind.volumeset.io.PrivateFiles;
 import dev.rewind.volumeset.layout.MemberLayout;
 import dev.rewind.volumeset.layout.SetPrimaries;
 import dev.rewind.volumeset.pv.Devices;
@@ -43,13 +45,25 @@ public final class VolumeManager {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}");
 
     private final Catalog catalog;
+    private final FileAccess access;
 
     public VolumeManager(Catalog catalog) {
+        this(catalog, FileAccess.OWNER_ONLY);
+    }
+
+    /** A manager whose new PV files and secondaries get {@code access} (the data dir's). */
+    public VolumeManager(Catalog catalog, FileAccess access) {
         this.catalog = catalog;
+        this.access = access;
     }
 
     public Catalog catalog() {
         return catalog;
+    }
+
+    /** Who may read the PV files and secondaries this manager creates. */
+    public FileAccess access() {
+        return access;
     }
 
     public static String checkName(String what, String name) {
@@ -118,7 +132,7 @@ public final class VolumeManager {
                         + Sizes.format(MIN_PV_SIZE_BYTES) + " (1 MiB label area + 1 MiB data)");
             }
             if (abs.getFileSystem().getRootDirectories().iterator().hasNext() && !exists) {
-                Files.createFile(abs);
+                PrivateFiles.createFile(abs, access);
                 DurableFiles.forceDirectory(abs.getParent()); // the label below is forced; so is the new file's name
             }
             PhysicalVolumeLabel label = new PhysicalVolumeLabel(UUID.randomUUID(), name, finalSize, PhysicalVolumeLabel.DATA_OFFSET_BYTES);
