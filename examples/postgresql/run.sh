@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # PostgreSQL on Rewind, end to end: the data directory and pg_wal on two members of one
 # production volume set, pgbench running, a consistent bookmark, a DROP TABLE by mistake,
-# finding it in the WAL, and one coordinated restore to the write just before it.
+# finding it in the WAL, a look at the past in a sandbox (PostgreSQL started there beside
+# production), bisect naming the same write, and one coordinated restore to the write just before it.
 #
 #   sudo examples/postgresql/run.sh            # keeps its files in a new /tmp/rewind-pg.XXXXXX
 #
@@ -128,9 +129,28 @@ step "6. Where was it? rewind db find reads the WAL on the 'wal' member"
 rewind db find pg --sql 'DROP TABLE'
 lsn="$(rewind db find pg --sql 'DROP TABLE' --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["statements"][-1]["position"])')"
 
-step "7. One command: stop, restore to the write just before that WAL record, start, validate"
+seq_before="$(rewind db find pg --sql 'DROP TABLE' --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["statements"][-1]["seqBefore"])')"
+
+step "7. Look before restoring: a sandbox at the bookmark, PostgreSQL started on it beside production"
+rewind sandbox create pg look --at bookmark:before-the-mistake
+sandbox_port="$(rewind sandbox start pg look --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["port"])')"
+"$pgbin/psql" -h 127.0.0.1 -p "$sandbox_port" -U postgres -X -q -c "select count(*) as accounts_in_the_sandbox from pgbench_accounts" postgres
+"$pgbin/pg_dump" -h 127.0.0.1 -p "$sandbox_port" -U postgres -t pgbench_branches postgres | grep -c "^INSERT\|^COPY" | sed 's/^/pg_dump of pgbench_branches from the sandbox: /;s/$/ COPY block(s)/'
+psql -c "select count(*) from pgbench_accounts" postgres 2>&1 | grep ERROR | sed 's/^/production, meanwhile: /' || true
+rewind sandbox stop pg look
+rewind sandbox drop pg look
+
+step "8. Or let Rewind find the last good write: bisect with a check, a PostgreSQL start per step"
+rewind bisect pg --good bookmark:before-the-mistake --check "select to_regclass('public.pgbench_accounts') is not null" \
+  --json >"$work/bisect.json"
+last_good="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lastGoodSeq"])' "$work/bisect.json")"
+steps="$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["steps"]))' "$work/bisect.json")"
+echo "bisect: last good write seq $last_good in $steps steps; db find: seq $seq_before before the DROP TABLE's commit"
+[ "$last_good" = "$seq_before" ] || { echo "bisect and db find disagree" >&2; exit 1; }
+
+step "9. One command: stop, restore to the write just before that WAL record, start, validate"
 rewind restore pg --before-lsn "$lsn" --coordinated
 
-step "8. The table is back, and whole"
+step "10. The table is back, and whole"
 psql -c "select count(*) as accounts, sum(abalance) as balance from pgbench_accounts" postgres
 "$pgbin/pg_amcheck" -h 127.0.0.1 -p "$pg_port" -U postgres --install-missing --all && echo "pg_amcheck: no corruption found"

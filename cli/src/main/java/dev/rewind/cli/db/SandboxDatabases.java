@@ -20,7 +20,12 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -32,12 +37,14 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The daemon's databases started on sandboxes: for each, the sandbox's exports mounted in its
- * work dir ({@code <sandbox dir>/db/}) and the private server running there. Created by
+ * work dir ({@link #workDir}, under {@code /run/rewind}) and the private server running there. Created by
  * {@code rewind serve} and closed when it stops, which stops every such database and unmounts
  * (the sandboxes themselves stay). The catalog's sandbox row carries the port and pid while one
  * runs.
  */
 public final class SandboxDatabases implements AutoCloseable {
+    /** The root of the sandbox databases' work dirs; see {@link #workDir}. */
+    static final Path RUN_ROOT = Path.of(System.getProperty("rewind.runDir", "/run/rewind"));
     private static final Duration STOP_TIMEOUT = Duration.ofMinutes(5);
 
     private record Running(StartedSandbox started, SandboxServer server, ExportMounts mounts, Catalog catalog) {
@@ -97,12 +104,12 @@ public final class SandboxDatabases implements AutoCloseable {
         Map<String, String> settings = serverSettings(catalog, attachment, listener);
         int chosenPort = port.isPresent() ? requireFree(port.getAsInt()) : freePort();
         List<String> members = data.volumes().findSet(setName).members().stream().map(MemberRecord::name).toList();
-        Path workDir = Path.of(sandbox.dir()).resolve("db");
+        Path workDir = workDir(data, setName, sandbox.name());
         if (ExportMounts.anyMounted(workDir, members)) {
             ExportMounts.forceUnmount(workDir, members); // what a daemon that died left behind
         }
         Instant t0 = Instant.now();
-        ExportMounts mounts = ExportMounts.mount(workDir, DataDir.sandboxRoot(data.path()), members,
+        ExportMounts mounts = ExportMounts.mount(workDir, RUN_ROOT, members,
                 m -> daemon.nbdUri(ExportMounts.sandboxExport(setName, m, sandbox.name())));
         listener.stepDone(new Step("mount", Duration.between(t0, Instant.now()), true,
                 members.size() + " file systems under " + workDir.resolve("mnt")));
@@ -225,6 +232,39 @@ public final class SandboxDatabases implements AutoCloseable {
         try (ServerSocket s = new ServerSocket()) {
             s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             return s.getLocalPort();
+        }
+    }
+
+    /**
+     * Where a sandbox's database runs: its mounts, socket and log. Not in the data dir, which is
+     * its owner's alone (0700): the database's OS user must reach the mounts, so they live under
+     * {@link #RUN_ROOT} ({@code /run/rewind}; {@code -Drewind.runDir} to change), in
+     * {@code sandboxes/<data dir key>/<set>/<name>/}, where only the mount points can be passed
+     * through (each file system keeps its own modes).
+     */
+    public static Path workDir(DataDir data, String setName, String sandboxName) {
+        return RUN_ROOT.resolve("sandboxes").resolve(dataDirKey(data.path())).resolve(setName).resolve(sandboxName);
+    }
+
+    /** Deletes a dropped sandbox's work dir (its database's log and socket dir), unless something is still mounted there. */
+    public static void forget(DataDir data, String setName, List<String> members, String sandboxName) {
+        Path dir = workDir(data, setName, sandboxName);
+        try {
+            if (Files.isDirectory(dir) && !ExportMounts.anyMounted(dir, members)) {
+                DataDir.deleteTree(dir);
+            }
+        } catch (IOException e) {
+            System.err.println("rewind: leaving " + dir + ": " + e.getMessage());
+        }
+    }
+
+    private static String dataDirKey(Path dataDir) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(dataDir.toAbsolutePath().normalize().toString()
+                    .getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(h, 0, 6);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -178,10 +178,7 @@ class PrivateFilesIT {
                 String mode = PosixFilePermissions.toString(a.permissions());
                 String expected;
                 boolean groupShared = group != null;
-                if (a.isDirectory() && (rel.equals("data/sandboxes") || rel.matches("data/sandboxes/[^/]+"))) {
-                    expected = "rwx--x--x"; // traverse-only: a sandbox database's user passes through to its mounts
-                    groupShared = false;
-                } else if (rel.startsWith("data/sandboxes/") || rel.startsWith("clone")) {
+                if (rel.matches("data/sandboxes/[^/]+/.+") || rel.startsWith("clone")) {
                     expected = a.isDirectory() ? "rwx------" : "rw-------"; // below a directory that grants its group nothing
                     groupShared = false;
                 } else if (group != null) {

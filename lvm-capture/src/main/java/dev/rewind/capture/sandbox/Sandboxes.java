@@ -43,10 +43,10 @@ import org.slf4j.LoggerFactory;
  * is its directory and its catalog row:
  *
  * <pre>
- *   &lt;root&gt;/                         mode 0711 (a database user may pass through to a sandbox's mounts)
+ *   &lt;root&gt;/                         as private as the data dir it is in
  *     .lock                          held while sandboxes are created, dropped or reconciled
- *     &lt;set&gt;/                        mode 0711
- *       &lt;name&gt;/                     mode 0700 unless a database on it needs more
+ *     &lt;set&gt;/
+ *       &lt;name&gt;/                     owner-only
  *         sandbox.properties         set, set uuid, name, seq, point (for a person reading the dir)
  *         &lt;member&gt;.data, .map      the member's overlay ({@link SandboxOverlay})
  *       .&lt;name&gt;.creating-N/        a sandbox being created: renamed to &lt;name&gt; when whole
@@ -62,7 +62,6 @@ import org.slf4j.LoggerFactory;
 public final class Sandboxes implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Sandboxes.class);
     private static final String PROPERTIES = "sandbox.properties";
-    private static final Set<PosixFilePermission> TRAVERSE_ONLY = PosixFilePermissions.fromString("rwx--x--x");
     private static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rwx------");
     /** One lock per root in this JVM: file locks do not exclude threads of the same process. */
     private static final Map<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
@@ -116,7 +115,7 @@ public final class Sandboxes implements AutoCloseable {
             if (records.find(set.name(), name).isPresent()) {
                 throw nameInUse(set.name(), name);
             }
-            Path setDir = directory(root.resolve(set.name()), TRAVERSE_ONLY);
+            Path setDir = directory(root.resolve(set.name()));
             Path dir = setDir.resolve(name);
             if (Files.exists(dir)) {
                 deleteTree(dir); // no row names it (checked above, under the lock): a leftover
@@ -334,7 +333,7 @@ public final class Sandboxes implements AutoCloseable {
 
     /** Runs {@code work} holding the root's lock, against this JVM's threads and other processes. */
     private <T> T locked(LockedWork<T> work) throws IOException {
-        directory(root, TRAVERSE_ONLY);
+        directory(root);
         ReentrantLock jvmLock = JVM_LOCKS.computeIfAbsent(root, r -> new ReentrantLock());
         jvmLock.lock();
         try (FileChannel c = PrivateFiles.open(root.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -345,11 +344,10 @@ public final class Sandboxes implements AutoCloseable {
         }
     }
 
-    /** Creates {@code dir} durably with {@code permissions} if it is missing. */
-    private static Path directory(Path dir, Set<PosixFilePermission> permissions) throws IOException {
+    /** Creates {@code dir} durably if it is missing (with the access of the directory it is made in). */
+    private static Path directory(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             DurableFiles.createDirectories(dir);
-            Files.setPosixFilePermissions(dir, permissions);
         }
         return dir;
     }

@@ -30,8 +30,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * Everything inside them inherits from the directory it is created in: a directory that grants
  * its group read access and grants others nothing hands its group and 0750/0640 down;
  * any other directory hands down owner-only. So a journal segment, an increment or a lock file
- * needs no setting passed to it, and a directory that is traverse-only on purpose (the
- * sandboxes root, 0711) does not leak group access into what lies below it.
+ * needs no setting passed to it, and a directory made owner-only on purpose (a sandbox's)
+ * does not leak group access into what lies below it.
  *
  * <p><b>Checks at open.</b> {@link #checkPrivate} refuses a data dir or secondary that others
  * can write (someone else could swap the journal under the set) with one line naming the path
