@@ -62,8 +62,9 @@ class MariaDbSandboxIT {
                     assertEquals(500, count(s, "SELECT COUNT(*) FROM kept"), "the dropped table and its rows are on the sandbox");
                     assertEquals(125250, count(s, "SELECT SUM(id) FROM kept"));
                     assertEquals(2, count(s, "SELECT @@server_id"), "a server id other than production's (1)");
-                    assertTrue(text(s, "SELECT @@log_bin_basename").startsWith(dir.resolve("data").toString()),
-                            "the sandbox's binlog is on the sandbox's mount");
+                    String binlog = text(s, "SELECT @@log_bin_basename");
+                    assertTrue(binlog.startsWith("/run/rewind/sandboxes/") && binlog.contains("/" + set + "/sb/mnt/"),
+                            "the sandbox's binlog is on the sandbox's mount: " + binlog);
                     s.execute("CREATE TABLE sandbox_only (id INT PRIMARY KEY) ENGINE=InnoDB");
                     s.execute("INSERT INTO sandbox_only SELECT seq FROM seq_1_to_1000");
                 }
