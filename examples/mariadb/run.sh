@@ -7,6 +7,7 @@
 #
 # Needs root (loop devices, mount), MariaDB (the Debian package mariadb-server), nbdfuse
 # (libnbd-bin or nbdfuse), fuse3 and e2fsprogs; ./test.sh installs them when run as root.
+# Step 7 opens the past in a sandbox and starts a private MariaDB there before anything is restored.
 # Everything it starts is stopped again at the end, also when a step fails.
 set -euo pipefail
 
@@ -130,9 +131,18 @@ step "6. Where was it? rewind db find reads the binlog on the 'binlog' member"
 rewind db find db --sql 'TRUNCATE orders'
 pos="$(rewind db find db --sql 'TRUNCATE orders' --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["statements"][-1]["position"])')"
 
-step "7. One command: stop, restore to the write just before that binlog event, start, validate"
+step "7. Before restoring, look: a sandbox at the bookmark, a private MariaDB started on it beside production"
+rewind sandbox create db look --at bookmark:before-the-mistake
+sandbox_port="$(rewind sandbox start db look --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["port"])')"
+echo "orders in the sandbox (taken while orders were still coming in): $(MYSQL_PWD="$(cat "$work/db-password")" \
+  mariadb -h 127.0.0.1 -P "$sandbox_port" -u rewind -N -e "select count(*) from orders" shop)"
+echo "orders in production meanwhile: $(sql "select count(*) from orders" | tail -1)"
+rewind sandbox stop db look
+rewind sandbox drop db look
+
+step "8. One command: stop, restore to the write just before that binlog event, start, validate"
 rewind restore db --before-binlog "$pos" --coordinated
 
-step "8. Every order is back, and InnoDB agrees"
+step "9. Every order is back, and InnoDB agrees"
 sql "select count(*), sum(amount) from orders"
 sql "CHECK TABLE orders"
