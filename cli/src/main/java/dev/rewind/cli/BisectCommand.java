@@ -32,13 +32,14 @@ import picocli.CommandLine.Parameters;
  * restore there.
  */
 @Command(name = "bisect", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Find the last write at which a check query holds: opens a sandbox at a midpoint, starts the set's attached",
-                "database on it (as 'rewind sandbox start' does), runs the check, stops it and drops the sandbox, and goes on",
-                "with the half where the answer changes: whole transactions first (their boundaries), then write by write inside",
-                "the one where the check turns bad, about log2(writes between) steps. The check holds when its first column of",
-                "the first row is true or non-zero; it fails on false, 0, null, no row, or an SQL error (relation does not exist).",
-                "It must hold at --good and fail at --bad; if it holds at both or fails at both, bisect says so and stops.",
-                "Runs in 'rewind serve' (it serves the sandboxes' exports); no bisect-* sandbox is left behind."},
+        description = {"Find the last write at which a check query holds, starting the database on sandboxes.",
+                "Each step opens a sandbox at a midpoint, starts the set's attached database on it (as 'rewind sandbox start' "
+                        + "does), runs the check, stops it and drops the sandbox, and goes on with the half where the answer changes: "
+                        + "whole transactions first (their boundaries), then write by write inside the one where the check turns bad, "
+                        + "about log2(writes between) steps. The check holds when the first column of the first row is true or "
+                        + "non-zero; it fails on false, 0, null, no row, or an SQL error (relation does not exist).",
+                "It must hold at --good and fail at --bad; if it holds at both or fails at both, bisect says so and stops. "
+                        + "Runs in 'rewind serve' (it serves the sandboxes' exports); no bisect-* sandbox is left behind."},
         footer = {"", "Examples:",
                 "  rewind bisect shop --good bookmark:before-upgrade --check \"select to_regclass('public.orders') is not null\"",
                 "  rewind bisect shop --good time:2026-11-25T14:00:00Z --bad 81234 --check 'select count(*) > 0 from pgbench_accounts'",
