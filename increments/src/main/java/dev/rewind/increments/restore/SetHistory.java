@@ -59,16 +59,6 @@ public final class SetHistory {
             return size() > 16;
         }
     };
-    /** The point-in-time maps of the seqs read most recently. */
-    private final Map<Long, PointInTimeMap> maps = new LinkedHashMap<>(8, 0.75f, true) {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Long, PointInTimeMap> eldest) {
-            return size() > 4;
-        }
-    };
-
     public SetHistory(String setName, Journal journal, TransactionLog transactions, IncrementStore increments,
                       List<ReplicaImage> replicas, Clock clock) {
         this.setName = setName;
@@ -344,23 +334,12 @@ public final class SetHistory {
 
     /**
      * Reads what member {@code member} held at {@code seq}, without copying the volume:
-     * through the point-in-time map of that seq (built once, rebuilt when the replica has
+     * through the point-in-time map of that seq ({@link #view}: built once, rebuilt when the replica has
      * moved since), only the records, increment chunks and replica chunks that hold the range
      * are read.
      */
     public void read(long seq, int member, long offsetBytes, ByteBuffer dst) throws IOException {
-        lock.readLock().lock();
-        try {
-            checkRestorable(seq);
-            PointInTimeMap map;
-            synchronized (maps) {
-                map = currentMap(maps.get(seq), seq);
-                maps.put(seq, map);
-            }
-            map.read(member, offsetBytes, dst, journal, increments, replicas.get(member));
-        } finally {
-            lock.readLock().unlock();
-        }
+        view(seq).read(member, offsetBytes, dst);
     }
 
     /** {@code map} if it is still valid (the replica has not moved since it was built), else the map of {@code seq} built anew. */
@@ -449,9 +428,6 @@ public final class SetHistory {
                 covered = Math.min(covered, transactions.boundaryAtOrBefore(pinnedSeq.getAsLong()));
             }
             long freed = journal.deleteSegmentsUpTo(covered, olderThan);
-            synchronized (maps) {
-                maps.clear();
-            }
             synchronized (views) {
                 views.clear();
             }
