@@ -42,6 +42,8 @@ printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n
 ssl x509 -req -in "$c/server.csr" -CA "$c/ca-cert.pem" -CAkey "$c/ca-key.pem" -CAcreateserial -days 30 \
   -extfile "$c/server.ext" -out "$c/server/server-cert.pem"
 cp "$c/ca-cert.pem" "$c/server/"; cp "$c/ca-cert.pem" "$c/client/"
+# fio's libnbd refuses tls-certificates= in a URI (local file access); it reads $HOME/.pki/libnbd instead
+mkdir -p "$work/home/.pki"; ln -s "$c/client" "$work/home/.pki/libnbd"
 
 # --- rewind serve: one set, one PV member, Unix socket + TCP with TLS offered
 data="$work/rewind-data"
@@ -61,22 +63,21 @@ nbdkit -f -i 127.0.0.1 -p "$ktls" --tls=require --tls-certificates "$c/server" m
 wait_port "$kplain"; wait_port "$ktls"
 
 run_fio() { # uri rw -> MiB/s
-  fio --name=job --ioengine=nbd --uri="$1" --rw="$2" --bs=4k --iodepth=16 --size="${size_mib}M" \
-    --time_based --runtime="$runtime" --output-format=json 2>/dev/null |
-    python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]; print("%.1f" % ((j["read"]["bw"]+j["write"]["bw"])/1024))'
+  HOME="$work/home" fio --name=job --ioengine=nbd --uri="$1" --rw="$2" --bs=4k --iodepth=16 --size="${size_mib}M" \
+    --time_based --runtime="$runtime" --output-format=json 2>"$work/fio.err" |
+    python3 -c 'import json,sys; t=sys.stdin.read(); j=json.loads(t[t.index("{"):])["jobs"][0]; print("%.1f" % ((j["read"]["bw"]+j["write"]["bw"])/1024))'
 }
-q="tls-certificates=$c/client"
 declare -A uri=(
   [rewind-unix]="nbd+unix:///bench/pv?socket=$data/nbd.sock"
   [rewind-tcp]="nbd://127.0.0.1:$rport/bench/pv"
-  [rewind-tls]="nbds://127.0.0.1:$rport/bench/pv?$q"
+  [rewind-tls]="nbds://127.0.0.1:$rport/bench/pv"
   [nbdkit-tcp]="nbd://127.0.0.1:$kplain/"
-  [nbdkit-tls]="nbds://127.0.0.1:$ktls/?$q"
+  [nbdkit-tls]="nbds://127.0.0.1:$ktls/"
 )
 declare -A mib
 for rw in randwrite randread; do
   for t in rewind-unix rewind-tcp rewind-tls nbdkit-tcp nbdkit-tls; do
-    mib[$t.$rw]=$(run_fio "${uri[$t]}" "$rw")
+    mib[$t.$rw]=$(run_fio "${uri[$t]}" "$rw") || { echo "fio on $t failed:" >&2; cat "$work/fio.err" >&2; exit 1; }
     printf '%-10s %-12s %8s MiB/s\n' "$rw" "$t" "${mib[$t.$rw]}"
   done
 done
