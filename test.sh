@@ -9,7 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 # libnbd-bin on some releases and as a package of its own on others; postgresql's server
 # binaries are off PATH, so it is checked by a path pattern); tests that need one skip on a
 # laptop without it, and fail when CI=true.
-packages=(qemu-utils:qemu-img libnbd-bin:nbdinfo curl:curl nbdfuse:nbdfuse fio:fio nbdkit:nbdkit fuse3:fusermount3 e2fsprogs:mkfs.ext4
+packages=(qemu-utils:qemu-img libnbd-bin:nbdinfo curl:curl nbdfuse:nbdfuse fio:fio nbdkit:nbdkit fuse3:fusermount3 e2fsprogs:mkfs.ext4 openssl:openssl
           'postgresql:/usr/lib/postgresql/*/bin/initdb' 'mariadb-server:/usr/sbin/mariadbd')
 
 # A command on PATH (or in the sbin dirs), or a path pattern that matches an executable.

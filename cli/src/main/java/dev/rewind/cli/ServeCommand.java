@@ -38,6 +38,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import dev.rewind.capture.nbd.NbdTls;
+import java.util.Locale;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.ParameterException;
 
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
@@ -50,8 +53,11 @@ import picocli.CommandLine.ParameterException;
                 "Samples the position of every attached database against the set's seq (--sample-every), so that restores can "
                         + "name an LSN or a binlog position; a database that is down is retried, and does not keep the daemon from starting."},
         footer = {"", "NBD clients connect to the Unix socket DATA/nbd.sock (mode 0600; 0660 with rewind init --group, whose "
-                + "members get every export read-only). --listen serves TCP as well, without authentication: loopback only for now.",
+                + "members get every export read-only). --listen serves TCP as well; TCP beyond loopback needs --tls require "
+                + "(x509 certificates in the layout of nbdkit and qemu-nbd: ca-cert.pem, server-cert.pem, server-key.pem) or --insecure.",
                 "", "Examples:", "  rewind serve", "  rewind serve --listen 127.0.0.1:10809",
+                "  rewind serve --listen 0.0.0.0:10809 --tls require --tls-certificates /etc/rewind/tls --tls-verify-peer",
+                "  nbdinfo 'nbds://db1.example.com/shop/data?tls-certificates=/etc/rewind/client-tls'",
                 "  rewind serve --max-connections 32 --handshake-timeout 5s --reply-timeout 1m",
                 "  qemu-img info 'nbd+unix:///shop/data?socket=rewind-data/nbd.sock'",
                 "  nbdinfo --list 'nbd+unix:///?socket=rewind-data/nbd.sock'"})
@@ -62,6 +68,22 @@ final class ServeCommand extends Subcommand {
     @Option(names = "--listen", paramLabel = "HOST:PORT",
             description = "Also serve NBD on TCP at HOST:PORT (e.g. 127.0.0.1:10809; port 0 picks one). Default: the Unix socket only.")
     String listen;
+
+    @Option(names = "--tls", paramLabel = "off|on|require", defaultValue = "off",
+            description = "TLS on the TCP listener (NBD_OPT_STARTTLS), as nbdkit's --tls: off; on (offered, plain clients served too); "
+                    + "require (no option but STARTTLS answered before TLS). The Unix socket is always plain. Default: ${DEFAULT-VALUE}.")
+    String tls;
+
+    @Option(names = "--tls-certificates", paramLabel = "DIR",
+            description = "Directory of ca-cert.pem, server-cert.pem and server-key.pem (PEM; a PKCS#8, PKCS#1 RSA or EC key).")
+    Path tlsCertificates;
+
+    @Option(names = "--tls-verify-peer", description = "Require a client certificate signed by the CA in ca-cert.pem.")
+    boolean tlsVerifyPeer;
+
+    @Option(names = "--insecure", description = "Allow --listen on an address that is not loopback without --tls require "
+            + "(anyone who reaches it can read and write the volumes).")
+    boolean insecure;
 
     /** The NBD server's settings, each option applied (and range-checked) as it is parsed. */
     private NbdServer.Settings nbdSettings = NbdServer.Settings.DEFAULT;
@@ -155,15 +177,51 @@ final class ServeCommand extends Subcommand {
     @Override
     void run(DataDir data, Output out) throws Exception {
         InetSocketAddress address = listen == null ? null : parseAddress(listen);
+        NbdTls nbdTls = tlsFor(address);
         if (!data.isInitialized()) {
             data.catalog(); // refuses with what to do
         }
         try (ServeLock lock = ServeLock.acquire(data.path())) {
-            serve(data, out, address);
+            serve(data, out, address, nbdTls);
         }
     }
 
-    private void serve(DataDir data, Output out, InetSocketAddress address) throws Exception {
+    /**
+     * The TLS of the TCP listener, checked before anything starts: --tls needs --listen and
+     * certificates that can be read, and an address beyond loopback needs --tls require or
+     * --insecure (said out loud in the log).
+     */
+    private NbdTls tlsFor(InetSocketAddress address) {
+        NbdTls.Mode mode = switch (tls.strip().toLowerCase(Locale.ROOT)) {
+            case "off" -> NbdTls.Mode.OFF;
+            case "on" -> NbdTls.Mode.ON;
+            case "require" -> NbdTls.Mode.REQUIRE;
+            default -> throw usage("--tls '" + tls + "' is not off, on or require");
+        };
+        if (mode == NbdTls.Mode.OFF && (tlsCertificates != null || tlsVerifyPeer)) {
+            throw usage((tlsCertificates != null ? "--tls-certificates" : "--tls-verify-peer") + " needs --tls on or --tls require");
+        }
+        if (mode != NbdTls.Mode.OFF && address == null) {
+            throw usage("--tls applies to TCP: add --listen HOST:PORT (the Unix socket DATA/nbd.sock is always plain; its file mode protects it)");
+        }
+        if (address != null) {
+            if (address.isUnresolved()) {
+                throw new RewindException("--listen host '" + address.getHostString() + "' does not resolve to an address");
+            }
+            if (!address.getAddress().isLoopbackAddress() && mode != NbdTls.Mode.REQUIRE) {
+                String where = address.getHostString() + ":" + address.getPort();
+                if (!insecure) {
+                    throw new RewindException("--listen " + where + " is not loopback: serve it with --tls require --tls-certificates DIR, "
+                            + "or add --insecure to serve the volumes to anyone who reaches it");
+                }
+                LoggerFactory.getLogger(ServeCommand.class).warn("serving NBD over TCP without TLS: anyone who reaches {} can read and write "
+                        + "the volumes", where);
+            }
+        }
+        return NbdTls.load(mode, tlsCertificates, tlsVerifyPeer);
+    }
+
+    private void serve(DataDir data, Output out, InetSocketAddress address, NbdTls nbdTls) throws Exception {
         Catalog catalog = data.catalog();
         Map<String, CapturedSet> sets = new ConcurrentHashMap<>();
         CountDownLatch stopped = new CountDownLatch(1);
@@ -208,7 +266,7 @@ final class ServeCommand extends Subcommand {
                 public List<String> names() {
                     return exports.names();
                 }
-            }, nbdSettings);
+            }, nbdSettings, nbdTls);
             NbdServer server = nbd;
             DataDir.Daemon daemon = new DataDir.Daemon() {
                 @Override
@@ -325,7 +383,12 @@ final class ServeCommand extends Subcommand {
                 s.interruptedRestore().ifPresent(ir -> out.line("set %s is not served as it is now: %s", s.name(), ir.describe(s.name())));
             }
             out.line("rewind serve: %d set(s) on %s%s (exports: %s)", sets.size(), unixUri(socket, ""),
-                    nbdAddress == null ? "" : " and nbd://" + nbdAddress, String.join(", ", exports.names()));
+                    nbdAddress == null ? "" : " and " + (nbdTls.mode() == NbdTls.Mode.REQUIRE ? "nbds://" : "nbd://") + nbdAddress
+                            + switch (nbdTls.mode()) {
+                                case OFF -> "";
+                                case ON -> " (TLS offered" + (nbdTls.verifyPeer() ? ", client certificates checked)" : ")");
+                                case REQUIRE -> " (TLS required" + (nbdTls.verifyPeer() ? ", client certificates checked)" : ")");
+                            }, String.join(", ", exports.names()));
             out.line("control API on %s (token in %s); stop with SIGTERM or Ctrl-C", control.socket(), data.path().resolve("daemon.token"));
             out.json(Output.map("nbdSocket", socket.toString(), "nbd", nbdAddress, "controlSocket", control.socket().toString(),
                     "sets", sets.keySet().stream().sorted().toList()));

@@ -86,6 +86,11 @@ public final class RewindServe implements AutoCloseable {
 
     /** Starts {@code rewind serve} on a free loopback port and waits until it prints that it listens. */
     public void start() {
+        start(new String[0]);
+    }
+
+    /** Like {@link #start()}, with more options for {@code rewind serve} (e.g. {@code --tls require --tls-certificates DIR}). */
+    public void start(String... serveOptions) {
         if (process != null && process.isAlive()) {
             throw new IllegalStateException("serve is already running");
         }
@@ -96,8 +101,10 @@ public final class RewindServe implements AutoCloseable {
                 Files.writeString(log, "=== start " + starts + " on port " + port + "\n", java.nio.file.StandardOpenOption.CREATE,
                         java.nio.file.StandardOpenOption.APPEND);
                 long logStart = Files.size(log);
-                process = new ProcessBuilder(java(), "-jar", jar().toString(), "--data", data.toString(), "serve", "--listen", "127.0.0.1:" + port)
-                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+                List<String> command = new ArrayList<>(List.of(java(), "-jar", jar().toString(), "--data", data.toString(), "serve",
+                        "--listen", "127.0.0.1:" + port));
+                command.addAll(List.of(serveOptions));
+                process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
                 long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
                 for (;;) {
                     String output = Files.readString(log).substring((int) logStart);

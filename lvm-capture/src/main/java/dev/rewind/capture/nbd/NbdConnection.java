@@ -8,6 +8,7 @@ import dev.rewind.capture.nbd.NbdMessage.RejectedRequest;
 import dev.rewind.capture.nbd.NbdMessage.WriteRequest;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +37,10 @@ final class NbdConnection {
     private final NbdServer server;
     private final long id;
     private final SocketChannel channel;
+    /** What requests are read from and the socket closed through: the socket, or TLS over it after NBD_OPT_STARTTLS. */
+    private volatile ByteChannel io;
+    /** TLS for this connection (off on a Unix socket). */
+    private final NbdTls tls;
     /** When the client started the payload being read now; 0 when no payload is being read. */
     private volatile long payloadSinceNanos;
     private final String peer;
@@ -54,7 +60,13 @@ final class NbdConnection {
     private boolean structuredReplies;
 
     NbdConnection(NbdServer server, long id, SocketChannel channel, NbdServer.Settings settings, boolean readOnly) {
+        this(server, id, channel, settings, readOnly, NbdTls.OFF);
+    }
+
+    NbdConnection(NbdServer server, long id, SocketChannel channel, NbdServer.Settings settings, boolean readOnly, NbdTls tls) {
         this.server = server;
+        this.io = channel;
+        this.tls = tls;
         this.readOnly = readOnly;
         this.id = id;
         this.channel = channel;
@@ -107,7 +119,7 @@ final class NbdConnection {
             replies.greeting();
             NbdNegotiation negotiation = new NbdNegotiation("connection " + id + " from " + peer,
                     readOnly ? ReadOnlyExport.all(server.exports()) : server.exports(), replies,
-                    server::isClosing);
+                    server::isClosing, tls.mode(), () -> startTls(inbound));
             if (negotiation.run(() -> next(inbound), this::enterTransmission).isPresent()) {
                 transmit(inbound);
             }
@@ -124,6 +136,25 @@ final class NbdConnection {
         }
     }
 
+    /**
+     * Runs the TLS handshake after NBD_OPT_STARTTLS was acknowledged, starting with whatever
+     * the client already sent past the option in {@code inbound}; from then on, requests are
+     * read and replies written through TLS.
+     */
+    private void startTls(ByteBuffer inbound) throws IOException {
+        NbdTlsChannel secured;
+        try {
+            secured = NbdTlsChannel.handshake(channel, tls.newServerEngine(), inbound);
+        } catch (SSLException e) {
+            LOG.info("nbd connection {} from {}: TLS handshake failed: {}; disconnecting", id, peer, e.getMessage());
+            throw e;
+        }
+        inbound.clear().flip();
+        io = secured;
+        replies.switchTo(secured);
+        LOG.debug("nbd connection {} from {}: {} with {}", id, peer, secured.protocol(), secured.peerDescription());
+    }
+
     /** The next message from the client; null once it has closed its side (or we stopped reading). */
     private NbdMessage next(ByteBuffer inbound) throws IOException, InterruptedException {
         for (;;) {
@@ -138,14 +169,14 @@ final class NbdConnection {
                     payloadSinceNanos = System.nanoTime();
                 }
                 flushInlineReplies();
-                if (channel.read(payload) < 0) {
+                if (io.read(payload) < 0) {
                     return null;
                 }
                 continue;
             }
             inbound.clear();
             flushInlineReplies();
-            int n = channel.read(inbound);
+            int n = io.read(inbound);
             inbound.flip();
             if (n < 0) {
                 return null;
@@ -431,7 +462,7 @@ final class NbdConnection {
 
     private void closeChannel() {
         try {
-            channel.close();
+            io.close();
         } catch (IOException e) {
             LOG.debug("nbd connection {}: close: {}", id, e.toString());
         }

@@ -12,6 +12,7 @@ import dev.rewind.capture.nbd.NbdMessage.ListOption;
 import dev.rewind.capture.nbd.NbdMessage.MetaContextOption;
 import dev.rewind.capture.nbd.NbdMessage.RefusedOption;
 import dev.rewind.capture.nbd.NbdMessage.RejectedRequest;
+import dev.rewind.capture.nbd.NbdMessage.StartTlsOption;
 import dev.rewind.capture.nbd.NbdMessage.StructuredReplyOption;
 import dev.rewind.capture.nbd.NbdMessage.WriteRequest;
 import java.nio.ByteBuffer;
@@ -209,6 +210,13 @@ final class NbdDecoder implements AutoCloseable {
                             + length + " bytes"), State.OPTION_HEADER);
                 }
                 return opt == OPT_LIST ? new ListOption() : new StructuredReplyOption();
+            }
+            case OPT_STARTTLS -> {
+                if (length != 0) {
+                    return discard(length, new RefusedOption(opt, REP_ERR_INVALID, "NBD_OPT_STARTTLS takes no data, got "
+                            + length + " bytes"), State.OPTION_HEADER);
+                }
+                return new StartTlsOption();
             }
             case OPT_INFO, OPT_GO, OPT_LIST_META_CONTEXT, OPT_SET_META_CONTEXT -> {
                 if (length > MAX_OPTION_DATA_BYTES) {

@@ -41,6 +41,10 @@ sealed interface NbdMessage {
     record AbortOption() implements NbdMessage {
     }
 
+    /** NBD_OPT_STARTTLS with no data: upgrade the connection to TLS once it is acknowledged. */
+    record StartTlsOption() implements NbdMessage {
+    }
+
     /** NBD_OPT_STRUCTURED_REPLY with no data. */
     record StructuredReplyOption() implements NbdMessage {
     }

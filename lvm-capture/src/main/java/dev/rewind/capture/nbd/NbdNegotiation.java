@@ -10,6 +10,7 @@ import dev.rewind.capture.nbd.NbdMessage.InfoOption;
 import dev.rewind.capture.nbd.NbdMessage.ListOption;
 import dev.rewind.capture.nbd.NbdMessage.MetaContextOption;
 import dev.rewind.capture.nbd.NbdMessage.RefusedOption;
+import dev.rewind.capture.nbd.NbdMessage.StartTlsOption;
 import dev.rewind.capture.nbd.NbdMessage.StructuredReplyOption;
 import dev.rewind.volumeset.RewindException;
 import java.io.IOException;
@@ -26,6 +27,15 @@ import org.slf4j.LoggerFactory;
  * NBD_OPT_GO: answers LIST, INFO, STRUCTURED_REPLY, LIST/SET_META_CONTEXT and ABORT, refuses
  * the rest as the decoder classified them, and settles the transmission flags.
  * Runs in the connection's reader thread; options come one at a time.
+ *
+ * <p>TLS (spec "TLS support"), by the connection's {@link NbdTls.Mode}: OFF answers
+ * NBD_OPT_STARTTLS with NBD_REP_ERR_UNSUP (NOTLS mode). ON and REQUIRE acknowledge it and
+ * run the handshake at once ({@link TlsUpgrade}); everything after goes through TLS, and the
+ * option state agreed before (structured replies, meta contexts) is forgotten, since a man in
+ * the middle could have chosen it. REQUIRE (FORCEDTLS) answers every other option before TLS
+ * with NBD_REP_ERR_TLS_REQD, except NBD_OPT_ABORT, and ends the session at an
+ * NBD_OPT_EXPORT_NAME, which cannot be refused, and at a client without fixed newstyle, with
+ * which TLS cannot be negotiated. A second STARTTLS, or one with data, is NBD_REP_ERR_INVALID.
  */
 final class NbdNegotiation {
     private static final Logger LOG = LoggerFactory.getLogger(NbdNegotiation.class);
@@ -33,6 +43,11 @@ final class NbdNegotiation {
     /** Where the decoded client messages come from; null once the client has gone. */
     interface Messages {
         NbdMessage next() throws IOException, InterruptedException;
+    }
+
+    /** Runs the TLS handshake right after NBD_OPT_STARTTLS was acknowledged; throws when it fails (the session ends). */
+    interface TlsUpgrade {
+        void start() throws IOException;
     }
 
     /**
@@ -46,16 +61,28 @@ final class NbdNegotiation {
     private final NbdExports exports;
     private final NbdReplyWriter replies;
     private final BooleanSupplier serverClosing;
+    private final NbdTls.Mode tlsMode;
+    private final TlsUpgrade tlsUpgrade;
 
+    private boolean tlsRunning;
     private boolean noZeroes;
     private boolean structuredReplies;
     private String metaContextExportName;
 
     NbdNegotiation(String connection, NbdExports exports, NbdReplyWriter replies, BooleanSupplier serverClosing) {
+        this(connection, exports, replies, serverClosing, NbdTls.Mode.OFF, () -> {
+            throw new IllegalStateException("no TLS on this connection");
+        });
+    }
+
+    NbdNegotiation(String connection, NbdExports exports, NbdReplyWriter replies, BooleanSupplier serverClosing,
+                   NbdTls.Mode tlsMode, TlsUpgrade tlsUpgrade) {
         this.connection = connection;
         this.exports = exports;
         this.replies = replies;
         this.serverClosing = serverClosing;
+        this.tlsMode = tlsMode;
+        this.tlsUpgrade = tlsUpgrade;
     }
 
     /**
@@ -75,6 +102,11 @@ final class NbdNegotiation {
             }
             if (message instanceof ClientFlags f) {
                 noZeroes = f.noZeroes();
+                if (tlsMode == NbdTls.Mode.REQUIRE && !f.fixedNewstyle()) {
+                    LOG.info("nbd {}: TLS is required and the client does not speak fixed newstyle, which TLS needs; disconnecting",
+                            connection);
+                    return Optional.empty();
+                }
                 continue;
             }
             if (message instanceof MetaContextOption o && o.set()
@@ -87,6 +119,19 @@ final class NbdNegotiation {
                     return Optional.empty();
                 }
                 replies.optionError(optionOf(message), REP_ERR_SHUTDOWN, "the server is shutting down");
+                continue;
+            }
+            if (tlsMode == NbdTls.Mode.REQUIRE && !tlsRunning && !(message instanceof StartTlsOption) && !(message instanceof AbortOption)
+                    && !(message instanceof RefusedOption refused && refused.option() == OPT_STARTTLS)) {
+                if (message instanceof ExportNameOption) {
+                    LOG.info("nbd {}: NBD_OPT_EXPORT_NAME before NBD_OPT_STARTTLS while TLS is required; disconnecting", connection);
+                    return Optional.empty();
+                }
+                replies.optionError(optionOf(message), REP_ERR_TLS_REQD, "this server requires TLS: send NBD_OPT_STARTTLS first");
+                continue;
+            }
+            if (message instanceof StartTlsOption) {
+                startTls();
                 continue;
             }
             if (message instanceof ExportNameOption o) {
@@ -125,6 +170,24 @@ final class NbdNegotiation {
                 throw new IllegalStateException("unexpected message during option haggling: " + message);
             }
         }
+    }
+
+    /** NBD_OPT_STARTTLS: acknowledged and upgraded, or refused as the mode and state say. */
+    private void startTls() throws IOException {
+        if (tlsMode == NbdTls.Mode.OFF) {
+            replies.optionError(OPT_STARTTLS, REP_ERR_UNSUP, "TLS is not offered on this socket (rewind serve --tls on|require, "
+                    + "on a TCP listener)");
+            return;
+        }
+        if (tlsRunning) {
+            replies.optionError(OPT_STARTTLS, REP_ERR_INVALID, "TLS is already running on this connection");
+            return;
+        }
+        replies.optionReply(OPT_STARTTLS, REP_ACK, null);
+        tlsUpgrade.start();
+        tlsRunning = true;
+        structuredReplies = false;
+        metaContextExportName = null;
     }
 
     /** NBD_OPT_INFO / NBD_OPT_GO; an agreement when GO succeeded. */
@@ -242,6 +305,10 @@ final class NbdNegotiation {
             return OPT_LIST;
         } else if (m instanceof StructuredReplyOption) {
             return OPT_STRUCTURED_REPLY;
+        } else if (m instanceof StartTlsOption) {
+            return OPT_STARTTLS;
+        } else if (m instanceof ExportNameOption) {
+            return OPT_EXPORT_NAME;
         }
         throw new IllegalArgumentException(m.toString());
     }

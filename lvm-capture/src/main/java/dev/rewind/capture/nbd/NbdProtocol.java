@@ -44,6 +44,8 @@ public final class NbdProtocol {
     public static final int REP_ERR_UNSUP = 0x80000001;
     public static final int REP_ERR_POLICY = 0x80000002;
     public static final int REP_ERR_INVALID = 0x80000003;
+    /** The option needs TLS first (FORCEDTLS: every option before NBD_OPT_STARTTLS but NBD_OPT_ABORT). */
+    public static final int REP_ERR_TLS_REQD = 0x80000005;
     public static final int REP_ERR_UNKNOWN = 0x80000006;
     public static final int REP_ERR_SHUTDOWN = 0x80000007;
     public static final int REP_ERR_TOO_BIG = 0x80000009;

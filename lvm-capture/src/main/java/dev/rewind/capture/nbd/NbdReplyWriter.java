@@ -35,7 +35,8 @@ final class NbdReplyWriter {
     static final int MAX_BATCH_MESSAGES = 64;
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(EXPORT_NAME_REPLY_ZEROES).asReadOnlyBuffer();
 
-    private final GatheringByteChannel channel;
+    /** The socket, or the TLS channel over it after NBD_OPT_STARTTLS ({@link #switchTo}); written under the lock. */
+    private GatheringByteChannel channel;
     private final ReentrantLock lock = new ReentrantLock();
     private final ByteBuffer header = ByteBuffer.allocateDirect(64);
     private final ByteBuffer[] headerAndPayload = new ByteBuffer[2];
@@ -49,6 +50,16 @@ final class NbdReplyWriter {
 
     NbdReplyWriter(GatheringByteChannel channel) {
         this.channel = channel;
+    }
+
+    /** From now on, writes go through {@code next} (the TLS channel once the handshake is done). */
+    void switchTo(GatheringByteChannel next) {
+        lock.lock();
+        try {
+            channel = next;
+        } finally {
+            lock.unlock();
+        }
     }
 
     void greeting() throws IOException {

@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * An NBD server (fixed newstyle, spec {@code doc/proto.md} of the NetworkBlockDevice/nbd
  * project) for the exports of an {@link NbdExports}.
  *
- * <p>Listens on TCP and/or a Unix domain socket ({@link #start(List, NbdExports, Settings)}).
+ * <p>Listens on TCP and/or a Unix domain socket ({@link #start(List, NbdExports, Settings)}); TCP
+ * listeners may offer or require TLS ({@link NbdTls}, {@link #start(List, NbdExports, Settings, NbdTls)}).
  * Threads: one acceptor per listening socket; one reader per connection, which runs the handshake and decodes
  * requests; a bounded pool of workers shared by all connections, which run requests and queue
  * their replies (in any order); one writer per connection in transmission, which alone writes
@@ -154,8 +155,8 @@ public final class NbdServer implements AutoCloseable {
         }
     }
 
-    /** One socket the server accepts on: TCP or a Unix domain socket (then {@code socketPath} is its file). */
-    private record Listener(ServerSocketChannel channel, String label, Path socketPath, int port) {
+    /** One socket the server accepts on: TCP or a Unix domain socket (then {@code socketPath} is its file), and its TLS. */
+    private record Listener(ServerSocketChannel channel, String label, Path socketPath, int port, NbdTls tls) {
     }
 
     private final List<Listener> listeners;
@@ -227,13 +228,23 @@ public final class NbdServer implements AutoCloseable {
      * export read-only: the socket's group may read the volumes, never write them.
      */
     public static NbdServer start(List<? extends SocketAddress> addresses, NbdExports exports, Settings settings) throws IOException {
+        return start(addresses, exports, settings, NbdTls.OFF);
+    }
+
+    /**
+     * Like {@link #start(List, NbdExports, Settings)}, with {@code tls} on the TCP listeners
+     * (NBD_OPT_STARTTLS, see {@link NbdTls}); Unix socket listeners stay plain, protected by
+     * their file mode.
+     */
+    public static NbdServer start(List<? extends SocketAddress> addresses, NbdExports exports, Settings settings, NbdTls tls)
+            throws IOException {
         if (addresses.isEmpty()) {
             throw new IllegalArgumentException("no address to listen on");
         }
         List<Listener> listeners = new ArrayList<>();
         try {
             for (SocketAddress address : addresses) {
-                listeners.add(listen(address));
+                listeners.add(listen(address, tls));
             }
             NbdServer server = new NbdServer(List.copyOf(listeners), exports, settings);
             server.acceptors.forEach(Thread::start);
@@ -247,7 +258,7 @@ public final class NbdServer implements AutoCloseable {
         }
     }
 
-    private static Listener listen(SocketAddress address) throws IOException {
+    private static Listener listen(SocketAddress address, NbdTls tls) throws IOException {
         if (address instanceof UnixDomainSocketAddress unix) {
             Path path = unix.getPath();
             if (Files.exists(path, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)
@@ -258,7 +269,7 @@ public final class NbdServer implements AutoCloseable {
             try {
                 channel.bind(unix, 128);
                 PrivateFiles.restrictSocket(path);
-                return new Listener(channel, "unix-" + path.getFileName(), path, -1);
+                return new Listener(channel, "unix-" + path.getFileName(), path, -1, NbdTls.OFF);
             } catch (IOException | RuntimeException e) {
                 channel.close();
                 Files.deleteIfExists(path);
@@ -270,7 +281,7 @@ public final class NbdServer implements AutoCloseable {
             channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             channel.bind(address, 128);
             int port = ((InetSocketAddress) channel.getLocalAddress()).getPort();
-            return new Listener(channel, String.valueOf(port), null, port);
+            return new Listener(channel, String.valueOf(port), null, port, tls);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
@@ -392,7 +403,8 @@ public final class NbdServer implements AutoCloseable {
                 } else {
                     readOnly = !PeerCredentials.isOwnerOrRoot(channel, listener.socketPath());
                 }
-                NbdConnection connection = new NbdConnection(this, connectionIds.incrementAndGet(), channel, settings, readOnly);
+                NbdConnection connection = new NbdConnection(this, connectionIds.incrementAndGet(), channel, settings, readOnly,
+                        listener.tls());
                 connections.add(connection);
                 try {
                     connection.start();

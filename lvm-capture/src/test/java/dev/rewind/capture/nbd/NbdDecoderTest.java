@@ -153,9 +153,16 @@ class NbdDecoderTest {
 
     @Test
     void unknownOptionsAreUnsupportedAndTheirDataSkipped() throws Exception {
-        assertDecodesAtEverySplit(this::options, concat(option(OPT_STARTTLS, new byte[0]), option(4, new byte[9]),
+        assertDecodesAtEverySplit(this::options, concat(option(4, new byte[9]),
                         option(0x7fff0000, new byte[100]), option(OPT_LIST, new byte[0])),
-                refused(OPT_STARTTLS, REP_ERR_UNSUP), refused(4, REP_ERR_UNSUP), refused(0x7fff0000, REP_ERR_UNSUP), "ListOption[]");
+                refused(4, REP_ERR_UNSUP), refused(0x7fff0000, REP_ERR_UNSUP), "ListOption[]");
+    }
+
+    @Test
+    void startTlsIsDecodedAndWithDataIsInvalidAndSkipped() throws Exception {
+        assertDecodesAtEverySplit(this::options, concat(option(OPT_STARTTLS, new byte[0]), option(OPT_STARTTLS, new byte[5]),
+                        option(OPT_LIST, new byte[0])),
+                "StartTlsOption[]", refused(OPT_STARTTLS, REP_ERR_INVALID), "ListOption[]");
     }
 
     @Test

@@ -165,8 +165,18 @@ class NbdFuzzTest {
     @ParameterizedTest(name = Seeds.NAME)
     @MethodSource("seeds")
     void malformedAndMutatedTrafficGetsSpecErrorsOrDisconnectsAndNeverReachesTheJournal(long seed) throws Exception {
-        int target = Integer.getInteger("rewind.fuzz.messages", 100_000);
-        System.out.println("NbdFuzzTest: " + Seeds.describe(seed) + ", " + target + " malformed or mutated messages");
+        fuzz(seed, Integer.getInteger("rewind.fuzz.messages", 100_000), tmp, NbdTls.OFF, null);
+    }
+
+    /**
+     * The fuzz run of {@code seed} until {@code target} malformed or mutated messages, on a
+     * server with {@code tls} on its TCP listener. With a {@code tlsClient}, every connection
+     * that gets past the client flags sends NBD_OPT_STARTTLS first and fuzzes inside TLS
+     * (a later STARTTLS is then NBD_REP_ERR_INVALID); garbage connections stay plain.
+     */
+    static void fuzz(long seed, int target, Path tmp, NbdTls tls, javax.net.ssl.SSLContext tlsClient) throws Exception {
+        System.out.println("NbdFuzzTest: " + Seeds.describe(seed) + ", " + target + " malformed or mutated messages"
+                + (tlsClient != null ? ", inside TLS" : ""));
         Logger nbdLog = (Logger) LoggerFactory.getLogger("dev.rewind.capture.nbd");
         ListAppender<ILoggingEvent> logged = new ListAppender<>();
         logged.start();
@@ -174,9 +184,9 @@ class NbdFuzzTest {
         boolean additive = nbdLog.isAdditive();
         nbdLog.setAdditive(false); // thousands of "disconnecting" lines are expected; keep them off the console
         try (TestSet t = TestSet.create(tmp, "s", MEMBER_BYTES); CapturedSet set = t.open()) {
-            NbdServer server = NbdServer.start(new InetSocketAddress("127.0.0.1", 0),
-                    new CapturedSetExports(Map.of("s", set), (s, b) -> OptionalLong.empty()));
-            Fuzz fuzz = new Fuzz(seed, set, server);
+            NbdServer server = NbdServer.start(List.of(new InetSocketAddress("127.0.0.1", 0)),
+                    new CapturedSetExports(Map.of("s", set), (s, b) -> OptionalLong.empty()), NbdServer.Settings.DEFAULT, tls);
+            Fuzz fuzz = new NbdFuzzTest().new Fuzz(seed, set, server, tlsClient);
             long started = System.nanoTime();
             try {
                 fuzz.run(target);
@@ -671,8 +681,15 @@ class NbdFuzzTest {
         Batch batch;
         final ArrayDeque<String> trace = new ArrayDeque<>();
         final TreeMap<String, Integer> stats = new TreeMap<>();
+        /** Null: plain connections; else every haggled connection starts TLS with this first. */
+        final javax.net.ssl.SSLContext tls;
 
         Fuzz(long seed, CapturedSet set, NbdServer server) throws IOException {
+            this(seed, set, server, null);
+        }
+
+        Fuzz(long seed, CapturedSet set, NbdServer server, javax.net.ssl.SSLContext tls) throws IOException {
+            this.tls = tls;
             this.rnd = new Random(seed);
             this.set = set;
             this.device = set.device("m0");
@@ -876,6 +893,7 @@ class NbdFuzzTest {
                 st.noZeroes = (hs & FLAG_NO_ZEROES) != 0 && rnd.nextBoolean();
                 c.out.writeInt(FLAG_C_FIXED_NEWSTYLE | (st.noZeroes ? FLAG_C_NO_ZEROES : 0));
                 messages++;
+                c = secure(c);
                 String name = pickExportName();
                 boolean structured = rnd.nextInt(10) < 6;
                 if (structured && exchange(c, st, new Opt(OPT_STRUCTURED_REPLY, new byte[0], "valid")).closed()) {
@@ -941,6 +959,7 @@ class NbdFuzzTest {
                 }
                 c.out.writeInt(FLAG_C_FIXED_NEWSTYLE | (st.noZeroes ? FLAG_C_NO_ZEROES : 0));
                 messages++;
+                c = secure(c);
                 int n = rnd.nextInt(4) == 0 ? 1 + rnd.nextInt(40) : 1 + rnd.nextInt(600);
                 for (int i = 0; i < n; i++) {
                     Step step = exchange(c, st, option(st));
@@ -984,6 +1003,17 @@ class NbdFuzzTest {
             } finally {
                 c.close();
             }
+        }
+
+        /** With TLS: NBD_OPT_STARTTLS, acknowledged, and the handshake; the client to go on with. */
+        NbdTestClient secure(NbdTestClient c) throws IOException {
+            if (tls == null) {
+                return c;
+            }
+            note("STARTTLS and handshake");
+            messages++;
+            count("tls.handshake");
+            return c.startTls(tls);
         }
 
         int greeting(NbdTestClient c) throws IOException {
@@ -1263,7 +1293,8 @@ class NbdFuzzTest {
                     return len == 0 ? OptExpect.ok("list") : OptExpect.error("LIST with data", REP_ERR_INVALID);
                 }
                 case OPT_STARTTLS -> {
-                    return OptExpect.error("no TLS", REP_ERR_UNSUP, REP_ERR_POLICY, REP_ERR_INVALID);
+                    return tls != null ? OptExpect.error("TLS already running", REP_ERR_INVALID)
+                            : OptExpect.error("no TLS", REP_ERR_UNSUP, REP_ERR_POLICY, REP_ERR_INVALID);
                 }
                 case OPT_STRUCTURED_REPLY -> {
                     if (len != 0) {

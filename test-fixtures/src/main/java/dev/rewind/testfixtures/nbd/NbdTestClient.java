@@ -51,6 +51,40 @@ public final class NbdTestClient implements AutoCloseable {
     private int transmissionFlags;
     private boolean disconnectOnClose;
 
+    private NbdTestClient(Socket socket, int handshakeFlags) throws IOException {
+        this.socket = socket;
+        this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
+        this.out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16));
+        this.handshakeFlags = handshakeFlags;
+    }
+
+    /**
+     * Sends NBD_OPT_STARTTLS, which must be acknowledged, runs the TLS handshake with
+     * {@code context} (server name 127.0.0.1 checked against its certificate) and returns the
+     * client to go on with: every byte after goes through TLS. Closing it closes this one's socket.
+     */
+    public NbdTestClient startTls(javax.net.ssl.SSLContext context) throws IOException {
+        List<OptionReply> replies = option(OPT_STARTTLS, new byte[0]);
+        OptionReply last = replies.get(replies.size() - 1);
+        assertEquals(REP_ACK, last.type(), () -> "NBD_OPT_STARTTLS refused: " + last.text());
+        return overTls(context);
+    }
+
+    /** The TLS handshake right now (after the server acknowledged NBD_OPT_STARTTLS); see {@link #startTls}. */
+    public NbdTestClient overTls(javax.net.ssl.SSLContext context) throws IOException {
+        javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) context.getSocketFactory().createSocket(socket, "127.0.0.1", socket.getPort(), true);
+        javax.net.ssl.SSLParameters p = tls.getSSLParameters();
+        p.setEndpointIdentificationAlgorithm("HTTPS");
+        tls.setSSLParameters(p);
+        tls.setUseClientMode(true);
+        tls.startHandshake();
+        NbdTestClient c = new NbdTestClient(tls, handshakeFlags);
+        c.sizeBytes = sizeBytes;
+        c.transmissionFlags = transmissionFlags;
+        c.disconnectOnClose = disconnectOnClose;
+        return c;
+    }
+
     private NbdTestClient(Socket socket, boolean readGreeting) throws IOException {
         this.socket = socket;
         this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
@@ -119,6 +153,25 @@ public final class NbdTestClient implements AutoCloseable {
             return c;
         } catch (IOException | RuntimeException | Error e) {
             c.close();
+            throw e;
+        }
+    }
+
+    /** Like {@link #open(int, String)}, through TLS: NBD_OPT_STARTTLS first, then NBD_OPT_GO. */
+    public static NbdTestClient openTls(int port, String export, javax.net.ssl.SSLContext context) throws IOException {
+        NbdTestClient plain = connect(port);
+        try {
+            NbdTestClient c = plain.startTls(context);
+            try {
+                c.go(export);
+                c.disconnectOnClose = true;
+                return c;
+            } catch (IOException | RuntimeException | Error e) {
+                c.close();
+                throw e;
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            plain.close();
             throw e;
         }
     }
