@@ -399,9 +399,32 @@ final class ServeCommand extends Subcommand {
         }
     }
 
-    /** The libnbd/qemu URI of an export on the Unix socket: {@code nbd+unix:///shop/data?socket=/srv/rewind/nbd.sock}. */
+    /**
+     * The libnbd/qemu URI of an export on the Unix socket:
+     * {@code nbd+unix:///shop/data?socket=/srv/rewind/nbd.sock}. The export name and the socket's
+     * path are percent-encoded where RFC 3986 wants it (a space, {@code %}, {@code ?}, {@code #},
+     * {@code &}, {@code +}, non-ASCII), so a data dir anywhere gives a URI the clients parse back
+     * to the same path.
+     */
     static String unixUri(Path socket, String exportName) {
-        return "nbd+unix:///" + exportName + "?socket=" + socket;
+        return "nbd+unix:///" + percentEncode(exportName, "/:@") + "?socket=" + percentEncode(socket.toString(), "/:@");
+    }
+
+    /** Percent-encodes the UTF-8 bytes of {@code s} but RFC 3986's unreserved characters and {@code keep}. */
+    static String percentEncode(String s, String keep) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (byte x : s.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            int c = x & 0xff;
+            boolean plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                    || c == '-' || c == '.' || c == '_' || c == '~' || (c < 0x80 && keep.indexOf(c) >= 0);
+            if (plain) {
+                b.append((char) c);
+            } else {
+                b.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+            }
+        }
+        return b.toString();
     }
 
     private static void stop(ControlServer control, NbdServer nbd, DaemonSchedule schedule, DaemonDatabases databases,

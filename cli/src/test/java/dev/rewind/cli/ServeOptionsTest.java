@@ -77,4 +77,12 @@ class ServeOptionsTest {
         assertTrue(line.startsWith("rewind: " + option + " '" + value + "'") && line.contains(expected), line);
         assertFalse(Files.exists(data), "a refused serve created the data dir");
     }
+
+    @Test
+    void unixUrisArePercentEncodedWhereTheClientsNeedIt() {
+        assertEquals("nbd+unix:///shop/data@bookmark:before-upgrade?socket=/srv/rewind-data/nbd.sock",
+                ServeCommand.unixUri(Path.of("/srv/rewind-data/nbd.sock"), "shop/data@bookmark:before-upgrade"));
+        assertEquals("nbd+unix:///?socket=/home/dba/my%20data%20%26%20%2B%23%3F%25/caf%C3%A9/nbd.sock",
+                ServeCommand.unixUri(Path.of("/home/dba/my data & +#?%/caf\u00e9/nbd.sock"), ""));
+    }
 }
