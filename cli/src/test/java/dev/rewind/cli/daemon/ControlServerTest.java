@@ -1,0 +1,172 @@
+package dev.rewind.cli.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The control API as a client that is not {@code rewind} would meet it: on the data dir's
+ * owner-only socket, every request gets an HTTP answer. Without the token 401; another path
+ * 404, another method 405; a body that is not what {@code /v1/run} takes, 400 with one line
+ * saying what to send; and none of those runs a command.
+ */
+class ControlServerTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path data;
+    private ControlServer server;
+    private final List<List<String>> ran = new ArrayList<>();
+    private String token;
+
+    @BeforeEach
+    void start() throws IOException {
+        server = ControlServer.start(data, (cwd, args, out, err) -> {
+            synchronized (ran) {
+                ran.add(List.of(args));
+            }
+            out.print("ran in " + cwd);
+            return 0;
+        }, data.resolve("nbd.sock").toString(), null);
+        token = DaemonFiles.readToken(data);
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    @Test
+    void theSocketAndTokenAreTheOwnersAlone() throws IOException {
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(server.socket())));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve(DaemonFiles.TOKEN_FILE))));
+    }
+
+    @Test
+    void aWellFormedRequestRunsTheCommandInTheClientsDirectory() throws IOException {
+        Answer a = post("/v1/run", "Bearer " + token, "{\"args\":[\"set\",\"list\"],\"cwd\":\"/srv\"}");
+        assertEquals(200, a.status, a.body);
+        JsonNode j = JSON.readTree(a.body);
+        assertEquals(0, j.get("exit").asInt());
+        assertEquals("ran in /srv", j.get("stdout").asText());
+        assertEquals(List.of(List.of("set", "list")), ran);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "not JSON|{args: [set list]|400|the body is not JSON",
+        "no cwd|{\"args\":[\"set\",\"list\"]}|400|the body needs \"args\" (an array of strings) and \"cwd\"",
+        "no args|{\"cwd\":\"/srv\"}|400|the body needs \"args\"",
+        "a JSON array|[\"set\",\"list\"]|400|the body needs \"args\"",
+        "args not strings|{\"args\":[\"set\",1],\"cwd\":\"/srv\"}|400|\"args\" must hold strings only",
+        "relative cwd|{\"args\":[],\"cwd\":\"srv\"}|400|\"cwd\" must be an absolute path",
+        "empty body|''|400|the body needs \"args\"",
+    })
+    void aMalformedBodyFromATokenHolderGetsA400WithOneLineAndRunsNothing(String what, String body, int status, String error)
+            throws IOException {
+        Answer a = post("/v1/run", "Bearer " + token, body);
+        assertEquals(status, a.status, what + ": " + a.body);
+        String message = JSON.readTree(a.body).get("error").asText();
+        assertTrue(message.startsWith(error), what + ": " + message);
+        assertEquals(1, message.lines().count(), message);
+        assertTrue(ran.isEmpty(), "a malformed request ran " + ran);
+    }
+
+    @Test
+    void withoutTheTokenNothingRunsWhateverTheBody() throws IOException {
+        assertEquals(401, post("/v1/run", null, "{\"args\":[\"set\",\"list\"],\"cwd\":\"/srv\"}").status);
+        assertEquals(401, post("/v1/run", "Bearer " + token.substring(1) + "x", "{\"args\":[],\"cwd\":\"/\"}").status);
+        assertEquals(401, post("/v1/run", null, null, "nonsense").status, "the token is checked before the body is read");
+        assertTrue(ran.isEmpty(), ran.toString());
+    }
+
+    @Test
+    void anotherPathOrMethodIsNamed() throws IOException {
+        Answer notFound = post("/v2/run", "Bearer " + token, "{}");
+        assertEquals(404, notFound.status);
+        assertTrue(notFound.body.contains("POST /v1/run"), notFound.body);
+        Answer get = exchange("GET /v1/run HTTP/1.1\r\nAuthorization: Bearer " + token + "\r\n\r\n");
+        assertEquals(405, get.status, get.body);
+    }
+
+    @Test
+    void whatIsNotHttpOrHasNoLengthIsAnsweredToo() throws IOException {
+        Answer garbage = exchange("\u0000\u0001hello\r\n\r\n");
+        assertEquals(400, garbage.status, garbage.body);
+        assertTrue(garbage.body.contains("not an HTTP request line"), garbage.body);
+        Answer noLength = exchange("POST /v1/run HTTP/1.1\r\nAuthorization: Bearer " + token + "\r\n\r\n{}");
+        assertEquals(400, noLength.status, noLength.body);
+        assertTrue(noLength.body.contains("Content-Length"), noLength.body);
+        Answer shortBody = exchange("POST /v1/run HTTP/1.1\r\nAuthorization: Bearer " + token
+                + "\r\nContent-Length: 100\r\n\r\n{\"args\":[]}", true);
+        assertEquals(400, shortBody.status, shortBody.body);
+        assertTrue(shortBody.body.contains("the body ended after 11 of 100 bytes"), shortBody.body);
+        assertTrue(ran.isEmpty(), ran.toString());
+    }
+
+    private record Answer(int status, String body) {
+    }
+
+    private Answer post(String path, String authorization, String body) throws IOException {
+        return post(path, authorization, body, null);
+    }
+
+    private Answer post(String path, String authorization, String body, String rawBody) throws IOException {
+        String b = rawBody != null ? rawBody : body;
+        byte[] bytes = b.getBytes(StandardCharsets.UTF_8);
+        String head = "POST " + path + " HTTP/1.1\r\nHost: rewind\r\n"
+                + (authorization == null ? "" : "Authorization: " + authorization + "\r\n")
+                + "Content-Type: application/json\r\nContent-Length: " + bytes.length + "\r\n\r\n";
+        return exchange(head + b);
+    }
+
+    private Answer exchange(String request) throws IOException {
+        return exchange(request, false);
+    }
+
+    /** Sends {@code request} on the control socket and reads the whole answer; {@code halfClose} ends the request stream first. */
+    private Answer exchange(String request, boolean halfClose) throws IOException {
+        try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            c.connect(UnixDomainSocketAddress.of(server.socket()));
+            ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.UTF_8));
+            while (out.hasRemaining()) {
+                c.write(out);
+            }
+            if (halfClose) {
+                c.shutdownOutput();
+            }
+            ByteArrayOutputStream all = new ByteArrayOutputStream();
+            ByteBuffer in = ByteBuffer.allocate(8192);
+            while (c.read(in) >= 0) {
+                all.write(in.array(), 0, in.position());
+                in.clear();
+            }
+            String answer = all.toString(StandardCharsets.UTF_8);
+            assertTrue(answer.startsWith("HTTP/1.1 "), "no HTTP answer: '" + answer + "'");
+            int status = Integer.parseInt(answer.substring(9, 12));
+            int bodyAt = answer.indexOf("\r\n\r\n");
+            assertTrue(bodyAt > 0 && answer.contains("Content-Type: application/json"), answer);
+            return new Answer(status, answer.substring(bodyAt + 4));
+        }
+    }
+}
