@@ -5,7 +5,11 @@
 # --tls=require, in the same run. Prints MiB/s per job and the ratios
 # (Unix socket / TCP loopback, TLS / plain TCP for each server).
 #
-#   bench/tls.sh [SIZE_MIB] [RUNTIME_S]      (defaults: 256 MiB, 10 s per job)
+#   bench/tls.sh [SIZE_MIB] [RUNTIME_S] [ROUNDS]   (defaults: 256 MiB, 10 s per job, 3 rounds)
+#
+# Each round runs every job once, the five targets in a rotated order; the median of the
+# rounds is reported. Every Rewind randwrite job gets a set of its own, made just before it
+# (through the running daemon) and deleted after it, so each starts from an empty journal.
 #
 # Certificates are made with openssl in a temporary directory. Needs: a JDK 17+, fio, nbdkit
 # (built with GnuTLS), libnbd with TLS (fio's nbd engine), openssl, python3.
@@ -13,6 +17,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 size_mib="${1:-256}"
 runtime="${2:-10}"
+rounds="${3:-3}"
 for tool in fio nbdkit java openssl python3; do
   command -v "$tool" >/dev/null || { echo "bench/tls.sh: $tool is not installed (apt-get install fio nbdkit openssl)" >&2; exit 2; }
 done
@@ -75,15 +80,45 @@ declare -A uri=(
   [nbdkit-tls]="nbds://127.0.0.1:$ktls/"
 )
 declare -A mib
+targets=(rewind-unix rewind-tcp rewind-tls nbdkit-tcp nbdkit-tls)
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+# the randread jobs read written blocks: fill the set the reads use, and nbdkit's disks, first
+for u in "${uri[rewind-unix]}" "${uri[nbdkit-tcp]}" "${uri[nbdkit-tls]}"; do
+  HOME="$work/home" fio --name=fill --ioengine=nbd --uri="$u" --rw=write --bs=1M --iodepth=4 --size="${size_mib}M" \
+    --output-format=terse >/dev/null 2>"$work/fio.err" || { echo "filling $u failed:" >&2; cat "$work/fio.err" >&2; exit 1; }
+done
 for rw in randwrite randread; do
-  for t in rewind-unix rewind-tcp rewind-tls nbdkit-tcp nbdkit-tls; do
-    mib[$t.$rw]=$(run_fio "${uri[$t]}" "$rw") || { echo "fio on $t failed:" >&2; cat "$work/fio.err" >&2; exit 1; }
-    printf '%-10s %-12s %8s MiB/s\n' "$rw" "$t" "${mib[$t.$rw]}"
+  declare -A runs=()
+  for r in $(seq 0 $((rounds - 1))); do
+    for i in $(seq 0 4); do
+      t=${targets[$(( (i + r) % 5 ))]}
+      u=${uri[$t]}
+      fresh=""
+      if [ "$rw" = randwrite ] && [[ $t == rewind-* ]]; then
+        fresh="w$r$i"
+        rewind_cli pv create "$fresh" --path "$work/$fresh.img" --size "$((size_mib + 8))M"
+        rewind_cli set create "$fresh" --member "pv:$fresh"
+        u=${u/bench\/pv/$fresh\/$fresh}
+      fi
+      v=$(run_fio "$u" "$rw") || { echo "fio on $t failed:" >&2; cat "$work/fio.err" >&2; exit 1; }
+      if [ -n "$fresh" ]; then
+        rewind_cli set delete "$fresh" --confirm "$fresh" --delete-secondary
+        rm -f "$work/$fresh.img"
+      fi
+      runs[$t]="${runs[$t]:-} $v"
+    done
   done
+  for t in "${targets[@]}"; do
+    # shellcheck disable=SC2086
+    mib[$t.$rw]=$(median ${runs[$t]})
+    printf '%-10s %-12s %8s MiB/s  (runs:%s)\n' "$rw" "$t" "${mib[$t.$rw]}" "${runs[$t]}"
+  done
+  unset runs
 done
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
 for rw in randwrite randread; do
   echo "$rw: rewind unix/tcp $(ratio "${mib[rewind-unix.$rw]}" "${mib[rewind-tcp.$rw]}")," \
     "rewind tls/tcp $(ratio "${mib[rewind-tls.$rw]}" "${mib[rewind-tcp.$rw]}")," \
-    "nbdkit tls/tcp $(ratio "${mib[nbdkit-tls.$rw]}" "${mib[nbdkit-tcp.$rw]}")"
+    "nbdkit tls/tcp $(ratio "${mib[nbdkit-tls.$rw]}" "${mib[nbdkit-tcp.$rw]}")," \
+    "rewind tls / nbdkit tls $(ratio "${mib[rewind-tls.$rw]}" "${mib[nbdkit-tls.$rw]}")"
 done

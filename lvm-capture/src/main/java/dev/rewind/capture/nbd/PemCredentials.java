@@ -1,6 +1,7 @@
 package dev.rewind.capture.nbd;
 
 import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.io.PrivateFiles;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -8,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyStore;
@@ -18,7 +20,9 @@ import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -55,6 +59,7 @@ public final class PemCredentials {
 
     /** The server's key and certificate chain and the CA, from {@code dir}; a {@link RewindException} naming what is wrong. */
     public static KeyStore serverKeyStore(Path dir, char[] password) {
+        checkKeyIsPrivate(dir.resolve(SERVER_KEY));
         PrivateKey key = privateKey(dir.resolve(SERVER_KEY));
         List<X509Certificate> chain = certificates(dir.resolve(SERVER_CERT));
         try {
@@ -64,6 +69,32 @@ public final class PemCredentials {
             return store;
         } catch (GeneralSecurityException | IOException e) {
             throw new RewindException(dir.resolve(SERVER_KEY) + " does not go with " + dir.resolve(SERVER_CERT) + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Refuses a private key that users other than its owner and group can read, or that its
+     * group can write, as PostgreSQL refuses its {@code ssl_key_file}: whoever reads it can
+     * pose as this server. Mode 0600, or 0640 for a key shared with a group, passes.
+     */
+    static void checkKeyIsPrivate(Path file) {
+        if (!file.getFileSystem().supportedFileAttributeViews().contains("posix") || !Files.isRegularFile(file)) {
+            return; // a missing file is named by what reads it
+        }
+        Set<PosixFilePermission> p;
+        try {
+            p = Files.getPosixFilePermissions(file);
+        } catch (IOException e) {
+            throw new RewindException(file + " cannot be read: " + e.getMessage());
+        }
+        EnumSet<PosixFilePermission> tooOpen = EnumSet.of(
+                PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_EXECUTE,
+                PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE,
+                PosixFilePermission.OTHERS_EXECUTE);
+        tooOpen.retainAll(p);
+        if (!tooOpen.isEmpty()) {
+            throw new RewindException(file + " can be read or written by other users (mode " + PrivateFiles.octal(p)
+                    + "); make the private key the owner's: chmod 0600 " + file);
         }
     }
 

@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -203,8 +204,25 @@ class NbdTlsIT {
         Files.delete(certs.server().resolve("server-key.pem"));
         RewindException noKey = assertThrows(RewindException.class, () -> NbdTls.load(NbdTls.Mode.ON, certs.server(), false));
         assertTrue(noKey.getMessage().contains("server-key.pem") && !noKey.getMessage().contains("\n"), noKey.getMessage());
-        Files.writeString(certs.server().resolve("server-key.pem"), "not a key\n");
+        Path key = certs.server().resolve("server-key.pem");
+        Files.writeString(key, "not a key\n");
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
         RewindException garbage = assertThrows(RewindException.class, () -> NbdTls.load(NbdTls.Mode.ON, certs.server(), false));
         assertTrue(garbage.getMessage().contains("no PEM private key"), garbage.getMessage());
+    }
+
+    @Test
+    void aServerKeyOthersCanReadIsRefusedAndAGroupReadableOneServes() throws IOException {
+        certs = TestCertificates.make(tmp.resolve("certs"), KeyFormat.PKCS8_RSA);
+        Path key = certs.server().resolve("server-key.pem");
+        for (String mode : new String[] {"rw-r--r--", "rw-rw----", "rw----r--"}) {
+            Files.setPosixFilePermissions(key, PosixFilePermissions.fromString(mode));
+            RewindException e = assertThrows(RewindException.class, () -> NbdTls.load(NbdTls.Mode.REQUIRE, certs.server(), false));
+            assertTrue(e.getMessage().startsWith(key + " can be read or written by other users (mode ")
+                    && e.getMessage().endsWith("; make the private key the owner's: chmod 0600 " + key), e.getMessage());
+            assertEquals(mode, PosixFilePermissions.toString(Files.getPosixFilePermissions(key)), "the refusal changed nothing");
+        }
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r-----"));
+        assertEquals(NbdTls.Mode.REQUIRE, NbdTls.load(NbdTls.Mode.REQUIRE, certs.server(), false).mode());
     }
 }

@@ -128,6 +128,7 @@ public record TestCertificates(Path server, Path client, Path otherClient) {
         Files.copy(work.resolve(ca), dir.resolve("ca-cert.pem"));
         Files.copy(work.resolve(cert), dir.resolve(certName));
         Files.copy(work.resolve(key), dir.resolve(keyName));
+        Files.setPosixFilePermissions(dir.resolve(keyName), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         return dir;
     }
 
