@@ -146,7 +146,7 @@ final class NbdConnection {
         try {
             secured = NbdTlsChannel.handshake(channel, tls.newServerEngine(), inbound);
         } catch (SSLException e) {
-            LOG.info("nbd connection {} from {}: TLS handshake failed: {}; disconnecting", id, peer, e.getMessage());
+            LOG.warn("nbd connection {} from {}: TLS handshake failed: {}; disconnecting", id, peer, e.getMessage());
             throw e;
         }
         inbound.clear().flip();
