@@ -39,7 +39,8 @@ import picocli.CommandLine.Parameters;
                         + "about log2(writes between) steps. The check holds when the first column of the first row is true or "
                         + "non-zero; it fails on false, 0, null, no row, or an SQL error (relation does not exist).",
                 "It must hold at --good and fail at --bad; if it holds at both or fails at both, bisect says so and stops. "
-                        + "Runs in 'rewind serve' (it serves the sandboxes' exports); no bisect-* sandbox is left behind."},
+                        + "Runs in 'rewind serve' (it serves the sandboxes' exports); no bisect-* sandbox is left behind "
+                        + "(those of a daemon that was killed are dropped when 'rewind serve' starts again)."},
         footer = {"", "Examples:",
                 "  rewind bisect shop --good bookmark:before-upgrade --check \"select to_regclass('public.orders') is not null\"",
                 "  rewind bisect shop --good time:2026-11-25T14:00:00Z --bad 81234 --check 'select count(*) > 0 from pgbench_accounts'",
@@ -113,7 +114,7 @@ final class BisectCommand extends Subcommand {
                     step.verdict().isGood() ? "holds" : "fails", step.verdict().detail(), seconds(step.took()));
             out.line("%s", line);
             if (data.daemon() != null) {
-                System.err.println("rewind bisect " + setName + ": " + line); // the daemon's log: the client sees its output at the end
+                System.err.println("rewind bisect " + setName + ": " + line); // the daemon's log too: a bisect changes what it serves
             }
             steps.add(Output.map("step", step.number(), "seq", step.seq(), "where", where.describe(step), "boundary", step.isBoundary(),
                     "end", step.isEnd(), "holds", step.verdict().isGood(), "detail", step.verdict().detail(),
@@ -149,7 +150,7 @@ final class BisectCommand extends Subcommand {
         inPlace.target.seq = lastGood;
         inPlace.coordinated = true;
         StringWriter restoreJson = new StringWriter();
-        Output restoreOut = out.isJson() ? new Output(new PrintWriter(restoreJson), System.err, true) : out;
+        Output restoreOut = out.isJson() ? new Output(new PrintWriter(restoreJson), out.err(), true, false) : out;
         try {
             new CoordinatedRestoreRun(data, set, lastGood, null, restoreOut)
                     .run(startTimeout, () -> inPlace.restoreInPlace(data, set, lastGood, restoreOut));

@@ -6,10 +6,11 @@ import java.nio.file.Path;
 
 /**
  * A command the daemon runs on a client's behalf: the daemon's data dir, open sets and
- * catalog, and the client's working directory for relative paths. Bound to the thread
+ * catalog, the client's working directory for relative paths, and whether the client's
+ * stderr is a terminal (progress is drawn there, not on the daemon's). Bound to the thread
  * that runs the command.
  */
-public record DaemonRequest(Path dataDir, Path workingDir, DataDir.Daemon daemon, Catalog catalog) {
+public record DaemonRequest(Path dataDir, Path workingDir, boolean terminal, DataDir.Daemon daemon, Catalog catalog) {
     private static final ThreadLocal<DaemonRequest> CURRENT = new ThreadLocal<>();
 
     static DaemonRequest current() {

@@ -2,7 +2,6 @@ package dev.rewind.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -12,13 +11,16 @@ import java.util.Map;
 public final class Output {
 
     private final PrintWriter out;
-    private final PrintStream err;
+    private final PrintWriter err;
     private final boolean json;
+    private final boolean terminal;
 
-    public Output(PrintWriter out, PrintStream err, boolean json) {
+    /** {@code terminal}: {@code err} reaches a terminal, where progress is drawn. */
+    public Output(PrintWriter out, PrintWriter err, boolean json, boolean terminal) {
         this.out = out;
         this.err = err;
         this.json = json;
+        this.terminal = terminal;
     }
 
     public boolean isJson() {
@@ -27,6 +29,11 @@ public final class Output {
 
     public PrintWriter out() {
         return out;
+    }
+
+    /** Where warnings and progress go: the command's stderr (the client's, for a command the daemon runs). */
+    public PrintWriter err() {
+        return err;
     }
 
     /** Prints a line of human output (nothing under {@code --json}). */
@@ -49,10 +56,9 @@ public final class Output {
         }
     }
 
-    /** A progress display on stderr, shown only on a terminal and never under {@code --json}. */
+    /** A progress display on stderr, shown only on a terminal (the client's, for a command the daemon runs) and never under {@code --json}. */
     public Progress progress(String what, long totalBytes) {
-        boolean show = !json && System.console() != null;
-        return new Progress(err, what, totalBytes, show);
+        return new Progress(err, what, totalBytes, !json && terminal);
     }
 
     public static Map<String, Object> map(Object... keyValues) {

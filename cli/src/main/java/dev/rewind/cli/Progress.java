@@ -2,18 +2,18 @@ package dev.rewind.cli;
 
 import dev.rewind.increments.replica.ProgressListener;
 import dev.rewind.volumeset.Sizes;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 
 /** A one-line progress display on stderr for long work, redrawn at most ten times a second. */
 public final class Progress implements ProgressListener, AutoCloseable {
-    private final PrintStream err;
+    private final PrintWriter err;
     private final String what;
     private final long totalBytes;
     private final boolean show;
     private long doneBytes;
     private long lastDrawNanos;
 
-    Progress(PrintStream err, String what, long totalBytes, boolean show) {
+    Progress(PrintWriter err, String what, long totalBytes, boolean show) {
         this.err = err;
         this.what = what;
         this.totalBytes = totalBytes;

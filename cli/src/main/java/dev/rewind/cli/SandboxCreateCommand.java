@@ -5,6 +5,8 @@ import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.PointResolver;
 import dev.rewind.capture.sandbox.Sandbox;
 import dev.rewind.cli.datadir.DataDir;
+import dev.rewind.cli.db.SandboxCheck;
+import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Times;
 import dev.rewind.volumeset.catalog.SandboxRecord;
 import java.util.ArrayList;
@@ -33,6 +35,10 @@ final class SandboxCreateCommand extends Subcommand {
     @Override
     void run(DataDir data, Output out) throws Exception {
         data.volumes().findSet(setName);
+        if (name.startsWith(SandboxCheck.NAME_PREFIX)) {
+            throw new RewindException("sandbox names beginning '" + SandboxCheck.NAME_PREFIX + "' are rewind bisect's own "
+                    + "(dropped when the daemon starts); choose another name");
+        }
         long started = System.nanoTime();
         try (CapturedSet set = data.openSet(setName)) {
             long seq = new PointResolver(set, DataDir.bookmarkLookup(data.catalog())).point(at, "--at");

@@ -5,15 +5,17 @@ import dev.rewind.capture.nbd.CapturedSetExports;
 import dev.rewind.capture.nbd.NbdExport;
 import dev.rewind.capture.nbd.NbdExports;
 import dev.rewind.capture.nbd.NbdServer;
+import dev.rewind.capture.nbd.NbdTls;
 import dev.rewind.capture.sandbox.Sandbox;
 import dev.rewind.capture.sandbox.Sandboxes;
 import dev.rewind.cli.daemon.ControlServer;
 import dev.rewind.cli.daemon.DaemonSchedule;
 import dev.rewind.cli.daemon.ServeLock;
-import dev.rewind.cli.db.DaemonDatabases;
-import dev.rewind.cli.db.SandboxDatabases;
 import dev.rewind.cli.datadir.CatalogCapture;
 import dev.rewind.cli.datadir.DataDir;
+import dev.rewind.cli.db.DaemonDatabases;
+import dev.rewind.cli.db.SandboxCheck;
+import dev.rewind.cli.db.SandboxDatabases;
 import dev.rewind.scheduler.ScheduledJob;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.Catalog;
@@ -24,10 +26,11 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -36,11 +39,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import dev.rewind.capture.nbd.NbdTls;
-import java.util.Locale;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.ParameterException;
 
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
@@ -244,6 +245,7 @@ final class ServeCommand extends Subcommand {
                 databases.refresh(name);
             }
             sandboxes = Sandboxes.open(DataDir.sandboxRoot(data.path()), catalog);
+            SandboxCheck.dropInterrupted(data, sandboxes).forEach(line -> out.line("%s", line));
             Sandboxes openSandboxes = sandboxes;
             CapturedSetExports exports = new CapturedSetExports(sets, DataDir.bookmarkLookup(catalog), sandboxes);
             Set<String> heldOff = ConcurrentHashMap.newKeySet();
@@ -372,7 +374,8 @@ final class ServeCommand extends Subcommand {
             };
             String nbdAddress = address == null ? null : address.getHostString() + ":" + nbd.port();
             control = ControlServer.start(data.path(),
-                    (workingDir, args, stdout, stderr) -> new DaemonRequest(data.path(), workingDir, daemon, catalog).run(args, stdout, stderr),
+                    (workingDir, args, terminal, stdout, stderr) -> new DaemonRequest(data.path(), workingDir, terminal, daemon, catalog)
+                            .run(args, stdout, stderr),
                     socket.toString(), nbdAddress);
             ControlServer controlServer = control;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {

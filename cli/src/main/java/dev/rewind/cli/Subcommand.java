@@ -20,7 +20,9 @@ abstract class Subcommand implements Callable<Integer> {
 
     Output output() {
         if (output == null) {
-            output = new Output(spec.commandLine().getOut(), System.err, root().json);
+            DaemonRequest request = DaemonRequest.current();
+            boolean terminal = request != null ? request.terminal() : System.console() != null;
+            output = new Output(spec.commandLine().getOut(), spec.commandLine().getErr(), root().json, terminal);
         }
         return output;
     }

@@ -8,9 +8,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.sandbox.Sandbox;
 import dev.rewind.cli.datadir.DataDir;
+import dev.rewind.cli.db.SandboxCheck;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -75,6 +77,22 @@ class SandboxCommandTest {
         cli.ok("sandbox", "create", "shop", "x", "--at", "2");
         cli.refused("already has a sandbox named x", "sandbox", "create", "shop", "x", "--at", "4");
         cli.refused("drop them first", "set", "delete", "shop", "--confirm", "shop");
+    }
+
+    @Test
+    void bisectSandboxesAreBisectsOwnAndTheOnesAKilledDaemonLeftAreDroppedAtItsStart() throws Exception {
+        cli.refused("sandbox names beginning 'bisect-' are rewind bisect's own", "sandbox", "create", "shop", "bisect-3", "--at", "3");
+        cli.ok("sandbox", "create", "shop", "look", "--at", "3");
+        try (DataDir d = new DataDir(cli.data); CapturedSet set = d.openSet("shop")) {
+            d.sandboxes().create(set, SandboxCheck.NAME_PREFIX + "4", 4, "4"); // as a bisect step does, before the daemon was killed
+            assertEquals(List.of("dropped sandbox bisect-4 of set shop (seq 4), left by a bisect that did not finish"),
+                    SandboxCheck.dropInterrupted(d, d.sandboxes()));
+            assertEquals(List.of("look"), d.sandboxes().list("shop").stream().map(r -> r.name()).toList(), "a user's sandbox stays");
+            assertEquals(List.of(), SandboxCheck.dropInterrupted(d, d.sandboxes()));
+        }
+        try (var left = Files.list(tmp.resolve("data/sandboxes/shop"))) {
+            assertEquals(1, left.count(), "only the user's sandbox is on disk");
+        }
     }
 
     private static int read(Sandbox sandbox, long offset) throws Exception {

@@ -32,7 +32,7 @@ public final class ControlClient {
     private final DaemonFiles.Info info;
     private final String token;
 
-    private ControlClient(DaemonFiles.Info info, String token) {
+    ControlClient(DaemonFiles.Info info, String token) {
         this.info = info;
         this.token = token;
     }
@@ -53,28 +53,65 @@ public final class ControlClient {
         return Optional.of(new ControlClient(info.get(), token));
     }
 
-    /** Runs {@code args} in the daemon; prints what it printed; returns its exit code. */
+    /**
+     * Runs {@code args} in the daemon; prints what it prints as it prints it (the streamed
+     * answer of {@link ControlServer}); returns its exit code.
+     */
     public int forward(String[] args, PrintWriter out, PrintWriter err) throws IOException {
         Map<String, Object> request = new LinkedHashMap<>();
         request.put("args", args);
         request.put("cwd", Path.of("").toAbsolutePath().toString());
-        Response response;
-        try {
-            response = post("/v1/run", ControlJson.writeObject(request));
-        } catch (IOException e) {
-            throw new RewindException("rewind serve (pid " + info.pid() + ") does not answer on its control socket "
-                    + info.controlSocket() + " (" + e.getMessage() + "); stop it or remove its daemon.json");
+        request.put("terminal", System.console() != null);
+        if (info.controlSocket() == null) {
+            throw notAnswering("daemon.json names no control socket (a daemon of an older version?)");
         }
-        if (response.status() != 200) {
-            throw new RewindException("rewind serve (pid " + info.pid() + ") refused the command: HTTP " + response.status()
-                    + " " + response.body().strip());
+        try (SocketChannel socket = SocketChannel.open(UnixDomainSocketAddress.of(info.controlSocket()))) {
+            InputStream in;
+            Head head;
+            try {
+                send(socket, "/v1/run", ControlJson.writeObject(request));
+                in = new BufferedInputStream(Channels.newInputStream(socket));
+                head = readHead(in);
+            } catch (IOException e) {
+                throw notAnswering(e.getMessage());
+            }
+            if (head.status() != 200) {
+                throw new RewindException("rewind serve (pid " + info.pid() + ") refused the command: HTTP " + head.status()
+                        + " " + readBody(in, head).strip());
+            }
+            if (!head.contentType().startsWith(ControlServer.STREAM_TYPE)) {
+                return printWhole(readBody(in, head), out, err);
+            }
+            for (String line = readStreamLine(in); line != null; line = readStreamLine(in)) {
+                Map<String, Object> piece = parse(line);
+                if (piece.get("exit") instanceof Long exit) {
+                    return Math.toIntExact(exit);
+                }
+                PrintWriter to = piece.containsKey("stderr") ? err : out;
+                to.print(String.valueOf(piece.getOrDefault("stderr", piece.get("stdout"))));
+                to.flush();
+            }
+            throw new RewindException("rewind serve (pid " + info.pid() + ") stopped before the command ended; see its log, "
+                    + "and check what the command did before running it again");
         }
-        Map<String, Object> r;
+    }
+
+    private RewindException notAnswering(String why) {
+        return new RewindException("rewind serve (pid " + info.pid() + ") does not answer on its control socket "
+                + info.controlSocket() + " (" + why + "); stop it or remove its daemon.json");
+    }
+
+    private Map<String, Object> parse(String json) throws IOException {
         try {
-            r = ControlJson.parseObject(response.body());
+            return ControlJson.parseObject(json);
         } catch (IllegalArgumentException e) {
             throw new IOException("rewind serve (pid " + info.pid() + ") sent a reply that is not JSON: " + e.getMessage(), e);
         }
+    }
+
+    /** The whole answer of a daemon that does not stream. */
+    private int printWhole(String body, PrintWriter out, PrintWriter err) throws IOException {
+        Map<String, Object> r = parse(body);
         out.print(String.valueOf(r.get("stdout")));
         out.flush();
         err.print(String.valueOf(r.get("stderr")));
@@ -85,28 +122,44 @@ public final class ControlClient {
     record Response(int status, String body) {
     }
 
-    private Response post(String path, String json) throws IOException {
+    private void send(SocketChannel socket, String path, String json) throws IOException {
         byte[] body = json.getBytes(StandardCharsets.UTF_8);
-        if (info.controlSocket() == null) {
-            throw new IOException("daemon.json names no control socket (a daemon of an older version?)");
+        OutputStream os = Channels.newOutputStream(socket);
+        String head = "POST " + path + " HTTP/1.1\r\n"
+                + "Host: localhost\r\n"
+                + "Authorization: Bearer " + token + "\r\n"
+                + "Content-Type: application/json\r\n"
+                + "Accept: " + ControlServer.STREAM_TYPE + ", application/json\r\n"
+                + "Content-Length: " + body.length + "\r\n"
+                + "Connection: close\r\n\r\n";
+        os.write(head.getBytes(StandardCharsets.US_ASCII));
+        os.write(body);
+        os.flush();
+    }
+
+    /** One line of a streamed answer, without its end; null at the end of the stream. Lines may be long (a command's JSON). */
+    private static String readStreamLine(InputStream in) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        for (int c = in.read(); c != '\n'; c = in.read()) {
+            if (c < 0) {
+                return null; // a line cut short is the daemon gone as well
+            }
+            line.write(c);
         }
-        try (SocketChannel socket = SocketChannel.open(UnixDomainSocketAddress.of(info.controlSocket()))) {
-            OutputStream os = Channels.newOutputStream(socket);
-            String head = "POST " + path + " HTTP/1.1\r\n"
-                    + "Host: localhost\r\n"
-                    + "Authorization: Bearer " + token + "\r\n"
-                    + "Content-Type: application/json\r\n"
-                    + "Content-Length: " + body.length + "\r\n"
-                    + "Connection: close\r\n\r\n";
-            os.write(head.getBytes(StandardCharsets.US_ASCII));
-            os.write(body);
-            os.flush();
-            return readResponse(new BufferedInputStream(Channels.newInputStream(socket)));
-        }
+        return line.toString(StandardCharsets.UTF_8);
+    }
+
+    /** The status line and headers of an HTTP/1.1 response. */
+    record Head(int status, long contentLength, boolean chunked, String contentType) {
     }
 
     /** Reads an HTTP/1.1 response: status line, headers, then a Content-Length, chunked or read-to-close body. */
     static Response readResponse(InputStream in) throws IOException {
+        Head head = readHead(in);
+        return new Response(head.status(), readBody(in, head));
+    }
+
+    static Head readHead(InputStream in) throws IOException {
         String statusLine = readLine(in);
         String[] parts = statusLine.split(" ", 3);
         if (parts.length < 2 || !parts[0].startsWith("HTTP/")) {
@@ -120,6 +173,7 @@ public final class ControlClient {
         }
         long contentLength = -1;
         boolean chunked = false;
+        String contentType = "";
         for (String line = readLine(in); !line.isEmpty(); line = readLine(in)) {
             int colon = line.indexOf(':');
             if (colon < 0) {
@@ -131,8 +185,16 @@ public final class ControlClient {
                 contentLength = Long.parseLong(value);
             } else if (name.equals("transfer-encoding") && value.toLowerCase(Locale.ROOT).contains("chunked")) {
                 chunked = true;
+            } else if (name.equals("content-type")) {
+                contentType = value.toLowerCase(Locale.ROOT);
             }
         }
+        return new Head(status, contentLength, chunked, contentType);
+    }
+
+    static String readBody(InputStream in, Head head) throws IOException {
+        boolean chunked = head.chunked();
+        long contentLength = head.contentLength();
         byte[] body;
         if (chunked) {
             ByteArrayOutputStream b = new ByteArrayOutputStream();
@@ -147,7 +209,7 @@ public final class ControlClient {
         } else {
             body = in.readAllBytes();
         }
-        return new Response(status, new String(body, StandardCharsets.UTF_8));
+        return new String(body, StandardCharsets.UTF_8);
     }
 
     private static byte[] readExactly(InputStream in, int n) throws IOException {

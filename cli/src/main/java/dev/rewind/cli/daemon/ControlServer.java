@@ -42,6 +42,15 @@ import org.slf4j.LoggerFactory;
  * <p>Every request gets an answer: 401 without the token, 405/404 for another method or path,
  * 400 with a one-line {@code error} for a body that is not a JSON object with {@code args}
  * (strings) and {@code cwd}, and 200 with the command's exit code and output otherwise.
+ *
+ * <p><b>Output as it is printed.</b> A request with {@code Accept: application/x-ndjson} gets
+ * the command's output while it runs, one JSON object a line: {@code {"stdout": TEXT}} or
+ * {@code {"stderr": TEXT}} each time the command flushes a line (or redraws its progress), and
+ * {@code {"exit": N}} last; a stream without that last line means the daemon stopped. So a
+ * restore's progress and each step of a bisect reach the terminal that asked, as they happen.
+ * Without that header, one JSON object {@code {"exit", "stdout", "stderr"}} when it is done.
+ * {@code "terminal": true} in the body tells the daemon the client's stderr is a terminal,
+ * where progress is drawn.
  */
 public final class ControlServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
@@ -53,9 +62,15 @@ public final class ControlServer implements AutoCloseable {
     /** Runs one {@code rewind} command line for a client of the control API. */
     @FunctionalInterface
     public interface CommandRunner {
-        /** Runs {@code args} with relative paths resolved against the client's {@code workingDir}; returns the exit code. */
-        int run(Path workingDir, String[] args, PrintWriter out, PrintWriter err);
+        /**
+         * Runs {@code args} with relative paths resolved against the client's {@code workingDir};
+         * {@code terminal}: the client's stderr is a terminal (draw progress there). Returns the exit code.
+         */
+        int run(Path workingDir, String[] args, boolean terminal, PrintWriter out, PrintWriter err);
     }
+
+    /** The media type of a streamed answer (see the class comment). */
+    public static final String STREAM_TYPE = "application/x-ndjson";
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private final ServerSocketChannel channel;
@@ -141,7 +156,12 @@ public final class ControlServer implements AutoCloseable {
             OutputStream out = Channels.newOutputStream(client);
             Reply reply;
             try {
-                reply = handle(in);
+                Object r = handle(in);
+                if (r instanceof Request request && request.stream()) {
+                    stream(request, out);
+                    return;
+                }
+                reply = r instanceof Request request ? runBuffered(request) : (Reply) r;
             } catch (IOException e) {
                 reply = Reply.error(400, "malformed request: " + e.getMessage());
             } catch (RuntimeException e) {
@@ -159,6 +179,81 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
+    /** A valid {@code /v1/run}: what to run, where, and how the client wants the answer. */
+    private record Request(String[] args, Path cwd, boolean terminal, boolean stream) {
+    }
+
+    private Reply runBuffered(Request r) throws JsonProcessingException {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = commands.run(r.cwd(), r.args(), r.terminal(), new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Reply(200, JSON.writeValueAsString(Map.of("exit", exit, "stdout", out.toString(), "stderr", err.toString())));
+    }
+
+    /** Runs {@code r}, sending its output as it is flushed, then its exit code (see the class comment). */
+    private void stream(Request r, OutputStream socket) throws IOException {
+        socket.write(("HTTP/1.1 200 OK\r\nContent-Type: " + STREAM_TYPE + "\r\nConnection: close\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        socket.flush();
+        StreamedText out = new StreamedText("stdout", socket);
+        StreamedText err = new StreamedText("stderr", socket);
+        int exit;
+        try (PrintWriter o = new PrintWriter(out, true); PrintWriter e = new PrintWriter(err, true)) {
+            try {
+                exit = commands.run(r.cwd(), r.args(), r.terminal(), o, e);
+            } catch (RuntimeException ex) {
+                LOG.warn("control request failed", ex);
+                e.println("rewind: internal error in rewind serve: " + ex + " (its log has the details)");
+                exit = 70;
+            }
+        }
+        StreamedText.send(socket, Map.of("exit", exit));
+    }
+
+    /**
+     * What a command prints to one of its streams, sent as one NDJSON line per flush. The
+     * command's threads may print to stdout and stderr at once: lines are written whole, under
+     * the socket's lock. A client that went away makes the write fail; {@link PrintWriter}
+     * keeps that to itself and the command runs to its end.
+     */
+    private static final class StreamedText extends java.io.Writer {
+        private final String field;
+        private final OutputStream socket;
+        private final StringBuilder pending = new StringBuilder();
+
+        StreamedText(String field, OutputStream socket) {
+            this.field = field;
+            this.socket = socket;
+        }
+
+        static void send(OutputStream socket, Map<String, Object> line) throws IOException {
+            byte[] bytes = (JSON.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8);
+            synchronized (socket) {
+                socket.write(bytes);
+                socket.flush();
+            }
+        }
+
+        @Override
+        public synchronized void write(char[] chars, int offset, int length) {
+            pending.append(chars, offset, length);
+        }
+
+        @Override
+        public synchronized void flush() throws IOException {
+            if (pending.length() > 0) {
+                String text = pending.toString();
+                pending.setLength(0);
+                send(socket, Map.of(field, text));
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            flush();
+        }
+    }
+
     private record Reply(int status, String json) {
         static Reply error(int status, String message) {
             try {
@@ -169,8 +264,8 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
-    /** Reads one request and runs it; every way it can be wrong has its own reply. */
-    private Reply handle(InputStream in) throws IOException {
+    /** Reads one request: the {@link Request} to run, or the {@link Reply} saying what is wrong with it. */
+    private Object handle(InputStream in) throws IOException {
         String requestLine = ControlClient.readLine(in);
         String[] parts = requestLine.split(" ", 3);
         if (parts.length != 3 || !parts[2].startsWith("HTTP/")) {
@@ -232,10 +327,11 @@ public final class ControlServer implements AutoCloseable {
         if (!cwd.isAbsolute()) {
             return Reply.error(400, "\"cwd\" must be an absolute path");
         }
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = commands.run(cwd, args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Reply(200, JSON.writeValueAsString(Map.of("exit", exit, "stdout", out.toString(), "stderr", err.toString())));
+        if (json.has("terminal") && !json.get("terminal").isBoolean()) {
+            return Reply.error(400, "\"terminal\" must be true or false");
+        }
+        boolean stream = headers.getOrDefault("accept", "").toLowerCase(Locale.ROOT).contains(STREAM_TYPE);
+        return new Request(args, cwd, json.path("terminal").asBoolean(false), stream);
     }
 
     private static String abbreviate(String s) {

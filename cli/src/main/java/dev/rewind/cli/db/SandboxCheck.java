@@ -8,11 +8,16 @@ import dev.rewind.dbadapters.api.DatabaseAdapter;
 import dev.rewind.dbadapters.bisect.Probe;
 import dev.rewind.dbadapters.bisect.Verdict;
 import dev.rewind.dbadapters.coordinate.StepListener;
+import dev.rewind.dbadapters.sandbox.ExportMounts;
 import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.catalog.MemberRecord;
 import dev.rewind.volumeset.catalog.SandboxRecord;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -93,6 +98,36 @@ public final class SandboxCheck implements Probe {
         if (left != null) {
             throw left;
         }
+    }
+
+    /**
+     * Drops the sandboxes of bisects that did not finish because the daemon running them died
+     * (a bisect drops each of its sandboxes itself, also on failure; {@code sandbox create}
+     * refuses the prefix, so these are never a user's). File systems still mounted from one are
+     * detached first. Run by {@code rewind serve} as it starts, before anything is served.
+     * Returns a line for each: dropped, or why not and what to run.
+     */
+    public static List<String> dropInterrupted(DataDir data, Sandboxes sandboxes) {
+        List<String> lines = new ArrayList<>();
+        for (SandboxRecord s : sandboxes.list(null)) {
+            if (!s.name().startsWith(NAME_PREFIX)) {
+                continue;
+            }
+            try {
+                List<String> members = data.volumes().findSet(s.setName()).members().stream().map(MemberRecord::name).toList();
+                Path workDir = SandboxDatabases.workDir(data, s.setName(), s.name());
+                if (ExportMounts.anyMounted(workDir, members)) {
+                    ExportMounts.forceUnmount(workDir, members);
+                }
+                sandboxes.drop(s.setName(), s.name());
+                SandboxDatabases.forget(data, s.setName(), members, s.name());
+                lines.add("dropped sandbox " + s.name() + " of set " + s.setName() + " (seq " + s.seq() + "), left by a bisect that did not finish");
+            } catch (IOException | RuntimeException e) {
+                lines.add("sandbox " + s.name() + " of set " + s.setName() + " is left by a bisect that did not finish and could not be dropped ("
+                        + e.getMessage() + "); run: rewind sandbox drop " + s.setName() + " " + s.name() + " --force");
+            }
+        }
+        return lines;
     }
 
     private String freeName(Sandboxes sandboxes, long seq) {

@@ -5,11 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,6 +22,8 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -39,14 +46,19 @@ class ControlServerTest {
     private final List<List<String>> ran = new ArrayList<>();
     private String token;
 
+    /** What the next command does after it is recorded; by default it prints where it ran. */
+    private volatile ControlServer.CommandRunner then = (cwd, args, terminal, out, err) -> {
+        out.print("ran in " + cwd);
+        return 0;
+    };
+
     @BeforeEach
     void start() throws IOException {
-        server = ControlServer.start(data, (cwd, args, out, err) -> {
+        server = ControlServer.start(data, (cwd, args, terminal, out, err) -> {
             synchronized (ran) {
                 ran.add(List.of(args));
             }
-            out.print("ran in " + cwd);
-            return 0;
+            return then.run(cwd, args, terminal, out, err);
         }, data.resolve("nbd.sock").toString(), null);
         token = DaemonFiles.readToken(data);
     }
@@ -80,6 +92,7 @@ class ControlServerTest {
         "a JSON array|[\"set\",\"list\"]|400|the body needs \"args\"",
         "args not strings|{\"args\":[\"set\",1],\"cwd\":\"/srv\"}|400|\"args\" must hold strings only",
         "relative cwd|{\"args\":[],\"cwd\":\"srv\"}|400|\"cwd\" must be an absolute path",
+        "terminal not boolean|{\"args\":[],\"cwd\":\"/\",\"terminal\":\"yes\"}|400|\"terminal\" must be true or false",
         "empty body|''|400|the body needs \"args\"",
     })
     void aMalformedBodyFromATokenHolderGetsA400WithOneLineAndRunsNothing(String what, String body, int status, String error)
@@ -122,6 +135,108 @@ class ControlServerTest {
         assertEquals(400, shortBody.status, shortBody.body);
         assertTrue(shortBody.body.contains("the body ended after 11 of 100 bytes"), shortBody.body);
         assertTrue(ran.isEmpty(), ran.toString());
+    }
+
+    @Test
+    void aStreamingClientGetsEachLineWhileTheCommandRunsThenTheExitCode() throws Exception {
+        CountDownLatch firstSeen = new CountDownLatch(1);
+        then = (cwd, args, terminal, out, err) -> {
+            out.println("step 1: seq 40 holds");
+            try {
+                assertTrue(firstSeen.await(30, TimeUnit.SECONDS), "the client never saw the first line");
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            err.print("\rrestoring: 50%");
+            err.flush();
+            out.println("terminal " + terminal);
+            return 3;
+        };
+        byte[] body = "{\"args\":[\"bisect\",\"shop\"],\"cwd\":\"/srv\",\"terminal\":true}".getBytes(StandardCharsets.UTF_8);
+        try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            c.connect(UnixDomainSocketAddress.of(server.socket()));
+            write(c, "POST /v1/run HTTP/1.1\r\nAuthorization: Bearer " + token + "\r\nAccept: " + ControlServer.STREAM_TYPE
+                    + "\r\nContent-Length: " + body.length + "\r\n\r\n" + new String(body, StandardCharsets.UTF_8));
+            InputStream in = new BufferedInputStream(Channels.newInputStream(c));
+            ControlClient.Head head = ControlClient.readHead(in);
+            assertEquals(200, head.status());
+            assertEquals(ControlServer.STREAM_TYPE, head.contentType());
+            assertEquals("step 1: seq 40 holds\n", JSON.readTree(ControlClient.readLine(in)).get("stdout").asText());
+            firstSeen.countDown();
+            assertEquals("\rrestoring: 50%", JSON.readTree(ControlClient.readLine(in)).get("stderr").asText());
+            assertEquals("terminal true\n", JSON.readTree(ControlClient.readLine(in)).get("stdout").asText());
+            assertEquals(3, JSON.readTree(ControlClient.readLine(in)).get("exit").asInt());
+            assertEquals(-1, in.read(), "nothing after the exit code");
+        }
+    }
+
+    @Test
+    void aCommandThatFailsInsideTheDaemonEndsTheStreamWithExit70AndALine() throws Exception {
+        then = (cwd, args, terminal, out, err) -> {
+            out.println("before");
+            throw new IllegalStateException("boom");
+        };
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = client().forward(new String[] {"x"}, new PrintWriter(out), new PrintWriter(err));
+        assertEquals(70, exit);
+        assertEquals("before\n", out.toString());
+        assertTrue(err.toString().startsWith("rewind: internal error in rewind serve: java.lang.IllegalStateException: boom"), err.toString());
+    }
+
+    @Test
+    void theCommandLineClientPrintsWhatTheDaemonPrintsAsItComes() throws Exception {
+        CountDownLatch clientPrinted = new CountDownLatch(1);
+        then = (cwd, args, terminal, out, err) -> {
+            out.println("step 1");
+            try {
+                assertTrue(clientPrinted.await(30, TimeUnit.SECONDS), "the client printed nothing while the command ran");
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            err.println("a warning");
+            out.println("{\"json\": \"with \\\"quotes\\\" and \\n\"}");
+            return 0;
+        };
+        StringBuilder seen = new StringBuilder();
+        java.io.Writer watching = new java.io.Writer() {
+            @Override
+            public void write(char[] c, int off, int len) {
+                synchronized (seen) {
+                    seen.append(c, off, len);
+                }
+            }
+
+            @Override
+            public void flush() {
+                synchronized (seen) {
+                    if (seen.toString().contains("step 1")) {
+                        clientPrinted.countDown();
+                    }
+                }
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        StringWriter err = new StringWriter();
+        int exit = client().forward(new String[] {"bisect"}, new PrintWriter(watching), new PrintWriter(err));
+        assertEquals(0, exit);
+        assertEquals("step 1\n{\"json\": \"with \\\"quotes\\\" and \\n\"}\n", seen.toString());
+        assertEquals("a warning\n", err.toString());
+    }
+
+    /** The command line's client of this server (find() skips a daemon in its own process). */
+    private ControlClient client() {
+        return new ControlClient(new DaemonFiles.Info(ProcessHandle.current().pid(), server.socket().toString(), null, null), token);
+    }
+
+    private static void write(SocketChannel c, String text) throws IOException {
+        ByteBuffer out = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+        while (out.hasRemaining()) {
+            c.write(out);
+        }
     }
 
     private record Answer(int status, String body) {
