@@ -3,7 +3,8 @@
 # the binary log on another, a workload running, a consistent bookmark, a TRUNCATE by mistake,
 # finding it in the binlog, and one coordinated restore to the write just before it.
 #
-#   sudo examples/mariadb/run.sh               # keeps its files in a new /tmp/rewind-mariadb.XXXXXX
+#   sudo examples/mariadb/run.sh               # works in a new /tmp/rewind-mariadb.XXXXXX, removed when all went well
+#   sudo KEEP=1 examples/mariadb/run.sh        # keeps it (volumes, data dir, serve.log) to look at afterwards
 #
 # Needs root (loop devices, mount), MariaDB (the Debian package mariadb-server), nbdfuse
 # (libnbd-bin or nbdfuse), fuse3 and e2fsprogs; ./test.sh installs them when run as root.
@@ -69,11 +70,16 @@ STOP
 chmod 755 "$work/start.sh" "$work/stop.sh"
 
 cleanup() {
+  local status=$?
   set +e
   [ -n "${load_pid:-}" ] && kill "$load_pid" 2>/dev/null
   "$work/stop.sh" >/dev/null 2>&1
   kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
-  echo "files kept in $work"
+  if [ "$status" -eq 0 ] && [ -z "${KEEP:-}" ]; then
+    rm -rf "$work"
+  else
+    echo "files kept in $work (the volumes, the data dir and serve.log; remove it when done)"
+  fi
 }
 trap cleanup EXIT
 

@@ -4,7 +4,8 @@
 # finding it in the WAL, a look at the past in a sandbox (PostgreSQL started there beside
 # production), bisect naming the same write, and one coordinated restore to the write just before it.
 #
-#   sudo examples/postgresql/run.sh            # keeps its files in a new /tmp/rewind-pg.XXXXXX
+#   sudo examples/postgresql/run.sh            # works in a new /tmp/rewind-pg.XXXXXX, removed when all went well
+#   sudo KEEP=1 examples/postgresql/run.sh     # keeps it (volumes, data dir, serve.log) to look at afterwards
 #
 # Needs root (loop devices, mount), PostgreSQL (the Debian package postgresql), nbdfuse
 # (libnbd-bin or nbdfuse), fuse3 and e2fsprogs; ./test.sh installs them when run as root.
@@ -81,11 +82,16 @@ STOP
 chmod 755 "$work/start.sh" "$work/stop.sh"
 
 cleanup() {
+  local status=$?
   set +e
   [ -n "${bench_pid:-}" ] && kill "$bench_pid" 2>/dev/null
   "$work/stop.sh" >/dev/null 2>&1
   kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
-  echo "files kept in $work"
+  if [ "$status" -eq 0 ] && [ -z "${KEEP:-}" ]; then
+    rm -rf "$work"
+  else
+    echo "files kept in $work (the volumes, the data dir and serve.log; remove it when done)"
+  fi
 }
 trap cleanup EXIT
 
@@ -142,9 +148,9 @@ rewind sandbox drop pg look
 
 step "8. Or let Rewind find the last good write: bisect with a check, a PostgreSQL start per step"
 rewind bisect pg --good bookmark:before-the-mistake --check "select to_regclass('public.pgbench_accounts') is not null" \
-  --json >"$work/bisect.json"
-last_good="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lastGoodSeq"])' "$work/bisect.json")"
-steps="$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["steps"]))' "$work/bisect.json")"
+  | tee "$work/bisect.txt"
+last_good="$(sed -n 's/^last good write: seq \([0-9]*\).*/\1/p' "$work/bisect.txt")"
+steps="$(grep -c '^step ' "$work/bisect.txt")"
 echo "bisect: last good write seq $last_good in $steps steps; db find: seq $seq_before before the DROP TABLE's commit"
 [ "$last_good" = "$seq_before" ] || { echo "bisect and db find disagree" >&2; exit 1; }
 
