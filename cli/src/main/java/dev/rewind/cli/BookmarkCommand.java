@@ -29,9 +29,9 @@ import picocli.CommandLine.Parameters;
         description = {"Name the newest write of a set (or a given seq), to restore to it later by name.",
                 "Names: 1 to " + BookmarkCommand.MAX_NAME_LENGTH + " characters, no control characters. "
                         + "A bookmark called list or delete: put -- before the set name (rewind bookmark -- shop list).",
-                "--consistent takes it through the set's attached database (rewind db attach): the database's files are made",
-                "consistent (PostgreSQL: CHECKPOINT and a restore point of the same name; MariaDB: BACKUP STAGE; H2: CHECKPOINT SYNC),",
-                "the set is flushed at that instant, and the bookmark keeps the database's position beside its seq."},
+                "--consistent takes it through the set's attached database (rewind db attach): the database's files are made "
+                + "consistent (PostgreSQL: CHECKPOINT and a restore point of the same name; MariaDB: BACKUP STAGE; H2: CHECKPOINT SYNC), "
+                + "the set is flushed at that instant, and the bookmark keeps the database's position beside its seq."},
         subcommands = {BookmarkCommand.ListBookmarks.class, BookmarkCommand.Delete.class},
         footer = {"", "Examples:", "  rewind bookmark shop before-upgrade", "  rewind bookmark shop after-load --seq 41234",
                 "  rewind bookmark shop before-upgrade --consistent",

@@ -32,8 +32,8 @@ import picocli.CommandLine.Parameters;
  * the attachment, replacing an earlier one. A running daemon starts sampling at once.
  */
 @Command(name = "attach", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Attach the database a set holds. Its password is read from a file (mode 600) or an environment variable,",
-                "never from the command line or the URL. The connection is checked unless --no-check. Attaching again replaces."},
+        description = {"Attach the database a set holds. Its password is read from a file (mode 600) or an environment variable, "
+                + "never from the command line or the URL. The connection is checked unless --no-check. Attaching again replaces."},
         footer = {"", "Examples:",
                 "  rewind db attach shop --jdbc jdbc:postgresql://127.0.0.1:5432/shop --user rewind --password-file /etc/rewind/shop.pw",
                 "  rewind db attach shop --jdbc jdbc:postgresql://127.0.0.1:5432/shop --user rewind --password-env SHOP_PW \\",

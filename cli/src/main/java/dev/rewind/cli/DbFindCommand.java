@@ -27,8 +27,8 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "find", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Find statements in the attached database's log (PostgreSQL: its WAL through pg_waldump; MariaDB: its binlog)",
-                "and the seq just before each: TIME, POSITION, GTID, SEQ BEFORE (exact, or sampled when only samples bound it),",
-                "and, for the newest, the restore command that undoes it."},
+                "and the seq just before each: TIME, POSITION, GTID, SEQ BEFORE (exact, or sampled when only samples bound it), "
+                + "and, for the newest, the restore command that undoes it."},
         footer = {"", "Examples:", "  rewind db find shop --sql 'DROP TABLE'",
                 "  rewind db find shop --sql 'TRUNCATE orders' --since 2026-11-25T14:00:00Z --until 2026-11-25T15:00:00Z",
                 "  rewind db find shop --sql 'DROP TABLE' --json"})

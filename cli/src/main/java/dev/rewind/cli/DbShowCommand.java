@@ -22,8 +22,8 @@ import picocli.CommandLine.Parameters;
  * how many samples there are, and when the next consistent bookmark is due.
  */
 @Command(name = "show", mixinStandardHelpOptions = true,
-        description = {"Show a set's attached database: URL, user, where the password comes from, stop/start commands, validations,",
-                "mounts, whether it answers now (and its version), the newest sampled position and the next consistent bookmark."},
+        description = {"Show a set's attached database: URL, user, where the password comes from, stop/start commands, validations, "
+                + "mounts, whether it answers now (and its version), the newest sampled position and the next consistent bookmark."},
         footer = {"", "Examples:", "  rewind db show shop", "  rewind db show shop --json"})
 final class DbShowCommand extends Subcommand {
     @Parameters(index = "0", paramLabel = "SET")

@@ -23,12 +23,12 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "restore", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Bring every member of a set back to one write: in place, or as new files with --clone-to.",
-                "In place, only the blocks changed after the target are read and written, and the restore is itself",
-                "journaled: restoring to the seq just before it undoes it. A restore in place that was cut short",
-                "(killed, power lost) is finished with --resume. --dry-run shows what a restore would do and changes nothing.",
-                "With a database attached (rewind db attach), the target can be its own position: --to-lsn/--before-lsn (PostgreSQL),",
-                "--to-binlog/--before-binlog/--to-gtid (MariaDB); --coordinated stops the database, restores in place, starts it,",
-                "waits until it accepts connections and runs its validation queries, reporting each step."},
+                "In place, only the blocks changed after the target are read and written, and the restore is itself "
+                + "journaled: restoring to the seq just before it undoes it. A restore in place that was cut short "
+                + "(killed, power lost) is finished with --resume. --dry-run shows what a restore would do and changes nothing.",
+                "With a database attached (rewind db attach), the target can be its own position: --to-lsn/--before-lsn (PostgreSQL), "
+                + "--to-binlog/--before-binlog/--to-gtid (MariaDB); --coordinated stops the database, restores in place, starts it, "
+                + "waits until it accepts connections and runs its validation queries, reporting each step."},
         footer = {"", "Examples:", "  rewind restore shop --to-seq 41234",
                 "  rewind restore shop --to-time 2026-11-23T14:05:00Z", "  rewind restore shop --to-bookmark before-upgrade",
                 "  rewind restore shop --to-seq 41234 --clone-to /tmp/shop-at-41234",

@@ -21,8 +21,8 @@ import picocli.CommandLine.ParameterException;
  * how to connect ({@link dev.rewind.cli.db.SandboxDatabases} does the work).
  */
 @Command(name = "start", mixinStandardHelpOptions = true,
-        description = {"Start the set's attached database (PostgreSQL or MariaDB) on a sandbox: its exports are mounted, what points",
-                "back at production is fixed inside the sandbox, and a private server runs on 127.0.0.1 on its own port.",
+        description = {"Start the set's attached database (PostgreSQL or MariaDB) on a sandbox: its exports are mounted, what points "
+                + "back at production is fixed inside the sandbox, and a private server runs on 127.0.0.1 on its own port.",
                 "Production and its journal are never written. Needs rewind serve running, as root."},
         footer = {"", "Examples:", "  rewind sandbox start shop before-drop",
                 "  rewind sandbox start shop before-drop --port 55432 --timeout 20m --json"})

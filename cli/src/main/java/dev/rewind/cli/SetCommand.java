@@ -29,8 +29,8 @@ final class SetCommand {
     @Command(name = "create", mixinStandardHelpOptions = true, sortOptions = false,
             description = {"Create a set from LVs (VG/LV, possibly from several VGs) and/or whole PVs (pv:NAME).",
                     "Its secondary directory gets a journal, a dirty region log and a replica of every member as it is now.",
-                    "Writes are grouped into transactions, cut by whichever --cut-* rule is met first (none: only on 'rewind cut');",
-                    "each transaction stores a forward and a backward increment, compressed with --codec."},
+                    "Writes are grouped into transactions, cut by whichever --cut-* rule is met first (none: only on 'rewind cut'); "
+                    + "each transaction stores a forward and a backward increment, compressed with --codec."},
             footer = {"", "Examples:", "  rewind set create shop --member vg0/data --member vg0/wal",
                     "  rewind set create shop --member vg0/data --cut-every 30s --cut-writes 50000 --keep every-write:24h",
                     "  rewind set create erp --member vg0/data --member vg1/log --member pv:nvme1 --secondary /backup/erp"})
@@ -75,8 +75,8 @@ final class SetCommand {
 
     @Command(name = "update", mixinStandardHelpOptions = true, sortOptions = false,
             description = {"Change how a set is captured: its cut rules, increment codec and every-write horizon.",
-                    "Options not given stay as they are; 0 or off turns a cut rule off. With rewind serve running the set",
-                    "follows at once (its period-cut job is scheduled anew); otherwise at its next open."},
+                    "Options not given stay as they are; 0 or off turns a cut rule off. With rewind serve running the set "
+                    + "follows at once (its period-cut job is scheduled anew); otherwise at its next open."},
             footer = {"", "Examples:", "  rewind set update shop --cut-every 30s --cut-adaptive 5s..5m",
                     "  rewind set update shop --cut-writes 50000 --cut-bytes 256M --codec lz4",
                     "  rewind set update shop --cut-every off --keep every-write:24h", "  rewind set update shop --keep all"})
@@ -144,8 +144,8 @@ final class SetCommand {
     @Command(name = "delete", mixinStandardHelpOptions = true, sortOptions = false,
             description = {"Remove a set from the catalog, with its bookmarks and restore records; its LVs and PVs stay, free for another set.",
                     "Its secondary (journal, replica: the set's history) stays on disk unless --delete-secondary.",
-                    "Give the set's name twice (SET and --confirm SET): a typo deletes nothing. Refused while the set is in use",
-                    "by another process, or while rewind serve has NBD clients on it (rewind serve stops exporting it at once)."},
+                    "Give the set's name twice (SET and --confirm SET): a typo deletes nothing. Refused while the set is in use "
+                    + "by another process, or while rewind serve has NBD clients on it (rewind serve stops exporting it at once)."},
             footer = {"", "Examples:", "  rewind set delete shop --confirm shop",
                     "  rewind set delete shop --confirm shop --delete-secondary"})
     static final class Delete extends Subcommand {

@@ -60,6 +60,27 @@ class CliTest {
         ok("--data", data.toString(), "set", "create", "shop", "--member", "vg0/data", "--member", "vg0/log");
     }
 
+    /**
+     * Each element of a command's description is printed as its own paragraph, so one that
+     * stops mid-sentence breaks {@code --help} in the middle of a line.
+     */
+    @Test
+    void everyHelpParagraphEndsItsSentence() {
+        java.util.List<String> broken = new java.util.ArrayList<>();
+        java.util.ArrayDeque<picocli.CommandLine> todo = new java.util.ArrayDeque<>(java.util.List.of(Main.commandLine()));
+        while (!todo.isEmpty()) {
+            picocli.CommandLine c = todo.pop();
+            todo.addAll(c.getSubcommands().values());
+            for (String paragraph : c.getCommandSpec().usageMessage().description()) {
+                String p = paragraph.strip();
+                if (!p.isEmpty() && !p.matches("(?s).*[.:)!?]$") && !p.startsWith("Start here")) {
+                    broken.add(c.getCommandSpec().qualifiedName() + ": ..." + p.substring(Math.max(0, p.length() - 40)));
+                }
+            }
+        }
+        assertTrue(broken.isEmpty(), "help paragraphs that stop mid-sentence: " + broken);
+    }
+
     @Test
     void dataOptionWorksBeforeAndAfterTheSubcommand() throws Exception {
         createShop();
