@@ -20,6 +20,9 @@ public final class StagedRanges implements RangeSink {
     private record Piece(int member, long offset, int length, byte[] data) {
     }
 
+    /** Adjacent pieces are merged into writes of at most this many bytes. */
+    private static final int MAX_RUN_BYTES = 1 << 20;
+
     private final List<Piece> pieces = new ArrayList<>();
 
     @Override
@@ -33,6 +36,7 @@ public final class StagedRanges implements RangeSink {
     }
 
     void applyInOrder(Writer writer) throws IOException {
+        ByteBuffer run = null;
         pieces.sort(Comparator.comparingInt(Piece::member).thenComparingLong(Piece::offset));
         int i = 0;
         while (i < pieces.size()) {
@@ -41,14 +45,19 @@ public final class StagedRanges implements RangeSink {
             long end = p.offset() + p.length();
             long bytes = p.length();
             while (j < pieces.size() && pieces.get(j).member() == p.member() && pieces.get(j).offset() == end
-                    && (pieces.get(j).data() == null) == (p.data() == null) && bytes + pieces.get(j).length() <= (1 << 20)) {
+                    && (pieces.get(j).data() == null) == (p.data() == null) && bytes + pieces.get(j).length() <= MAX_RUN_BYTES) {
                 end += pieces.get(j).length();
                 bytes += pieces.get(j).length();
                 j++;
             }
             ByteBuffer data = null;
-            if (p.data() != null) {
-                data = ByteBuffer.allocate((int) bytes);
+            if (p.data() != null && bytes > MAX_RUN_BYTES) {
+                data = ByteBuffer.wrap(p.data()); // one piece larger than a run: merged with nothing
+            } else if (p.data() != null) {
+                if (run == null) {
+                    run = ByteBuffer.allocateDirect(MAX_RUN_BYTES); // one for all runs: the writer is done with it when it returns
+                }
+                data = run.clear();
                 for (int k = i; k < j; k++) {
                     data.put(pieces.get(k).data());
                 }
