@@ -8,7 +8,8 @@
 #
 # Needs root (loop devices, mount), MariaDB (the Debian package mariadb-server), nbdfuse
 # (libnbd-bin or nbdfuse), fuse3 and e2fsprogs; ./test.sh installs them when run as root.
-# Step 7 opens the past in a sandbox and starts a private MariaDB there before anything is restored.
+# Step 7 opens the past in a sandbox and starts a private MariaDB there before anything is restored;
+# step 8 lets bisect find the last write at which the orders were still there.
 # Everything it starts is stopped again at the end, also when a step fails.
 set -euo pipefail
 
@@ -146,9 +147,17 @@ echo "orders in production meanwhile: $(sql "select count(*) from orders" | tail
 rewind sandbox stop db look
 rewind sandbox drop db look
 
-step "8. One command: stop, restore to the write just before that binlog event, start, validate"
+seq_before="$(rewind db find db --sql 'TRUNCATE orders' --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["statements"][-1]["seqBefore"])')"
+
+step "8. Or let Rewind find the last good write: bisect with a check, a MariaDB start per step"
+rewind bisect db --good bookmark:before-the-mistake --check "select count(*) > 1 from orders" | tee "$work/bisect.txt"
+last_good="$(sed -n 's/^last good write: seq \([0-9]*\).*/\1/p' "$work/bisect.txt")"
+echo "bisect: last good write seq $last_good in $(grep -c '^step ' "$work/bisect.txt") steps;" \
+  "db find: seq $seq_before before the TRUNCATE's binlog event"
+
+step "9. One command: stop, restore to the write just before that binlog event, start, validate"
 rewind restore db --before-binlog "$pos" --coordinated
 
-step "9. Every order is back, and InnoDB agrees"
+step "10. Every order is back, and InnoDB agrees"
 sql "select count(*), sum(amount) from orders"
 sql "CHECK TABLE orders"

@@ -37,7 +37,8 @@ import picocli.CommandLine.Parameters;
                         + "does), runs the check, stops it and drops the sandbox, and goes on with the half where the answer changes: "
                         + "whole transactions first (their boundaries), then write by write inside the one where the check turns bad, "
                         + "about log2(writes between) steps. The check holds when the first column of the first row is true or "
-                        + "non-zero; it fails on false, 0, null, no row, or an SQL error (relation does not exist).",
+                        + "non-zero; it fails on false, 0, null, no row, an SQL error (relation does not exist), or a database that exits while it starts "
+                        + "(its crash recovery refuses the files at that write).",
                 "It must hold at --good and fail at --bad; if it holds at both or fails at both, bisect says so and stops. "
                         + "Runs in 'rewind serve' (it serves the sandboxes' exports); no bisect-* sandbox is left behind "
                         + "(those of a daemon that was killed are dropped when 'rewind serve' starts again)."},

@@ -9,6 +9,7 @@ import dev.rewind.dbadapters.bisect.Probe;
 import dev.rewind.dbadapters.bisect.Verdict;
 import dev.rewind.dbadapters.coordinate.StepListener;
 import dev.rewind.dbadapters.sandbox.ExportMounts;
+import dev.rewind.dbadapters.sandbox.SandboxServer;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.MemberRecord;
 import dev.rewind.volumeset.catalog.SandboxRecord;
@@ -26,8 +27,10 @@ import java.util.stream.Collectors;
  * One step of {@code rewind bisect} on the daemon's sandboxes: at seq S, a sandbox
  * {@code bisect-S} (a name not in use), the set's attached database started on it, the check
  * run there, then the database stopped and the sandbox dropped, whatever happened (a failed
- * check, a database that did not start, an interrupt). A database that does not start is an
- * error that ends the bisect; a check that fails, or whose SQL fails, is a bad verdict.
+ * check, a database that did not start, an interrupt). A check that fails, or whose SQL fails,
+ * is a bad verdict; so is a database that exits while starting (its crash recovery refuses the
+ * files at that write), whose log is kept. One that Rewind cannot start (a mount, a timeout)
+ * is an error that ends the bisect.
  */
 public final class SandboxCheck implements Probe {
     /** The prefix of the sandboxes a bisect creates and drops. */
@@ -57,28 +60,37 @@ public final class SandboxCheck implements Probe {
         String name = freeName(sandboxes, seq);
         sandboxes.create(set, name, seq, Long.toString(seq));
         Throwable failure = null;
+        boolean keepLog = true;
         try {
             StartedSandbox started;
             try {
                 started = databases.start(data, set.name(), name, OptionalInt.empty(), startTimeout, StepListener.NONE);
+            } catch (SandboxServer.Exited e) {
+                // the database itself refused what it found at this write (its crash recovery failed): not a good state
+                return Verdict.bad("the database did not start: " + e.getMessage());
             } catch (IOException | RuntimeException e) {
                 throw new RewindException("the database did not start on sandbox " + name + " (seq " + seq + "), so the bisect stops: "
                         + e.getMessage(), e);
             }
             try (DatabaseAdapter adapter = databases.connect(data, started)) {
                 CheckResult r = adapter.check(sql);
+                keepLog = false;
                 return r.holds() ? Verdict.good(r.detail()) : Verdict.bad(r.detail());
             }
         } catch (Throwable e) {
             failure = e;
             throw e;
         } finally {
-            cleanUp(sandboxes, name, failure);
+            cleanUp(sandboxes, name, failure, keepLog);
         }
     }
 
-    /** Stops the database and drops the sandbox; a failure here is thrown, with the one that ended the step if any. */
-    private void cleanUp(Sandboxes sandboxes, String name, Throwable failure) throws IOException {
+    /**
+     * Stops the database and drops the sandbox, and deletes the database's work dir unless
+     * {@code keepLog} (a step that did not end with an answer keeps its log, which its message
+     * names); a failure here is thrown, with the one that ended the step if any.
+     */
+    private void cleanUp(Sandboxes sandboxes, String name, Throwable failure, boolean keepLog) throws IOException {
         RewindException left = null;
         try {
             databases.stop(set.name(), name);
@@ -91,6 +103,10 @@ public final class SandboxCheck implements Probe {
         } catch (IOException | RuntimeException e) {
             left = new RewindException("cannot drop sandbox " + name + ": " + e.getMessage() + "; run: rewind sandbox drop "
                     + set.name() + " " + name + " --force", e);
+        }
+        if (left == null && !keepLog) {
+            SandboxDatabases.forget(data, set.name(), data.volumes().findSet(set.name()).members().stream().map(MemberRecord::name).toList(),
+                    name);
         }
         if (left != null && failure != null) {
             throw new RewindException(failure.getMessage() + "; also " + left.getMessage(), failure);

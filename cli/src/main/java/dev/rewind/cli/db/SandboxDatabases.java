@@ -243,7 +243,12 @@ public final class SandboxDatabases implements AutoCloseable {
      * through (each file system keeps its own modes).
      */
     public static Path workDir(DataDir data, String setName, String sandboxName) {
-        return RUN_ROOT.resolve("sandboxes").resolve(dataDirKey(data.path())).resolve(setName).resolve(sandboxName);
+        return workDir(data.path(), setName, sandboxName);
+    }
+
+    /** {@link #workDir(DataDir, String, String)} of the data dir at {@code dataDir}. */
+    public static Path workDir(Path dataDir, String setName, String sandboxName) {
+        return RUN_ROOT.resolve("sandboxes").resolve(dataDirKey(dataDir)).resolve(setName).resolve(sandboxName);
     }
 
     /** Deletes a dropped sandbox's work dir (its database's log and socket dir), unless something is still mounted there. */

@@ -7,9 +7,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rewind.cli.nbd.RewindServe;
 import dev.rewind.testfixtures.tools.Tools;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,6 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
  * check that always holds and one that never holds say so after probing only the two ends; no
  * {@code bisect-*} sandbox is left behind; production keeps running throughout and is unchanged,
  * until {@code --restore} brings it back, coordinated, to the last good write (table t is there).
+ * Then, with production's control file overwritten, a bisect with a check that always holds
+ * names the write where PostgreSQL stops starting ("the database did not start" is a failing
+ * check), and only that step's work dir and log are kept.
  */
 class BisectPostgresIT {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -97,6 +102,43 @@ class BisectPostgresIT {
             pg.awaitAcceptingConnections();
             assertEquals("1000", pg.psql("postgres", "select count(*) from t"), "--restore brought production back to the last good write");
             noBisectSandboxLeft(serve);
+            assertEquals(List.of(), bisectWorkDirs(serve), "the steps that answered left no work dir");
+
+            // a write at which PostgreSQL cannot start (its control file overwritten) fails the check there, and its log is kept
+            pg.psql("postgres", "checkpoint");
+            long intact = serve.status().get("lastSeq").asLong();
+            Path control = pg.dir().resolve("mnt-" + PostgresOnRewind.DATA).resolve("pgdata/global/pg_control");
+            Files.write(control, new byte[(int) Files.size(control)]);
+            Tools.run(Duration.ofSeconds(30), "sync", "-f", control.toString()).assertOk();
+            Tools.Result damaged = serve.rewind(BISECT_TIMEOUT, "bisect", RewindServe.SET, "--good", Long.toString(intact),
+                    "--check", "select true", "--json");
+            System.out.println("BisectPostgresIT: bisect over a damaged control file: " + damaged.out());
+            assertEquals(0, damaged.exit(), () -> damaged.describe() + "\n--- serve log:\n" + serve.log());
+            JsonNode d = JSON.readTree(damaged.out());
+            long firstBad = d.get("firstBadSeq").asLong();
+            assertTrue(firstBad > intact, d::toString);
+            JsonNode badStep = null;
+            for (JsonNode step : d.get("steps")) {
+                badStep = step.get("seq").asLong() == firstBad ? step : badStep;
+            }
+            assertTrue(badStep != null && badStep.get("detail").asText().startsWith("the database did not start: ")
+                    && badStep.get("detail").asText().contains("FATAL:"), "the step names the server's reason: " + d);
+            List<Path> kept = bisectWorkDirs(serve);
+            assertTrue(!kept.isEmpty() && kept.stream().allMatch(w -> Files.exists(w.resolve("postgresql.log"))),
+                    "the log of each step that did not start is kept: " + kept);
+            noBisectSandboxLeft(serve);
+            pg.psql("postgres", "checkpoint"); // production writes its control file anew
+        }
+    }
+
+    /** The bisect-* work dirs of the set under /run/rewind/sandboxes. */
+    private static List<Path> bisectWorkDirs(RewindServe serve) throws java.io.IOException {
+        Path ofSet = SandboxDatabases.workDir(serve.data.toAbsolutePath().normalize(), RewindServe.SET, "x").getParent();
+        if (!Files.isDirectory(ofSet)) {
+            return List.of();
+        }
+        try (var list = Files.list(ofSet)) {
+            return list.filter(p -> p.getFileName().toString().startsWith(SandboxCheck.NAME_PREFIX)).sorted().toList();
         }
     }
 

@@ -64,8 +64,8 @@ public abstract class SandboxServer {
         Instant deadline = Instant.now().plus(timeout);
         while (true) {
             if (!process.isAlive()) {
-                throw new RewindException("the database server on the sandbox exited (exit " + process.exitValue() + "): "
-                        + lastLogLine() + "; see " + logFile);
+                throw new Exited("the database server on the sandbox exited (exit " + process.exitValue() + "): "
+                        + whyItStopped() + "; see " + logFile);
             }
             Duration left = Duration.between(Instant.now(), deadline);
             try {
@@ -77,6 +77,16 @@ public abstract class SandboxServer {
                             + timeout.toSeconds() + "s: " + lastLogLine() + "; see " + logFile, e);
                 }
             }
+        }
+    }
+
+    /**
+     * The server ended by itself while starting: the database refused the files it found (a
+     * crash recovery that fails, a corrupt page), as opposed to Rewind failing to start it.
+     */
+    public static final class Exited extends RewindException {
+        Exited(String message) {
+            super(message);
         }
     }
 
@@ -110,6 +120,27 @@ public abstract class SandboxServer {
 
     private void signal(String name) throws IOException {
         new Commands(logFile).tryRun(Duration.ofSeconds(30), "kill", "-" + name, Long.toString(process.pid()));
+    }
+
+    /**
+     * The log line that says why a server gave up: its first PANIC or FATAL (PostgreSQL) or
+     * [ERROR] (MariaDB), which names the cause; the lines after it are the shutdown. The last
+     * line when there is none.
+     */
+    String whyItStopped() {
+        try {
+            if (!Files.exists(logFile)) {
+                return "(no log)";
+            }
+            String log = Files.readString(logFile);
+            return log.lines().filter(SandboxServer::saysWhy).findFirst().map(String::strip).orElseGet(() -> Commands.lastLine(log));
+        } catch (IOException e) {
+            return "(log unreadable: " + e.getMessage() + ")";
+        }
+    }
+
+    static boolean saysWhy(String line) {
+        return line.contains("PANIC:") || line.contains("FATAL:") || line.contains("[ERROR]");
     }
 
     private String lastLogLine() {
