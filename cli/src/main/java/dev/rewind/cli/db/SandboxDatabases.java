@@ -257,6 +257,13 @@ public final class SandboxDatabases implements AutoCloseable {
         try {
             if (Files.isDirectory(dir) && !ExportMounts.anyMounted(dir, members)) {
                 DataDir.deleteTree(dir);
+                for (Path emptied = dir.getParent(); !emptied.equals(RUN_ROOT.resolve("sandboxes")); emptied = emptied.getParent()) {
+                    try {
+                        Files.delete(emptied); // the set's and the data dir's directories, once nothing is left in them
+                    } catch (java.nio.file.DirectoryNotEmptyException | java.nio.file.NoSuchFileException e) {
+                        break;
+                    }
+                }
             }
         } catch (IOException e) {
             System.err.println("rewind: leaving " + dir + ": " + e.getMessage());
