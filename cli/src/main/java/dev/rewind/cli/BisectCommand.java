@@ -43,10 +43,14 @@ import picocli.CommandLine.Parameters;
                         + "Runs in 'rewind serve' (it serves the sandboxes' exports); no bisect-* sandbox is left behind "
                         + "(those of a daemon that was killed are dropped when 'rewind serve' starts again)."},
         footer = {"", "Examples:",
-                "  rewind bisect shop --good bookmark:before-upgrade --check \"select to_regclass('public.orders') is not null\"",
-                "  rewind bisect shop --good time:2026-11-25T14:00:00Z --bad 81234 --check 'select count(*) > 0 from pgbench_accounts'",
-                "  rewind bisect shop --good 41000 --check 'select count(*) = 100000 from pgbench_accounts' --restore",
-                "  rewind bisect bank --good bookmark:nightly --check 'select count(*) > 0 from orders' --json"})
+                "  rewind bisect shop --good bookmark:before-upgrade \\",
+                "      --check \"select to_regclass('public.orders') is not null\"",
+                "  rewind bisect shop --good time:2026-11-25T14:00:00Z --bad 81234 \\",
+                "      --check 'select count(*) > 0 from pgbench_accounts'",
+                "  rewind bisect shop --good 41000 --restore \\",
+                "      --check 'select count(*) = 100000 from pgbench_accounts'",
+                "  rewind bisect bank --good bookmark:nightly --json \\",
+                "      --check 'select count(*) > 0 from orders'"})
 final class BisectCommand extends Subcommand {
     @Parameters(index = "0", paramLabel = "SET")
     String setName;

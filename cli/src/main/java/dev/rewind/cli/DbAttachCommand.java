@@ -35,11 +35,16 @@ import picocli.CommandLine.Parameters;
         description = {"Attach the database a set holds. Its password is read from a file (mode 600) or an environment variable, "
                 + "never from the command line or the URL. The connection is checked unless --no-check. Attaching again replaces."},
         footer = {"", "Examples:",
-                "  rewind db attach shop --jdbc jdbc:postgresql://127.0.0.1:5432/shop --user rewind --password-file /etc/rewind/shop.pw",
-                "  rewind db attach shop --jdbc jdbc:postgresql://127.0.0.1:5432/shop --user rewind --password-env SHOP_PW \\",
-                "      --stop-cmd 'pg_ctl -D /srv/pg/data stop' --start-cmd 'pg_ctl -D /srv/pg/data start' \\",
-                "      --validate 'select count(*) > 0 from orders' --mount data=/srv/pg/data --mount wal=/srv/pg/wal",
-                "  rewind db attach bank --jdbc jdbc:mariadb://127.0.0.1:3306/bank --user rewind --password-file bank.pw --consistent-every 15m",
+                "  rewind db attach shop --jdbc jdbc:postgresql://127.0.0.1:5432/shop \\",
+                "      --user rewind --password-file /etc/rewind/shop.pw",
+                "  rewind db attach shop --jdbc jdbc:postgresql://127.0.0.1:5432/shop \\",
+                "      --user rewind --password-env SHOP_PW \\",
+                "      --stop-cmd 'pg_ctl -D /srv/pg/data stop' \\",
+                "      --start-cmd 'pg_ctl -D /srv/pg/data start' \\",
+                "      --validate 'select count(*) > 0 from orders' \\",
+                "      --mount data=/srv/pg/data --mount wal=/srv/pg/wal",
+                "  rewind db attach bank --jdbc jdbc:mariadb://127.0.0.1:3306/bank \\",
+                "      --user rewind --password-file bank.pw --consistent-every 15m",
                 "  rewind db attach app --jdbc jdbc:h2:/srv/app/db --no-check"})
 final class DbAttachCommand extends Subcommand {
     static final Duration DEFAULT_SAMPLE_EVERY = Duration.ofSeconds(1);

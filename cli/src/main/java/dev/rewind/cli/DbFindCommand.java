@@ -30,7 +30,8 @@ import picocli.CommandLine.Parameters;
                 "and the seq just before each: TIME, POSITION, GTID, SEQ BEFORE (exact, or sampled when only samples bound it), "
                 + "and, for the newest, the restore command that undoes it."},
         footer = {"", "Examples:", "  rewind db find shop --sql 'DROP TABLE'",
-                "  rewind db find shop --sql 'TRUNCATE orders' --since 2026-11-25T14:00:00Z --until 2026-11-25T15:00:00Z",
+                "  rewind db find shop --sql 'TRUNCATE orders' \\",
+                "      --since 2026-11-25T14:00:00Z --until 2026-11-25T15:00:00Z",
                 "  rewind db find shop --sql 'DROP TABLE' --json"})
 final class DbFindCommand extends Subcommand {
     @Parameters(index = "0", paramLabel = "SET")

@@ -8,9 +8,11 @@ import picocli.CommandLine.Option;
 
 @Command(name = "init", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Create the data dir and its catalog (an H2 file inside it, or a PostgreSQL database).",
-        footer = {"", "Everything Rewind creates is private to its owner (directories 0700, files 0600) whatever the umask; with",
-                "--group, that group may read it too (0750/0640), e.g. for a backup operator. Nobody else may.",
-                "", "Examples:", "  rewind init", "  rewind init --group backup", "  REWIND_CATALOG_PASSWORD=... rewind init --catalog jdbc:postgresql://127.0.0.1:5432/rewind --catalog-user rewind"})
+        footer = {"", "Everything Rewind creates is private to its owner (directories 0700, files 0600) whatever the umask; with "
+                + "--group, that group may read it too (0750/0640), e.g. for a backup operator. Nobody else may.",
+                "", "Examples:", "  rewind init", "  rewind init --group backup",
+                "  REWIND_CATALOG_PASSWORD=... rewind init --catalog-user rewind \\",
+                "      --catalog jdbc:postgresql://127.0.0.1:5432/rewind"})
 final class InitCommand extends Subcommand {
     @Option(names = "--catalog", paramLabel = "JDBC_URL", description = "Catalog database (default: an H2 file in the data dir).")
     String catalogUrl;

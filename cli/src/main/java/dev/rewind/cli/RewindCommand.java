@@ -25,10 +25,11 @@ import picocli.CommandLine.ScopeType;
                 "  rewind lv create data --vg vg0 --size 2G",
                 "  rewind lv create wal --vg vg0 --size 512M",
                 "  rewind set create shop --member vg0/data --member vg0/wal",
-                "  rewind db attach shop --jdbc jdbc:postgresql://127.0.0.1:5432/shop --user rewind --password-file shop.pw",
+                "  rewind db attach shop --jdbc jdbc:postgresql://127.0.0.1:5432/shop \\",
+                "      --user rewind --password-file shop.pw",
                 "",
-                "Exit codes: 0 ok, 1 refused (the message says why and what to do), 2 bad usage,",
-                "3 corrupt data found, 4 I/O error, 70 internal error.",
+                "Exit codes: 0 ok, 1 refused (the message says why and what to do), 2 bad usage, "
+                        + "3 corrupt data found, 4 I/O error, 70 internal error.",
                 "Environment: REWIND_DATA (default data dir), REWIND_CATALOG_PASSWORD (catalog password)."},
         subcommands = {
                 InitCommand.class,

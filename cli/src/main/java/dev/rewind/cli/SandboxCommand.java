@@ -14,8 +14,8 @@ import picocli.CommandLine.Command;
                 SandboxStopCommand.class},
         footer = {"", "Examples:", "  rewind sandbox create shop before-drop --at bookmark:before-upgrade",
                 "  rewind sandbox create shop at-1403 --at time:2026-11-25T14:03:00Z", "  rewind sandbox list",
-                "  qemu-img info nbd://127.0.0.1:10809/shop/data@sandbox:before-drop",
-                "  rewind sandbox start shop before-drop          # mounts its exports, starts the database, prints how to connect",
+                "  qemu-img info 'nbd+unix:///shop/data@sandbox:before-drop?socket=DATA/nbd.sock'",
+                "  rewind sandbox start shop before-drop    # mounts, starts the database",
                 "  rewind sandbox start shop before-drop --port 55432 --timeout 20m",
                 "  rewind sandbox stop shop before-drop", "  rewind sandbox drop shop before-drop"})
 final class SandboxCommand {

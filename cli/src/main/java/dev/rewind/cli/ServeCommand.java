@@ -57,8 +57,9 @@ import picocli.CommandLine.ParameterException;
                 + "members get every export read-only). --listen serves TCP as well; TCP beyond loopback needs --tls require "
                 + "(x509 certificates in the layout of nbdkit and qemu-nbd: ca-cert.pem, server-cert.pem, server-key.pem) or --insecure.",
                 "", "Examples:", "  rewind serve", "  rewind serve --listen 127.0.0.1:10809",
-                "  rewind serve --listen 0.0.0.0:10809 --tls require --tls-certificates /etc/rewind/tls --tls-verify-peer",
-                "  nbdinfo 'nbds://db1.example.com/shop/data?tls-certificates=/etc/rewind/client-tls'",
+                "  rewind serve --listen 0.0.0.0:10809 --tls require \\",
+                "      --tls-certificates /etc/rewind/tls --tls-verify-peer",
+                "  nbdinfo 'nbds://db1.example.com/shop/data?tls-certificates=client-tls'",
                 "  rewind serve --max-connections 32 --handshake-timeout 5s --reply-timeout 1m",
                 "  qemu-img info 'nbd+unix:///shop/data?socket=rewind-data/nbd.sock'",
                 "  nbdinfo --list 'nbd+unix:///?socket=rewind-data/nbd.sock'"})

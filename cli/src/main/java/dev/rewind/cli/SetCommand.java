@@ -32,8 +32,10 @@ final class SetCommand {
                     "Writes are grouped into transactions, cut by whichever --cut-* rule is met first (none: only on 'rewind cut'); "
                     + "each transaction stores a forward and a backward increment, compressed with --codec."},
             footer = {"", "Examples:", "  rewind set create shop --member vg0/data --member vg0/wal",
-                    "  rewind set create shop --member vg0/data --cut-every 30s --cut-writes 50000 --keep every-write:24h",
-                    "  rewind set create erp --member vg0/data --member vg1/log --member pv:nvme1 --secondary /backup/erp"})
+                    "  rewind set create shop --member vg0/data \\",
+                    "      --cut-every 30s --cut-writes 50000 --keep every-write:24h",
+                    "  rewind set create erp --member vg0/data --member vg1/log --member pv:nvme1 \\",
+                    "      --secondary /backup/erp"})
     static final class Create extends Subcommand {
         @Parameters(index = "0", paramLabel = "NAME", description = "Set name.")
         String name;

@@ -61,11 +61,12 @@ class CliTest {
     }
 
     /**
-     * Each element of a command's description is printed as its own paragraph, so one that
-     * stops mid-sentence breaks {@code --help} in the middle of a line.
+     * Each element of a command's description or footer is printed as its own paragraph, so
+     * one that stops mid-sentence breaks {@code --help} in the middle of a line; and an example
+     * longer than the help's width is wrapped mid-command, so it no longer pastes.
      */
     @Test
-    void everyHelpParagraphEndsItsSentence() {
+    void everyHelpParagraphEndsItsSentenceAndEveryExampleFitsTheWidth() {
         java.util.List<String> broken = new java.util.ArrayList<>();
         java.util.ArrayDeque<picocli.CommandLine> todo = new java.util.ArrayDeque<>(java.util.List.of(Main.commandLine()));
         while (!todo.isEmpty()) {
@@ -77,8 +78,15 @@ class CliTest {
                     broken.add(c.getCommandSpec().qualifiedName() + ": ..." + p.substring(Math.max(0, p.length() - 40)));
                 }
             }
+            int width = c.getCommandSpec().usageMessage().width();
+            for (String line : c.getCommandSpec().usageMessage().footer()) {
+                boolean example = line.startsWith("  ");
+                if (example ? line.length() > width : !line.isBlank() && !line.strip().matches("(?s).*[.:)!?]$")) {
+                    broken.add(c.getCommandSpec().qualifiedName() + " footer: " + line);
+                }
+            }
         }
-        assertTrue(broken.isEmpty(), "help paragraphs that stop mid-sentence: " + broken);
+        assertTrue(broken.isEmpty(), "help paragraphs that stop mid-sentence, or examples wider than the help: " + broken);
     }
 
     @Test
