@@ -102,7 +102,8 @@ final class BisectCommand extends Subcommand {
             if (data.daemon() == null) {
                 throw new RewindException("bisect needs 'rewind serve' running: it serves the sandboxes' exports the database starts on");
             }
-            runBisect(data, out, set, goodSeq, badSeq, new SandboxCheck(data, set, check, startTimeout), startTimeout);
+            runBisect(data, out, set, goodSeq, badSeq, new SandboxCheck(data, set, check, startTimeout, DaemonRequest::isClientGone),
+                    startTimeout);
         }
     }
 

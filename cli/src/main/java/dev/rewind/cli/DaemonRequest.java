@@ -6,15 +6,25 @@ import java.nio.file.Path;
 
 /**
  * A command the daemon runs on a client's behalf: the daemon's data dir, open sets and
- * catalog, the client's working directory for relative paths, and whether the client's
- * stderr is a terminal (progress is drawn there, not on the daemon's). Bound to the thread
- * that runs the command.
+ * catalog, the client's working directory for relative paths, whether the client's stderr
+ * is a terminal (progress is drawn there, not on the daemon's), and whether the client has
+ * gone. Bound to the thread that runs the command.
  */
-public record DaemonRequest(Path dataDir, Path workingDir, boolean terminal, DataDir.Daemon daemon, Catalog catalog) {
+public record DaemonRequest(Path dataDir, Path workingDir, boolean terminal, java.util.function.BooleanSupplier clientGone,
+        DataDir.Daemon daemon, Catalog catalog) {
     private static final ThreadLocal<DaemonRequest> CURRENT = new ThreadLocal<>();
 
     static DaemonRequest current() {
         return CURRENT.get();
+    }
+
+    /**
+     * Whether the client of the command this thread runs for the daemon has gone (Ctrl-C);
+     * false outside the daemon, where Ctrl-C ends the process itself.
+     */
+    static boolean isClientGone() {
+        DaemonRequest r = CURRENT.get();
+        return r != null && r.clientGone().getAsBoolean();
     }
 
     /** Runs {@code args} as this request and returns the exit code. */

@@ -375,8 +375,8 @@ final class ServeCommand extends Subcommand {
             };
             String nbdAddress = address == null ? null : address.getHostString() + ":" + nbd.port();
             control = ControlServer.start(data.path(),
-                    (workingDir, args, terminal, stdout, stderr) -> new DaemonRequest(data.path(), workingDir, terminal, daemon, catalog)
-                            .run(args, stdout, stderr),
+                    (call, stdout, stderr) -> new DaemonRequest(data.path(), call.workingDir(), call.terminal(), call.clientGone(), daemon,
+                            catalog).run(call.args(), stdout, stderr),
                     socket.toString(), nbdAddress);
             ControlServer controlServer = control;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -11,6 +11,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
@@ -27,7 +28,9 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,11 +65,17 @@ public final class ControlServer implements AutoCloseable {
     /** Runs one {@code rewind} command line for a client of the control API. */
     @FunctionalInterface
     public interface CommandRunner {
-        /**
-         * Runs {@code args} with relative paths resolved against the client's {@code workingDir};
-         * {@code terminal}: the client's stderr is a terminal (draw progress there). Returns the exit code.
-         */
-        int run(Path workingDir, String[] args, boolean terminal, PrintWriter out, PrintWriter err);
+        /** Runs {@code call}; returns the exit code. */
+        int run(Invocation call, PrintWriter out, PrintWriter err);
+    }
+
+    /**
+     * One command line of a client: {@code args} with relative paths resolved against the
+     * client's {@code workingDir}; {@code terminal}, whether the client's stderr is a terminal
+     * (draw progress there); {@code clientGone}, true once a streaming client has closed its
+     * connection (Ctrl-C), for a long command to stop at its next safe point.
+     */
+    public record Invocation(Path workingDir, String[] args, boolean terminal, BooleanSupplier clientGone) {
     }
 
     /** The media type of a streamed answer (see the class comment). */
@@ -158,7 +167,7 @@ public final class ControlServer implements AutoCloseable {
             try {
                 Object r = handle(in);
                 if (r instanceof Request request && request.stream()) {
-                    stream(request, out);
+                    stream(request, client, out);
                     return;
                 }
                 reply = r instanceof Request request ? runBuffered(request) : (Reply) r;
@@ -186,26 +195,48 @@ public final class ControlServer implements AutoCloseable {
     private Reply runBuffered(Request r) throws JsonProcessingException {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int exit = commands.run(r.cwd(), r.args(), r.terminal(), new PrintWriter(out, true), new PrintWriter(err, true));
+        int exit = commands.run(new Invocation(r.cwd(), r.args(), r.terminal(), () -> false), new PrintWriter(out, true),
+                new PrintWriter(err, true));
         return new Reply(200, JSON.writeValueAsString(Map.of("exit", exit, "stdout", out.toString(), "stderr", err.toString())));
     }
 
-    /** Runs {@code r}, sending its output as it is flushed, then its exit code (see the class comment). */
-    private void stream(Request r, OutputStream socket) throws IOException {
+    /**
+     * Runs {@code r}, sending its output as it is flushed, then its exit code (see the class
+     * comment). A thread waits on the connection meanwhile: the client sends nothing after its
+     * request, so the end of its input means it has gone (Ctrl-C), which the command is told.
+     */
+    private void stream(Request r, SocketChannel client, OutputStream socket) throws IOException {
         socket.write(("HTTP/1.1 200 OK\r\nContent-Type: " + STREAM_TYPE + "\r\nConnection: close\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII));
         socket.flush();
+        AtomicBoolean gone = new AtomicBoolean();
+        Thread watcher = new Thread(() -> {
+            ByteBuffer b = ByteBuffer.allocate(256);
+            try {
+                while (client.read(b.clear()) >= 0) {
+                    // a client says nothing more after its request; whatever it sends is ignored
+                }
+            } catch (IOException e) {
+                // closed under us: the command has ended, or the connection broke
+            }
+            gone.set(true);
+        }, "rewind-control-client-watch");
+        watcher.setDaemon(true);
+        watcher.start();
         StreamedText out = new StreamedText("stdout", socket);
         StreamedText err = new StreamedText("stderr", socket);
         int exit;
         try (PrintWriter o = new PrintWriter(out, true); PrintWriter e = new PrintWriter(err, true)) {
             try {
-                exit = commands.run(r.cwd(), r.args(), r.terminal(), o, e);
+                exit = commands.run(new Invocation(r.cwd(), r.args(), r.terminal(), gone::get), o, e);
             } catch (RuntimeException ex) {
                 LOG.warn("control request failed", ex);
                 e.println("rewind: internal error in rewind serve: " + ex + " (its log has the details)");
                 exit = 70;
             }
+        }
+        if (gone.get()) {
+            LOG.warn("rewind {}: ended with exit {} after its client had gone", String.join(" ", r.args()), exit);
         }
         StreamedText.send(socket, Map.of("exit", exit));
     }

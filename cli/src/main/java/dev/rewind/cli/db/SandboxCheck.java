@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
 /**
@@ -41,9 +42,15 @@ public final class SandboxCheck implements Probe {
     private final String sql;
     private final Duration startTimeout;
     private final SandboxDatabases databases;
+    private final BooleanSupplier stop;
 
-    /** {@code data} must be run by the daemon (it serves the sandboxes' exports); refused otherwise. */
-    public SandboxCheck(DataDir data, CapturedSet set, String sql, Duration startTimeout) {
+    /**
+     * {@code data} must be run by the daemon (it serves the sandboxes' exports); refused
+     * otherwise. {@code stop}: true when the bisect should end before its next step (the
+     * client that asked for it has gone).
+     */
+    public SandboxCheck(DataDir data, CapturedSet set, String sql, Duration startTimeout, BooleanSupplier stop) {
+        this.stop = stop;
         this.databases = SandboxDatabases.of(data, "bisect");
         this.data = data;
         this.set = set;
@@ -55,6 +62,10 @@ public final class SandboxCheck implements Probe {
     public Verdict at(long seq) throws IOException {
         if (Thread.currentThread().isInterrupted()) {
             throw new InterruptedIOException("bisect of set " + set.name() + " interrupted before seq " + seq);
+        }
+        if (stop.getAsBoolean()) {
+            throw new InterruptedIOException("bisect of set " + set.name() + " stopped before seq " + seq
+                    + ": the client that asked for it has gone (Ctrl-C)");
         }
         Sandboxes sandboxes = data.sandboxes();
         String name = freeName(sandboxes, seq);

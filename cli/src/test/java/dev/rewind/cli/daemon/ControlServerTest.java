@@ -47,18 +47,18 @@ class ControlServerTest {
     private String token;
 
     /** What the next command does after it is recorded; by default it prints where it ran. */
-    private volatile ControlServer.CommandRunner then = (cwd, args, terminal, out, err) -> {
-        out.print("ran in " + cwd);
+    private volatile ControlServer.CommandRunner then = (call, out, err) -> {
+        out.print("ran in " + call.workingDir());
         return 0;
     };
 
     @BeforeEach
     void start() throws IOException {
-        server = ControlServer.start(data, (cwd, args, terminal, out, err) -> {
+        server = ControlServer.start(data, (call, out, err) -> {
             synchronized (ran) {
-                ran.add(List.of(args));
+                ran.add(List.of(call.args()));
             }
-            return then.run(cwd, args, terminal, out, err);
+            return then.run(call, out, err);
         }, data.resolve("nbd.sock").toString(), null);
         token = DaemonFiles.readToken(data);
     }
@@ -140,7 +140,7 @@ class ControlServerTest {
     @Test
     void aStreamingClientGetsEachLineWhileTheCommandRunsThenTheExitCode() throws Exception {
         CountDownLatch firstSeen = new CountDownLatch(1);
-        then = (cwd, args, terminal, out, err) -> {
+        then = (call, out, err) -> {
             out.println("step 1: seq 40 holds");
             try {
                 assertTrue(firstSeen.await(30, TimeUnit.SECONDS), "the client never saw the first line");
@@ -149,7 +149,7 @@ class ControlServerTest {
             }
             err.print("\rrestoring: 50%");
             err.flush();
-            out.println("terminal " + terminal);
+            out.println("terminal " + call.terminal());
             return 3;
         };
         byte[] body = "{\"args\":[\"bisect\",\"shop\"],\"cwd\":\"/srv\",\"terminal\":true}".getBytes(StandardCharsets.UTF_8);
@@ -172,7 +172,7 @@ class ControlServerTest {
 
     @Test
     void aCommandThatFailsInsideTheDaemonEndsTheStreamWithExit70AndALine() throws Exception {
-        then = (cwd, args, terminal, out, err) -> {
+        then = (call, out, err) -> {
             out.println("before");
             throw new IllegalStateException("boom");
         };
@@ -187,7 +187,7 @@ class ControlServerTest {
     @Test
     void theCommandLineClientPrintsWhatTheDaemonPrintsAsItComes() throws Exception {
         CountDownLatch clientPrinted = new CountDownLatch(1);
-        then = (cwd, args, terminal, out, err) -> {
+        then = (call, out, err) -> {
             out.println("step 1");
             try {
                 assertTrue(clientPrinted.await(30, TimeUnit.SECONDS), "the client printed nothing while the command ran");
@@ -225,6 +225,39 @@ class ControlServerTest {
         assertEquals(0, exit);
         assertEquals("step 1\n{\"json\": \"with \\\"quotes\\\" and \\n\"}\n", seen.toString());
         assertEquals("a warning\n", err.toString());
+    }
+
+    @Test
+    void aCommandIsToldWhenItsStreamingClientHasGoneAndABufferedOneNever() throws Exception {
+        CountDownLatch running = new CountDownLatch(1);
+        CountDownLatch toldGone = new CountDownLatch(1);
+        then = (call, out, err) -> {
+            assertTrue(!call.clientGone().getAsBoolean(), "gone before it went");
+            running.countDown();
+            for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30); System.nanoTime() < end; ) {
+                if (call.clientGone().getAsBoolean()) {
+                    toldGone.countDown();
+                    return 130;
+                }
+                Thread.onSpinWait();
+            }
+            return 0;
+        };
+        byte[] body = "{\"args\":[\"bisect\"],\"cwd\":\"/srv\"}".getBytes(StandardCharsets.UTF_8);
+        try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            c.connect(UnixDomainSocketAddress.of(server.socket()));
+            write(c, "POST /v1/run HTTP/1.1\r\nAuthorization: Bearer " + token + "\r\nAccept: " + ControlServer.STREAM_TYPE
+                    + "\r\nContent-Length: " + body.length + "\r\n\r\n" + new String(body, StandardCharsets.UTF_8));
+            assertTrue(running.await(30, TimeUnit.SECONDS), "the command never ran");
+        } // the client goes, as on Ctrl-C
+        assertTrue(toldGone.await(30, TimeUnit.SECONDS), "the command was never told its client had gone");
+
+        then = (call, out, err) -> {
+            out.print(call.clientGone().getAsBoolean() ? "gone" : "here");
+            return 0;
+        };
+        assertEquals("here", JSON.readTree(post("/v1/run", "Bearer " + token, "{\"args\":[],\"cwd\":\"/\"}").body)
+                .get("stdout").asText(), "a client that waits for the whole answer is never taken for gone");
     }
 
     /** The command line's client of this server (find() skips a daemon in its own process). */

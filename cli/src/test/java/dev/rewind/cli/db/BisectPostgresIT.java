@@ -7,11 +7,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rewind.cli.nbd.RewindServe;
 import dev.rewind.testfixtures.tools.Tools;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -75,6 +79,24 @@ class BisectPostgresIT {
                     steps.size() + " steps for " + transactions + " transactions and " + writes + " writes between");
             assertTrue(steps.get(2).get("boundary").asBoolean(), "whole transactions first: " + steps);
             assertTrue(r.get("restoreCommand").asText().contains("--to-seq " + seqBefore), r::toString);
+            noBisectSandboxLeft(serve);
+
+            // each step reaches the client as it ends; the client going (Ctrl-C) stops the bisect at its next step
+            Process interrupted = serve.startRewind("bisect", RewindServe.SET, "--good", "bookmark:before", "--check", TABLE_EXISTS);
+            BufferedReader printed = new BufferedReader(new InputStreamReader(interrupted.getInputStream(), StandardCharsets.UTF_8));
+            String line = printed.readLine();
+            while (line != null && !line.startsWith("step 1:")) {
+                line = printed.readLine();
+            }
+            assertTrue(line != null && interrupted.isAlive(), "step 1 was printed while the bisect went on");
+            interrupted.destroyForcibly();
+            interrupted.waitFor();
+            for (long end = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+                    !serve.log().contains("after its client had gone") && System.nanoTime() < end; ) {
+                Thread.sleep(200);
+            }
+            assertTrue(serve.log().contains("after its client had gone") && !serve.log().contains("ended with exit 0 after its client"),
+                    "the daemon's log says the bisect stopped early: " + serve.log());
             noBisectSandboxLeft(serve);
 
             Tools.Result always = serve.rewind(BISECT_TIMEOUT, "bisect", RewindServe.SET, "--good", "bookmark:before", "--check", "select true");

@@ -215,6 +215,13 @@ public final class RewindServe implements AutoCloseable {
         return Tools.run(timeout, cmd);
     }
 
+    /** Starts {@code rewind --data DIR args...} and returns at once: its stdout to read as it prints, stderr discarded. */
+    public Process startRewind(String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(java(), "-jar", jar().toString(), "--data", data.toString()));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    }
+
     public Tools.Result ok(String... args) {
         return rewind(args).assertOk();
     }
