@@ -65,7 +65,13 @@ public final class ControlClient {
         if (info.controlSocket() == null) {
             throw notAnswering("daemon.json names no control socket (a daemon of an older version?)");
         }
-        try (SocketChannel socket = SocketChannel.open(UnixDomainSocketAddress.of(info.controlSocket()))) {
+        SocketChannel connected;
+        try {
+            connected = SocketChannel.open(UnixDomainSocketAddress.of(info.controlSocket()));
+        } catch (IOException e) {
+            throw notAnswering(e.getMessage());
+        }
+        try (SocketChannel socket = connected) {
             InputStream in;
             Head head;
             try {

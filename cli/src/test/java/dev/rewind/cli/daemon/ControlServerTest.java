@@ -260,6 +260,17 @@ class ControlServerTest {
                 .get("stdout").asText(), "a client that waits for the whole answer is never taken for gone");
     }
 
+    @Test
+    void aDaemonThatDoesNotAnswerIsOneLineSayingWhatToDo() throws Exception {
+        server.close();
+        ControlClient stale = client();
+        dev.rewind.volumeset.RewindException e = org.junit.jupiter.api.Assertions.assertThrows(dev.rewind.volumeset.RewindException.class,
+                () -> stale.forward(new String[] {"status"}, new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter())));
+        assertTrue(e.getMessage().contains("does not answer on its control socket") && e.getMessage().endsWith("stop it or remove its daemon.json"),
+                e.getMessage());
+        assertEquals(1, e.getMessage().lines().count());
+    }
+
     /** The command line's client of this server (find() skips a daemon in its own process). */
     private ControlClient client() {
         return new ControlClient(new DaemonFiles.Info(ProcessHandle.current().pid(), server.socket().toString(), null, null), token);
