@@ -157,12 +157,24 @@ class BisectPostgresIT {
                     }
                 }
             }
+            for (Path emptied = bisectWorkDirsParent(serve); emptied.getFileName().toString().length() > 0
+                    && !emptied.getFileName().toString().equals("sandboxes"); emptied = emptied.getParent()) {
+                try {
+                    Files.deleteIfExists(emptied);
+                } catch (java.nio.file.DirectoryNotEmptyException e) {
+                    break;
+                }
+            }
         }
+    }
+
+    private static Path bisectWorkDirsParent(RewindServe serve) {
+        return SandboxDatabases.workDir(serve.data.toAbsolutePath().normalize(), RewindServe.SET, "x").getParent();
     }
 
     /** The bisect-* work dirs of the set under /run/rewind/sandboxes. */
     private static List<Path> bisectWorkDirs(RewindServe serve) throws java.io.IOException {
-        Path ofSet = SandboxDatabases.workDir(serve.data.toAbsolutePath().normalize(), RewindServe.SET, "x").getParent();
+        Path ofSet = bisectWorkDirsParent(serve);
         if (!Files.isDirectory(ofSet)) {
             return List.of();
         }
