@@ -11,7 +11,6 @@ import dev.rewind.dbadapters.bisect.BisectResult;
 import dev.rewind.dbadapters.bisect.BisectStep;
 import dev.rewind.dbadapters.bisect.Probe;
 import dev.rewind.increments.transaction.Transaction;
-import dev.rewind.volumeset.Durations;
 import dev.rewind.volumeset.RewindException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -177,11 +176,7 @@ final class BisectCommand extends Subcommand {
     }
 
     private Duration startTimeout() {
-        try {
-            return Durations.parse(timeout);
-        } catch (RewindException e) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--timeout '" + timeout + "': " + e.getMessage());
-        }
+        return durationOption("--timeout", timeout);
     }
 
     /** Where a step's seq lies in the set's transactions, in words. */

@@ -101,11 +101,11 @@ final class DbAttachCommand extends Subcommand {
             new Credentials(user, pwFile, null).password(); // exists, readable, and the owner's only
         }
         Map<String, String> mountDirs = mountDirs(data, set);
-        Duration consistent = consistentEvery == null || isOff(consistentEvery) ? null : duration("--consistent-every", consistentEvery);
+        Duration consistent = consistentEvery == null || isOff(consistentEvery) ? null : durationOption("--consistent-every", consistentEvery);
         if (consistent != null && consistent.compareTo(MIN_CONSISTENT_EVERY) < 0) {
             throw new ParameterException(spec.commandLine(), "--consistent-every '" + consistentEvery + "' is too short; give 1s or more, or off");
         }
-        Duration sample = sampleEvery == null ? DEFAULT_SAMPLE_EVERY : duration("--sample-every", sampleEvery);
+        Duration sample = sampleEvery == null ? DEFAULT_SAMPLE_EVERY : durationOption("--sample-every", sampleEvery);
         DatabaseAttachment a = new DatabaseAttachment(setName, engine.label(), jdbcUrl.strip(), user, pwFile == null ? null : pwFile.toString(),
                 passwordEnv, blankToNull(stopCommand), blankToNull(startCommand), validations, mountDirs, consistent, sample,
                 Times.micros(Instant.now()));
@@ -170,13 +170,6 @@ final class DbAttachCommand extends Subcommand {
         return dirs;
     }
 
-    private Duration duration(String option, String text) {
-        try {
-            return Durations.parse(text);
-        } catch (RewindException e) {
-            throw new ParameterException(spec.commandLine(), option + " '" + text + "': " + e.getMessage());
-        }
-    }
 
     private static boolean isOff(String text) {
         String t = text.strip().toLowerCase(Locale.ROOT);

@@ -246,11 +246,7 @@ final class RestoreCommand extends Subcommand {
     }
 
     private java.time.Duration startTimeout() {
-        try {
-            return dev.rewind.volumeset.Durations.parse(startTimeout);
-        } catch (RewindException e) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--start-timeout '" + startTimeout + "': " + e.getMessage());
-        }
+        return durationOption("--start-timeout", startTimeout);
     }
 
     private PositionTarget resolvePosition(Catalog catalog, CapturedSet set) throws java.io.IOException {

@@ -6,14 +6,12 @@ import dev.rewind.cli.db.SandboxDatabases;
 import dev.rewind.cli.db.StartedSandbox;
 import dev.rewind.dbadapters.sandbox.SandboxJdbcUrl;
 import dev.rewind.volumeset.Durations;
-import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.DatabaseAttachment;
 import java.time.Duration;
 import java.util.OptionalInt;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParameterException;
 
 /**
  * {@code rewind sandbox start}: in the daemon, mounts the sandbox's exports and starts a private
@@ -44,14 +42,7 @@ final class SandboxStartCommand extends Subcommand {
     @Override
     void run(DataDir data, Output out) throws Exception {
         SandboxDatabases databases = SandboxDatabases.of(data, "sandbox start");
-        Duration wait = DEFAULT_TIMEOUT;
-        if (timeout != null) {
-            try {
-                wait = Durations.parse(timeout);
-            } catch (RewindException e) {
-                throw new ParameterException(spec.commandLine(), "--timeout '" + timeout + "': " + e.getMessage());
-            }
-        }
+        Duration wait = timeout == null ? DEFAULT_TIMEOUT : durationOption("--timeout", timeout);
         StartedSandbox s = databases.start(data, setName, sandboxName,
                 port == null ? OptionalInt.empty() : OptionalInt.of(port), wait,
                 step -> out.line("%-22s %6s  %s", step.name(), Durations.format(step.took()), step.detail()));

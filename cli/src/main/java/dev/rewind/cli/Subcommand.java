@@ -31,6 +31,15 @@ abstract class Subcommand implements Callable<Integer> {
         return spec.commandLine().getOut();
     }
 
+    /** The value {@code text} of the duration option {@code option}; a malformed one is bad usage naming both. */
+    java.time.Duration durationOption(String option, String text) {
+        try {
+            return dev.rewind.volumeset.Durations.parse(text);
+        } catch (dev.rewind.volumeset.RewindException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), option + " '" + text + "': " + e.getMessage());
+        }
+    }
+
     /** Whether a running daemon should run this command (it holds the sets and the catalog). */
     boolean runsInDaemon() {
         return true;
