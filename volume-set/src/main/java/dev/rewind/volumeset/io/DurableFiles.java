@@ -7,8 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayDeque;
-import java.util.Deque;
 
 /**
  * Making new files and directory entries survive power loss. A written file is durable only
@@ -34,13 +32,7 @@ public final class DurableFiles {
      * what Rewind keeps), or with null inherit from their parent ({@link PrivateFiles}).
      */
     public static Path createDirectories(Path dir, FileAccess access) throws IOException {
-        Path abs = dir.toAbsolutePath().normalize();
-        Deque<Path> missing = new ArrayDeque<>();
-        for (Path p = abs; p != null && !Files.isDirectory(p); p = p.getParent()) {
-            missing.push(p);
-        }
-        PrivateFiles.createDirectories(abs, access);
-        for (Path created : missing) {
+        for (Path created : PrivateFiles.createMissingDirectories(dir, access)) {
             forceDirectory(created.getParent());
         }
         return dir;

@@ -105,6 +105,16 @@ public final class PrivateFiles {
      * keeps); null: each inherits from its parent. Existing directories are left as they are.
      */
     public static Path createDirectories(Path dir, FileAccess access) throws IOException {
+        createMissingDirectories(dir, access);
+        return dir;
+    }
+
+    /**
+     * {@link #createDirectories(Path, FileAccess)}, returning the directories that were
+     * missing, outermost first (those someone else made meanwhile included): what
+     * {@link DurableFiles} must force the parents of.
+     */
+    static List<Path> createMissingDirectories(Path dir, FileAccess access) throws IOException {
         Path abs = dir.toAbsolutePath().normalize();
         Deque<Path> missing = new ArrayDeque<>();
         for (Path p = abs; p != null && !Files.isDirectory(p); p = p.getParent()) {
@@ -121,7 +131,7 @@ public final class PrivateFiles {
             }
             apply(p, access == null ? inheritedFrom(p.getParent()) : of(p, access), true);
         }
-        return dir;
+        return List.copyOf(missing);
     }
 
     /** Creates the new file {@code file} (refused if it exists), inheriting from its directory. */
