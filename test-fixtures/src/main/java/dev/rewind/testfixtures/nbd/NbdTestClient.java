@@ -146,32 +146,30 @@ public final class NbdTestClient implements AutoCloseable {
      * NBD_CMD_DISC before closing.
      */
     public static NbdTestClient open(int port, String export) throws IOException {
-        NbdTestClient c = connect(port);
-        try {
-            c.go(export);
-            c.disconnectOnClose = true;
-            return c;
-        } catch (IOException | RuntimeException | Error e) {
-            c.close();
-            throw e;
-        }
+        return connect(port).goOrClose(export);
     }
 
     /** Like {@link #open(int, String)}, through TLS: NBD_OPT_STARTTLS first, then NBD_OPT_GO. */
     public static NbdTestClient openTls(int port, String export, javax.net.ssl.SSLContext context) throws IOException {
         NbdTestClient plain = connect(port);
+        NbdTestClient tls;
         try {
-            NbdTestClient c = plain.startTls(context);
-            try {
-                c.go(export);
-                c.disconnectOnClose = true;
-                return c;
-            } catch (IOException | RuntimeException | Error e) {
-                c.close();
-                throw e;
-            }
+            tls = plain.startTls(context);
         } catch (IOException | RuntimeException | Error e) {
             plain.close();
+            throw e;
+        }
+        return tls.goOrClose(export); // closing the TLS socket closes the one under it
+    }
+
+    /** NBD_OPT_GO for {@code export} on this connection, ready for commands; the connection is closed if that fails. */
+    private NbdTestClient goOrClose(String export) throws IOException {
+        try {
+            go(export);
+            disconnectOnClose = true;
+            return this;
+        } catch (IOException | RuntimeException | Error e) {
+            close();
             throw e;
         }
     }
