@@ -50,7 +50,7 @@ final class SandboxDropCommand extends Subcommand {
             }
         }
         data.sandboxes().drop(setName, name);
-        SandboxDatabases.forget(data, setName, data.volumes().findSet(setName).members().stream().map(m -> m.name()).toList(), name);
+        SandboxDatabases.forget(data, setName, name);
         out.line("dropped sandbox %s of set %s (seq %d); %s of its writes deleted, the set untouched", name, setName, r.seq(),
                 Sizes.format(overlay));
         out.json(Output.map("set", setName, "name", name, "seq", r.seq(), "dropped", true, "overlayBytes", overlay));

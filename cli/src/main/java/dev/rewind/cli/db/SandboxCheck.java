@@ -11,7 +11,6 @@ import dev.rewind.dbadapters.coordinate.StepListener;
 import dev.rewind.dbadapters.sandbox.ExportMounts;
 import dev.rewind.dbadapters.sandbox.SandboxServer;
 import dev.rewind.volumeset.RewindException;
-import dev.rewind.volumeset.catalog.MemberRecord;
 import dev.rewind.volumeset.catalog.SandboxRecord;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -116,8 +115,7 @@ public final class SandboxCheck implements Probe {
                     + set.name() + " " + name + " --force", e);
         }
         if (left == null && !keepLog) {
-            SandboxDatabases.forget(data, set.name(), data.volumes().findSet(set.name()).members().stream().map(MemberRecord::name).toList(),
-                    name);
+            SandboxDatabases.forget(data, set.name(), name);
         }
         if (left != null && failure != null) {
             throw new RewindException(failure.getMessage() + "; also " + left.getMessage(), failure);
@@ -141,13 +139,13 @@ public final class SandboxCheck implements Probe {
                 continue;
             }
             try {
-                List<String> members = data.volumes().findSet(s.setName()).members().stream().map(MemberRecord::name).toList();
+                List<String> members = SandboxDatabases.memberNames(data, s.setName());
                 Path workDir = SandboxDatabases.workDir(data, s.setName(), s.name());
                 if (ExportMounts.anyMounted(workDir, members)) {
                     ExportMounts.forceUnmount(workDir, members);
                 }
                 sandboxes.drop(s.setName(), s.name());
-                SandboxDatabases.forget(data, s.setName(), members, s.name());
+                SandboxDatabases.forget(data, s.setName(), s.name());
                 lines.add("dropped sandbox " + s.name() + " of set " + s.setName() + " (seq " + s.seq() + "), left by a bisect that did not finish");
             } catch (IOException | RuntimeException e) {
                 lines.add("sandbox " + s.name() + " of set " + s.setName() + " is left by a bisect that did not finish and could not be dropped ("

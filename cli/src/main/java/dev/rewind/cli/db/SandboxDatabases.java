@@ -103,7 +103,7 @@ public final class SandboxDatabases implements AutoCloseable {
         String setName = sandbox.setName();
         Map<String, String> settings = serverSettings(catalog, attachment, listener);
         int chosenPort = port.isPresent() ? requireFree(port.getAsInt()) : freePort();
-        List<String> members = data.volumes().findSet(setName).members().stream().map(MemberRecord::name).toList();
+        List<String> members = memberNames(data, setName);
         Path workDir = workDir(data, setName, sandbox.name());
         if (ExportMounts.anyMounted(workDir, members)) {
             ExportMounts.forceUnmount(workDir, members); // what a daemon that died left behind
@@ -251,8 +251,14 @@ public final class SandboxDatabases implements AutoCloseable {
         return RUN_ROOT.resolve("sandboxes").resolve(dataDirKey(dataDir)).resolve(setName).resolve(sandboxName);
     }
 
+    /** The names of set {@code setName}'s members, which name a sandbox's mount points. */
+    static List<String> memberNames(DataDir data, String setName) {
+        return data.volumes().findSet(setName).members().stream().map(MemberRecord::name).toList();
+    }
+
     /** Deletes a dropped sandbox's work dir (its database's log and socket dir), unless something is still mounted there. */
-    public static void forget(DataDir data, String setName, List<String> members, String sandboxName) {
+    public static void forget(DataDir data, String setName, String sandboxName) {
+        List<String> members = memberNames(data, setName);
         Path dir = workDir(data, setName, sandboxName);
         try {
             if (Files.isDirectory(dir) && !ExportMounts.anyMounted(dir, members)) {
