@@ -79,6 +79,16 @@ class PrivateFilesTest {
     }
 
     @Test
+    void onlyADirectoryReadableByItsGroupAloneHandsTheGroupDown() throws IOException {
+        for (String open : new String[] {"rwxr-xr-x", "rwxr-x--x", "rwxr-xr--"}) {
+            Path dir = Files.createDirectory(tmp.resolve(open));
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString(open));
+            assertEquals("rw-------", mode(PrivateFiles.createFile(dir.resolve("segment"))), "inside " + open);
+            assertEquals("rwx------", mode(PrivateFiles.createDirectories(dir.resolve("sub"))), "inside " + open);
+        }
+    }
+
+    @Test
     void aPvFileGetsTheAccessItIsCreatedWith() throws IOException {
         assertEquals("rw-------", mode(PrivateFiles.createFile(tmp.resolve("pv0.img"), FileAccess.OWNER_ONLY)));
         Path shared = PrivateFiles.createFile(tmp.resolve("pv1.img"), FileAccess.group(group));
