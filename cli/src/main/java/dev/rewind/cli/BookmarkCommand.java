@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -26,7 +27,9 @@ import picocli.CommandLine.Parameters;
  * ({@code rewind bookmark shop -- list} names a bookmark "list").
  */
 @Command(name = "bookmark", mixinStandardHelpOptions = true,
-        description = {"Name the newest write of a set (or a given seq), to restore to it later by name.",
+        description = {"Name the newest write of a set (or a given seq), to restore to it later by name. The seq is made durable "
+                + "and, unless it is older than the newest cut, a transaction boundary (the open transaction is cut there), so "
+                + "it lasts past the every-write horizon; an older seq stays an exact write, kept while the bookmark exists.",
                 "Names: 1 to " + BookmarkCommand.MAX_NAME_LENGTH + " characters, no control characters. "
                         + "A bookmark called list or delete: put -- before the set name (rewind bookmark -- shop list).",
                 "--consistent takes it through the set's attached database (rewind db attach): the database's files are made "
@@ -67,9 +70,7 @@ final class BookmarkCommand extends Subcommand {
             return;
         }
         try (CapturedSet set = data.openSet(setName)) {
-            set.flush();
-            long at = seq != null ? seq : set.lastSeq();
-            set.checkRestorable(at);
+            long at = set.bookmarkPoint(seq != null ? OptionalLong.of(seq) : OptionalLong.empty());
             Instant now = Instant.now();
             BookmarkRecord b = new BookmarkRecord(setName, name, at, Times.micros(now), false, null);
             data.catalog().insertBookmark(b);

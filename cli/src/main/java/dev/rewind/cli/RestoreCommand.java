@@ -19,6 +19,7 @@ import java.util.Map;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "restore", mixinStandardHelpOptions = true, sortOptions = false,
@@ -77,8 +78,13 @@ final class RestoreCommand extends Subcommand {
     @Option(names = "--clone-to", paramLabel = "DIR", description = "Write DIR/<member>.img for every member instead of restoring in place.")
     Path cloneTo;
 
-    @Option(names = "--disconnect", description = "With rewind serve running: drop the set's NBD clients first instead of refusing.")
+    @Option(names = "--disconnect", description = "With rewind serve running: drop the set's NBD clients first instead of refusing. "
+            + "Needs --force: to a database or file system on those volumes this is a disk pulled out while it runs; "
+            + "--coordinated is the way to restore under a running database.")
     boolean disconnect;
+
+    @Option(names = "--force", description = "With --disconnect: yes, drop the clients even if a database is running on them.")
+    boolean force;
 
     @Option(names = "--coordinated", description = "In place, through the attached database: stop command, restore, start command, wait for connections, validation queries.")
     boolean coordinated;
@@ -117,6 +123,11 @@ final class RestoreCommand extends Subcommand {
     void run(DataDir data, Output out) throws Exception {
         Catalog catalog = data.catalog();
         data.volumes().findSet(setName);
+        if (disconnect && !force) {
+            throw new ParameterException(spec.commandLine(), "--disconnect drops the set's NBD clients while they run: a database or "
+                    + "file system on them sees its disk pulled out and may crash. To restore under a running database use "
+                    + "--coordinated (it stops and starts it); to drop the clients anyway add --force");
+        }
         if (coordinated && (cloneTo != null || disconnect || target.resume)) {
             throw new RewindException("--coordinated restores in place with the database stopped; it cannot be combined with "
                     + (cloneTo != null ? "--clone-to" : disconnect ? "--disconnect (the stop command releases the volumes)" : "--resume"));
@@ -203,8 +214,10 @@ final class RestoreCommand extends Subcommand {
             throw new RewindException(coordinated
                     ? "set " + setName + " still has " + clients + " connected NBD client(s) after the stop command: its volumes are "
                             + "in use; make the stop command release them (unmount, disconnect)"
-                    : "set " + setName + " has " + clients + " connected NBD client(s); stop them first, "
-                            + "or give --disconnect to drop them before restoring in place");
+                    : "set " + setName + " has " + clients + " connected NBD client(s) on its live exports; stop what uses them "
+                            + "first" + (data.catalog().databases().attachment(setName).isPresent()
+                                    ? ", or restore with --coordinated, which stops and starts the attached database"
+                                    : " (a database on them: attach it with rewind db attach and restore with --coordinated)"));
         }
         return held;
     }

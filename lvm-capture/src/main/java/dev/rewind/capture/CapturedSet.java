@@ -9,6 +9,7 @@ import dev.rewind.increments.replica.ReplicaImage;
 import dev.rewind.increments.restore.Clone;
 import dev.rewind.increments.restore.InPlaceRestore;
 import dev.rewind.increments.restore.InterruptedRestore;
+import dev.rewind.increments.restore.RestoreIntent;
 import dev.rewind.increments.restore.RestorePlan;
 import dev.rewind.increments.restore.RestoreResult;
 import dev.rewind.increments.restore.SetHistory;
@@ -65,7 +66,9 @@ public final class CapturedSet implements AutoCloseable {
     private final SetHistory history;
     private final TransactionService transactions;
     private volatile Duration keepEveryWrite;
-    private volatile Supplier<OptionalLong> historyPins = OptionalLong::empty;
+    private volatile Supplier<long[]> historyPins = () -> new long[0];
+    /** Seqs that restores and clones running now read: kept like {@link #historyPins} while they run. */
+    private final java.util.Collection<Long> readersPins = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final CaptureOptions options;
     private final RecoveryReport recovery;
     private final InPlaceRestore inPlace;
@@ -98,8 +101,13 @@ public final class CapturedSet implements AutoCloseable {
                         data == null ? RecordType.WRITE_ZEROES : RecordType.WRITE, JournalRecord.FLAG_RESTORE, offset, length, data));
         // last: its cut thread starts here, once nothing else in opening can fail
         this.transactions = new TransactionService(set.name(), journal, cutter, new CutTrigger(options.cutRules(), options.clock()),
-                options.codec(), options.clock());
-        transactions.addListener(t -> applyHorizon());
+                options.codec(), options.clock(), inPlace::isUnfinished);
+        // not at a restore's own cuts: the one before it must not drop the journal its target is read from
+        transactions.addListener(t -> {
+            if (t.reason() != CutReason.RESTORE) {
+                applyHorizon();
+            }
+        });
         for (PrimaryMember m : primaries.members()) {
             devices.add(new MemberDevice(m));
         }
@@ -240,6 +248,35 @@ public final class CapturedSet implements AutoCloseable {
         return transactions.cut(reason);
     }
 
+    /**
+     * The seq a new bookmark names, made to last: {@code seq}, or the newest write if empty. A
+     * seq after the newest transaction boundary becomes one (the open transaction is cut there,
+     * which also makes it durable: a power cut cannot move it, and its seq is never given to
+     * another write); an older one is durable already and stays an exact write, which the
+     * every-write horizon keeps while the bookmark exists ({@link #historyPins}). Refused on a set
+     * whose restore in place is running or was cut short: it holds a state no one wrote.
+     */
+    public long bookmarkPoint(OptionalLong seq) throws IOException {
+        checkNotFailed();
+        Optional<RestoreIntent> unfinished = inPlace.unfinishedIntent();
+        if (unfinished.isPresent()) {
+            throw new RewindException("set " + set.name() + " is in the middle of a restore in place to seq "
+                    + unfinished.get().targetSeq() + "; a bookmark now would name a state no one wrote. Finish it first ('"
+                    + InterruptedRestore.resumeCommand(set.name()) + "' if it was cut short)");
+        }
+        if (seq.isPresent()) {
+            checkRestorable(seq.getAsLong());
+        }
+        long at;
+        try {
+            at = transactions.boundaryForBookmark(seq);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new RewindException(e.getMessage());
+        }
+        checkRestorable(at);
+        return at;
+    }
+
     public List<Transaction> transactions() {
         return transactionLog.all();
     }
@@ -260,11 +297,40 @@ public final class CapturedSet implements AutoCloseable {
     }
 
     /**
-     * Where to ask for the oldest seq some reader still needs (a sandbox's): the every-write
-     * horizon keeps the journal that seq is read from. Asked at each application of the horizon.
+     * Where to ask for the seqs that must stay placeable: those sandboxes read and bookmarks
+     * name. The every-write horizon keeps the journal that each of them which is not a
+     * transaction boundary is read from. Asked at each application of the horizon.
      */
-    public void historyPins(Supplier<OptionalLong> oldestPinnedSeq) {
-        this.historyPins = oldestPinnedSeq;
+    public void historyPins(Supplier<long[]> pinnedSeqs) {
+        this.historyPins = pinnedSeqs;
+    }
+
+    /** The oldest pinned seq that needs the journal to be read (one that is not a transaction boundary). */
+    private OptionalLong oldestPinNeedingJournal() {
+        return java.util.stream.LongStream.concat(java.util.Arrays.stream(historyPins.get()),
+                        readersPins.stream().mapToLong(Long::longValue))
+                .filter(seq -> !transactionLog.isBoundary(seq)).min();
+    }
+
+    /** What a pinned read returns. */
+    @FunctionalInterface
+    private interface PinnedRead<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs {@code read} with {@code seq} pinned, so that no application of the every-write
+     * horizon meanwhile (a cut of the rules, of the scheduler) drops the journal it reads; the
+     * seq is checked once the pin holds.
+     */
+    private <T> T pinnedWhile(long seq, PinnedRead<T> read) throws IOException {
+        readersPins.add(seq);
+        try {
+            checkRestorable(seq);
+            return read.run();
+        } finally {
+            readersPins.remove(seq);
+        }
     }
 
     /** The set as it was at {@code seq}, for reading many times; see {@link SetHistory#view(long)}. */
@@ -280,7 +346,7 @@ public final class CapturedSet implements AutoCloseable {
     private void applyHorizon() throws IOException {
         Duration horizon = keepEveryWrite;
         if (horizon != null) {
-            long freed = history.dropJournalBefore(options.clock().instant().minus(horizon), historyPins.get());
+            long freed = history.dropJournalBefore(options.clock().instant().minus(horizon), this::oldestPinNeedingJournal);
             if (freed > 0) {
                 LOG.info("set {}: freed {} bytes of journal older than {} (every-write horizon); seqs from {} stay exact",
                         set.name(), freed, Durations.format(horizon), history.oldestExactSeq());
@@ -382,9 +448,20 @@ public final class CapturedSet implements AutoCloseable {
 
     // ---- points in time ----
 
-    /** Checks that {@code seq} is within the history on hand, with a message that says what is. */
+    /**
+     * Checks that {@code seq} is a point the history on hand can bring back and that a user may
+     * be handed: not inside the writes of a restore in place (finished, running or cut short).
+     * The message says what is.
+     */
     public void checkRestorable(long seq) {
-        history.checkRestorable(seq);
+        history.checkPlaceable(seq);
+        Optional<RestoreIntent> unfinished = inPlace.unfinishedIntent();
+        if (unfinished.isPresent() && seq >= unfinished.get().firstRestoreSeq()) {
+            throw new RewindException("seq " + seq + " of set " + set.name() + " lies inside a restore in place that has not finished "
+                    + "(its writes begin at seq " + unfinished.get().firstRestoreSeq() + "); the newest point before it is seq "
+                    + (unfinished.get().firstRestoreSeq() - 1) + ", and '" + InterruptedRestore.resumeCommand(set.name())
+                    + "' finishes one that was cut short");
+        }
     }
 
     /**
@@ -411,13 +488,28 @@ public final class CapturedSet implements AutoCloseable {
      * seq before them undoes it.
      */
     public RestoreResult restoreInPlace(long targetSeq, ProgressListener progress) throws IOException {
-        checkRestorable(targetSeq);
-        return inPlace.restoreTo(targetSeq, progress);
+        return pinnedWhile(targetSeq, () -> asOneTransaction(() -> inPlace.restoreTo(targetSeq, progress)));
     }
 
     /** Finishes the restore in place that was interrupted, so that the set equals its target exactly. */
     public RestoreResult resumeRestore(ProgressListener progress) throws IOException {
-        return inPlace.resume(progress);
+        return asOneTransaction(() -> inPlace.resume(progress));
+    }
+
+    /**
+     * A restore in place is a transaction of its own: cut just before its first write (so the
+     * point to undo it to is a boundary), never inside it, and just after its last. A restore
+     * that continues or supersedes one cut short adds to the writes already after the last
+     * boundary, which began with such a cut.
+     */
+    private RestoreResult asOneTransaction(TransactionService.TransactionBody<RestoreResult> restore) throws IOException {
+        checkNotFailed();
+        boolean continuing = inPlace.isUnfinished();
+        try {
+            return transactions.asOneTransaction(CutReason.RESTORE, !continuing, restore);
+        } finally {
+            transactions.poke(); // cuts held back while it ran may be due
+        }
     }
 
     /** The restore in place found cut short (at open, or failed since), with how far it got; empty if none. */
@@ -448,7 +540,7 @@ public final class CapturedSet implements AutoCloseable {
      * that member at {@code targetSeq}; see {@link Clone}.
      */
     public List<Path> cloneTo(long targetSeq, Path dir, ProgressListener progress) throws IOException {
-        return Clone.write(history, primaries, targetSeq, journal.lastSeq(), dir, progress);
+        return pinnedWhile(targetSeq, () -> Clone.write(history, primaries, targetSeq, journal.lastSeq(), dir, progress));
     }
 
     /** Reads and checks every journal record, increment chunk and replica chunk; returns the records verified. */

@@ -100,7 +100,8 @@ public final class SetSecondary {
         SetLock lock = SetLock.acquire(set.name(), dir);
         List<AutoCloseable> opened = new ArrayList<>();
         try {
-            Journal journal = Journal.open(dir.resolve("journal"), set.uuid(), 1, options.journalSegmentBytes(), options.clock());
+            Journal journal = Journal.open(dir.resolve("journal"), set.uuid(), 1, options.journalSegmentBytes(), options.clock(),
+                    TransactionLog.committedSeq(dir.resolve("transactions")));
             opened.add(journal);
             long[] sizes = primaries.members().stream().mapToLong(PrimaryMember::sizeBytes).toArray();
             DirtyRegionLog drl = DirtyRegionLog.open(dir.resolve("drl"), set.regionSizeBytes(), sizes);

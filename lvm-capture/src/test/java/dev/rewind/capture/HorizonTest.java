@@ -155,7 +155,13 @@ class HorizonTest {
         List<Long> kept = new ArrayList<>();
         for (long s = 0; s <= head; s++) {
             boolean exact = s >= oldestExact;
-            if (exact || bounds.contains(s)) {
+            if (images.get((int) s) == null) {
+                long seq = s;
+                RewindException e = assertThrows(RewindException.class, () -> set.readAt(seq, 0, 0, ByteBuffer.allocate(1)),
+                        what + ": seq " + s + " lies inside a restore");
+                assertTrue(e.getMessage().contains("restore in place") || e.getMessage().contains("every-write history"),
+                        what + ": " + e.getMessage());
+            } else if (exact || bounds.contains(s)) {
                 kept.add(s);
                 readWhole(set, images.get((int) s), s, what);
             } else {
@@ -186,7 +192,8 @@ class HorizonTest {
             CaptureModelTest.deleteTree(dir);
         }
         // a restore in place to a kept seq, then its undo; the model follows the restore's writes
-        long target = r.nextBoolean() ? bounds.get(r.nextInt(bounds.size())) : oldestExact + (long) (r.nextDouble() * (head - oldestExact));
+        long target = set.history().placeableAtOrBefore(r.nextBoolean() ? bounds.get(r.nextInt(bounds.size()))
+                : oldestExact + (long) (r.nextDouble() * (head - oldestExact)));
         ImageModel before = images.get(images.size() - 1);
         RestoreResult res = set.restoreInPlace(target, ProgressListener.NONE);
         images.get((int) target).assertPrimaryEquals(set, what + ": restore in place to seq " + target);
@@ -219,6 +226,9 @@ class HorizonTest {
         }
         for (int m = 0; m < target.memberCount(); m++) {
             ImageModel.assertSameBytes("the restore's records rebuild member " + m, target.bytes(m), images.get(images.size() - 1).bytes(m));
+        }
+        for (long s = res.firstSeq(); s < res.lastSeq(); s++) {
+            images.set((int) s, null); // inside the restore: a state no one wrote, never offered
         }
     }
 

@@ -280,6 +280,32 @@ class JournalCorruptionTest {
         }
     }
 
+    /**
+     * One flipped byte in the newest record of the newest segment looks like a torn tail, but
+     * a committed transaction holds that write (its cut forced the journal through it): it is
+     * corruption, named and refused, and the journal is left as it is, so the seq is never given
+     * to another write.
+     */
+    @Test
+    void flippedByteInTheNewestRecordOfACommittedTransactionIsRefusedNotTruncated() throws IOException {
+        try (TestSet t = fill(7)) {
+            try (CapturedSet set = t.open(SMALL_SEGMENTS)) {
+                set.cut(dev.rewind.increments.transaction.CutReason.DEMAND).orElseThrow();
+            }
+            List<Path> segs = segments();
+            Path newest = segs.get(segs.size() - 1);
+            Rec last = records(newest).stream().filter(x -> x.type() == TYPE_WRITE).reduce((a, b) -> b).orElseThrow();
+            assertEquals(model.lastKey(), last.seq(), "the last WRITE is the newest seq");
+            flipByte(newest, last.position() + RECORD_HEADER + last.payloadBytes() / 2);
+            byte[] damaged = Files.readAllBytes(newest);
+
+            CorruptDataException e = assertThrows(CorruptDataException.class, () -> t.open(SMALL_SEGMENTS).close());
+            assertNamesPlace(e, newest, last.position());
+            assertTrue(e.getMessage().contains("committed transaction"), e.getMessage());
+            assertArrayEquals(damaged, Files.readAllBytes(newest), "the refused open cut nothing off");
+        }
+    }
+
     /** What a crash (or a bad disk) can leave after the last whole record of the newest segment. */
     enum Garbage {
         RANDOM_BYTES,

@@ -2,6 +2,8 @@ package dev.rewind.capture;
 
 import dev.rewind.increments.restore.InterruptedRestore;
 import dev.rewind.increments.restore.RestoreResult;
+import dev.rewind.increments.transaction.CutReason;
+import dev.rewind.increments.transaction.Transaction;
 import dev.rewind.increments.restore.RestorePlan;
 import dev.rewind.testfixtures.model.ImageModel;
 import dev.rewind.testfixtures.set.TestSet;
@@ -290,12 +292,21 @@ class RestoreModelTest {
                     () -> set.devices().get(0).write(0, ByteBuffer.wrap(new byte[1]), false), at("writes are refused"));
             assertTrue(refused.getMessage().contains("interrupted restore") && refused.getMessage().contains("--resume s"),
                     at(refused.getMessage()));
+            long boundaryBefore = set.transactions().isEmpty() ? 0 : set.transactions().get(set.transactions().size() - 1).lastSeq();
+            assertTrue(set.cut(CutReason.DEMAND).isEmpty(), at("no cut falls inside a restore cut short"));
+            assertThrows(RewindException.class, () -> set.bookmarkPoint(java.util.OptionalLong.empty()),
+                    at("no bookmark on a half-restored set"));
+            assertThrows(RewindException.class, () -> set.checkRestorable(set.lastSeq()), at("its head is no point to offer"));
             long beforeRestoreHead = head;
             head = set.lastSeq();
             if (r.nextInt(4) != 0) {
                 long planned = set.planRestore(target).totalBytes();
                 RestoreResult res = set.resumeRestore(ProgressListener.NONE);
                 assertEquals(beforeRestoreHead + 1, res.firstSeq(), at("a resumed restore keeps its first seq: " + res));
+                Transaction own = set.transactions().get(set.transactions().size() - 1);
+                assertEquals(boundaryBefore + 1, own.firstSeq(), at("the restore, cut short and resumed, is one transaction: " + own));
+                assertEquals(set.lastSeq(), own.lastSeq(), at("cut after its last write: " + own));
+                assertEquals(beforeRestoreHead, boundaryBefore, at("cut just before its first write"));
                 finished(target, res, planned);
                 resumes++;
                 // undo: the seq before the restore's first write is the image it replaced

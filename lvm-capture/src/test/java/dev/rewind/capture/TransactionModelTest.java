@@ -1,6 +1,8 @@
 package dev.rewind.capture;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -17,6 +19,7 @@ import dev.rewind.increments.transaction.Transaction;
 import dev.rewind.testfixtures.model.ImageModel;
 import dev.rewind.testfixtures.seed.Seeds;
 import dev.rewind.testfixtures.set.TestSet;
+import dev.rewind.volumeset.RewindException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -87,6 +90,8 @@ class TransactionModelTest {
         CutRules rules;
         int clones;
         int restores;
+        /** Seqs inside the writes of a restore in place (all but its last): never to be offered or placed. */
+        final java.util.TreeSet<Long> insideRestores = new java.util.TreeSet<>();
         int reopens;
         int demandCuts;
 
@@ -266,6 +271,15 @@ class TransactionModelTest {
                 recordBytes.add((long) rec.lengthBytes());
             }
             assertEquals(head(), set.lastSeq(), at(what + ": lastSeq"));
+            if (res.changedAnything()) {
+                Transaction own = set.transactions().stream().filter(tx -> tx.lastSeq() == res.lastSeq()).findFirst()
+                        .orElseThrow(() -> new AssertionError(at(what + ": a cut ends the restore: " + set.transactions())));
+                assertEquals(res.firstSeq(), own.firstSeq(), at(what + ": the restore is a transaction of its own: " + own));
+                assertEquals(CutReason.RESTORE, own.reason(), at(what + ": its reason: " + own));
+                for (long s = res.firstSeq(); s < res.lastSeq(); s++) {
+                    insideRestores.add(s);
+                }
+            }
             for (int m = 0; m < wanted.memberCount(); m++) {
                 ImageModel.assertSameBytes(at(what + ": the restore's records rebuild member " + m + " of the target"),
                         wanted.bytes(m), current().bytes(m));
@@ -281,6 +295,10 @@ class TransactionModelTest {
         }
 
         void readAtRandomSeq() throws IOException {
+            if (!insideRestores.isEmpty() && r.nextInt(4) == 0) {
+                refuseInsideARestore(insideRestores.ceiling((long) (r.nextDouble() * (insideRestores.last() + 1))));
+                return;
+            }
             long seq = randomSeq();
             ImageModel image = images.get((int) seq);
             int m = r.nextInt(image.memberCount());
@@ -301,14 +319,41 @@ class TransactionModelTest {
             }
         }
 
-        /** A random seq: a transaction boundary half the time, otherwise any write. */
+        /**
+         * A seq inside a restore's writes is refused by every read path, naming the nearest
+         * points outside it, which read as the model has them.
+         */
+        void refuseInsideARestore(long seq) throws IOException {
+            String what = "seq " + seq + " inside a restore";
+            RewindException e = assertThrows(RewindException.class, () -> set.readAt(seq, 0, 0, ByteBuffer.allocate(1)), at(what));
+            assertThrows(RewindException.class, () -> set.cloneTo(seq, tmp.resolve("refused"), ProgressListener.NONE), at(what));
+            assertThrows(RewindException.class, () -> set.restoreInPlace(seq, ProgressListener.NONE), at(what));
+            assertThrows(RewindException.class, () -> set.bookmarkPoint(java.util.OptionalLong.of(seq)), at(what));
+            java.util.regex.Matcher named = java.util.regex.Pattern.compile("seq (\\d+)").matcher(
+                    e.getMessage().substring(e.getMessage().indexOf("nearest")));
+            int points = 0;
+            while (named.find()) {
+                long p = Long.parseLong(named.group(1));
+                assertFalse(insideRestores.contains(p), at(what + ": the refusal names seq " + p + ", outside any restore: " + e.getMessage()));
+                readWholeAt(p, what + ": a point its refusal names");
+                points++;
+            }
+            assertTrue(points > 0, at(what + ": the refusal names the nearest points: " + e.getMessage()));
+            assertEquals(head(), set.lastSeq(), at(what + ": a refused restore journals nothing"));
+        }
+
+        /** A random seq that is not inside a restore's writes: a transaction boundary half the time, otherwise any write. */
         long randomSeq() {
             List<Transaction> all = set.transactions();
             if (!all.isEmpty() && r.nextBoolean()) {
                 int i = r.nextInt(all.size() + 1);
                 return i == all.size() ? all.get(0).firstSeq() - 1 : all.get(i).lastSeq();
             }
-            return (long) (r.nextDouble() * (head() + 1));
+            long seq = (long) (r.nextDouble() * (head() + 1));
+            while (insideRestores.contains(seq)) {
+                seq--;
+            }
+            return seq;
         }
 
         long lastBoundary() {
@@ -404,8 +449,9 @@ class TransactionModelTest {
                     assertTrue(rules.bytes() > 0 && tx.bytes() - recordBytes.get((int) tx.lastSeq()) < rules.bytes(),
                             at(what + ": a cut by the bytes rule ends at the write that reached " + rules.bytes() + " bytes"));
                 }
-                assertTrue(tx.reason() == CutReason.DEMAND || tx.reason() == CutReason.WRITES || tx.reason() == CutReason.BYTES,
-                        at(what + ": only the rules in force cut"));
+                assertTrue(tx.reason() == CutReason.DEMAND || tx.reason() == CutReason.WRITES || tx.reason() == CutReason.BYTES
+                        || tx.reason() == CutReason.RESTORE, at(what + ": only the rules in force and restores cut"));
+                assertFalse(insideRestores.contains(tx.lastSeq()), at(what + ": no cut falls inside a restore's writes"));
                 expectedFirst = tx.lastSeq() + 1;
             }
         }

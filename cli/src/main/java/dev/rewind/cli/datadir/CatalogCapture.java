@@ -44,7 +44,7 @@ public final class CatalogCapture {
         CapturedSet set = Sets.open(new dev.rewind.volumeset.manager.VolumeManager(catalog), name, options(settings, checkpointInterval));
         try {
             IncrementStore store = set.history().increments();
-            set.historyPins(() -> catalog.sandboxes().oldestPinnedSeq(name));
+            set.historyPins(() -> catalog.historyPins(name));
             set.transactionService().addListener(t -> catalog.insertTransactions(List.of(record(name, store, t))));
             insertMissing(catalog, set);
             return set;

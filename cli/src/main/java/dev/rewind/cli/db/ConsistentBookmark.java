@@ -13,10 +13,11 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
+import java.util.OptionalLong;
 
 /**
  * Takes a consistent bookmark: the adapter brings the database's files to a consistent state
- * and, at that instant, the set is flushed and its newest durable seq is the bookmark's seq;
+ * and, at that instant, the set is cut at its newest write, which is the bookmark's seq (durable, a boundary);
  * the bookmark is stored as consistent with the database's position
  * ({@link ConsistentPoint#describe()}). Used by {@code rewind bookmark --consistent} and by the
  * scheduled job, which names its bookmarks {@code auto-<UTC time to the second>}.
@@ -42,10 +43,7 @@ public final class ConsistentBookmark {
         if (catalog.findBookmark(set.name(), name).isPresent()) {
             throw new RewindException("set " + set.name() + " already has a bookmark named " + name + "; choose another name");
         }
-        ConsistentPoint point = adapter.consistentPoint(name, () -> {
-            set.flush();
-            return set.flushedSeq();
-        });
+        ConsistentPoint point = adapter.consistentPoint(name, () -> set.bookmarkPoint(OptionalLong.empty()));
         set.checkRestorable(point.seq());
         BookmarkRecord b = new BookmarkRecord(set.name(), name, point.seq(), Times.micros(clock.instant()), true, point.describe());
         catalog.insertBookmark(b);

@@ -80,8 +80,7 @@ public final class QuickstartStory {
             try (H2OnSet h2 = H2OnSet.mount(set, "data", "bank"); Bank bank = Bank.open(h2.jdbcUrl(), ledger)) {
                 bank.createAccounts();
                 bank.checkpoint();
-                set.flush();
-                long setupSeq = set.lastSeq();
+                long setupSeq = set.bookmarkPoint(java.util.OptionalLong.empty());
                 data.catalog().insertBookmark(new BookmarkRecord("shop", "accounts-opened", setupSeq, Times.micros(Instant.now()), false, null));
                 say("2. An H2 database on 'data' opens %d accounts of %d each (seq 1..%d; bookmark 'accounts-opened' = seq %d).",
                         Bank.ACCOUNTS, Bank.OPENING_BALANCE, setupSeq, setupSeq);

@@ -247,7 +247,7 @@ class NbdClientsIT {
     }
 
     @Test
-    void restoreInPlaceIsRefusedWhileClientsAreConnectedAndDisconnectDropsThem() throws Exception {
+    void restoreInPlaceIsRefusedWhileClientsAreConnectedAndDisconnectWithForceDropsThem() throws Exception {
         String qemuIo = Tools.requireTool("qemu-io", "qemu-utils");
         Tools.requireTool("qemu-img", "qemu-utils");
         long r0 = serve.json("bookmark", SET, "r0", "--json").get("seq").asLong();
@@ -268,11 +268,15 @@ class NbdClientsIT {
             String line = refused.err().strip();
             assertEquals(1, line.lines().count(), refused::describe);
             assertTrue(line.contains("2 connected NBD client"), () -> "the refusal names the client count: " + line);
-            assertTrue(line.contains("--disconnect"), () -> "the refusal says how to go ahead: " + line);
+            assertTrue(line.contains("--coordinated") && !line.contains("--disconnect"),
+                    () -> "the refusal advises what is safe for a running database, not pulling its disk: " + line);
+            Tools.Result unforced = serve.rewind("restore", SET, "--to-bookmark", "r0", "--disconnect");
+            assertEquals(2, unforced.exit(), unforced::describe);
+            assertTrue(unforced.err().contains("--force") && unforced.err().contains("--coordinated"), unforced::describe);
             command(commands, out, err, "read -P 0xee " + junkOff + " " + junkLen, "read " + junkLen + "/" + junkLen);
             assertFalse(out.snapshot().contains("failed"), "the refused restore changed nothing: " + out.snapshot());
 
-            JsonNode restored = serve.json("restore", SET, "--to-bookmark", "r0", "--disconnect", "--json");
+            JsonNode restored = serve.json("restore", SET, "--to-bookmark", "r0", "--disconnect", "--force", "--json");
             assertEquals(r0, restored.get("targetSeq").asLong());
             assertTrue(raw.closedByServerWithin(Duration.ofSeconds(10)), "--disconnect closed the raw client's connection");
             command(commands, out, err, "read 0 512", "failed"); // qemu-io's connection was dropped: its next read fails

@@ -90,7 +90,18 @@ public final class Journal implements AutoCloseable {
      * @param firstSeq the seq the journal starts at when it is empty
      */
     public static Journal open(Path dir, UUID setUuid, long firstSeq, long segmentSizeBytes, Clock clock) throws IOException {
-        JournalLoader.Loaded loaded = JournalLoader.load(dir, setUuid, firstSeq, Times.micros(clock.instant()), false);
+        return open(dir, setUuid, firstSeq, segmentSizeBytes, clock, 0);
+    }
+
+    /**
+     * As {@link #open(Path, UUID, long, long, Clock)}, for a journal whose writes up to
+     * {@code committedSeq} are known to have been made durable (a committed transaction holds
+     * them): a bad record at or below it is corruption, refused with its location, never cut
+     * off as a torn tail, and a journal that ends before it is refused as having lost records.
+     */
+    public static Journal open(Path dir, UUID setUuid, long firstSeq, long segmentSizeBytes, Clock clock, long committedSeq)
+            throws IOException {
+        JournalLoader.Loaded loaded = JournalLoader.load(dir, setUuid, firstSeq, Times.micros(clock.instant()), false, committedSeq);
         try {
             loaded.index().active().segment().force();
         } catch (IOException | RuntimeException e) {
@@ -107,7 +118,7 @@ public final class Journal implements AutoCloseable {
      * throw {@link IllegalStateException}. Index files are used when valid, never rewritten.
      */
     public static Journal openReadOnly(Path dir, UUID setUuid) throws IOException {
-        JournalLoader.Loaded loaded = JournalLoader.load(dir, setUuid, 0, 0, true);
+        JournalLoader.Loaded loaded = JournalLoader.load(dir, setUuid, 0, 0, true, 0);
         return new Journal(dir, setUuid, DEFAULT_SEGMENT_BYTES, Clock.systemUTC(), loaded, true);
     }
 

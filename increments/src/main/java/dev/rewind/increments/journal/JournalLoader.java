@@ -17,7 +17,9 @@ import org.slf4j.LoggerFactory;
  * checks each header and that their seqs follow on, maps the index file of every sealed
  * segment (scanning the segment and rewriting its index only when that file is missing or
  * bad), and scans the newest segment: a torn tail there is truncated (or, read-only, left and
- * ignored), a bad record anywhere else is corruption and refused. Leaves files it cannot
+ * ignored), a bad record anywhere else is corruption and refused. A bad record is no torn tail
+ * either if flush marks after it show it was forced, or if its seq is one that a committed
+ * transaction holds (the cut forced the journal through it first). Leaves files it cannot
  * account for alone, except the leftovers of its own crashes: a half-created newest segment,
  * a temp index file, an index file whose segment was deleted.
  */
@@ -34,22 +36,25 @@ final class JournalLoader {
     private final Path dir;
     private final UUID setUuid;
     private final boolean readOnly;
+    /** Every write up to this seq was durable (a committed transaction holds it): a bad record there is never a torn tail. */
+    private final long committedSeq;
     private long truncatedBytes;
     /** Temp index files and index files whose segment is gone: removed once the journal has loaded. */
     private final List<Path> leftovers = new ArrayList<>();
 
-    private JournalLoader(Path dir, UUID setUuid, boolean readOnly) {
+    private JournalLoader(Path dir, UUID setUuid, boolean readOnly, long committedSeq) {
         this.dir = dir;
         this.setUuid = setUuid;
         this.readOnly = readOnly;
+        this.committedSeq = committedSeq;
     }
 
     /**
      * Loads the journal in {@code dir}, creating its first segment (starting at {@code firstSeq})
      * if it has none; read-only, a directory without segments is an error.
      */
-    static Loaded load(Path dir, UUID setUuid, long firstSeq, long nowMicros, boolean readOnly) throws IOException {
-        return new JournalLoader(dir, setUuid, readOnly).load(firstSeq, nowMicros);
+    static Loaded load(Path dir, UUID setUuid, long firstSeq, long nowMicros, boolean readOnly, long committedSeq) throws IOException {
+        return new JournalLoader(dir, setUuid, readOnly, committedSeq).load(firstSeq, nowMicros);
     }
 
     private Loaded load(long firstSeq, long nowMicros) throws IOException {
@@ -121,6 +126,14 @@ final class JournalLoader {
             throw e;
         }
         JournalIndex index = new JournalIndex(parts.toArray(new JournalIndex.Part[0]));
+        long lastSeq = index.lastSeq();
+        if (lastSeq < committedSeq) {
+            for (JournalSegment seg : segments) {
+                seg.close();
+            }
+            throw new CorruptDataException(dir, 0, "the journal ends at seq " + lastSeq + " but the set's transaction log has committed "
+                    + "its writes up to seq " + committedSeq + ": durable journal records are missing");
+        }
         return new Loaded(index, truncatedBytes, lastTimeMicros(parts), this::rebuild);
     }
 
@@ -194,7 +207,7 @@ final class JournalLoader {
      * bad one is corruption; returns the entries found.
      */
     static SegmentEntries scanSealedHeaders(Path dir, JournalSegment seg) throws IOException {
-        return new JournalLoader(dir, null, true).scan(seg, false, false);
+        return new JournalLoader(dir, null, true, 0).scan(seg, false, false);
     }
 
     /**
@@ -219,6 +232,10 @@ final class JournalLoader {
                 h = null;
             }
             if (h == null) {
+                if (newest && expectedSeq <= committedSeq) {
+                    throw new CorruptDataException(seg.path(), pos, why[0] + " (seq " + expectedSeq + " belongs to a committed "
+                            + "transaction, which made it durable up to seq " + committedSeq + ": corruption, not a torn tail)");
+                }
                 if (!newest || seg.flushMarksCovering(pos, expectedSeq) >= 2) {
                     throw new CorruptDataException(seg.path(), pos, why[0]
                             + (newest ? " (flush marks after it show it had been forced: corruption, not a torn tail)" : ""));

@@ -65,6 +65,11 @@ public final class InPlaceRestore {
         return unfinished != null;
     }
 
+    /** The intent of the restore running or cut short, if any: its writes begin at its {@code firstRestoreSeq}. */
+    public Optional<RestoreIntent> unfinishedIntent() {
+        return Optional.ofNullable(unfinished);
+    }
+
     /** The restore that was cut short, with how far its journaled writes got; empty while none is (or while one runs). */
     public Optional<InterruptedRestore> interrupted() {
         RestoreIntent intent = unfinished;

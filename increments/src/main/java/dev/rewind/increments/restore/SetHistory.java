@@ -7,6 +7,7 @@ import dev.rewind.increments.increment.IncrementFile;
 import dev.rewind.increments.journal.Journal;
 import dev.rewind.increments.journal.RecordType;
 import dev.rewind.increments.replica.ReplicaImage;
+import dev.rewind.increments.transaction.CutReason;
 import dev.rewind.increments.transaction.IncrementStore;
 import dev.rewind.increments.transaction.Transaction;
 import dev.rewind.increments.transaction.TransactionLog;
@@ -20,6 +21,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -109,7 +111,10 @@ public final class SetHistory {
         return transactions.boundaryAtOrAfter(journalStart).orElse(transactions.lastSeq());
     }
 
-    /** Checks that {@code seq} can be brought back, with a message that says what can. */
+    /**
+     * Checks that {@code seq} can be brought back, with a message that says what can. Cheap,
+     * for every read; a point named by a user goes through {@link #checkPlaceable} as well.
+     */
     public void checkRestorable(long seq) {
         if (seq > journal.lastSeq()) {
             throw new RewindException("seq " + seq + " is beyond the newest write of set " + setName + " (seq " + journal.lastSeq() + ")");
@@ -119,11 +124,91 @@ public final class SetHistory {
                     + " (oldest restorable seq is " + oldestSeq() + ")");
         }
         if (seq < oldestExactSeq() && !transactions.isBoundary(seq)) {
-            long before = transactions.boundaryAtOrBefore(seq);
-            long after = transactions.boundaryAtOrAfter(seq).orElse(transactions.lastSeq());
             throw new RewindException("seq " + seq + " of set " + setName + " is older than the every-write history (which starts at seq "
-                    + oldestExactSeq() + "); only transaction boundaries remain there: the nearest are seq " + before + " and seq " + after);
+                    + oldestExactSeq() + "); only transaction boundaries remain there: the nearest are " + nearestPoints(seq));
         }
+    }
+
+    /**
+     * Checks that {@code seq} is a point a user may be handed: restorable, and not inside the
+     * writes of a restore in place (a state that no one wrote: half the blocks at the restore's
+     * target, half as they were). Refused with the nearest points outside it.
+     */
+    public void checkPlaceable(long seq) {
+        lock.readLock().lock(); // not while the journal is being dropped: see dropJournalBefore
+        try {
+            checkRestorable(seq);
+            if (isInsideRestore(seq)) {
+                throw new RewindException("seq " + seq + " of set " + setName + " lies inside the writes of a restore in place, a state "
+                        + "that no one wrote; the nearest points outside it are " + nearestPoints(seq));
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** "seq A and seq B": the nearest placeable points before and after {@code seq}, for a refusal. */
+    private String nearestPoints(long seq) {
+        long before = placeableAtOrBefore(seq);
+        long after = placeableAtOrAfter(seq);
+        return after < 0 || after == before ? "seq " + before : "seq " + before + " and seq " + after;
+    }
+
+    /**
+     * Whether {@code seq} lies inside the writes of a restore in place: the write at it and the
+     * one after it are both a restore's, and it is not the end of a restore (a restore cuts a
+     * boundary after its last write). Where the journal no longer holds them, the transaction
+     * log's mark says it for boundaries ({@link Transaction#startsInsideRestore}). The newest
+     * write is never inside a finished restore; an unfinished one is the open set's to know.
+     */
+    public boolean isInsideRestore(long seq) {
+        int i = transactions.indexHolding(seq);
+        Transaction holding = i < 0 ? null : transactions.at(i);
+        if (holding != null && holding.lastSeq() == seq && holding.reason() == CutReason.RESTORE) {
+            return false;
+        }
+        if (seq >= journal.firstSeq() && seq + 1 <= journal.lastSeq()) {
+            return journal.record(seq).isRestore() && journal.record(seq + 1).isRestore();
+        }
+        int next = transactions.indexHolding(seq + 1);
+        return next >= 0 && transactions.at(next).firstSeq() == seq + 1 && transactions.at(next).startsInsideRestore();
+    }
+
+    /**
+     * The newest point at or before {@code seq} that a user may be handed: {@code seq} itself if
+     * it is placeable, else the nearest earlier exact write or boundary outside any restore.
+     */
+    public long placeableAtOrBefore(long seq) {
+        long s = Math.min(seq, journal.lastSeq());
+        while (s > oldestSeq()) {
+            if (s < oldestExactSeq()) {
+                s = transactions.boundaryAtOrBefore(s);
+            }
+            if (!isInsideRestore(s)) {
+                return s;
+            }
+            s--;
+        }
+        return oldestSeq();
+    }
+
+    /** The oldest placeable point at or after {@code seq}, or -1 if none is. */
+    public long placeableAtOrAfter(long seq) {
+        long s = Math.max(seq, oldestSeq());
+        while (s <= journal.lastSeq()) {
+            if (s < oldestExactSeq()) {
+                Optional<Long> b = transactions.boundaryAtOrAfter(s);
+                if (b.isEmpty()) {
+                    return -1;
+                }
+                s = b.get();
+            }
+            if (!isInsideRestore(s)) {
+                return s;
+            }
+            s++;
+        }
+        return -1;
     }
 
     /**
@@ -147,13 +232,14 @@ public final class SetHistory {
                     + Times.format(all.isEmpty() ? journal.startedAt() : all.get(0).start()));
         }
         long boundary = transactions.lastEndedAtOrBefore(micros).map(Transaction::lastSeq).orElse(oldestSeq());
+        long at = boundary;
         if (journal.lastSeq() >= journal.firstSeq() && !time.isBefore(journal.startedAt())) {
             long exact = journal.lastSeqAtOrBefore(time);
             if (exact >= oldestExactSeq()) {
-                return Math.max(boundary, exact);
+                at = Math.max(boundary, exact);
             }
         }
-        return boundary;
+        return placeableAtOrBefore(at);
     }
 
     /**
@@ -359,7 +445,7 @@ public final class SetHistory {
      * when the replica has moved, whatever other seqs are read meanwhile. Opening one reads nothing.
      */
     public PastView view(long seq) {
-        checkRestorable(seq);
+        checkPlaceable(seq);
         synchronized (views) {
             return views.computeIfAbsent(seq, PastView::new);
         }
@@ -417,12 +503,14 @@ public final class SetHistory {
 
     /**
      * Deletes journal segments whose writes are all older than {@code olderThan} and covered by
-     * completed transactions (the every-write horizon), keeping what a reader of {@code pinnedSeq}
-     * (the oldest seq a sandbox reads, if any) needs; returns the bytes freed.
+     * completed transactions (the every-write horizon), keeping what a reader of the seq
+     * {@code pinned} gives (the oldest pinned seq that is no boundary, if any) needs; returns the
+     * bytes freed.
      */
-    public long dropJournalBefore(Instant olderThan, OptionalLong pinnedSeq) throws IOException {
+    public long dropJournalBefore(Instant olderThan, java.util.function.Supplier<OptionalLong> pinned) throws IOException {
         lock.writeLock().lock();
         try {
+            OptionalLong pinnedSeq = pinned.get(); // asked under the lock: a reader that pins and then checks is never dropped
             long covered = transactions.lastSeq();
             if (pinnedSeq.isPresent()) {
                 covered = Math.min(covered, transactions.boundaryAtOrBefore(pinnedSeq.getAsLong()));

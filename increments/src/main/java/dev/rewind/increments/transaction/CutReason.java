@@ -1,6 +1,6 @@
 package dev.rewind.increments.transaction;
 
-/** Why a transaction was cut where it was. */
+/** Why a transaction was cut where it was. Stored by ordinal in the transaction log: add new reasons at the end only. */
 public enum CutReason {
     /** The fixed period ({@code --cut-every}) ran out. */
     PERIOD,
@@ -10,8 +10,15 @@ public enum CutReason {
     WRITES,
     /** The transaction reached its number of bytes ({@code --cut-bytes}). */
     BYTES,
-    /** Asked for ({@code rewind cut}, a bookmark, a restore). */
-    DEMAND;
+    /** Asked for ({@code rewind cut}). */
+    DEMAND,
+    /**
+     * A restore in place: the cut just before its first write and the one just after its
+     * last, so that it is a transaction of its own and both its ends are boundaries.
+     */
+    RESTORE,
+    /** A bookmark: the seq it names is the boundary. */
+    BOOKMARK;
 
     public String label() {
         return name().toLowerCase(java.util.Locale.ROOT);

@@ -9,10 +9,15 @@ import java.time.Instant;
  * for them: the forward increment (the final content of every block they changed) and the
  * backward increment (what those blocks held when the transaction began). The boundary of a
  * transaction is its {@code lastSeq}; the one before its first is {@code firstSeq - 1}.
+ *
+ * @param startsInsideRestore the boundary before it ({@code firstSeq - 1}) lies inside the
+ *                            writes of a restore in place (a cut made there by a version that
+ *                            did not hold cuts during restores): no one wrote the state there,
+ *                            so it is never offered as a point
  */
 public record Transaction(long id, long firstSeq, long lastSeq, long startMicros, long endMicros, long writes, long bytes,
                           CutReason reason, IncrementCodec codec, int extentCount,
-                          long forwardStoredBytes, long backwardStoredBytes, long changedBytes) {
+                          long forwardStoredBytes, long backwardStoredBytes, long changedBytes, boolean startsInsideRestore) {
 
     public Instant start() {
         return Times.ofMicros(startMicros);

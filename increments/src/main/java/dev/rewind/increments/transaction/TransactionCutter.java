@@ -125,7 +125,8 @@ public final class TransactionCutter {
         }
         long changedBytes = changed.totalBytes();
         Transaction t = new Transaction(id, from + 1, to, journal.timeMicrosOf(from + 1), journal.timeMicrosOf(to), to - from, bytes,
-                reason, codec, forward.extentCount(), forward.storedBytes(), backward.storedBytes(), changedBytes);
+                reason, codec, forward.extentCount(), forward.storedBytes(), backward.storedBytes(), changedBytes,
+                startsInsideRestore(from));
         log.append(t); // the commit point
         // All members move under one hold of the write lock: a reader of the past must never see
         // one member's replica at the new cut and another's at the old one.
@@ -138,6 +139,20 @@ public final class TransactionCutter {
             replicaWriteLock.unlock();
         }
         return Optional.of(t);
+    }
+
+    /**
+     * Whether the boundary {@code from}, before the transaction being cut, split a restore in
+     * place: the writes on both sides of it are a restore's, and the transaction that ended there
+     * was not cut by a restore of its own end (two restores one after the other).
+     */
+    private boolean startsInsideRestore(long from) {
+        if (from < journal.firstSeq() || from + 1 > journal.lastSeq()) {
+            return false;
+        }
+        boolean endedByRestore = log.byId(log.nextId() - 1)
+                .map(t -> t.lastSeq() == from && t.reason() == CutReason.RESTORE).orElse(false);
+        return !endedByRestore && journal.record(from).isRestore() && journal.record(from + 1).isRestore();
     }
 
     private void writeForward(WriteMap changed, IncrementFile.Writer w) throws IOException {

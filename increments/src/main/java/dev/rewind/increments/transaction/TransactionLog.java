@@ -36,10 +36,12 @@ import org.slf4j.LoggerFactory;
  * 32      records of 128 bytes, one per transaction, in id order:
  *   0  8  id            8  8 first seq      16  8 last seq
  *  24  8  start micros  32  8 end micros     40  8 writes
- *  48  8  bytes written 56  1 cut reason     57  1 codec      58  2 reserved
+ *  48  8  bytes written 56  1 cut reason     57  1 codec      58  1 flags      59  1 reserved
  *  60  4  extent count  64  8 forward stored 72  8 backward stored
  *  80  8  changed bytes 88 36 reserved (0)  124  4 CRC32C of [0, 124)
  * </pre>
+ * Flags: {@value #FLAG_STARTS_INSIDE_RESTORE} = the boundary before this transaction lies
+ * inside a restore in place ({@link Transaction#startsInsideRestore}).
  * A record cut short at the end (a crash during an append, before its force) is dropped at
  * open; a bad record anywhere else is corruption and refused.
  */
@@ -50,6 +52,7 @@ public final class TransactionLog implements AutoCloseable {
     private static final int VERSION = 1;
     static final int HEADER_BYTES = 32;
     static final int RECORD_BYTES = 128;
+    static final int FLAG_STARTS_INSIDE_RESTORE = 1;
 
     private final Path file;
     private final FileChannel channel;
@@ -83,6 +86,31 @@ public final class TransactionLog implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             c.close();
             throw e;
+        }
+    }
+
+    /**
+     * The last seq of the newest committed transaction in {@code dir}'s log, read without
+     * changing anything (0 if it has none or no log yet): the journal, opened before the log,
+     * holds every write up to it durably, so a bad record there is corruption, never a torn tail.
+     */
+    public static long committedSeq(Path dir) throws IOException {
+        Path file = dir.resolve(FILE);
+        if (!Files.exists(file)) {
+            return 0;
+        }
+        try (FileChannel c = StableFileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer r = ByteBuffer.allocate(RECORD_BYTES).order(ByteOrder.BIG_ENDIAN);
+            for (long pos = HEADER_BYTES + (c.size() - HEADER_BYTES) / RECORD_BYTES * RECORD_BYTES - RECORD_BYTES; pos >= HEADER_BYTES;
+                 pos -= RECORD_BYTES) {
+                r.clear();
+                readFully(c, r, pos);
+                if (r.position() == RECORD_BYTES && r.getInt(124) == crc(r.array(), 0, 124)) {
+                    return r.getLong(16);
+                }
+                // the newest record cut short by a crash: it never committed; one before it did
+            }
+            return 0;
         }
     }
 
@@ -145,14 +173,15 @@ public final class TransactionLog implements AutoCloseable {
     private static Transaction decode(ByteBuffer r) {
         return new Transaction(r.getLong(0), r.getLong(8), r.getLong(16), r.getLong(24), r.getLong(32), r.getLong(40), r.getLong(48),
                 CutReason.values()[r.get(56)], IncrementCodec.values()[r.get(57)], r.getInt(60), r.getLong(64), r.getLong(72),
-                r.getLong(80));
+                r.getLong(80), (r.get(58) & FLAG_STARTS_INSIDE_RESTORE) != 0);
     }
 
     private static ByteBuffer encode(Transaction t) {
         ByteBuffer r = ByteBuffer.allocate(RECORD_BYTES).order(ByteOrder.BIG_ENDIAN);
         r.putLong(0, t.id()).putLong(8, t.firstSeq()).putLong(16, t.lastSeq()).putLong(24, t.startMicros()).putLong(32, t.endMicros())
                 .putLong(40, t.writes()).putLong(48, t.bytes());
-        r.put(56, (byte) t.reason().ordinal()).put(57, (byte) t.codec().ordinal());
+        r.put(56, (byte) t.reason().ordinal()).put(57, (byte) t.codec().ordinal())
+                .put(58, (byte) (t.startsInsideRestore() ? FLAG_STARTS_INSIDE_RESTORE : 0));
         r.putInt(60, t.extentCount()).putLong(64, t.forwardStoredBytes()).putLong(72, t.backwardStoredBytes()).putLong(80, t.changedBytes());
         r.putInt(124, crc(r.array(), 0, 124));
         return r;
@@ -201,6 +230,11 @@ public final class TransactionLog implements AutoCloseable {
 
     public List<Transaction> all() {
         return List.of(transactions);
+    }
+
+    /** The transaction at {@code index} of {@link #all}, without copying the list. */
+    public Transaction at(int index) {
+        return transactions[index];
     }
 
     public int size() {

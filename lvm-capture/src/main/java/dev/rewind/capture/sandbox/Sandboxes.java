@@ -148,7 +148,7 @@ public final class Sandboxes implements AutoCloseable {
     /** Makes the set keep the history its sandboxes read (however the set was opened). */
     private void pinHistory(CapturedSet set) {
         String name = set.name();
-        set.historyPins(() -> records.oldestPinnedSeq(name));
+        set.historyPins(() -> records.historyPins(name));
     }
 
     private static RewindException nameInUse(String setName, String name) {

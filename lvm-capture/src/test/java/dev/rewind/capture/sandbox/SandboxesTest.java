@@ -85,7 +85,7 @@ class SandboxesTest {
     /** Opens the set as the data dir does (CatalogCapture): the catalog's sandboxes pin the history they read. */
     private CapturedSet openSet(CaptureOptions o) throws IOException {
         CapturedSet s = t.open(o);
-        s.historyPins(() -> t.catalog.sandboxes().oldestPinnedSeq("s"));
+        s.historyPins(() -> t.catalog.historyPins("s"));
         return s;
     }
 

@@ -472,6 +472,27 @@ public final class Catalog implements AutoCloseable {
 
     // ---- bookmarks ----
 
+    /**
+     * Every seq of the set that a sandbox reads or a bookmark names: the set's history must keep
+     * each of them placeable (see {@code CapturedSet#historyPins}).
+     */
+    public long[] historyPins(String setName) {
+        return read(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "select seq from sandbox where set_name = ? union select seq from bookmark where set_name = ?")) {
+                ps.setString(1, setName);
+                ps.setString(2, setName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    List<Long> seqs = new ArrayList<>();
+                    while (rs.next()) {
+                        seqs.add(rs.getLong(1));
+                    }
+                    return seqs.stream().mapToLong(Long::longValue).toArray();
+                }
+            }
+        });
+    }
+
     public void insertBookmark(BookmarkRecord b) {
         inTransaction(c -> {
             try (PreparedStatement ps = c.prepareStatement(

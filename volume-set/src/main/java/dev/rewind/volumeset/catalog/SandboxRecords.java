@@ -8,7 +8,6 @@ import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.OptionalLong;
 
 /**
  * The catalog's table of sandboxes ({@code sandbox}). Reached through {@link Catalog#sandboxes()};
@@ -88,18 +87,9 @@ public final class SandboxRecords {
         });
     }
 
-    /** The oldest seq a sandbox of the set reads, which its history must keep; empty when it has none. */
-    public OptionalLong oldestPinnedSeq(String setName) {
-        return catalog.read(c -> {
-            try (PreparedStatement ps = c.prepareStatement("select min(seq) from sandbox where set_name = ?")) {
-                ps.setString(1, setName);
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    long seq = rs.getLong(1);
-                    return rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(seq);
-                }
-            }
-        });
+    /** Every seq a sandbox of the set reads or a bookmark of it names; see {@link Catalog#historyPins}. */
+    public long[] historyPins(String setName) {
+        return catalog.historyPins(setName);
     }
 
     private static Optional<SandboxRecord> find(java.sql.Connection c, String setName, String name) throws SQLException {
