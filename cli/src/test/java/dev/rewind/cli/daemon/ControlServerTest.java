@@ -271,6 +271,30 @@ class ControlServerTest {
         assertEquals(1, e.getMessage().lines().count());
     }
 
+    @Test
+    void aCommandThatFailsInTheDaemonUnderJsonStreamsOneErrorDocumentAndItsExitCode() throws Exception {
+        then = (call, out, err) -> new dev.rewind.cli.DaemonRequest(data, call.workingDir(), false, call.clientGone(), null, null)
+                .run(call.args(), out, err);
+        Path other = data.resolveSibling(data.getFileName() + "-other");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = client().forward(new String[] {"--data", other.toString(), "status", "--json"}, new PrintWriter(out), new PrintWriter(err));
+        assertEquals(1, exit, err.toString());
+        JsonNode refused = JSON.readTree(out.toString());
+        assertTrue(refused.get("error").asText().startsWith("this rewind serve runs for data dir " + data), refused.toString());
+        assertEquals(1, refused.get("code").asInt());
+        assertTrue(refused.get("hint").isNull(), refused.toString());
+        assertEquals("rewind: " + refused.get("error").asText() + "\n", err.toString(), "the human line still reaches stderr");
+
+        StringWriter usageOut = new StringWriter();
+        exit = client().forward(new String[] {"--data", data.toString(), "--json", "restore", "shop"}, new PrintWriter(usageOut),
+                new PrintWriter(new StringWriter()));
+        assertEquals(2, exit);
+        JsonNode usage = JSON.readTree(usageOut.toString());
+        assertEquals(2, usage.get("code").asInt());
+        assertEquals("see 'rewind restore --help'", usage.get("hint").asText());
+    }
+
     /** The command line's client of this server (find() skips a daemon in its own process). */
     private ControlClient client() {
         return new ControlClient(new DaemonFiles.Info(ProcessHandle.current().pid(), server.socket().toString(), null, null), token);
