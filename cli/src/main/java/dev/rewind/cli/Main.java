@@ -1,6 +1,7 @@
 package dev.rewind.cli;
 
 import dev.rewind.volumeset.CorruptDataException;
+import dev.rewind.volumeset.MalformedValueException;
 import dev.rewind.volumeset.RewindException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -160,6 +161,9 @@ public final class Main {
 
     static int exitCode(Throwable e) {
         Throwable t = unwrap(e);
+        if (t instanceof MalformedValueException) {
+            return EXIT_USAGE;
+        }
         if (t instanceof RewindException) {
             return EXIT_REFUSED;
         }
