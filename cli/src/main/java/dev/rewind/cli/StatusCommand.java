@@ -41,13 +41,13 @@ final class StatusCommand extends Subcommand {
                 row.put("lastWriteTime", open.lastSeq() >= open.journal().firstSeq() ? open.journalRecord(open.lastSeq()).time().toString() : null);
                 row.put("journalBytes", usage.journalBytes());
                 row.put("replicaBytes", usage.replicaBytes());
-                row.put("recovered", !open.recovery().wasClean());
+                row.put("recovered", open.isRecoveredAfterUncleanStop());
                 var interrupted = open.interruptedRestore();
                 row.put("interruptedRestore", interrupted.map(ir -> RestoreCommand.interruptedJson(set.name(), ir)).orElse(null));
                 out.line("set %s: seq %d (flushed %d), history from seq %d, %d bookmark(s); journal %s, replica %s%s",
                         set.name(), open.lastSeq(), open.flushedSeq(), open.oldestSeq(), bookmarks,
                         Sizes.format(usage.journalBytes()), Sizes.format(usage.replicaBytes()),
-                        open.recovery().wasClean() ? "" : "; recovered after an unclean stop");
+                        open.isRecoveredAfterUncleanStop() ? "; recovered after an unclean stop (rewind verify " + set.name() + " checks it)" : "");
                 out.line("  transactions %d, cut %s; oldest boundary seq %d, every write exact from seq %d; increments %s",
                         open.transactions().size(), open.transactionService().rules().describe(), open.oldestSeq(), open.oldestExactSeq(),
                         Sizes.format(usage.incrementBytes()));
