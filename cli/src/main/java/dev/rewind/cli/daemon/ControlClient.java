@@ -62,6 +62,7 @@ public final class ControlClient {
         request.put("args", args);
         request.put("cwd", Path.of("").toAbsolutePath().toString());
         request.put("terminal", System.console() != null);
+        request.put("pid", ProcessHandle.current().pid());
         if (info.controlSocket() == null) {
             throw notAnswering("daemon.json names no control socket (a daemon of an older version?)");
         }
