@@ -291,6 +291,11 @@ final class ServeCommand extends Subcommand {
                 }
 
                 @Override
+                public List<NbdServer.Client> nbdClients(String setName) {
+                    return server.clients(setName);
+                }
+
+                @Override
                 public AutoCloseable holdOffClients(String setName, boolean dropClients) {
                     heldOff.add(setName);
                     if (dropClients) {
