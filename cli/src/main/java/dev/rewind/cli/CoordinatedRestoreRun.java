@@ -7,7 +7,6 @@ import dev.rewind.dbadapters.api.DatabaseAdapter;
 import dev.rewind.dbadapters.coordinate.CoordinatedRestore;
 import dev.rewind.dbadapters.coordinate.CoordinatedRestoreReport;
 import dev.rewind.dbadapters.coordinate.Step;
-import dev.rewind.dbadapters.locate.PositionTarget;
 import dev.rewind.increments.restore.RestoreResult;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Sizes;
@@ -37,14 +36,14 @@ final class CoordinatedRestoreRun {
     private final DataDir data;
     private final CapturedSet set;
     private final long targetSeq;
-    private final PositionTarget positionTarget;
+    private final String targetFoundBy;
     private final Output out;
 
-    CoordinatedRestoreRun(DataDir data, CapturedSet set, long targetSeq, PositionTarget positionTarget, Output out) {
+    CoordinatedRestoreRun(DataDir data, CapturedSet set, long targetSeq, String targetFoundBy, Output out) {
         this.data = data;
         this.set = set;
         this.targetSeq = targetSeq;
-        this.positionTarget = positionTarget;
+        this.targetFoundBy = targetFoundBy;
         this.out = out;
     }
 
@@ -80,7 +79,7 @@ final class CoordinatedRestoreRun {
         out.line("%s", report.message());
         boolean changed = r != null && r.changedAnything();
         out.json(Output.map("set", set.name(), "mode", "coordinated", "targetSeq", targetSeq,
-                "targetFoundBy", positionTarget == null ? null : positionTarget.how(), "ok", report.ok(), "message", report.message(),
+                "targetFoundBy", targetFoundBy, "ok", report.ok(), "message", report.message(),
                 "steps", steps, "firstSeq", changed ? r.firstSeq() : null, "lastSeq", changed ? r.lastSeq() : null,
                 "bytesWritten", r == null ? 0 : r.bytesWritten(), "undoSeq", changed ? r.firstSeq() - 1 : null,
                 "nearestConsistentBookmark", nearest.map(b -> Output.map("name", b.name(), "seq", b.seq())).orElse(null)));

@@ -15,7 +15,8 @@ import java.io.IOException;
 /**
  * The restore targets in the database's own terms ({@code --to-lsn}, {@code --before-lsn},
  * {@code --to-binlog}, {@code --before-binlog}, {@code --to-gtid}) turned into a seq: the set
- * must have a database of the option's engine attached; its adapter parses the position and
+ * text must be a position of the option's engine (malformed text is bad usage, checked first), the
+ * set must have a database of that engine attached; its adapter parses the position and
  * {@link LogTargets} finds the write.
  */
 final class DatabaseTargets {
@@ -24,6 +25,11 @@ final class DatabaseTargets {
 
     static PositionTarget resolve(Catalog catalog, CapturedSet set, String option, String text, boolean before, Engine engine)
             throws IOException {
+        if (engine == Engine.POSTGRESQL) {
+            dev.rewind.dbadapters.postgresql.PostgresAdapter.checkPosition(text);
+        } else if (engine == Engine.MARIADB) {
+            dev.rewind.dbadapters.mariadb.MariaDbAdapter.checkPosition(text);
+        }
         DatabaseAttachment a = AttachedDatabase.of(catalog, set.name());
         if (!a.engine().equals(engine.label())) {
             throw new RewindException(option + " names a " + engine.label() + " position, but the database on set " + set.name()

@@ -1,14 +1,19 @@
 package dev.rewind.cli;
 
 import dev.rewind.volumeset.CorruptDataException;
+import dev.rewind.volumeset.MalformedValueException;
 import dev.rewind.volumeset.RewindException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import picocli.CommandLine;
 
 /**
  * Entry point. Every failure becomes one line on stderr and an exit code, here and
  * nowhere else; a stack trace only for internal errors, and only with REWIND_DEBUG=1.
+ * Under {@code --json} the failure is also the one JSON document on stdout:
+ * {@code {"error": REASON, "code": EXIT, "hint": WHAT-TO-DO or null}}.
  */
 public final class Main {
     public static final int EXIT_REFUSED = 1;
@@ -27,20 +32,79 @@ public final class Main {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new RewindCommand());
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            Throwable t = unwrap(e);
+            if (t instanceof CommandLine.ParameterException p) {
+                return usage(p, wantsJson(commandLine, parseResult.originalArgs()));
+            }
+            Failure f = failure(e);
             commandLine.getErr().println("rewind: " + describe(e));
             commandLine.getErr().flush();
             if (isInternal(e) && "1".equals(System.getenv("REWIND_DEBUG"))) {
                 e.printStackTrace(commandLine.getErr());
             }
-            return exitCode(e);
+            if (wantsJson(commandLine, parseResult.originalArgs())) {
+                f.printJson(commandLine.getOut());
+            }
+            return f.code();
         });
-        cl.setParameterExceptionHandler((e, args) -> {
-            CommandLine c = e.getCommandLine();
-            c.getErr().println("rewind: " + e.getMessage() + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
-            c.getErr().flush();
-            return EXIT_USAGE;
-        });
+        cl.setParameterExceptionHandler((e, args) -> usage(e, wantsJson(e.getCommandLine(), java.util.List.of(args))));
         return cl;
+    }
+
+    /** Bad usage: the line on stderr (with where to read the usage), and the JSON document under --json. */
+    private static int usage(CommandLine.ParameterException e, boolean json) {
+        CommandLine c = e.getCommandLine();
+        String help = "see '" + c.getCommandSpec().qualifiedName() + " --help'";
+        c.getErr().println("rewind: " + e.getMessage() + " (" + help + ")");
+        c.getErr().flush();
+        if (json) {
+            new Failure(e.getMessage(), help, EXIT_USAGE).printJson(c.getOut());
+        }
+        return EXIT_USAGE;
+    }
+
+    /**
+     * Whether the command line asked for --json: parsed (the global option), or, when parsing
+     * stopped before it, given among the options (before a {@code --}).
+     */
+    private static boolean wantsJson(CommandLine commandLine, java.util.List<String> args) {
+        if (commandLine.getCommandSpec().root().userObject() instanceof RewindCommand root && root.json) {
+            return true;
+        }
+        for (String a : args) {
+            if (a.equals("--")) {
+                return false;
+            }
+            if (a.equals("--json")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A failure as {@code --json} gives it: the one-line reason, what to do (null when the message does not say it apart), the exit code. */
+    record Failure(String error, String hint, int code) {
+        void printJson(java.io.PrintWriter out) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("error", error);
+            doc.put("code", code);
+            doc.put("hint", hint);
+            Output.printJson(out, doc);
+        }
+    }
+
+    static Failure failure(Throwable e) {
+        Throwable t = unwrap(e);
+        if (t instanceof RewindException r && r.hint() != null) {
+            return new Failure(r.reason(), r.hint(), exitCode(e));
+        }
+        String line = describe(e);
+        String full = "the disk is full (";
+        if (line.startsWith(full)) {
+            int end = line.lastIndexOf("); ");
+            return new Failure(line.substring(0, end + 1), line.substring(end + 3), exitCode(e));
+        }
+        return new Failure(line, null, exitCode(e));
     }
 
     public static int run(String... args) {
@@ -97,6 +161,9 @@ public final class Main {
 
     static int exitCode(Throwable e) {
         Throwable t = unwrap(e);
+        if (t instanceof MalformedValueException) {
+            return EXIT_USAGE;
+        }
         if (t instanceof RewindException) {
             return EXIT_REFUSED;
         }

@@ -47,13 +47,18 @@ public final class Output {
     /** Prints the JSON document (only under {@code --json}). */
     public void json(Object document) {
         if (json) {
-            try {
-                out.println(Json.MAPPER.writeValueAsString(document));
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new IllegalStateException(e);
-            }
-            out.flush();
+            printJson(out, document);
         }
+    }
+
+    /** Prints {@code document} to {@code out} as every command prints its JSON. */
+    static void printJson(PrintWriter out, Object document) {
+        try {
+            out.println(Json.MAPPER.writeValueAsString(document));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        out.flush();
     }
 
     /** A progress display on stderr, shown only on a terminal (the client's, for a command the daemon runs) and never under {@code --json}. */

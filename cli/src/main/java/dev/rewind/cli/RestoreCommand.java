@@ -96,6 +96,13 @@ final class RestoreCommand extends Subcommand {
     /** How a database position was turned into the target seq, or null for the other targets. */
     private PositionTarget positionTarget;
 
+    /**
+     * How the target seq was found, one line for every kind of target ({@code targetFoundBy}):
+     * {@code seq}, {@code bookmark NAME}, {@code time T: the last write at or before it},
+     * {@code --to-lsn P: } and how the database position was placed, or the interrupted restore's target.
+     */
+    private String targetFoundBy;
+
     /** The JSON form of an interrupted restore, as {@code status} and {@code log} show it. */
     static Map<String, Object> interruptedJson(String setName, InterruptedRestore r) {
         return Output.map("targetSeq", r.intent().targetSeq(), "startedAt", r.intent().startedAt().toString(),
@@ -137,16 +144,14 @@ final class RestoreCommand extends Subcommand {
             set.checkRestorable(seq);
             Instant at = timeOf(set, seq);
             String when = at == null ? "the set's creation" : Output.humanTime(at);
-            if (positionTarget != null) {
-                out.line("target: %s", positionTarget.how());
-            }
+            out.line("target: seq %d, found by %s", seq, targetFoundBy);
             if (coordinated && !dryRun) {
-                new CoordinatedRestoreRun(data, set, seq, positionTarget, out).run(startTimeout(), () -> restoreInPlace(data, set, seq, out));
+                new CoordinatedRestoreRun(data, set, seq, targetFoundBy, out).run(startTimeout(), () -> restoreInPlace(data, set, seq, out));
                 return;
             }
             if (dryRun) {
                 List<String> steps = coordinated ? coordinatedSteps(catalog, seq) : List.of();
-                new RestoreDryRun(setName, seq, at, when, out).print(set.planRestore(seq), cloneTo == null ? null : data.resolve(cloneTo), steps);
+                new RestoreDryRun(setName, seq, at, when, targetFoundBy, out).print(set.planRestore(seq), cloneTo == null ? null : data.resolve(cloneTo), steps);
                 return;
             }
             if (cloneTo != null) {
@@ -160,7 +165,7 @@ final class RestoreCommand extends Subcommand {
                     out.line("  %s", f);
                 }
                 out.json(Output.map("set", setName, "mode", "clone", "targetSeq", seq, "targetTime", at == null ? null : at.toString(),
-                        "targetFoundBy", positionTarget == null ? null : positionTarget.how(),
+                        "targetFoundBy", targetFoundBy,
                         "files", files.stream().map(Path::toString).toList()));
                 return;
             }
@@ -176,7 +181,7 @@ final class RestoreCommand extends Subcommand {
                 out.line("set %s is already at seq %d: nothing changed after it", setName, seq);
             }
             out.json(Output.map("set", setName, "mode", "in-place", "resumed", target.resume, "targetSeq", seq, "targetTime", at == null ? null : at.toString(),
-                    "targetFoundBy", positionTarget == null ? null : positionTarget.how(),
+                    "targetFoundBy", targetFoundBy,
                     "firstSeq", r.changedAnything() ? r.firstSeq() : null, "lastSeq", r.changedAnything() ? r.lastSeq() : null,
                     "bytesWritten", r.bytesWritten(), "undoSeq", r.changedAnything() ? r.firstSeq() - 1 : null));
         }
@@ -229,20 +234,35 @@ final class RestoreCommand extends Subcommand {
             }
             InterruptedRestore interrupted = set.interruptedRestore().orElseThrow(() -> new RewindException("set " + setName
                     + " has no interrupted restore to resume; 'rewind status " + setName + "' shows its state"));
+            targetFoundBy = "resume: the target of the interrupted restore started " + Output.humanTime(interrupted.intent().startedAt());
             return interrupted.intent().targetSeq();
         }
         PointResolver points = new PointResolver(set, DataDir.bookmarkLookup(catalog));
         if (target.seq != null) {
+            targetFoundBy = "seq";
             return points.seq(target.seq);
         }
         if (target.bookmark != null) {
+            targetFoundBy = "bookmark " + target.bookmark;
             return points.bookmark(target.bookmark);
         }
         if (target.time != null) {
+            targetFoundBy = "time " + Output.humanTime(Times.parse(target.time)) + ": the last write at or before it";
             return points.time(target.time);
         }
         positionTarget = resolvePosition(catalog, set);
+        targetFoundBy = positionOption() + " " + positionText().strip() + ": " + positionTarget.how();
         return positionTarget.seq();
+    }
+
+    private String positionOption() {
+        return target.toLsn != null ? "--to-lsn" : target.beforeLsn != null ? "--before-lsn" : target.toBinlog != null ? "--to-binlog"
+                : target.beforeBinlog != null ? "--before-binlog" : "--to-gtid";
+    }
+
+    private String positionText() {
+        return target.toLsn != null ? target.toLsn : target.beforeLsn != null ? target.beforeLsn : target.toBinlog != null ? target.toBinlog
+                : target.beforeBinlog != null ? target.beforeBinlog : target.toGtid;
     }
 
     /** What a coordinated restore to {@code seq} would run, in order, for --dry-run. */

@@ -23,13 +23,16 @@ final class RestoreDryRun {
     private final long targetSeq;
     private final Instant targetTime;
     private final String when;
+    private final String targetFoundBy;
     private final Output out;
 
-    RestoreDryRun(String setName, long targetSeq, Instant targetTime, String when, Output out) {
+    /** {@code targetFoundBy}: how the target seq was found (see {@code rewind restore}'s output). */
+    RestoreDryRun(String setName, long targetSeq, Instant targetTime, String when, String targetFoundBy, Output out) {
         this.setName = setName;
         this.targetSeq = targetSeq;
         this.targetTime = targetTime;
         this.when = when;
+        this.targetFoundBy = targetFoundBy;
         this.out = out;
     }
 
@@ -92,7 +95,8 @@ final class RestoreDryRun {
             out.line("undo afterwards with: rewind restore %s --to-seq %d", setName, plan.undoSeq());
         }
         out.json(Output.map("set", setName, "mode", cloneDir == null ? "in-place" : "clone", "dryRun", true,
-                "targetSeq", targetSeq, "targetTime", targetTime == null ? null : targetTime.toString(), "headSeq", plan.headSeq(),
+                "targetSeq", targetSeq, "targetTime", targetTime == null ? null : targetTime.toString(), "targetFoundBy", targetFoundBy,
+                "headSeq", plan.headSeq(),
                 "bytes", plan.totalBytes(), "ranges", plan.rangeCount(), "members", members,
                 "undoSeq", cloneDir == null && plan.changesAnything() ? plan.undoSeq() : null,
                 "supersedesRestoreTo", cloneDir == null && plan.supersedes() != null ? plan.supersedes().targetSeq() : null,

@@ -161,7 +161,7 @@ final class ServeCommand extends Subcommand {
     static InetSocketAddress parseAddress(String text) {
         int colon = text.lastIndexOf(':');
         if (colon <= 0 || colon == text.length() - 1) {
-            throw new RewindException("--listen '" + text + "' is not HOST:PORT, e.g. 127.0.0.1:10809");
+            throw new dev.rewind.volumeset.MalformedValueException("--listen '" + text + "' is not HOST:PORT, e.g. 127.0.0.1:10809");
         }
         String host = text.substring(0, colon).replace("[", "").replace("]", "");
         int port;
@@ -171,7 +171,7 @@ final class ServeCommand extends Subcommand {
             port = -1;
         }
         if (port < 0 || port > 65535) {
-            throw new RewindException("--listen port in '" + text + "' must be 0 to 65535");
+            throw new dev.rewind.volumeset.MalformedValueException("--listen port in '" + text + "' must be 0 to 65535");
         }
         return new InetSocketAddress(host, port);
     }
@@ -288,6 +288,11 @@ final class ServeCommand extends Subcommand {
                 @Override
                 public int connectionCount(String setName) {
                     return server.connectionCount(setName);
+                }
+
+                @Override
+                public List<NbdServer.Client> nbdClients(String setName) {
+                    return server.clients(setName);
                 }
 
                 @Override

@@ -30,7 +30,11 @@ final class StatusCommand extends Subcommand {
             row.put("bookmarks", bookmarks);
             try (CapturedSet open = data.openSet(set.name())) {
                 var usage = open.secondaryUsage();
-                row.put("inUse", false);
+                Map<String, List<String>> clients = nbdClients(data, set.name());
+                row.put("inUse", !clients.isEmpty());
+                List<Map<String, Object>> clientRows = new ArrayList<>();
+                clients.forEach((export, peers) -> clientRows.add(Output.map("export", export, "count", peers.size(), "peers", peers)));
+                row.put("nbdClients", clientRows);
                 row.put("lastSeq", open.lastSeq());
                 row.put("flushedSeq", open.flushedSeq());
                 row.put("oldestSeq", open.oldestSeq());
@@ -41,19 +45,21 @@ final class StatusCommand extends Subcommand {
                 row.put("lastWriteTime", open.lastSeq() >= open.journal().firstSeq() ? open.journalRecord(open.lastSeq()).time().toString() : null);
                 row.put("journalBytes", usage.journalBytes());
                 row.put("replicaBytes", usage.replicaBytes());
-                row.put("recovered", !open.recovery().wasClean());
+                row.put("recovered", open.isRecoveredAfterUncleanStop());
                 var interrupted = open.interruptedRestore();
                 row.put("interruptedRestore", interrupted.map(ir -> RestoreCommand.interruptedJson(set.name(), ir)).orElse(null));
                 out.line("set %s: seq %d (flushed %d), history from seq %d, %d bookmark(s); journal %s, replica %s%s",
                         set.name(), open.lastSeq(), open.flushedSeq(), open.oldestSeq(), bookmarks,
                         Sizes.format(usage.journalBytes()), Sizes.format(usage.replicaBytes()),
-                        open.recovery().wasClean() ? "" : "; recovered after an unclean stop");
+                        open.isRecoveredAfterUncleanStop() ? "; recovered after an unclean stop (rewind verify " + set.name() + " checks it)" : "");
                 out.line("  transactions %d, cut %s; oldest boundary seq %d, every write exact from seq %d; increments %s",
                         open.transactions().size(), open.transactionService().rules().describe(), open.oldestSeq(), open.oldestExactSeq(),
                         Sizes.format(usage.incrementBytes()));
+                clients.forEach((export, peers) -> out.line("  NBD clients on %s: %d (%s)", export, peers.size(), String.join("; ", peers)));
                 interrupted.ifPresent(ir -> out.line("  RESTORE INTERRUPTED: %s", ir.describe(set.name())));
             } catch (SetInUseException e) {
                 row.put("inUse", true);
+                row.put("nbdClients", null);
                 row.put("lastSeq", null);
                 row.put("flushedSeq", null);
                 out.line("set %s: %s", set.name(), e.getMessage());
@@ -65,5 +71,16 @@ final class StatusCommand extends Subcommand {
             rows.add(row);
         }
         out.json(Output.map("sets", rows));
+    }
+
+    /** The NBD clients of the set's exports, their peers by export name. Only a running daemon serves NBD; without one, none. */
+    private static Map<String, List<String>> nbdClients(DataDir data, String setName) {
+        Map<String, List<String>> byExport = new java.util.TreeMap<>();
+        if (data.daemon() != null) {
+            for (var c : data.daemon().nbdClients(setName)) {
+                byExport.computeIfAbsent(c.exportName(), e -> new ArrayList<>()).add(c.peer());
+            }
+        }
+        return byExport;
     }
 }

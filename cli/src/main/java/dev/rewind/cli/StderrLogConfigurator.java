@@ -10,11 +10,13 @@ import ch.qos.logback.classic.spi.ThrowableProxyUtil;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.encoder.EncoderBase;
 import ch.qos.logback.core.spi.ContextAwareBase;
+import dev.rewind.cli.daemon.ControlServer;
 import java.nio.charset.StandardCharsets;
 
 /**
  * The command's logging, set up in code: warnings (or the level in {@code $REWIND_LOG_LEVEL}) on stderr
- * as {@code rewind: message}, and only warnings from HikariCP, Flyway and H2. Logback finds
+ * as {@code rewind: message}, only warnings from HikariCP, Flyway and H2, and the daemon's
+ * record of the commands it runs ({@link ControlServer#AUDIT_LOG}) at INFO. Logback finds
  * it through {@code META-INF/services} before it looks for XML, so a short command does not
  * pay for logback's XML configurator (hundreds of classes, a large share of its start-up).
  * A {@code logback-test.xml} on the class path or {@code -Dlogback.configurationFile} still
@@ -29,6 +31,16 @@ public final class StderrLogConfigurator extends ContextAwareBase implements Con
                 || StderrLogConfigurator.class.getClassLoader().getResource("logback-test.xml") != null) {
             return ExecutionStatus.INVOKE_NEXT_IF_ANY;
         }
+        logToStderr(context, System.getProperty(LEVEL_ENV, System.getenv(LEVEL_ENV)));
+        return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+    }
+
+    /**
+     * Sends {@code context}'s log to stderr as {@code rewind: message}: {@code level} and above
+     * (warnings when null), warnings only from HikariCP, Flyway and H2, and the daemon's record
+     * of the commands it runs ({@link ControlServer#AUDIT_LOG}) always.
+     */
+    void logToStderr(LoggerContext context, String level) {
         MessageEncoder encoder = new MessageEncoder();
         encoder.setContext(context);
         encoder.start();
@@ -39,12 +51,14 @@ public final class StderrLogConfigurator extends ContextAwareBase implements Con
         stderr.setEncoder(encoder);
         stderr.start();
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
-        root.setLevel(Level.toLevel(System.getProperty(LEVEL_ENV, System.getenv(LEVEL_ENV)), Level.WARN));
+        root.setLevel(Level.toLevel(level, Level.WARN));
         root.addAppender(stderr);
         for (String quiet : new String[] {"com.zaxxer.hikari", "org.flywaydb", "org.h2"}) {
             context.getLogger(quiet).setLevel(Level.WARN);
         }
-        return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+        if (!root.isDebugEnabled()) {
+            context.getLogger(ControlServer.AUDIT_LOG).setLevel(Level.INFO);
+        }
     }
 
     /** {@code rewind: <message>} and a newline, then the stack trace of an exception logged with it. */

@@ -53,8 +53,8 @@ class BisectCommandTest {
     void unknownOrMalformedPointsAreRefused() throws Exception {
         attach();
         cli.refused("set shop has no bookmark named nosuch", "bisect", "shop", "--good", "bookmark:nosuch", "--check", CHECK);
-        cli.refused("'yesterday' in --good is not a point in time", "bisect", "shop", "--good", "yesterday", "--check", CHECK);
-        cli.refused("'soon' in --bad is not a point in time", "bisect", "shop", "--good", "1", "--bad", "soon", "--check", CHECK);
+        cli.usage("'yesterday' in --good is not a point in time", "bisect", "shop", "--good", "yesterday", "--check", CHECK);
+        cli.usage("'soon' in --bad is not a point in time", "bisect", "shop", "--good", "1", "--bad", "soon", "--check", CHECK);
         cli.refused("--bad seq 99 is after the newest write of set shop (seq 6)", "bisect", "shop", "--good", "1", "--bad", "99",
                 "--check", CHECK);
         cli.refused("in the future", "bisect", "shop", "--good", "time:2999-01-01T00:00:00Z", "--check", CHECK);

@@ -167,7 +167,7 @@ class CliTest {
         }
         JsonNode r = ok("--data", data.toString(), "restore", "shop", "--to-time", between.toString(), "--json").json();
         assertEquals(1, r.get("targetSeq").asLong());
-        refused("is not an ISO-8601 time", "--data", data.toString(), "restore", "shop", "--to-time", "yesterday");
+        harness.rawFails(Main.EXIT_USAGE, "is not an ISO-8601 time", "--data", data.toString(), "restore", "shop", "--to-time", "yesterday");
         refused("no write of set shop at or before", "--data", data.toString(), "restore", "shop", "--to-time", "2001-01-01T00:00:00Z");
     }
 

@@ -96,6 +96,34 @@ class RestoreCommandTest {
     }
 
     @Test
+    void everyKindOfTargetSaysHowItsSeqWasFoundInTextAndJson() throws Exception {
+        writeHistory();
+        ok("--data", d, "bookmark", "shop", "before-upgrade", "--seq", "2");
+        String time = ok("--data", d, "log", "shop", "--json", "--limit", "100").json().get("entries").get(2).get("time").asText();
+        String[][] targets = {
+            {"--to-seq", "2", "seq"},
+            {"--to-bookmark", "before-upgrade", "bookmark before-upgrade"},
+            {"--to-time", time, "time " + dev.rewind.volumeset.Times.format(dev.rewind.volumeset.Times.parse(time)) + ": the last write at or before it"},
+        };
+        for (String[] t : targets) {
+            for (String mode : new String[] {"--dry-run", "--clone-to"}) {
+                String[] args = mode.equals("--dry-run")
+                        ? new String[] {"--data", d, "restore", "shop", t[0], t[1], "--dry-run"}
+                        : new String[] {"--data", d, "restore", "shop", t[0], t[1], "--clone-to", tmp.resolve("clone" + t[0] + mode).toString()};
+                String[] json = Stream.concat(Arrays.stream(args), Stream.of("--json")).toArray(String[]::new);
+                if (mode.equals("--clone-to")) {
+                    json[json.length - 2] = tmp.resolve("json-clone" + t[0]).toString();
+                }
+                JsonNode doc = ok(json).json();
+                assertEquals(t[2], doc.get("targetFoundBy").asText(), String.join(" ", json));
+                String human = ok(args).out();
+                assertTrue(human.contains("target: seq " + doc.get("targetSeq").asLong() + ", found by " + t[2]),
+                        String.join(" ", args) + ": " + human);
+            }
+        }
+    }
+
+    @Test
     void dryRunPrintsThePlanAndChangesNothing() throws Exception {
         writeHistory();
         TreeMap<String, byte[]> before = files();

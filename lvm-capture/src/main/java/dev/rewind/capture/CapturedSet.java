@@ -71,6 +71,8 @@ public final class CapturedSet implements AutoCloseable {
     private final java.util.Collection<Long> readersPins = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final CaptureOptions options;
     private final RecoveryReport recovery;
+    /** Whether this open repaired an unclean stop and no {@link #verify} has passed since. */
+    private volatile boolean recoveredAfterUncleanStop;
     private final InPlaceRestore inPlace;
     private final CapturePath path;
     private final List<BlockDevice> devices = new ArrayList<>();
@@ -96,6 +98,7 @@ public final class CapturedSet implements AutoCloseable {
         TransactionCutter cutter = new TransactionCutter(set.uuid(), journal, transactionLog, increments, replicas, history.writeLock());
         cutter.recover();
         this.recovery = recover();
+        this.recoveredAfterUncleanStop = !recovery.wasClean();
         this.inPlace = InPlaceRestore.open(set.name(), set.secondaryDir(), journal, history, primaries.members().size(),
                 options.clock(), (member, offset, length, data) -> capture(member,
                         data == null ? RecordType.WRITE_ZEROES : RecordType.WRITE, JournalRecord.FLAG_RESTORE, offset, length, data));
@@ -186,8 +189,18 @@ public final class CapturedSet implements AutoCloseable {
         return set.uuid();
     }
 
+    /** What this open had to repair (always the same for the life of the open; see {@link #isRecoveredAfterUncleanStop}). */
     public RecoveryReport recovery() {
         return recovery;
+    }
+
+    /**
+     * Whether the set was recovered after an unclean stop and has not been checked since: true
+     * from an open that had to repair anything until a {@link #verify} passes. A set that was
+     * closed cleanly opens with nothing to repair, so a clean close and a reopen clear it too.
+     */
+    public boolean isRecoveredAfterUncleanStop() {
+        return recoveredAfterUncleanStop;
     }
 
     public List<BlockDevice> devices() {
@@ -543,13 +556,17 @@ public final class CapturedSet implements AutoCloseable {
         return pinnedWhile(targetSeq, () -> Clone.write(history, primaries, targetSeq, journal.lastSeq(), dir, progress));
     }
 
-    /** Reads and checks every journal record, increment chunk and replica chunk; returns the records verified. */
+    /**
+     * Reads and checks every journal record, increment chunk and replica chunk; returns the
+     * records verified. Passing clears {@link #isRecoveredAfterUncleanStop}.
+     */
     public long verify() throws IOException {
         long records = journal.verify();
         history.verifyIncrements();
         for (ReplicaImage r : replicas) {
             r.verify();
         }
+        recoveredAfterUncleanStop = false;
         return records;
     }
 

@@ -1,5 +1,6 @@
 package dev.rewind.capture;
 
+import dev.rewind.volumeset.MalformedValueException;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Times;
 import java.util.OptionalLong;
@@ -28,7 +29,7 @@ public final class PointResolver {
     /** A seq given as a number: 0 (the set as created) or more. */
     public long seq(long seq) {
         if (seq < 0) {
-            throw new RewindException("a seq must be 0 or more, got " + seq);
+            throw new MalformedValueException("a seq must be 0 or more, got " + seq);
         }
         return seq;
     }
@@ -62,10 +63,10 @@ public final class PointResolver {
             try {
                 return Long.parseLong(text);
             } catch (NumberFormatException e) {
-                throw new RewindException("seq " + text + " in " + where + " is too large");
+                throw new MalformedValueException("seq " + text + " in " + where + " is too large");
             }
         }
-        throw new RewindException("'" + text + "' in " + where + " is not a point in time; use a seq, bookmark:NAME or "
+        throw new MalformedValueException("'" + text + "' in " + where + " is not a point in time; use a seq, bookmark:NAME or "
                 + "time:2024-05-01T12:00:00Z");
     }
 }

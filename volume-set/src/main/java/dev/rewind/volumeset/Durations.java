@@ -15,7 +15,7 @@ public final class Durations {
     public static Duration parse(String text) {
         Matcher m = DURATION.matcher(text == null ? "" : text.trim().toLowerCase(java.util.Locale.ROOT));
         if (!m.matches()) {
-            throw new RewindException("'" + text + "' is not a duration; use a whole number with ms, s, m, h or d, such as 30s or 5m");
+            throw new MalformedValueException("'" + text + "' is not a duration; use a whole number with ms, s, m, h or d, such as 30s or 5m");
         }
         long n = Long.parseLong(m.group(1));
         Duration d = switch (m.group(2)) {
@@ -26,7 +26,7 @@ public final class Durations {
             default -> Duration.ofDays(n);
         };
         if (d.isZero()) {
-            throw new RewindException("'" + text + "' is zero; a duration must be positive");
+            throw new MalformedValueException("'" + text + "' is zero; a duration must be positive");
         }
         return d;
     }

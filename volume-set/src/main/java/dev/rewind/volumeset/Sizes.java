@@ -24,7 +24,7 @@ public final class Sizes {
     public static long parse(String text) {
         Matcher m = SIZE.matcher(text.trim());
         if (!m.matches()) {
-            throw new RewindException("'" + text + "' is not a size; write a number with an optional K, M, G or T suffix, e.g. 64M or 1.5G");
+            throw new MalformedValueException("'" + text + "' is not a size; write a number with an optional K, M, G or T suffix, e.g. 64M or 1.5G");
         }
         int shift = switch (m.group(3).toUpperCase(Locale.ROOT)) {
             case "" -> 0;
@@ -36,18 +36,18 @@ public final class Sizes {
         };
         String number = m.group(2) == null ? m.group(1) : m.group(1) + "." + m.group(2);
         if (number.length() > 40) {
-            throw new RewindException("size '" + text + "' is too large");
+            throw new MalformedValueException("size '" + text + "' is too large");
         }
         BigDecimal bytes = new BigDecimal(number).multiply(new BigDecimal(BigInteger.ONE.shiftLeft(shift)));
         BigInteger whole;
         try {
             whole = bytes.toBigIntegerExact();
         } catch (ArithmeticException e) {
-            throw new RewindException("size '" + text + "' is not a whole number of bytes (" + bytes.stripTrailingZeros().toPlainString()
+            throw new MalformedValueException("size '" + text + "' is not a whole number of bytes (" + bytes.stripTrailingZeros().toPlainString()
                     + "); write e.g. 1.5G or the size in K");
         }
         if (whole.compareTo(MAX) > 0) {
-            throw new RewindException("size '" + text + "' is too large");
+            throw new MalformedValueException("size '" + text + "' is too large");
         }
         return whole.longValueExact();
     }

@@ -53,7 +53,7 @@ public final class Times {
                 try {
                     return LocalDateTime.parse(t).atZone(ZoneId.systemDefault()).toInstant();
                 } catch (DateTimeParseException e3) {
-                    throw new RewindException("'" + text + "' is not an ISO-8601 time; write e.g. 2026-11-23T14:05:00Z, "
+                    throw new MalformedValueException("'" + text + "' is not an ISO-8601 time; write e.g. 2026-11-23T14:05:00Z, "
                             + "2026-11-23T15:05:00+01:00 or local 2026-11-23T14:05:00");
                 }
             }

@@ -62,6 +62,7 @@ public final class ControlClient {
         request.put("args", args);
         request.put("cwd", Path.of("").toAbsolutePath().toString());
         request.put("terminal", System.console() != null);
+        request.put("pid", ProcessHandle.current().pid());
         if (info.controlSocket() == null) {
             throw notAnswering("daemon.json names no control socket (a daemon of an older version?)");
         }
@@ -97,14 +98,14 @@ public final class ControlClient {
                 to.print(String.valueOf(piece.getOrDefault("stderr", piece.get("stdout"))));
                 to.flush();
             }
-            throw new RewindException("rewind serve (pid " + info.pid() + ") stopped before the command ended; see its log, "
-                    + "and check what the command did before running it again");
+            throw RewindException.withHint("rewind serve (pid " + info.pid() + ") stopped before the command ended",
+                    "see its log, and check what the command did before running it again");
         }
     }
 
     private RewindException notAnswering(String why) {
-        return new RewindException("rewind serve (pid " + info.pid() + ") does not answer on its control socket "
-                + info.controlSocket() + " (" + why + "); stop it or remove its daemon.json");
+        return RewindException.withHint("rewind serve (pid " + info.pid() + ") does not answer on its control socket "
+                + info.controlSocket() + " (" + why + ")", "stop it or remove its daemon.json");
     }
 
     private Map<String, Object> parse(String json) throws IOException {

@@ -53,10 +53,17 @@ import org.slf4j.LoggerFactory;
  * restore's progress and each step of a bisect reach the terminal that asked, as they happen.
  * Without that header, one JSON object {@code {"exit", "stdout", "stderr"}} when it is done.
  * {@code "terminal": true} in the body tells the daemon the client's stderr is a terminal,
- * where progress is drawn.
+ * where progress is drawn; {@code "pid"}, the client's process id, for the log.
+ *
+ * <p>The log records each restore, bisect and sandbox create, start, stop and drop run here: a
+ * line when it starts and one with its exit code when it ends, each naming who asked (the
+ * control socket's peer user and group from {@code SO_PEERCRED}, and the pid the client gives).
  */
 public final class ControlServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
+    /** The log of the commands run here that change or start something (see the class comment), at INFO even when the rest logs warnings only. */
+    public static final String AUDIT_LOG = "dev.rewind.audit";
+    private static final Logger AUDIT = LoggerFactory.getLogger(AUDIT_LOG);
     /** The control socket in the data dir. */
     public static final String SOCKET_FILE = "control.sock";
     private static final int MAX_HEADER_BYTES = 64 << 10;
@@ -165,7 +172,7 @@ public final class ControlServer implements AutoCloseable {
             OutputStream out = Channels.newOutputStream(client);
             Reply reply;
             try {
-                Object r = handle(in);
+                Object r = handle(in, dev.rewind.capture.nbd.PeerCredentials.describe(client));
                 if (r instanceof Request request && request.stream()) {
                     stream(request, client, out);
                     return;
@@ -188,14 +195,65 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
-    /** A valid {@code /v1/run}: what to run, where, and how the client wants the answer. */
-    private record Request(String[] args, Path cwd, boolean terminal, boolean stream) {
+    /**
+     * A valid {@code /v1/run}: what to run, where, how the client wants the answer, and who
+     * asked ({@code peer}: the control socket's {@code SO_PEERCRED} user; {@code pid}: the
+     * process id the client gives, or -1).
+     */
+    private record Request(String[] args, Path cwd, boolean terminal, boolean stream, String peer, long pid) {
+    }
+
+    /** The commands whose every run the daemon's log records, with who asked and how it ended. */
+    private static final java.util.Set<String> AUDITED = java.util.Set.of("restore", "bisect", "sandbox start", "sandbox stop",
+            "sandbox create", "sandbox drop");
+
+    /**
+     * The command of {@code args} ({@code restore}, {@code sandbox start}, ...) when it is one
+     * the log records, else null: the words before the first argument that is not an option,
+     * skipping the global {@code --data DIR} and {@code --json}.
+     */
+    static String auditedCommand(String[] args) {
+        StringBuilder words = new StringBuilder();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--data")) {
+                i++;
+            } else if (!a.startsWith("-")) {
+                words.append(words.length() == 0 ? "" : " ").append(a);
+                if (AUDITED.contains(words.toString())) {
+                    return words.toString();
+                }
+                if (!a.equals("sandbox")) {
+                    return null;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Runs {@code r} through the runner; a command the log records gets a line when it starts and one when it ends. */
+    private int run(Request r, Invocation call, PrintWriter out, PrintWriter err) {
+        String audited = auditedCommand(r.args());
+        if (audited == null) {
+            return commands.run(call, out, err);
+        }
+        String who = r.peer() + (r.pid() > 0 ? ", pid " + r.pid() + " (as the client gives it)" : "");
+        String line = "rewind " + String.join(" ", r.args());
+        AUDIT.info("control: {} started, asked by {}", line, who);
+        long start = System.nanoTime();
+        int exit = 70;
+        try {
+            exit = commands.run(call, out, err);
+            return exit;
+        } finally {
+            AUDIT.info("control: {} ended with exit {} after {} ms, asked by {}", line, exit, (System.nanoTime() - start) / 1_000_000, who);
+        }
     }
 
     private Reply runBuffered(Request r) throws JsonProcessingException {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int exit = commands.run(new Invocation(r.cwd(), r.args(), r.terminal(), () -> false), new PrintWriter(out, true),
+        int exit = run(r, new Invocation(r.cwd(), r.args(), r.terminal(), () -> false), new PrintWriter(out, true),
                 new PrintWriter(err, true));
         return new Reply(200, JSON.writeValueAsString(Map.of("exit", exit, "stdout", out.toString(), "stderr", err.toString())));
     }
@@ -228,7 +286,7 @@ public final class ControlServer implements AutoCloseable {
         int exit;
         try (PrintWriter o = new PrintWriter(out, true); PrintWriter e = new PrintWriter(err, true)) {
             try {
-                exit = commands.run(new Invocation(r.cwd(), r.args(), r.terminal(), gone::get), o, e);
+                exit = run(r, new Invocation(r.cwd(), r.args(), r.terminal(), gone::get), o, e);
             } catch (RuntimeException ex) {
                 LOG.warn("control request failed", ex);
                 e.println("rewind: internal error in rewind serve: " + ex + " (its log has the details)");
@@ -296,7 +354,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     /** Reads one request: the {@link Request} to run, or the {@link Reply} saying what is wrong with it. */
-    private Object handle(InputStream in) throws IOException {
+    private Object handle(InputStream in, String peer) throws IOException {
         String requestLine = ControlClient.readLine(in);
         String[] parts = requestLine.split(" ", 3);
         if (parts.length != 3 || !parts[2].startsWith("HTTP/")) {
@@ -361,8 +419,11 @@ public final class ControlServer implements AutoCloseable {
         if (json.has("terminal") && !json.get("terminal").isBoolean()) {
             return Reply.error(400, "\"terminal\" must be true or false");
         }
+        if (json.has("pid") && !json.get("pid").canConvertToLong()) {
+            return Reply.error(400, "\"pid\" must be a whole number");
+        }
         boolean stream = headers.getOrDefault("accept", "").toLowerCase(Locale.ROOT).contains(STREAM_TYPE);
-        return new Request(args, cwd, json.path("terminal").asBoolean(false), stream);
+        return new Request(args, cwd, json.path("terminal").asBoolean(false), stream, peer, json.path("pid").asLong(-1));
     }
 
     private static String abbreviate(String s) {

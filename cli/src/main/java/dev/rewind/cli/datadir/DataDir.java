@@ -50,6 +50,9 @@ public final class DataDir implements AutoCloseable {
 
         int connectionCount(String setName);
 
+        /** The NBD clients in transmission on the set's exports, its past ones included (a sandbox's are the sandbox's), by export name. */
+        List<dev.rewind.capture.nbd.NbdServer.Client> nbdClients(String setName);
+
         /**
          * Refuses new NBD connections to the set's exports until the returned handle is closed;
          * with {@code dropClients}, connected clients are disconnected too (their in-flight

@@ -218,7 +218,7 @@ public final class SandboxDatabases implements AutoCloseable {
 
     private static int requireFree(int port) {
         if (port < 1 || port > 65535) {
-            throw new RewindException("--port " + port + " is not a TCP port; give 1..65535, or leave it out for a free one");
+            throw new dev.rewind.volumeset.MalformedValueException("--port " + port + " is not a TCP port; give 1..65535, or leave it out for a free one");
         }
         try (ServerSocket s = new ServerSocket()) {
             s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));

@@ -271,6 +271,72 @@ class ControlServerTest {
         assertEquals(1, e.getMessage().lines().count());
     }
 
+    @Test
+    void aCommandThatFailsInTheDaemonUnderJsonStreamsOneErrorDocumentAndItsExitCode() throws Exception {
+        then = (call, out, err) -> new dev.rewind.cli.DaemonRequest(data, call.workingDir(), false, call.clientGone(), null, null)
+                .run(call.args(), out, err);
+        Path other = data.resolveSibling(data.getFileName() + "-other");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = client().forward(new String[] {"--data", other.toString(), "status", "--json"}, new PrintWriter(out), new PrintWriter(err));
+        assertEquals(1, exit, err.toString());
+        JsonNode refused = JSON.readTree(out.toString());
+        assertTrue(refused.get("error").asText().startsWith("this rewind serve runs for data dir " + data), refused.toString());
+        assertEquals(1, refused.get("code").asInt());
+        assertTrue(refused.get("hint").isNull(), refused.toString());
+        assertEquals("rewind: " + refused.get("error").asText() + "\n", err.toString(), "the human line still reaches stderr");
+
+        StringWriter usageOut = new StringWriter();
+        exit = client().forward(new String[] {"--data", data.toString(), "--json", "restore", "shop"}, new PrintWriter(usageOut),
+                new PrintWriter(new StringWriter()));
+        assertEquals(2, exit);
+        JsonNode usage = JSON.readTree(usageOut.toString());
+        assertEquals(2, usage.get("code").asInt());
+        assertEquals("see 'rewind restore --help'", usage.get("hint").asText());
+    }
+
+    @Test
+    void theLogRecordsWhoRanARestoreWhenItStartedAndHowItEndedAndNothingForAStatus() throws Exception {
+        ch.qos.logback.classic.Logger audit = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(ControlServer.AUDIT_LOG);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen = new ch.qos.logback.core.read.ListAppender<>();
+        seen.start();
+        audit.addAppender(seen);
+        try {
+            then = (call, out, err) -> call.args()[2].equals("restore") ? 3 : 0;
+            StringWriter ignored = new StringWriter();
+            client().forward(new String[] {"--data", data.toString(), "status", "--json"}, new PrintWriter(ignored), new PrintWriter(ignored));
+            assertEquals(List.of(), seen.list, "a status is not recorded");
+            int exit = client().forward(new String[] {"--data", data.toString(), "restore", "shop", "--to-seq", "1"}, new PrintWriter(ignored),
+                    new PrintWriter(ignored));
+            assertEquals(3, exit);
+            String who = "asked by user " + System.getProperty("user.name") + ", group ";
+            String pid = ", pid " + ProcessHandle.current().pid() + " (as the client gives it)";
+            List<String> lines = seen.list.stream().map(e -> e.getLevel() + " " + e.getFormattedMessage()).toList();
+            assertEquals(2, lines.size(), lines.toString());
+            String command = "rewind --data " + data + " restore shop --to-seq 1";
+            assertTrue(lines.get(0).startsWith("INFO control: " + command + " started, " + who) && lines.get(0).endsWith(pid), lines.get(0));
+            assertTrue(lines.get(1).startsWith("INFO control: " + command + " ended with exit 3 after ") && lines.get(1).contains(who)
+                    && lines.get(1).endsWith(pid), lines.get(1));
+        } finally {
+            audit.detachAppender(seen);
+        }
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "restore shop --to-seq 1|restore",
+        "--data /d --json restore shop --resume|restore",
+        "sandbox start shop probe|sandbox start",
+        "--json sandbox stop shop probe|sandbox stop",
+        "bisect shop --good 1 --check q|bisect",
+        "sandbox list|",
+        "status shop|",
+        "log shop --json|",
+    })
+    void theCommandsTheLogRecordsAreRestoreBisectAndTheSandboxesLife(String args, String audited) {
+        assertEquals(audited, ControlServer.auditedCommand(args.split(" ")));
+    }
+
     /** The command line's client of this server (find() skips a daemon in its own process). */
     private ControlClient client() {
         return new ControlClient(new DaemonFiles.Info(ProcessHandle.current().pid(), server.socket().toString(), null, null), token);

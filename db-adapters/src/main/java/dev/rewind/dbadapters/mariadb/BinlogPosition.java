@@ -1,7 +1,7 @@
 package dev.rewind.dbadapters.mariadb;
 
 import dev.rewind.dbadapters.api.DatabasePosition;
-import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.MalformedValueException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -27,7 +27,7 @@ record BinlogPosition(String file, long offsetBytes) {
     static BinlogPosition parse(String text) {
         Matcher m = TEXT.matcher(text == null ? "" : text.strip());
         if (!m.matches()) {
-            throw new RewindException("'" + text + "' is not a binlog position; give FILE:POS as SHOW MASTER STATUS shows it "
+            throw new MalformedValueException("'" + text + "' is not a binlog position; give FILE:POS as SHOW MASTER STATUS shows it "
                     + "(e.g. mysql-bin.000003:1234) or a GTID DOMAIN-SERVER-SEQ (e.g. 0-1-42)");
         }
         return new BinlogPosition(m.group(1), Long.parseLong(m.group(3)));

@@ -166,6 +166,17 @@ public final class MariaDbAdapter extends JdbcAdapter {
         return BinlogPosition.parse(t).toPosition();
     }
 
+    /**
+     * Checks, without a server, that {@code text} is binlog coordinates {@code FILE:POS} or a
+     * GTID {@code D-S-N}; a MalformedValueException saying how to write them otherwise.
+     */
+    public static void checkPosition(String text) {
+        String t = text == null ? "" : text.strip();
+        if (!ServerBinlog.GTID.matcher(t).matches()) {
+            BinlogPosition.parse(t);
+        }
+    }
+
 
 
     @Override

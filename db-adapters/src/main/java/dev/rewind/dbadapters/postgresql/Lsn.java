@@ -1,7 +1,7 @@
 package dev.rewind.dbadapters.postgresql;
 
 import dev.rewind.dbadapters.api.DatabasePosition;
-import dev.rewind.volumeset.RewindException;
+import dev.rewind.volumeset.MalformedValueException;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -18,7 +18,7 @@ record Lsn(long value) implements Comparable<Lsn> {
     static Lsn parse(String text) {
         Matcher m = text == null ? null : TEXT.matcher(text.strip());
         if (m == null || !m.matches()) {
-            throw new RewindException("'" + text + "' is not an LSN; give it as PostgreSQL prints it, e.g. 0/3A0000F8");
+            throw new MalformedValueException("'" + text + "' is not an LSN; give it as PostgreSQL prints it, e.g. 0/3A0000F8");
         }
         return new Lsn(Long.parseUnsignedLong(m.group(1), 16) << 32 | Long.parseUnsignedLong(m.group(2), 16));
     }

@@ -136,6 +136,11 @@ public final class PostgresAdapter extends JdbcAdapter {
 
     @Override
     public DatabasePosition parsePosition(String text) {
+        return checkPosition(text);
+    }
+
+    /** {@code text} as an LSN, read without a server; a MalformedValueException saying how to write one otherwise. */
+    public static DatabasePosition checkPosition(String text) {
         return Lsn.parse(text).position();
     }
 

@@ -39,7 +39,7 @@ public record CutRules(Duration every, Duration adaptiveMin, Duration adaptiveMa
     public static Duration[] parseAdaptive(String text) {
         int dots = text == null ? -1 : text.indexOf("..");
         if (dots < 0) {
-            throw new RewindException("'" + text + "' is not an adaptive period; write it as MIN..MAX, such as 5s..5m");
+            throw new dev.rewind.volumeset.MalformedValueException("'" + text + "' is not an adaptive period; write it as MIN..MAX, such as 5s..5m");
         }
         Duration min = Durations.parse(text.substring(0, dots));
         Duration max = Durations.parse(text.substring(dots + 2));

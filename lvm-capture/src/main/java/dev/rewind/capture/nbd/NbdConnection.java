@@ -504,11 +504,25 @@ final class NbdConnection {
         }
     }
 
+    /** The client: its TCP address, or on the Unix socket, who it is ({@link PeerCredentials#describe}). */
     private static String remoteAddress(SocketChannel channel) {
         try {
-            return String.valueOf(channel.getRemoteAddress());
+            java.net.SocketAddress remote = channel.getRemoteAddress();
+            return remote instanceof java.net.UnixDomainSocketAddress ? "unix socket, " + PeerCredentials.describe(channel)
+                    : String.valueOf(remote);
         } catch (IOException e) {
             return "?";
         }
+    }
+
+    /** The client, as the log names it. */
+    String peer() {
+        return peer;
+    }
+
+    /** The export this connection is in transmission on, or null while it negotiates or once it has finished. */
+    NbdExport exportInTransmission() {
+        NbdExport e = export;
+        return e != null && finished.getCount() > 0 ? e : null;
     }
 }

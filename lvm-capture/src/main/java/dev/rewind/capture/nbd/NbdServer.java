@@ -318,6 +318,23 @@ public final class NbdServer implements AutoCloseable {
         return (int) connections.stream().filter(c -> c.isOnSet(setName)).count();
     }
 
+    /** A client in transmission: the export it reads (or writes) and who it is (TCP address, or the Unix socket's user). */
+    public record Client(String exportName, String peer) {
+    }
+
+    /** The clients in transmission on an export of set {@code setName}, by export name. */
+    public List<Client> clients(String setName) {
+        List<Client> clients = new ArrayList<>();
+        for (NbdConnection c : connections) {
+            NbdExport e = c.exportInTransmission();
+            if (e != null && e.setName().equals(setName)) {
+                clients.add(new Client(e.name(), c.peer()));
+            }
+        }
+        clients.sort(java.util.Comparator.comparing(Client::exportName).thenComparing(Client::peer));
+        return clients;
+    }
+
     /**
      * Drops every connection on an export of set {@code setName}, the way {@link #close()}
      * does (requests already read finish and are answered, the export is flushed), and returns

@@ -15,8 +15,22 @@ import jdk.net.UnixDomainPrincipal;
  * runs as. The owner and root may write; anyone else the socket's mode lets in (its group)
  * may only read.
  */
-final class PeerCredentials {
+public final class PeerCredentials {
     private PeerCredentials() {
+    }
+
+    /**
+     * Who the peer of a Unix socket connection is, for a log line or a list of clients:
+     * {@code user NAME, group NAME} from {@code SO_PEERCRED}; {@code unknown user} when the
+     * kernel does not say (not a Unix socket, or the connection is gone).
+     */
+    public static String describe(SocketChannel channel) {
+        try {
+            UnixDomainPrincipal peer = channel.getOption(ExtendedSocketOptions.SO_PEERCRED);
+            return "user " + peer.user().getName() + ", group " + peer.group().getName();
+        } catch (IOException | UnsupportedOperationException e) {
+            return "unknown user";
+        }
     }
 
     /** True if the peer of {@code channel} is the owner of {@code socket} or root; false when unsure. */

@@ -353,6 +353,20 @@ class NbdServerTest {
     // ---- concurrency ----
 
     @Test
+    void theClientsInTransmissionAreListedByExportWithTheirAddressAndOnlyThose() throws IOException {
+        try (NbdTestClient a = NbdTestClient.connect(server.port()); NbdTestClient b = NbdTestClient.connect(server.port());
+             NbdTestClient handshaking = NbdTestClient.connect(server.port())) {
+            a.go("s/m1");
+            b.go("s/m0@0");
+            assertEquals(List.of(new NbdServer.Client("s/m0@0", String.valueOf(b.socket.getLocalSocketAddress())),
+                    new NbdServer.Client("s/m1", String.valueOf(a.socket.getLocalSocketAddress()))), server.clients("s"));
+            assertEquals(List.of(), server.clients("t"));
+            server.disconnect("s");
+            assertEquals(List.of(), server.clients("s"), "disconnected clients are gone from the list");
+        }
+    }
+
+    @Test
     void twoConnectionsShareTheSetAndAreCountedAndDisconnectedTogether() throws IOException {
         try (NbdTestClient a = NbdTestClient.connect(server.port()); NbdTestClient b = NbdTestClient.connect(server.port());
              NbdTestClient handshaking = NbdTestClient.connect(server.port())) {
