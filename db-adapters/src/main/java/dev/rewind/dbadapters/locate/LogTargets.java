@@ -73,6 +73,7 @@ public final class LogTargets {
             throw new RewindException("no positions of the database on set " + set.name() + " were sampled yet (the daemon samples them "
                     + "while it runs: rewind serve); restore by --to-bookmark, --to-time or --to-seq");
         }
+        Optional<LogLocation> where = adapter.locate(p); // first: it refuses a position that starts no record
         PositionSample oldest = samples.get(0);
         PositionSample newest = newestKnown(samples);
         if (p.order() > newest.boundOrder()) {
@@ -91,7 +92,6 @@ public final class LogTargets {
         long toSeq = durableFrom.map(PositionSample::seq).orElse(head);
 
         String notExact;
-        Optional<LogLocation> where = adapter.locate(p);
         if (where.isEmpty()) {
             notExact = "the database cannot tell where " + p + " lives now (its log file was removed or recycled)";
         } else {
