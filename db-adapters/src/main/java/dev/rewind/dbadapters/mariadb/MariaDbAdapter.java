@@ -219,11 +219,11 @@ public final class MariaDbAdapter extends JdbcAdapter {
         Path file = dir.resolve(at.file());
         int wanted = (int) Math.min(EVENT_HEADER_BYTES, BLOCK_BYTES - at.offsetBytes() % BLOCK_BYTES);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            BinlogEvents.requireBoundary(at, file);
             long available = ch.size() - at.offsetBytes();
             if (available <= 0) {
                 return Optional.empty();
             }
+            BinlogEvents.requireBoundary(at, file);
             ByteBuffer buf = ByteBuffer.allocate((int) Math.min(wanted, available));
             while (buf.hasRemaining()) {
                 if (ch.read(buf, at.offsetBytes() + buf.position()) < 0) {
