@@ -29,11 +29,13 @@ import picocli.CommandLine.Parameters;
  * {@code rewind db attach}: checks everything it is given (the URL names a known engine and
  * carries no password, the password file is the owner's only, the members and mount dirs
  * exist, the periods are sane, the database answers) before storing anything, then records
- * the attachment, replacing an earlier one. A running daemon starts sampling at once.
+ * the attachment, replacing an earlier one but keeping its samples unless --forget-history.
+ * A running daemon starts sampling at once.
  */
 @Command(name = "attach", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Attach the database a set holds. Its password is read from a file (mode 600) or an environment variable, "
-                + "never from the command line or the URL. The connection is checked unless --no-check. Attaching again replaces."},
+                + "never from the command line or the URL. The connection is checked unless --no-check. Attaching again replaces "
+                + "the attachment and keeps the positions sampled so far; --forget-history drops them."},
         footer = {"", "Examples:",
                 "  rewind db attach shop --jdbc jdbc:postgresql://127.0.0.1:5432/shop \\",
                 "      --user rewind --password-file /etc/rewind/shop.pw",
@@ -86,6 +88,10 @@ final class DbAttachCommand extends Subcommand {
     @Option(names = "--no-check", description = "Store the attachment without connecting (the database may be down now).")
     boolean noCheck;
 
+    @Option(names = "--forget-history", description = "Attaching again: drop the positions sampled so far (they are kept otherwise). "
+            + "Needed when the database attached now is another one than before.")
+    boolean forgetHistory;
+
     @Override
     void run(DataDir data, Output out) throws Exception {
         SetRecord set = data.volumes().findSet(setName);
@@ -124,7 +130,14 @@ final class DbAttachCommand extends Subcommand {
                 }
             }
         }
+        var earlier = data.catalog().databases().attachment(setName);
+        int samples = data.catalog().databases().sampleCount(setName);
+        if (!forgetHistory && samples > 0 && earlier.isPresent() && !earlier.get().engine().equals(a.engine())) {
+            throw new RewindException("set " + setName + " keeps " + samples + " positions sampled from its " + earlier.get().engine()
+                    + " database, which mean nothing to " + engine.label() + "; give --forget-history to drop them");
+        }
         data.catalog().databases().attach(a);
+        int forgotten = forgetHistory ? data.catalog().databases().forgetSamples(setName) : 0;
         if (!serverSettings.isEmpty()) {
             data.catalog().databases().recordServerSettings(setName, serverSettings);
         }
@@ -133,6 +146,12 @@ final class DbAttachCommand extends Subcommand {
         }
         out.line("attached %s database %s to set %s%s", engine.label(), a.jdbcUrl(), setName,
                 version == null ? " (connection not checked)" : " (" + version + ")");
+        if (forgetHistory) {
+            out.line("forgot %d sampled position(s): earlier positions of the database can no longer be restored to until sampled again",
+                    forgotten);
+        } else if (samples > 0) {
+            out.line("kept %d sampled position(s) of the earlier attachment (--forget-history drops them)", samples);
+        }
         out.line("samples its position every %s%s; consistent bookmarks: %s", Durations.format(sample),
                 data.daemon() == null ? " while rewind serve runs" : "", consistent == null ? "off" : "every " + Durations.format(consistent));
         if (noSettings != null) {
@@ -143,7 +162,8 @@ final class DbAttachCommand extends Subcommand {
         }
         out.json(Output.map("set", setName, "engine", engine.label(), "jdbcUrl", a.jdbcUrl(), "checked", !noCheck, "version", version,
                 "sampleEvery", Durations.format(sample), "consistentEvery", consistent == null ? null : Durations.format(consistent),
-                "serverSettingsRecorded", !serverSettings.isEmpty()));
+                "serverSettingsRecorded", !serverSettings.isEmpty(), "samplesKept", forgetHistory ? 0 : samples,
+                "samplesForgotten", forgotten));
     }
 
     /** The --mount options as member name to absolute directory; each member must be the set's and each directory must exist. */

@@ -117,6 +117,33 @@ class DbCommandTest {
         cli.refused("set shop has no database attached; nothing to detach", "db", "detach", "shop");
     }
 
+    private int sampleCount() throws Exception {
+        try (DataDir d = new DataDir(cli.data)) {
+            return d.catalog().databases().sampleCount("shop");
+        }
+    }
+
+    @Test
+    void attachingAgainKeepsTheSampledPositionsAndForgetHistoryDropsThemSayingHowMany() throws Exception {
+        cli.ok("db", "attach", "shop", "--jdbc", h2Url, "--user", "sa", "--password-file", passwordFile.toString());
+        try (DataDir d = new DataDir(cli.data)) {
+            d.catalog().databases().insertSamples(java.util.List.of(
+                    new dev.rewind.volumeset.catalog.PositionSample("shop", 1, 0, "1", 1, "2", 2, null),
+                    new dev.rewind.volumeset.catalog.PositionSample("shop", 2, 0, "3", 3, "4", 4, null)));
+        }
+        CliHarness.Run again = cli.ok("db", "attach", "shop", "--jdbc", h2Url, "--user", "sa", "--password-file", passwordFile.toString(),
+                "--sample-every", "5s");
+        assertTrue(again.out().contains("kept 2 sampled position(s) of the earlier attachment (--forget-history drops them)"), again.out());
+        assertEquals(2, sampleCount());
+        cli.refused("set shop keeps 2 positions sampled from its h2 database, which mean nothing to postgresql; give --forget-history",
+                "db", "attach", "shop", "--jdbc", "jdbc:postgresql://127.0.0.1:1/shop", "--no-check");
+        assertEquals(2, sampleCount());
+        CliHarness.Run forgot = cli.ok("db", "attach", "shop", "--jdbc", h2Url, "--user", "sa", "--password-file", passwordFile.toString(),
+                "--forget-history");
+        assertTrue(forgot.out().contains("forgot 2 sampled position(s)"), forgot.out());
+        assertEquals(0, sampleCount());
+    }
+
     @Test
     void aConsistentBookmarkIsTakenThroughTheDatabaseAndStoredAsConsistent() throws Exception {
         cli.refused("set shop has no database attached; attach one with", "bookmark", "shop", "ok", "--consistent");

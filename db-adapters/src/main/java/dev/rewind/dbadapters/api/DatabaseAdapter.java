@@ -67,7 +67,8 @@ public interface DatabaseAdapter extends AutoCloseable {
 
     /**
      * Where the log record at {@code position} lives in a file (for finding the exact write
-     * that put it on disk); empty when the engine cannot tell (no such file any more, H2).
+     * that put it on disk); empty when the engine cannot tell (no such file any more, H2); a
+     * RewindException naming the nearest record boundaries when no record starts there.
      */
     Optional<LogLocation> locate(DatabasePosition position) throws IOException;
 

@@ -66,6 +66,30 @@ public final class Lineage {
         return false;
     }
 
+    /**
+     * The first seq of the range that holds {@code seq}, or 0 when the seq is not part of the
+     * set's current state. A sample taken at {@code seq} belongs to the lineage that started
+     * there.
+     */
+    public long lineageSeqOf(long seq) {
+        for (SeqRange r : ranges) {
+            if (r.contains(seq)) {
+                return r.firstSeq();
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Whether something recorded at {@code seq} on the lineage that started at
+     * {@code lineageSeq} is still part of the set's current state: its seq is, and on that
+     * same lineage (a restore in place since then did not undo it, and none recorded after
+     * the fact began before it).
+     */
+    public boolean holds(long seq, long lineageSeq) {
+        return lineageSeq > 0 && lineageSeqOf(seq) == lineageSeq;
+    }
+
     /** The newest seq of the lineage, or 0 when it is empty. */
     public long headSeq() {
         return ranges.isEmpty() ? 0 : ranges.get(ranges.size() - 1).lastSeq();

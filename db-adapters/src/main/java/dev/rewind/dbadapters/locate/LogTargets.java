@@ -28,10 +28,13 @@ import java.util.OptionalLong;
  * only between the samples that bracket the position. For
  * {@code through} of a file that grows by appending (a binlog), the target is the file
  * system's commit after that write ({@link FileSystemCommits}), since before it a crash image
- * shows the file without the new bytes. Otherwise, samples only: for
- * {@code through} the oldest sample whose durable position reaches it, for {@code before}
- * the newest sample whose bound lies before it, reported as approximate. Only samples in the
- * set's current {@link Lineage} count.
+ * shows the file without the new bytes. Without an exact location, samples place it only
+ * when two at consecutive seqs bracket it (the log not yet at the position at the first,
+ * durable through it at the second). Anything else is refused with the nearest known
+ * positions before and after it, never moved to another seq; so is a position older than
+ * the oldest kept sample, since no kept point has the log before it. Only samples taken on
+ * the set's current {@link Lineage} count: at a seq still in its history, on the same
+ * stretch of it.
  */
 public final class LogTargets {
     private final CapturedSet set;
@@ -70,6 +73,7 @@ public final class LogTargets {
             throw new RewindException("no positions of the database on set " + set.name() + " were sampled yet (the daemon samples them "
                     + "while it runs: rewind serve); restore by --to-bookmark, --to-time or --to-seq");
         }
+        Optional<LogLocation> where = adapter.locate(p); // first: it refuses a position that starts no record
         PositionSample oldest = samples.get(0);
         PositionSample newest = newestKnown(samples);
         if (p.order() > newest.boundOrder()) {
@@ -77,11 +81,17 @@ public final class LogTargets {
         }
         Optional<PositionSample> boundBefore = lastBoundBefore(samples, p.order());
         Optional<PositionSample> durableFrom = firstDurableFrom(samples, p.order());
-        long fromSeq = boundBefore.map(s -> s.seq() + 1).orElse(Math.max(set.oldestSeq() + 1, 1));
+        if (boundBefore.isEmpty()) {
+            // no kept point has the log before p: the first write of its bytes in what is kept may be a rewrite of them
+            throw new RewindException(positionWord() + " " + p + " is older than the oldest kept sample (" + oldest.boundPosition()
+                    + " at seq " + oldest.seq() + "), so it cannot be placed exactly; nothing before it is kept"
+                    + durableFrom.map(s -> "; the nearest known position after it is " + s.durablePosition() + " at seq " + s.seq()
+                            + " (rewind restore " + set.name() + " --to-seq " + s.seq() + ")").orElse(""));
+        }
+        long fromSeq = boundBefore.get().seq() + 1;
         long toSeq = durableFrom.map(PositionSample::seq).orElse(head);
 
-        String notExact = null;
-        Optional<LogLocation> where = adapter.locate(p);
+        String notExact;
         if (where.isEmpty()) {
             notExact = "the database cannot tell where " + p + " lives now (its log file was removed or recycled)";
         } else {
@@ -110,18 +120,18 @@ public final class LogTargets {
                 notExact = e.getMessage();
             }
         }
-        if (through) {
-            if (durableFrom.isPresent()) {
-                return new PositionTarget(durableFrom.get().seq(), false, "sampled: no exact location (" + notExact + "); oldest sample with "
-                        + p + " on disk");
-            }
-            return new PositionTarget(head, false, "sampled: no exact location (" + notExact + "); no sample has " + p
-                    + " on disk yet, so the newest seq");
+        PositionSample before = boundBefore.get();
+        if (durableFrom.isPresent() && lineage.contains(before.seq() + 1) && durableFrom.get().seq() == before.seq() + 1) {
+            // at one seq the record was not written, at the next it was durable: that next write put it on disk
+            long writeSeq = durableFrom.get().seq();
+            String how = "sampled: no exact location (" + notExact + "), but the samples at seqs " + before.seq() + " and " + writeSeq
+                    + " bracket " + p + " to the write at seq " + writeSeq;
+            return new PositionTarget(through ? writeSeq : before.seq(), true, how);
         }
-        if (boundBefore.isEmpty()) {
-            throw outside(p, oldest, newest);
-        }
-        return new PositionTarget(boundBefore.get().seq(), false, "sampled: no exact location (" + notExact + "); newest sample before " + p);
+        throw new RewindException(positionWord() + " " + p + " cannot be placed exactly (" + notExact + "); the nearest known positions: "
+                + "before it " + before.boundPosition() + " at seq " + before.seq() + ", after it "
+                + durableFrom.map(s -> s.durablePosition() + " at seq " + s.seq()).orElse("none sampled yet (newest seq " + head + ")")
+                + "; restore to one of them with --to-seq");
     }
 
     private record Exact(long seq, String member, long memberOffset, String whyNot) {
@@ -156,7 +166,11 @@ public final class LogTargets {
             long from = Math.max(r.firstSeq(), fromSeq);
             long to = Math.min(r.lastSeq(), toSeq);
             if (from <= to) {
-                out.addAll(catalog.databases().samples(set.name(), from, to));
+                for (PositionSample s : catalog.databases().samples(set.name(), from, to)) {
+                    if (lineage.holds(s.seq(), s.lineageSeq())) {
+                        out.add(s);
+                    }
+                }
             }
         }
         return out;
@@ -195,13 +209,16 @@ public final class LogTargets {
         return Optional.empty();
     }
 
-    private RewindException outside(DatabasePosition p, PositionSample oldest, PositionSample newest) {
-        String what = switch (adapter.engine()) {
+    private String positionWord() {
+        return switch (adapter.engine()) {
             case POSTGRESQL -> "LSN";
             case MARIADB -> "binlog position";
             case H2 -> "position";
         };
-        return new RewindException(what + " " + p + " is outside the set's history (oldest " + oldest.boundPosition() + ", newest "
+    }
+
+    private RewindException outside(DatabasePosition p, PositionSample oldest, PositionSample newest) {
+        return new RewindException(positionWord() + " " + p + " is outside the set's history (oldest " + oldest.boundPosition() + ", newest "
                 + newest.boundPosition() + ")");
     }
 }

@@ -234,6 +234,7 @@ public final class MariaDbAdapter extends JdbcAdapter {
             if (available <= 0) {
                 return Optional.empty();
             }
+            BinlogEvents.requireBoundary(at, file);
             ByteBuffer buf = ByteBuffer.allocate((int) Math.min(wanted, available));
             while (buf.hasRemaining()) {
                 if (ch.read(buf, at.offsetBytes() + buf.position()) < 0) {

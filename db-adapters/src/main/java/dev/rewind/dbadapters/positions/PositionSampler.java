@@ -3,6 +3,7 @@ package dev.rewind.dbadapters.positions;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.dbadapters.api.ConnectionPool;
 import dev.rewind.dbadapters.api.DatabaseAdapter;
+import dev.rewind.dbadapters.locate.Lineage;
 import dev.rewind.volumeset.Durations;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.DatabaseAttachment;
@@ -21,8 +22,10 @@ import org.slf4j.LoggerFactory;
  * the durable position, the set's newest seq (no flush: a sample only brackets), and the
  * bound position; a sample that repeats the last one's seq and positions is skipped. While
  * the database is down sampling pauses, logged once per outage, and is retried every
- * period. {@link #pause()} holds it off around a coordinated restore. Samples older than the
- * set's history are pruned now and then.
+ * period. {@link #pause()} holds it off around a coordinated restore. Each sample is stored
+ * with the {@link Lineage} its seq is on; none is taken while a restore in place is
+ * unfinished or at a seq of a restore's own writes. Samples older than the set's history are
+ * pruned now and then.
  */
 public final class PositionSampler implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PositionSampler.class);
@@ -107,7 +110,10 @@ public final class PositionSampler implements AutoCloseable {
      */
     boolean sampleOnce() {
         try {
-            Optional<PositionSample> s = adapter.sample(set.name(), set::lastSeq);
+            if (set.isRestoreUnfinished()) {
+                return false; // the volumes are between two lineages
+            }
+            Optional<PositionSample> s = adapter.sample(set.name(), set::lastSeq).flatMap(this::onItsLineage);
             if (outage != null) {
                 LOG.info("sampling positions of set {} resumed", set.name());
                 outage = null;
@@ -128,6 +134,15 @@ public final class PositionSampler implements AutoCloseable {
             outage = reason;
             return false;
         }
+    }
+
+    /**
+     * The sample marked with the lineage its seq is on by the restores recorded now; empty
+     * when its seq is one of a restore's own writes (no lineage holds it).
+     */
+    private Optional<PositionSample> onItsLineage(PositionSample s) {
+        long lineageSeq = Lineage.of(catalog.listRestores(set.name()), s.seq()).lineageSeqOf(s.seq());
+        return lineageSeq == 0 ? Optional.empty() : Optional.of(s.onLineage(lineageSeq));
     }
 
     private boolean repeatsLast(PositionSample s) {

@@ -1,7 +1,6 @@
 package dev.rewind.dbadapters.locate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -82,16 +81,28 @@ class LogTargetsTest {
     }
 
     @Test
-    void withoutAnExactLocationTheSamplesOnTheSafeSideAreUsed() throws IOException {
+    void withoutAnExactLocationSamplesTenSeqsApartAreRefusedWithTheNearestKnownPositions() {
         sampleEveryTenSeqs();
-        PositionTarget through = targets().through(at(250));
-        assertEquals(new PositionTarget(30, false, through.how()), through);
-        assertTrue(through.how().startsWith("sampled: no exact location"), through.how());
-        assertEquals(20, targets().before(at(250)).seq(), "the newest sample whose bound (210) is before 250");
-        assertEquals(20, targets().before(at(211)).seq());
-        assertEquals(10, targets().before(at(210)).seq(), "at seq 20, 210 may already be on disk");
-        assertEquals(30, targets().through(at(300)).seq());
-        assertEquals(100, targets().through(at(950)).seq(), "no sample has 950 on disk yet: the newest seq");
+        RewindException through = assertThrows(RewindException.class, () -> targets().through(at(250)));
+        assertTrue(through.getMessage().startsWith("LSN 250 cannot be placed exactly (the database cannot tell where 250 lives now"),
+                through.getMessage());
+        assertTrue(through.getMessage().endsWith("the nearest known positions: before it 210 at seq 20, after it 300 at seq 30; "
+                + "restore to one of them with --to-seq"), through.getMessage());
+        RewindException before = assertThrows(RewindException.class, () -> targets().before(at(250)));
+        assertTrue(before.getMessage().contains("before it 210 at seq 20, after it 300 at seq 30"), before.getMessage());
+        RewindException notYet = assertThrows(RewindException.class, () -> targets().through(at(950)));
+        assertTrue(notYet.getMessage().contains("before it 910 at seq 90, after it none sampled yet (newest seq 100)"),
+                notYet.getMessage());
+    }
+
+    @Test
+    void samplesAtConsecutiveSeqsThatBracketAPositionPlaceItExactly() throws IOException {
+        sampleEveryTenSeqs();
+        t.catalog.databases().insertSamples(List.of(new PositionSample("lt", 21, 0, "260", 260, "270", 270, null)));
+        PositionTarget before = targets().before(at(250));
+        assertEquals(20, before.seq(), before.how());
+        assertTrue(before.exact());
+        assertEquals(21, targets().through(at(250)).seq());
     }
 
     @Test
@@ -102,26 +113,53 @@ class LogTargetsTest {
         adapter.down = true;
         RewindException lateDown = assertThrows(RewindException.class, () -> targets().before(at(950)));
         assertEquals("LSN 950 is outside the set's history (oldest 110, newest 910)", lateDown.getMessage());
-        RewindException early = assertThrows(RewindException.class, () -> targets().before(at(105)));
-        assertTrue(early.getMessage().startsWith("LSN 105 is outside the set's history"), early.getMessage());
+    }
+
+    @Test
+    void aPositionOlderThanTheOldestKeptSampleIsRefusedWithTheNearestKnownPositionAfterIt() {
+        sampleEveryTenSeqs();
+        for (boolean through : new boolean[] {true, false}) {
+            RewindException e = assertThrows(RewindException.class, () -> {
+                if (through) {
+                    targets().through(at(105));
+                } else {
+                    targets().before(at(105));
+                }
+            });
+            assertEquals("LSN 105 is older than the oldest kept sample (110 at seq 10), so it cannot be placed exactly; nothing before "
+                    + "it is kept; the nearest known position after it is 200 at seq 20 (rewind restore lt --to-seq 20)", e.getMessage());
+        }
     }
 
     @Test
     void samplesUndoneByARestoreInPlaceAreIgnored() throws IOException {
         sampleEveryTenSeqs();
         t.catalog.insertRestore(new RestoreRecord("lt", 40, 61, 70, 4096, 0));
-        assertEquals(40, targets().before(at(650)).seq(), "samples at seqs 50 and 60 were undone");
-        assertEquals(80, targets().through(at(450)).seq());
+        // after the restore the database went on from 410 again: at seq 71 not yet at 650, at seq 72 durable through it
+        t.catalog.databases().insertSamples(List.of(new PositionSample("lt", 71, 0, "600", 600, "640", 640, null),
+                new PositionSample("lt", 72, 0, "660", 660, "670", 670, null)));
+        assertEquals(71, targets().before(at(650)).seq(), "samples at seqs 50 and 60 were undone");
+        assertEquals(72, targets().through(at(650)).seq());
     }
 
     @Test
-    void aFileOnNoMembersMountFallsBackAndSaysWhy() throws IOException {
+    void aSampleTakenOnAnotherLineageThanItsSeqHasNowIsIgnored() throws IOException {
+        sampleEveryTenSeqs();
+        t.catalog.insertRestore(new RestoreRecord("lt", 40, 61, 70, 4096, 0));
+        List<PositionSample> samples = List.of(new PositionSample("lt", 71, 0, "600", 600, "640", 640, null),
+                new PositionSample("lt", 72, 0, "660", 660, "670", 670, null));
+        t.catalog.databases().insertSamples(List.of(samples.get(0), samples.get(1).onLineage(1)));
+        // seq 72 is in the history, but the sample there was taken on the lineage the restore ended
+        RewindException e = assertThrows(RewindException.class, () -> targets().before(at(650)));
+        assertTrue(e.getMessage().contains("before it 640 at seq 71, after it none sampled yet"), e.getMessage());
+    }
+
+    @Test
+    void aFileOnNoMembersMountIsRefusedAndSaysWhy() {
         sampleEveryTenSeqs();
         adapter.location = new LogLocation(at(250), Path.of("/elsewhere/wal/0001"), 0, new byte[16], false);
-        PositionTarget p = targets().before(at(250));
-        assertFalse(p.exact());
-        assertEquals(20, p.seq());
-        assertTrue(p.how().contains("no member's mount holds /elsewhere/wal/0001"), p.how());
+        RewindException e = assertThrows(RewindException.class, () -> targets().before(at(250)));
+        assertTrue(e.getMessage().contains("no member's mount holds /elsewhere/wal/0001"), e.getMessage());
     }
 
     @Test

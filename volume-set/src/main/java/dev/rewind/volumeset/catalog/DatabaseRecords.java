@@ -24,10 +24,13 @@ public final class DatabaseRecords {
         this.catalog = catalog;
     }
 
-    /** Records the set's database, replacing an earlier attachment (and forgetting its samples). */
+    /**
+     * Records the set's database, replacing an earlier attachment; the position samples taken
+     * so far are kept (see {@link #forgetSamples}).
+     */
     public void attach(DatabaseAttachment a) {
         catalog.inTransaction(c -> {
-            deleteAttachment(c, a.setName());
+            deleteAttachment(c, a.setName(), false);
             try (PreparedStatement ps = c.prepareStatement("insert into db_attachment(set_name, engine, jdbc_url, db_user, password_file,"
                     + " password_env, stop_command, start_command, consistent_every_ms, sample_every_ms, attached_at_micros)"
                     + " values (?,?,?,?,?,?,?,?,?,?,?)")) {
@@ -70,12 +73,16 @@ public final class DatabaseRecords {
 
     /** Forgets the set's database and its samples; false if none was attached. */
     public boolean detach(String setName) {
-        return catalog.inTransaction(c -> deleteAttachment(c, setName));
+        return catalog.inTransaction(c -> deleteAttachment(c, setName, true));
     }
 
-    private static boolean deleteAttachment(Connection c, String setName) throws SQLException {
+    private static boolean deleteAttachment(Connection c, String setName, boolean withSamples) throws SQLException {
         int attachments = 0;
-        for (String table : List.of("db_position", "db_mount", "db_validation", "db_server_setting", "db_attachment")) {
+        List<String> tables = List.of("db_mount", "db_validation", "db_server_setting", "db_attachment");
+        if (withSamples) {
+            tables = List.of("db_position", "db_mount", "db_validation", "db_server_setting", "db_attachment");
+        }
+        for (String table : tables) {
             try (PreparedStatement ps = c.prepareStatement("delete from " + table + " where set_name = ?")) {
                 ps.setString(1, setName);
                 int n = ps.executeUpdate();
@@ -178,7 +185,12 @@ public final class DatabaseRecords {
 
     // ---- sampled positions ----
 
-    /** Stores samples; one that repeats an existing (set, seq, durable order) is skipped. */
+    /**
+     * Stores samples; one that repeats an existing (set, seq, durable order) is skipped. A
+     * sample whose lineage is not known (0) is stored on the lineage its seq has by the
+     * restores recorded now: the seq after the writes of the newest restore that began at or
+     * before it.
+     */
     public void insertSamples(List<PositionSample> samples) {
         if (samples.isEmpty()) {
             return;
@@ -186,8 +198,10 @@ public final class DatabaseRecords {
         catalog.inTransaction(c -> {
             try (PreparedStatement exists = c.prepareStatement(
                     "select 1 from db_position where set_name = ? and seq = ? and durable_order = ?");
+                 PreparedStatement lineage = c.prepareStatement("select 1 + coalesce(max(case when last_seq > first_seq - 1"
+                         + " then last_seq else first_seq - 1 end), 0) from restore_event where set_name = ? and first_seq <= ?");
                  PreparedStatement ps = c.prepareStatement("insert into db_position(set_name, seq, time_micros, durable_position,"
-                         + " durable_order, bound_position, bound_order, gtid) values (?,?,?,?,?,?,?,?)")) {
+                         + " durable_order, bound_position, bound_order, gtid, lineage_seq) values (?,?,?,?,?,?,?,?,?)")) {
                 for (PositionSample s : samples) {
                     exists.setString(1, s.setName());
                     exists.setLong(2, s.seq());
@@ -205,6 +219,16 @@ public final class DatabaseRecords {
                     ps.setString(6, s.boundPosition());
                     ps.setLong(7, s.boundOrder());
                     ps.setString(8, s.gtid());
+                    long lineageSeq = s.lineageSeq();
+                    if (lineageSeq <= 0) {
+                        lineage.setString(1, s.setName());
+                        lineage.setLong(2, s.seq());
+                        try (ResultSet rs = lineage.executeQuery()) {
+                            rs.next();
+                            lineageSeq = rs.getLong(1);
+                        }
+                    }
+                    ps.setLong(9, lineageSeq);
                     ps.executeUpdate();
                 }
             }
@@ -235,6 +259,29 @@ public final class DatabaseRecords {
                 .stream().findFirst();
     }
 
+    /** Forgets all of the set's samples; how many there were. */
+    public int forgetSamples(String setName) {
+        return catalog.inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("delete from db_position where set_name = ?")) {
+                ps.setString(1, setName);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    /** How many samples the set has. */
+    public int sampleCount(String setName) {
+        return catalog.read(c -> {
+            try (PreparedStatement ps = c.prepareStatement("select count(*) from db_position where set_name = ?")) {
+                ps.setString(1, setName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return rs.getInt(1);
+                }
+            }
+        });
+    }
+
     /** Forgets samples older than {@code seq} (their writes are gone from the history). */
     public int deleteSamplesBefore(String setName, long seq) {
         return catalog.inTransaction(c -> {
@@ -250,7 +297,7 @@ public final class DatabaseRecords {
         return catalog.read(c -> {
             List<PositionSample> out = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("select seq, time_micros, durable_position, durable_order, bound_position,"
-                    + " bound_order, gtid from db_position " + where)) {
+                    + " bound_order, gtid, lineage_seq from db_position " + where)) {
                 ps.setString(1, setName);
                 for (int i = 0; i < args.length; i++) {
                     ps.setLong(i + 2, args[i]);
@@ -258,7 +305,7 @@ public final class DatabaseRecords {
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         out.add(new PositionSample(setName, rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getLong(4),
-                                rs.getString(5), rs.getLong(6), rs.getString(7)));
+                                rs.getString(5), rs.getLong(6), rs.getString(7), rs.getLong(8)));
                     }
                 }
             }
