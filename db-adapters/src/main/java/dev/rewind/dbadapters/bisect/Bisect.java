@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.LongPredicate;
 
 /**
  * The search for the last write at which a check holds, between a seq where it holds
@@ -32,11 +33,23 @@ import java.util.TreeMap;
 public final class Bisect {
     private final long[] boundaries;
     private final Clock clock;
+    private final LongPredicate isPlaceable;
 
     /** {@code boundaries}: the seqs that end a transaction, in any order. */
     public Bisect(long[] boundaries, Clock clock) {
-        this.boundaries = Arrays.stream(boundaries).sorted().distinct().toArray();
+        this(boundaries, clock, seq -> true);
+    }
+
+    /**
+     * {@code isPlaceable}: whether a seq may be probed at all; a seq inside the writes of a
+     * restore in place is not (no one wrote the state there). Boundaries that are not placeable
+     * are left out, and the write-by-write search stops at the transaction when it meets one:
+     * the check turned bad in a restore, and its boundaries are the answer.
+     */
+    public Bisect(long[] boundaries, Clock clock, LongPredicate isPlaceable) {
+        this.boundaries = Arrays.stream(boundaries).filter(isPlaceable).sorted().distinct().toArray();
         this.clock = clock;
+        this.isPlaceable = isPlaceable;
     }
 
     /** Runs the search; an exception from the probe ends it and is passed on. */
@@ -94,6 +107,9 @@ public final class Bisect {
             long firstBad = points[hi];
             while (firstBad - lastGood > 1) {
                 long mid = lastGood + (firstBad - lastGood) / 2;
+                if (!isPlaceable.test(mid)) {
+                    break; // inside a restore's writes: the transaction found is the restore
+                }
                 if (probe(mid, false).isGood()) {
                     lastGood = mid;
                 } else {

@@ -45,6 +45,20 @@ class BisectTest {
     }
 
     @Test
+    void neverProbesInsideARestoreAndNamesItsBoundaryBeforeWhenTheCheckTurnsBadThere() throws IOException {
+        // 41..50 is a restore in place's writes: no seq strictly inside them is a state anyone wrote
+        Bisect b = new Bisect(TEN_BY_TEN, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC), seq -> seq <= 40 || seq >= 50);
+        BisectResult r = b.run(0, 100, holdsThrough(45), told::add);
+
+        assertTrue(r.isFound());
+        assertEquals(40, r.lastGoodSeq(), "the point before the restore");
+        assertEquals(40, r.boundaryBefore());
+        assertEquals(50, r.boundaryAfter());
+        assertTrue(r.steps().stream().map(BisectStep::seq).noneMatch(seq -> seq > 40 && seq < 50),
+                "no probe inside the restore: " + r.steps());
+    }
+
+    @Test
     void probesBothEndsFirstThenBoundariesThenSingleWrites() throws IOException {
         BisectResult r = bisect(TEN_BY_TEN).run(0, 100, holdsThrough(47), told::add);
 
