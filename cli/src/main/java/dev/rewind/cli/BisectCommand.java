@@ -132,8 +132,7 @@ final class BisectCommand extends Subcommand {
                 "warnings", result.warnings(), "lastGoodSeq", null, "lastGoodTime", null, "firstBadSeq", null, "firstBadTime", null,
                 "restoreCommand", null, "restore", null);
         if (!result.isFound()) {
-            out.json(json);
-            throw new RewindException(result.message());
+            throw new ReportedFailure(result.message(), json);
         }
         long lastGood = result.lastGoodSeq();
         Instant lastGoodTime = RestoreCommand.timeOf(set, lastGood);
@@ -160,11 +159,13 @@ final class BisectCommand extends Subcommand {
         try {
             new CoordinatedRestoreRun(data, set, lastGood, null, restoreOut)
                     .run(startTimeout, () -> inPlace.restoreInPlace(data, set, lastGood, restoreOut));
-        } finally {
-            if (out.isJson()) {
-                json.put("restore", restoreJson.toString().isBlank() ? null : new ObjectMapper().readValue(restoreJson.toString(), Map.class));
-                out.json(json);
-            }
+        } catch (ReportedFailure f) {
+            json.put("restore", f.report());
+            throw new ReportedFailure(f.getMessage(), json);
+        }
+        if (out.isJson()) {
+            json.put("restore", restoreJson.toString().isBlank() ? null : new ObjectMapper().readValue(restoreJson.toString(), Map.class));
+            out.json(json);
         }
     }
 

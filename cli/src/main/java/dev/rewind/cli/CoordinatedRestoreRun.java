@@ -8,7 +8,6 @@ import dev.rewind.dbadapters.coordinate.CoordinatedRestore;
 import dev.rewind.dbadapters.coordinate.CoordinatedRestoreReport;
 import dev.rewind.dbadapters.coordinate.Step;
 import dev.rewind.increments.restore.RestoreResult;
-import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Sizes;
 import dev.rewind.volumeset.catalog.BookmarkRecord;
 import dev.rewind.volumeset.catalog.DatabaseAttachment;
@@ -24,7 +23,8 @@ import java.util.Optional;
  * {@code rewind restore --coordinated}: runs {@link CoordinatedRestore} around the restore in
  * place that {@code rewind restore} does anyway, with the set's position sampler paused,
  * printing each step as it finishes and the summary ({@code steps} in {@code --json}); a
- * failed step makes the command fail with the report's one line, after printing it all.
+ * failed step makes the command fail with the report's one line (once, on stderr; under
+ * {@code --json} the one error document carries the steps).
  */
 final class CoordinatedRestoreRun {
     /** The restore in place, as {@code rewind restore} runs it. */
@@ -76,16 +76,17 @@ final class CoordinatedRestoreRun {
                     Sizes.format(r.bytesWritten()), r.rangesWritten(), r.firstSeq(), r.lastSeq());
             out.line("undo with: rewind restore %s --to-seq %d --coordinated", set.name(), r.firstSeq() - 1);
         }
-        out.line("%s", report.message());
         boolean changed = r != null && r.changedAnything();
-        out.json(Output.map("set", set.name(), "mode", "coordinated", "targetSeq", targetSeq,
+        Map<String, Object> json = Output.map("set", set.name(), "mode", "coordinated", "targetSeq", targetSeq,
                 "targetFoundBy", targetFoundBy, "ok", report.ok(), "message", report.message(),
                 "steps", steps, "firstSeq", changed ? r.firstSeq() : null, "lastSeq", changed ? r.lastSeq() : null,
                 "bytesWritten", r == null ? 0 : r.bytesWritten(), "undoSeq", changed ? r.firstSeq() - 1 : null,
-                "nearestConsistentBookmark", nearest.map(b -> Output.map("name", b.name(), "seq", b.seq())).orElse(null)));
+                "nearestConsistentBookmark", nearest.map(b -> Output.map("name", b.name(), "seq", b.seq())).orElse(null));
         if (!report.ok()) {
-            throw new RewindException(report.message());
+            throw new ReportedFailure(report.message(), json); // its line once, on stderr; under --json one document
         }
+        out.line("%s", report.message());
+        out.json(json);
     }
 
     static Map<String, Object> stepJson(Step step) {

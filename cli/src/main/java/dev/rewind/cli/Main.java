@@ -83,18 +83,29 @@ public final class Main {
     }
 
     /** A failure as {@code --json} gives it: the one-line reason, what to do (null when the message does not say it apart), the exit code. */
-    record Failure(String error, String hint, int code) {
+    record Failure(String error, String hint, int code, Map<String, Object> report) {
+        Failure(String error, String hint, int code) {
+            this(error, hint, code, null);
+        }
+
+        /** The error document; a {@link ReportedFailure}'s result fields follow the three. */
         void printJson(java.io.PrintWriter out) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("error", error);
             doc.put("code", code);
             doc.put("hint", hint);
+            if (report != null) {
+                report.forEach(doc::putIfAbsent);
+            }
             Output.printJson(out, doc);
         }
     }
 
     static Failure failure(Throwable e) {
         Throwable t = unwrap(e);
+        if (t instanceof ReportedFailure r) {
+            return new Failure(r.getMessage(), null, exitCode(e), r.report());
+        }
         if (t instanceof RewindException r && r.hint() != null) {
             return new Failure(r.reason(), r.hint(), exitCode(e));
         }

@@ -12,6 +12,7 @@ import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -187,6 +188,31 @@ class DbCommandTest {
         assertEquals(5, json.get("coordinatedSteps").size(), json.toString());
         assertFalse(Files.exists(tmp.resolve("stopped")) || Files.exists(tmp.resolve("started")), "no command ran");
         assertEquals(log, cli.ok("log", "shop").out(), "nothing was written");
+    }
+
+    @Test
+    void aFailedCoordinatedStepSaysSoOnceAndUnderJsonIsOneDocumentWithItsSteps() throws Exception {
+        cli.ok("db", "attach", "shop", "--jdbc", h2Url, "--user", "sa", "--password-file", passwordFile.toString(),
+                "--stop-cmd", "echo 'FATAL: the service cannot be stopped'; echo bye; exit 3", "--start-cmd", "true");
+        // (not cli.refused: the attached H2 database's own file changes when it is asked whether it still answers)
+        CliHarness.Run text = cli.rewind("restore", "shop", "--to-seq", "1", "--coordinated");
+        assertEquals(1, text.exit(), text.err());
+        assertTrue(text.err().startsWith("rewind: stop command exited with 3: FATAL: the service cannot be stopped"),
+                "the line of the stop command's output that explains it: " + text.err());
+        assertEquals(1, text.err().strip().lines().count(), "one line on stderr: " + text.err());
+        assertFalse(text.out().contains("nothing was restored"), "the reason is not printed a second time on stdout: " + text.out());
+        assertTrue(text.err().contains("the database still answers"), "says whether the database is up: " + text.err());
+
+        CliHarness.Run json = cli.rewind("--json", "restore", "shop", "--to-seq", "1", "--coordinated");
+        assertEquals(1, json.exit(), json.err());
+        List<JsonNode> docs = new com.fasterxml.jackson.databind.ObjectMapper().readerFor(JsonNode.class)
+                .<JsonNode>readValues(json.out()).readAll();
+        assertEquals(1, docs.size(), "exactly one JSON document on stdout: " + json.out());
+        JsonNode doc = docs.get(0);
+        assertEquals(1, doc.get("code").asInt(), doc.toString());
+        assertTrue(doc.get("error").asText().startsWith("stop command exited with 3"), doc.toString());
+        assertEquals("stop", doc.get("steps").get(0).get("name").asText(), "the steps travel in the error document: " + doc);
+        assertFalse(doc.get("steps").get(0).get("ok").asBoolean(), doc.toString());
     }
 
     @Test

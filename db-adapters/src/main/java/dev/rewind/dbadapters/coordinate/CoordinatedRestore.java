@@ -75,7 +75,7 @@ public final class CoordinatedRestore {
     private CoordinatedRestoreReport run(RestoreStep restore, long targetSeq, Optional<BookmarkRecord> nearest, Duration startTimeout) {
         String set = attachment.setName();
         if (!step("stop", control::stop)) {
-            return report(null, false, lastDetail() + "; nothing was restored, the volumes are unchanged");
+            return report(null, false, lastDetail() + "; nothing was restored, the volumes are unchanged; " + stateAfterFailedStop());
         }
         RestoreResult[] result = new RestoreResult[1];
         String refused = null;
@@ -122,6 +122,20 @@ public final class CoordinatedRestore {
         return report(r, true, "restored to seq " + targetSeq + "; the database is up"
                 + (attachment.validations().isEmpty() ? "" : attachment.validations().size() == 1 ? " and its validation query passed"
                         : " and its " + attachment.validations().size() + " validation queries passed"));
+    }
+
+    /**
+     * Whether the database still answers after its stop command failed: a command that stopped
+     * it and then failed leaves it down, and the DBA must hear that rather than guess.
+     */
+    private String stateAfterFailedStop() {
+        try {
+            adapter.checkConnection();
+            return "the database still answers";
+        } catch (RuntimeException e) {
+            return "the database does NOT answer now (" + e.getMessage() + "): it may have stopped; start it with its start command"
+                    + (isBlank(attachment.startCommand()) ? "" : " (" + attachment.startCommand() + ")");
+        }
     }
 
     @FunctionalInterface

@@ -101,8 +101,23 @@ class CoordinatedRestoreTest {
         CoordinatedRestoreReport r = run(a, restoring(RESULT));
         assertFalse(r.ok());
         assertEquals(List.of(), logged(), "neither the restore nor the start ran");
-        assertEquals("stop command exited with 3: cannot stop the server; nothing was restored, the volumes are unchanged", r.message());
+        assertEquals("stop command exited with 3: cannot stop the server; nothing was restored, the volumes are unchanged; "
+                + "the database still answers", r.message());
         assertNull(r.result());
+    }
+
+    @Test
+    void aStopCommandThatFailsAfterStoppingTheDatabaseSaysItIsDownAndWhatItPrintedAboutWhy() throws Exception {
+        String gone = "jdbc:h2:" + tmp.resolve("stopped").resolve("db") + ";IFEXISTS=TRUE";
+        DatabaseAttachment a = attachment("echo 'pg_ctl: FATAL: could not remove the pid file: permission denied'; echo 'server stopped'; "
+                + "echo 'exiting'; exit 1", logging("start"), gone, List.of());
+        CoordinatedRestoreReport r = run(a, restoring(RESULT));
+        assertFalse(r.ok());
+        assertTrue(r.message().startsWith("stop command exited with 1: pg_ctl: FATAL: could not remove the pid file: permission denied"),
+                "the line that explains the failure, not the wrapper's last words: " + r.message());
+        assertTrue(r.message().contains("the database does NOT answer now") && r.message().contains("start it with its start command"),
+                r.message());
+        assertEquals(List.of(), logged(), "neither the restore nor the start ran");
     }
 
     @Test
@@ -214,7 +229,7 @@ class CoordinatedRestoreTest {
         }
         assertFalse(r.ok());
         assertEquals(List.of(), logged(), "neither the restore nor the start ran");
-        assertEquals("the database is still writing; nothing was restored, the volumes are unchanged", r.message());
+        assertEquals("the database is still writing; nothing was restored, the volumes are unchanged; the database still answers", r.message());
         assertNull(r.result());
     }
 
