@@ -44,6 +44,10 @@ final class NbdConnection {
     /** When the client started the payload being read now; 0 when no payload is being read. */
     private volatile long payloadSinceNanos;
     private final String peer;
+    /** The client's IP address; null on a Unix socket. */
+    private final java.net.InetAddress peerAddress;
+    /** Whether the client has sent any byte yet (see {@link NbdServer.Settings#silentTimeout}). */
+    private volatile boolean heardFrom;
     private final NbdDecoder decoder;
     private final NbdReplyWriter replies;
     private final NbdReplyQueue queue;
@@ -71,6 +75,7 @@ final class NbdConnection {
         this.id = id;
         this.channel = channel;
         this.peer = remoteAddress(channel);
+        this.peerAddress = inetAddress(channel);
         this.decoder = new NbdDecoder(server.buffers());
         this.replies = new NbdReplyWriter(channel);
         this.queue = new NbdReplyQueue(replies, server.buffers(), settings.maxRequestsInFlightPerConnection(),
@@ -82,6 +87,27 @@ final class NbdConnection {
         Thread reader = new Thread(this::run, "rewind-nbd-connection-" + id);
         reader.setDaemon(true);
         reader.start();
+    }
+
+    /** Who the client is, for the log: its address and port, or the Unix socket. */
+    String peer() {
+        return peer;
+    }
+
+    /** The client's IP address; null on a Unix socket. */
+    java.net.InetAddress peerAddress() {
+        return peerAddress;
+    }
+
+    /** True until the client has chosen an export (or the connection has ended). */
+    boolean isNegotiating() {
+        return export == null && finished.getCount() > 0;
+    }
+
+    /** Closes a connection still negotiating to make room for a new one; its reader then ends it. */
+    void evict() {
+        LOG.debug("nbd connection {} from {}: still negotiating at the connection limit; closed to make room", id, peer);
+        drop();
     }
 
     /** True while this connection is in transmission on an export of set {@code setName}. */
@@ -145,7 +171,13 @@ final class NbdConnection {
         NbdTlsChannel secured;
         try {
             secured = NbdTlsChannel.handshake(channel, tls.newServerEngine(), inbound);
+        } catch (NbdTlsChannel.ClosedDuringHandshake e) {
+            LOG.debug("nbd connection {} from {}: {}", id, peer, e.getMessage()); // a flood of these must not fill the log
+            throw e;
         } catch (SSLException e) {
+            if (!channel.isOpen()) {
+                throw e; // dropped by the server (a timeout, or evicted at the connection limit)
+            }
             LOG.warn("nbd connection {} from {}: TLS handshake failed: {}; disconnecting", id, peer, e.getMessage());
             throw e;
         }
@@ -180,6 +212,9 @@ final class NbdConnection {
             inbound.flip();
             if (n < 0) {
                 return null;
+            }
+            if (n > 0 && !heardFrom) {
+                heardFrom = true;
             }
         }
     }
@@ -483,24 +518,43 @@ final class NbdConnection {
      * {@code nowNanos}: still negotiating after the handshake timeout, in the middle of one
      * write's payload for longer than the payload timeout, or taking no byte of a reply for
      * longer than the reply timeout. The reader and writer then fail, and the buffers go back.
+     * Returns true when it closed a connection still negotiating: those are counted in the
+     * server's log, not logged one by one (a flood of them must not fill the log).
      */
-    void closeIfStalled(long nowNanos, NbdServer.Settings settings) {
+    boolean closeIfStalled(long nowNanos, NbdServer.Settings settings) {
         if (finished.getCount() == 0 || !channel.isOpen()) {
-            return;
+            return false;
         }
         String why = null;
         long payloadSince = payloadSinceNanos;
         long writingSince = replies.writingSinceNanos();
-        if (export == null && nowNanos - acceptedNanos > settings.handshakeTimeout().toNanos()) {
+        if (export == null && !heardFrom && nowNanos - acceptedNanos > settings.silentTimeout().toNanos()) {
+            why = "nothing sent within " + settings.silentTimeout().toMillis() + " ms";
+        } else if (export == null && nowNanos - acceptedNanos > settings.handshakeTimeout().toNanos()) {
             why = "option negotiation not finished within " + settings.handshakeTimeout().toMillis() + " ms";
         } else if (payloadSince != 0 && nowNanos - payloadSince > settings.payloadTimeout().toNanos()) {
             why = "no complete write payload within " + settings.payloadTimeout().toMillis() + " ms";
         } else if (writingSince != 0 && nowNanos - writingSince > settings.replyTimeout().toNanos()) {
             why = "replies not read for " + settings.replyTimeout().toMillis() + " ms";
         }
-        if (why != null) {
+        if (why == null) {
+            return false;
+        }
+        boolean negotiating = export == null;
+        if (negotiating) {
+            LOG.debug("nbd connection {} from {}: {}; disconnecting", id, peer, why);
+        } else {
             LOG.info("nbd connection {} from {}: {}; disconnecting", id, peer, why);
-            drop();
+        }
+        drop();
+        return negotiating;
+    }
+
+    private static java.net.InetAddress inetAddress(SocketChannel channel) {
+        try {
+            return channel.getRemoteAddress() instanceof java.net.InetSocketAddress a ? a.getAddress() : null;
+        } catch (IOException e) {
+            return null;
         }
     }
 
