@@ -11,6 +11,7 @@ import dev.rewind.capture.sandbox.Sandboxes;
 import dev.rewind.cli.daemon.ControlServer;
 import dev.rewind.cli.daemon.DaemonSchedule;
 import dev.rewind.cli.daemon.ServeLock;
+import dev.rewind.cli.daemon.UnixSocketDir;
 import dev.rewind.cli.datadir.CatalogCapture;
 import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.cli.db.DaemonDatabases;
@@ -53,14 +54,15 @@ import picocli.CommandLine.ParameterException;
                         + "database with --consistent-every (rewind db attach).",
                 "Samples the position of every attached database against the set's seq (--sample-every), so that restores can "
                         + "name an LSN or a binlog position; a database that is down is retried, and does not keep the daemon from starting."},
-        footer = {"", "NBD clients connect to the Unix socket DATA/nbd.sock (mode 0600; 0660 with rewind init --group, whose "
-                + "members get every export read-only). --listen serves TCP as well; TCP beyond loopback needs --tls require "
+        footer = {"", "NBD clients connect to the Unix socket DATA/nbd.sock, or nbd.sock in --socket-dir (mode 0600; 0660 with "
+                + "rewind init --group, whose members get every export read-only). --listen serves TCP as well; TCP beyond loopback needs --tls require "
                 + "(x509 certificates in the layout of nbdkit and qemu-nbd: ca-cert.pem, server-cert.pem, server-key.pem) or --insecure.",
                 "", "Examples:", "  rewind serve", "  rewind serve --listen 127.0.0.1:10809",
                 "  rewind serve --listen 0.0.0.0:10809 --tls require \\",
                 "      --tls-certificates /etc/rewind/tls --tls-verify-peer",
                 "  nbdinfo 'nbds://db1.example.com/shop/data?tls-certificates=client-tls'",
                 "  rewind serve --max-connections 32 --handshake-timeout 5s --reply-timeout 1m",
+                "  rewind --data /srv/long/path/rewind-data serve --socket-dir /run/rewind/shop",
                 "  qemu-img info 'nbd+unix:///shop/data?socket=rewind-data/nbd.sock'",
                 "  nbdinfo --list 'nbd+unix:///?socket=rewind-data/nbd.sock'"})
 final class ServeCommand extends Subcommand {
@@ -82,6 +84,12 @@ final class ServeCommand extends Subcommand {
 
     @Option(names = "--tls-verify-peer", description = "Require a client certificate signed by the CA in ca-cert.pem.")
     boolean tlsVerifyPeer;
+
+    @Option(names = "--socket-dir", paramLabel = "DIR",
+            description = "Put the Unix sockets (nbd.sock, control.sock) in DIR instead of the data dir (created owner-only if missing), "
+                    + "for a data dir whose path is too long for a Unix socket (107 bytes) or on a file system that cannot hold one. "
+                    + "The other commands still find the daemon through the data dir.")
+    Path socketDir;
 
     @Option(names = "--insecure", description = "Allow --listen on an address that is not loopback without --tls require "
             + "(anyone who reaches it can read and write the volumes).")
@@ -184,7 +192,9 @@ final class ServeCommand extends Subcommand {
             data.catalog(); // refuses with what to do
         }
         try (ServeLock lock = ServeLock.acquire(data.path())) {
-            serve(data, out, address, nbdTls);
+            Path sockets = socketDir == null ? data.path() : socketDir.toAbsolutePath();
+            UnixSocketDir.require(sockets, socketDir != null, List.of(NBD_SOCKET, ControlServer.SOCKET_FILE));
+            serve(data, out, address, nbdTls, sockets);
         }
     }
 
@@ -223,7 +233,7 @@ final class ServeCommand extends Subcommand {
         return NbdTls.load(mode, tlsCertificates, tlsVerifyPeer);
     }
 
-    private void serve(DataDir data, Output out, InetSocketAddress address, NbdTls nbdTls) throws Exception {
+    private void serve(DataDir data, Output out, InetSocketAddress address, NbdTls nbdTls, Path sockets) throws Exception {
         Catalog catalog = data.catalog();
         Map<String, CapturedSet> sets = new ConcurrentHashMap<>();
         CountDownLatch stopped = new CountDownLatch(1);
@@ -250,7 +260,7 @@ final class ServeCommand extends Subcommand {
             Sandboxes openSandboxes = sandboxes;
             CapturedSetExports exports = new CapturedSetExports(sets, DataDir.bookmarkLookup(catalog), sandboxes);
             Set<String> heldOff = ConcurrentHashMap.newKeySet();
-            Path socket = data.path().resolve(NBD_SOCKET);
+            Path socket = sockets.resolve(NBD_SOCKET);
             List<SocketAddress> listenOn = new ArrayList<>(List.of(UnixDomainSocketAddress.of(socket)));
             if (address != null) {
                 listenOn.add(address);
@@ -374,7 +384,7 @@ final class ServeCommand extends Subcommand {
                 }
             };
             String nbdAddress = address == null ? null : address.getHostString() + ":" + nbd.port();
-            control = ControlServer.start(data.path(),
+            control = ControlServer.start(data.path(), sockets,
                     (call, stdout, stderr) -> new DaemonRequest(data.path(), call.workingDir(), call.terminal(), call.clientGone(), daemon,
                             catalog).run(call.args(), stdout, stderr),
                     socket.toString(), nbdAddress);

@@ -112,8 +112,18 @@ public final class ControlServer implements AutoCloseable {
      * and TCP address, null when none) and daemon.token.
      */
     public static ControlServer start(Path dataDir, CommandRunner commands, String nbdSocket, String nbdAddress) throws IOException {
+        return start(dataDir, dataDir, commands, nbdSocket, nbdAddress);
+    }
+
+    /**
+     * Listens on {@code socketDir/control.sock} and publishes, in {@code dataDir}, daemon.json
+     * (with the control socket's path, the NBD socket and TCP address, null when none) and
+     * daemon.token: the command line finds the sockets there, wherever they are.
+     */
+    public static ControlServer start(Path dataDir, Path socketDir, CommandRunner commands, String nbdSocket, String nbdAddress)
+            throws IOException {
         String token = DaemonFiles.newToken();
-        Path socket = dataDir.resolve(SOCKET_FILE);
+        Path socket = socketDir.resolve(SOCKET_FILE).toAbsolutePath();
         if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(socket, LinkOption.NOFOLLOW_LINKS)
                 && !Files.isDirectory(socket, LinkOption.NOFOLLOW_LINKS)) {
             Files.delete(socket); // left by a daemon that is gone (the caller holds the serve lock)
