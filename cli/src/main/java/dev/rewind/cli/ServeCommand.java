@@ -99,16 +99,29 @@ final class ServeCommand extends Subcommand {
     private NbdServer.Settings nbdSettings = NbdServer.Settings.DEFAULT;
 
     @Option(names = "--max-connections", paramLabel = "N", defaultValue = "" + NbdServer.Settings.DEFAULT_MAX_CONNECTIONS,
-            description = "NBD connections open at once, negotiating or serving (1 to " + NbdServer.Settings.MAX_CONNECTIONS_LIMIT
-                    + "); more are closed as they arrive (default ${DEFAULT-VALUE}).")
+            description = "NBD connections open at once on each socket (the Unix socket and TCP each have their own), negotiating "
+                    + "or serving (1 to " + NbdServer.Settings.MAX_CONNECTIONS_LIMIT + "); at the limit a new one takes the place of the "
+                    + "oldest still negotiating, and is refused only when all are serving (default ${DEFAULT-VALUE}).")
     void maxConnections(String text) {
-        int n;
-        try {
-            n = Integer.parseInt(text.strip());
-        } catch (NumberFormatException e) {
-            throw usage("--max-connections '" + text + "' is not a whole number, e.g. 128");
-        }
+        int n = wholeNumber("--max-connections", text);
         nbdSettings = checked("--max-connections", text, () -> nbdSettings.withMaxConnections(n));
+    }
+
+    @Option(names = "--max-connections-per-client", paramLabel = "N",
+            defaultValue = "" + NbdServer.Settings.DEFAULT_MAX_CONNECTIONS_PER_PEER,
+            description = "NBD connections open at once from one client address on TCP (1 to " + NbdServer.Settings.MAX_CONNECTIONS_LIMIT
+                    + "; at most --max-connections), so one host cannot take them all (default ${DEFAULT-VALUE}).")
+    void maxConnectionsPerClient(String text) {
+        int n = wholeNumber("--max-connections-per-client", text);
+        nbdSettings = checked("--max-connections-per-client", text, () -> nbdSettings.withMaxConnectionsPerPeer(n));
+    }
+
+    private int wholeNumber(String option, String text) {
+        try {
+            return Integer.parseInt(text.strip());
+        } catch (NumberFormatException e) {
+            throw usage(option + " '" + text + "' is not a whole number, e.g. 128");
+        }
     }
 
     @Option(names = "--handshake-timeout", paramLabel = "DURATION", defaultValue = "10s",
