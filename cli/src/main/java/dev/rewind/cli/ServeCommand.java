@@ -56,7 +56,9 @@ import picocli.CommandLine.ParameterException;
                         + "name an LSN or a binlog position; a database that is down is retried, and does not keep the daemon from starting."},
         footer = {"", "NBD clients connect to the Unix socket DATA/nbd.sock, or nbd.sock in --socket-dir (mode 0600; 0660 with "
                 + "rewind init --group, whose members get every export read-only). --listen serves TCP as well; TCP beyond loopback needs --tls require "
-                + "(x509 certificates in the layout of nbdkit and qemu-nbd: ca-cert.pem, server-cert.pem, server-key.pem) or --insecure.",
+                + "(x509 certificates in the layout of nbdkit and qemu-nbd: ca-cert.pem, server-cert.pem, server-key.pem) or --insecure. "
+                + "TCP clients, loopback included, get every export read-only unless --tls-verify-peer checked their certificate "
+                + "(or --insecure).",
                 "", "Examples:", "  rewind serve", "  rewind serve --listen 127.0.0.1:10809",
                 "  rewind serve --listen 0.0.0.0:10809 --tls require \\",
                 "      --tls-certificates /etc/rewind/tls --tls-verify-peer",
@@ -91,8 +93,10 @@ final class ServeCommand extends Subcommand {
                     + "The other commands still find the daemon through the data dir.")
     Path socketDir;
 
-    @Option(names = "--insecure", description = "Allow --listen on an address that is not loopback without --tls require "
-            + "(anyone who reaches it can read and write the volumes).")
+    @Option(names = "--insecure", description = "Let every TCP client write, and allow --listen on an address that is not "
+            + "loopback without --tls require (anyone who reaches it can read and write the volumes). Without it, TCP clients get "
+            + "every export read-only unless --tls-verify-peer checked their certificate; loopback too, since any local user can "
+            + "reach it.")
     boolean insecure;
 
     /** The NBD server's settings, each option applied (and range-checked) as it is parsed. */
@@ -233,14 +237,17 @@ final class ServeCommand extends Subcommand {
             if (address.isUnresolved()) {
                 throw new RewindException("--listen host '" + address.getHostString() + "' does not resolve to an address");
             }
+            String where = address.getHostString() + ":" + address.getPort();
             if (!address.getAddress().isLoopbackAddress() && mode != NbdTls.Mode.REQUIRE) {
-                String where = address.getHostString() + ":" + address.getPort();
                 if (!insecure) {
                     throw new RewindException("--listen " + where + " is not loopback: serve it with --tls require --tls-certificates DIR, "
                             + "or add --insecure to serve the volumes to anyone who reaches it");
                 }
                 LoggerFactory.getLogger(ServeCommand.class).warn("serving NBD over TCP without TLS: anyone who reaches {} can read and write "
                         + "the volumes", where);
+            } else if (insecure) {
+                LoggerFactory.getLogger(ServeCommand.class).warn("serving NBD over TCP with --insecure: anyone who reaches {} can write "
+                        + "the volumes, without a checked client certificate", where);
             }
         }
         return NbdTls.load(mode, tlsCertificates, tlsVerifyPeer);
@@ -292,7 +299,7 @@ final class ServeCommand extends Subcommand {
                 public List<String> names() {
                     return exports.names();
                 }
-            }, nbdSettings, nbdTls);
+            }, nbdSettings, nbdTls, insecure ? NbdServer.TcpWrites.ANY_CLIENT : NbdServer.TcpWrites.VERIFIED_CLIENTS);
             NbdServer server = nbd;
             DataDir.Daemon daemon = new DataDir.Daemon() {
                 @Override
@@ -415,7 +422,10 @@ final class ServeCommand extends Subcommand {
                                 case OFF -> "";
                                 case ON -> " (TLS offered" + (nbdTls.verifyPeer() ? ", client certificates checked)" : ")");
                                 case REQUIRE -> " (TLS required" + (nbdTls.verifyPeer() ? ", client certificates checked)" : ")");
-                            }, String.join(", ", exports.names()));
+                            } + (insecure ? ", writable by any TCP client (--insecure)"
+                                    : nbdTls.verifyPeer() ? ", writable over TCP with a checked client certificate"
+                                    : ", read-only over TCP (writes need --tls-verify-peer or --insecure)"),
+                    String.join(", ", exports.names()));
             out.line("control API on %s (token in %s); stop with SIGTERM or Ctrl-C", control.socket(), data.path().resolve("daemon.token"));
             out.json(Output.map("nbdSocket", socket.toString(), "nbd", nbdAddress, "controlSocket", control.socket().toString(),
                     "sets", sets.keySet().stream().sorted().toList()));

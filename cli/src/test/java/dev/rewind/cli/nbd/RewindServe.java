@@ -35,6 +35,7 @@ public final class RewindServe implements AutoCloseable {
     final Path log;
     private Process process;
     private Path socketDir;
+    private boolean tcpWritesNeedCertificates;
     private int port;
     private int starts;
 
@@ -91,6 +92,16 @@ public final class RewindServe implements AutoCloseable {
         return this;
     }
 
+    /**
+     * From the next start on, serve TCP as {@code rewind serve} does by default: writable only
+     * with a checked client certificate. Until then the fixture adds {@code --insecure}: its
+     * tests drive the protocol with {@code NbdTestClient}, which speaks TCP.
+     */
+    public RewindServe tcpWritesNeedCertificates() {
+        this.tcpWritesNeedCertificates = true;
+        return this;
+    }
+
     /** Starts {@code rewind serve} on a free loopback port and waits until it prints that it listens. */
     public void start() {
         start(new String[0]);
@@ -110,6 +121,9 @@ public final class RewindServe implements AutoCloseable {
                 long logStart = Files.size(log);
                 List<String> command = new ArrayList<>(List.of(java(), "-jar", jar().toString(), "--data", data.toString(), "serve",
                         "--listen", "127.0.0.1:" + port));
+                if (!tcpWritesNeedCertificates) {
+                    command.add("--insecure");
+                }
                 if (socketDir != null) {
                     command.addAll(List.of("--socket-dir", socketDir.toString()));
                 }

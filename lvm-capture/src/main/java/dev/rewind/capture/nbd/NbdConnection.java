@@ -57,21 +57,31 @@ final class NbdConnection {
     /** Replies of requests the reader ran itself, not yet written (see {@link #flushInlineReplies}). */
     private final ArrayList<NbdReply> inlineReplies = new ArrayList<>(NbdReplyWriter.MAX_BATCH_MESSAGES);
 
-    /** Every export is served read-only to this client (another user on the Unix socket). */
-    private final boolean readOnly;
+    /**
+     * Why every export is served read-only to this client (another user on the Unix socket, a
+     * TCP client without a checked certificate), or null when it may write.
+     */
+    private final String readOnlyBecause;
+    /** Whether a client certificate checked during NBD_OPT_STARTTLS lifts {@link #readOnlyBecause}. */
+    private final boolean verifiedTlsAllowsWrites;
+    /** The option haggling of this connection, while it runs. */
+    private NbdNegotiation negotiation;
     // set by the reader thread when transmission starts, before any request is handed to a worker
     private volatile NbdExport export;
     private boolean structuredReplies;
 
-    NbdConnection(NbdServer server, long id, SocketChannel channel, NbdServer.Settings settings, boolean readOnly) {
-        this(server, id, channel, settings, readOnly, NbdTls.OFF);
-    }
-
-    NbdConnection(NbdServer server, long id, SocketChannel channel, NbdServer.Settings settings, boolean readOnly, NbdTls tls) {
+    /**
+     * A connection on {@code channel}; {@code readOnlyBecause} non-null serves every export
+     * read-only, saying why, unless {@code verifiedTlsAllowsWrites} and the client presents a
+     * certificate that the server checks ({@link NbdTls#verifyPeer}).
+     */
+    NbdConnection(NbdServer server, long id, SocketChannel channel, NbdServer.Settings settings, String readOnlyBecause,
+                  boolean verifiedTlsAllowsWrites, NbdTls tls) {
         this.server = server;
         this.io = channel;
         this.tls = tls;
-        this.readOnly = readOnly;
+        this.readOnlyBecause = readOnlyBecause;
+        this.verifiedTlsAllowsWrites = verifiedTlsAllowsWrites;
         this.id = id;
         this.channel = channel;
         this.peer = remoteAddress(channel);
@@ -143,8 +153,8 @@ final class NbdConnection {
         ByteBuffer inbound = ByteBuffer.allocateDirect(INBOUND_BUFFER_BYTES).flip();
         try {
             replies.greeting();
-            NbdNegotiation negotiation = new NbdNegotiation("connection " + id + " from " + peer,
-                    readOnly ? ReadOnlyExport.all(server.exports()) : server.exports(), replies,
+            negotiation = new NbdNegotiation("connection " + id + " from " + peer,
+                    readOnlyBecause != null ? ReadOnlyExport.all(server.exports(), readOnlyBecause) : server.exports(), replies,
                     server::isClosing, tls.mode(), () -> startTls(inbound));
             if (negotiation.run(() -> next(inbound), this::enterTransmission).isPresent()) {
                 transmit(inbound);
@@ -184,6 +194,9 @@ final class NbdConnection {
         inbound.clear().flip();
         io = secured;
         replies.switchTo(secured);
+        if (readOnlyBecause != null && verifiedTlsAllowsWrites && tls.verifyPeer() && secured.hasVerifiedPeer()) {
+            negotiation.serve(server.exports()); // a checked client certificate: this client may write
+        }
         LOG.debug("nbd connection {} from {}: {} with {}", id, peer, secured.protocol(), secured.peerDescription());
     }
 

@@ -58,7 +58,7 @@ final class NbdNegotiation {
     }
 
     private final String connection;
-    private final NbdExports exports;
+    private NbdExports exports;
     private final NbdReplyWriter replies;
     private final BooleanSupplier serverClosing;
     private final NbdTls.Mode tlsMode;
@@ -83,6 +83,11 @@ final class NbdNegotiation {
         this.serverClosing = serverClosing;
         this.tlsMode = tlsMode;
         this.tlsUpgrade = tlsUpgrade;
+    }
+
+    /** From now on, offers {@code exports} (a client whose certificate TLS checked may write). */
+    void serve(NbdExports exports) {
+        this.exports = exports;
     }
 
     /**

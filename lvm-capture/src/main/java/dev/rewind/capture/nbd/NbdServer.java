@@ -195,6 +195,26 @@ public final class NbdServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Who may write over TCP; on a Unix socket, the client's user decides (see
+     * {@link #start(List, NbdExports, Settings)}). Any local user can reach a loopback port, so
+     * loopback is TCP like any other.
+     */
+    public enum TcpWrites {
+        /**
+         * Only a client whose certificate the server checked during NBD_OPT_STARTTLS
+         * ({@link NbdTls#verifyPeer}); every other TCP client gets every export read-only
+         * (NBD_FLAG_READ_ONLY, writes answered EPERM).
+         */
+        VERIFIED_CLIENTS,
+        /** Any client that reaches the port (rewind serve --insecure). */
+        ANY_CLIENT
+    }
+
+    /** Why a TCP client without a checked certificate gets every export read-only. */
+    static final String TCP_READ_ONLY = "writes over TCP need a client certificate checked by rewind serve --tls-verify-peer "
+            + "(or rewind serve --insecure); the Unix socket lets its owner write";
+
     /** One socket the server accepts on: TCP or a Unix domain socket (then {@code socketPath} is its file), its TLS and its budget. */
     private record Listener(ServerSocketChannel channel, String label, Path socketPath, int port, NbdTls tls, ConnectionBudget budget) {
     }
@@ -202,6 +222,7 @@ public final class NbdServer implements AutoCloseable {
     private final List<Listener> listeners;
     private final NbdExports exports;
     private final Settings settings;
+    private final TcpWrites tcpWrites;
     private final NbdBufferPool buffers;
     private final ThreadPoolExecutor workers;
     /** Every open connection and the budget of the listener it came through. */
@@ -212,8 +233,9 @@ public final class NbdServer implements AutoCloseable {
     private volatile boolean closing;
     private final java.util.concurrent.ScheduledExecutorService watchdog;
 
-    private NbdServer(List<Listener> listeners, NbdExports exports, Settings settings) throws IOException {
+    private NbdServer(List<Listener> listeners, NbdExports exports, Settings settings, TcpWrites tcpWrites) throws IOException {
         this.listeners = listeners;
+        this.tcpWrites = tcpWrites;
         this.exports = exports;
         this.settings = settings;
         this.port = String.join("+", listeners.stream().map(Listener::label).toList());
@@ -254,14 +276,18 @@ public final class NbdServer implements AutoCloseable {
         }
     }
 
-    /** Listens on {@code address} (e.g. 127.0.0.1:10809; port 0 picks a free port) and serves {@code exports}. */
-    public static NbdServer start(InetSocketAddress address, NbdExports exports) throws IOException {
-        return start(address, exports, Settings.DEFAULT);
+    /**
+     * Listens on {@code address} (e.g. 127.0.0.1:10809; port 0 picks a free port) and serves
+     * {@code exports}, writable by {@code tcpWrites}.
+     */
+    public static NbdServer start(InetSocketAddress address, NbdExports exports, TcpWrites tcpWrites) throws IOException {
+        return start(address, exports, Settings.DEFAULT, tcpWrites);
     }
 
-    /** Like {@link #start(InetSocketAddress, NbdExports)}, with {@code settings}. */
-    public static NbdServer start(InetSocketAddress address, NbdExports exports, Settings settings) throws IOException {
-        return start(List.of(address), exports, settings);
+    /** Like {@link #start(InetSocketAddress, NbdExports, TcpWrites)}, with {@code settings}. */
+    public static NbdServer start(InetSocketAddress address, NbdExports exports, Settings settings, TcpWrites tcpWrites)
+            throws IOException {
+        return start(List.of(address), exports, settings, NbdTls.OFF, tcpWrites);
     }
 
     /**
@@ -271,19 +297,20 @@ public final class NbdServer implements AutoCloseable {
      * lock); the new one gets mode 0600, or 0660 when its directory grants a group access
      * ({@link PrivateFiles#restrictSocket}), and is removed at {@link #close()}. On a Unix
      * socket, a client running as another user than the server's (root aside) gets every
-     * export read-only: the socket's group may read the volumes, never write them.
+     * export read-only: the socket's group may read the volumes, never write them. On TCP, only
+     * a client whose certificate TLS checked may write ({@link TcpWrites#VERIFIED_CLIENTS}).
      */
     public static NbdServer start(List<? extends SocketAddress> addresses, NbdExports exports, Settings settings) throws IOException {
-        return start(addresses, exports, settings, NbdTls.OFF);
+        return start(addresses, exports, settings, NbdTls.OFF, TcpWrites.VERIFIED_CLIENTS);
     }
 
     /**
      * Like {@link #start(List, NbdExports, Settings)}, with {@code tls} on the TCP listeners
-     * (NBD_OPT_STARTTLS, see {@link NbdTls}); Unix socket listeners stay plain, protected by
-     * their file mode.
+     * (NBD_OPT_STARTTLS, see {@link NbdTls}), whose clients may write as {@code tcpWrites}
+     * says; Unix socket listeners stay plain, protected by their file mode.
      */
-    public static NbdServer start(List<? extends SocketAddress> addresses, NbdExports exports, Settings settings, NbdTls tls)
-            throws IOException {
+    public static NbdServer start(List<? extends SocketAddress> addresses, NbdExports exports, Settings settings, NbdTls tls,
+                                  TcpWrites tcpWrites) throws IOException {
         if (addresses.isEmpty()) {
             throw new IllegalArgumentException("no address to listen on");
         }
@@ -292,7 +319,7 @@ public final class NbdServer implements AutoCloseable {
             for (SocketAddress address : addresses) {
                 listeners.add(listen(address, tls, settings));
             }
-            NbdServer server = new NbdServer(List.copyOf(listeners), exports, settings);
+            NbdServer server = new NbdServer(List.copyOf(listeners), exports, settings, tcpWrites);
             server.acceptors.forEach(Thread::start);
             LOG.debug("nbd server listening on {}", server.port);
             return server;
@@ -443,14 +470,17 @@ public final class NbdServer implements AutoCloseable {
                     channel.close();
                     return;
                 }
-                boolean readOnly = false;
+                String readOnlyBecause = null;
                 if (listener.socketPath() == null) {
                     channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                } else {
-                    readOnly = !PeerCredentials.isOwnerOrRoot(channel, listener.socketPath());
+                    if (tcpWrites == TcpWrites.VERIFIED_CLIENTS) {
+                        readOnlyBecause = TCP_READ_ONLY;
+                    }
+                } else if (!PeerCredentials.isOwnerOrRoot(channel, listener.socketPath())) {
+                    readOnlyBecause = "another user than the server's on its Unix socket";
                 }
-                NbdConnection connection = new NbdConnection(this, connectionIds.incrementAndGet(), channel, settings, readOnly,
-                        listener.tls());
+                NbdConnection connection = new NbdConnection(this, connectionIds.incrementAndGet(), channel, settings, readOnlyBecause,
+                        listener.socketPath() == null, listener.tls());
                 ConnectionBudget.Admission admission = listener.budget().admit(connection, connection.peerAddress(), System.nanoTime());
                 if (!admission.admitted()) {
                     closeQuietly(channel);

@@ -65,6 +65,15 @@ final class NbdTlsChannel implements ByteChannel, GatheringByteChannel {
         this.netOut = ByteBuffer.allocateDirect(session.getPacketBufferSize());
     }
 
+    /** Whether the client presented a certificate that the handshake checked against the server's trust. */
+    boolean hasVerifiedPeer() {
+        try {
+            return engine.getNeedClientAuth() && engine.getSession().getPeerCertificates().length > 0;
+        } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+            return false;
+        }
+    }
+
     /** The peer's certificate subject, or "no client certificate". */
     String peerDescription() {
         try {

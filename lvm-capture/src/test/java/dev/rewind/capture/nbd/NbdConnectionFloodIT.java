@@ -88,7 +88,7 @@ class NbdConnectionFloodIT {
         certs = TestCertificates.make(tmp.resolve("certs"), KeyFormat.PKCS8_RSA);
         server = NbdServer.start(List.of(UnixDomainSocketAddress.of(tmp.resolve("nbd.sock")), new InetSocketAddress("127.0.0.1", 0)),
                 new CapturedSetExports(Map.of("s", set), (s, b) -> OptionalLong.empty()), settings,
-                NbdTls.load(NbdTls.Mode.ON, certs.server(), false));
+                NbdTls.load(NbdTls.Mode.ON, certs.server(), false), NbdServer.TcpWrites.ANY_CLIENT);
     }
 
     private static NbdServer.Settings patient() {

@@ -53,7 +53,7 @@ class NbdServerTest {
         set = testSet.open();
         server = NbdServer.start(new InetSocketAddress("127.0.0.1", 0), new CapturedSetExports(Map.of("s", set),
                 (setName, bookmark) -> setName.equals("s") && bookmarks.containsKey(bookmark)
-                        ? OptionalLong.of(bookmarks.get(bookmark)) : OptionalLong.empty()));
+                        ? OptionalLong.of(bookmarks.get(bookmark)) : OptionalLong.empty()), NbdServer.TcpWrites.ANY_CLIENT);
     }
 
     @AfterEach
