@@ -1,6 +1,7 @@
 package dev.rewind.cli;
 
 import dev.rewind.capture.CapturedSet;
+import dev.rewind.capture.PointResolver;
 import dev.rewind.capture.nbd.CapturedSetExports;
 import dev.rewind.capture.nbd.NbdExport;
 import dev.rewind.capture.nbd.NbdExports;
@@ -299,6 +300,11 @@ final class ServeCommand extends Subcommand {
                 public List<String> names() {
                     return exports.names();
                 }
+
+                @Override
+                public List<Listing> list() {
+                    return exports.list();
+                }
             }, nbdSettings, nbdTls, insecure ? NbdServer.TcpWrites.ANY_CLIENT : NbdServer.TcpWrites.VERIFIED_CLIENTS);
             NbdServer server = nbd;
             DataDir.Daemon daemon = new DataDir.Daemon() {
@@ -425,7 +431,7 @@ final class ServeCommand extends Subcommand {
                             } + (insecure ? ", writable by any TCP client (--insecure)"
                                     : nbdTls.verifyPeer() ? ", writable over TCP with a checked client certificate"
                                     : ", read-only over TCP (writes need --tls-verify-peer or --insecure)"),
-                    String.join(", ", exports.names()));
+                    String.join(", ", exports.names().stream().filter(n -> !n.contains("@" + PointResolver.BOOKMARK)).toList()));
             out.line("control API on %s (token in %s); stop with SIGTERM or Ctrl-C", control.socket(), data.path().resolve("daemon.token"));
             out.json(Output.map("nbdSocket", socket.toString(), "nbd", nbdAddress, "controlSocket", control.socket().toString(),
                     "sets", sets.keySet().stream().sorted().toList()));

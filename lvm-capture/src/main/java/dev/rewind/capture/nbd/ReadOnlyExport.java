@@ -24,6 +24,11 @@ record ReadOnlyExport(NbdExport export, String why) implements NbdExport {
             public List<String> names() {
                 return exports.names();
             }
+
+            @Override
+            public List<Listing> list() {
+                return exports.list();
+            }
         };
     }
 
