@@ -162,7 +162,8 @@ rewind lv create data --vg vg0 --size "${data_mib}M" >/dev/null
 rewind lv create wal --vg vg0 --size "${wal_mib}M" >/dev/null
 rewind set create set --member vg0/data --member vg0/wal >/dev/null
 rport=$(free_port)
-java ${REWIND_JAVA_OPTS:-} -jar "$jar" --data "$work/rewind-data" serve --listen "127.0.0.1:$rport" >>"$work/serve.log" 2>&1 &
+# --insecure: fio writes over TCP without a client certificate (as nbdkit lets it)
+java ${REWIND_JAVA_OPTS:-} -jar "$jar" --data "$work/rewind-data" serve --listen "127.0.0.1:$rport" --insecure >>"$work/serve.log" 2>&1 &
 rewind_pid=$!
 wait_port "$rport" "$rewind_pid"
 uri="nbd://127.0.0.1:$rport/set/"

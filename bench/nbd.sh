@@ -97,7 +97,8 @@ start_rewind() { # pv-file
   rewind_cli set create bench --member pv:pv
   rport=$(free_port)
   # shellcheck disable=SC2086
-  java ${REWIND_JAVA_OPTS:-} -jar "$jar" --data "$work/rewind-data" serve --listen "127.0.0.1:$rport" \
+  # --insecure: fio writes over TCP without a client certificate (as nbdkit lets it)
+  java ${REWIND_JAVA_OPTS:-} -jar "$jar" --data "$work/rewind-data" serve --listen "127.0.0.1:$rport" --insecure \
     >>"$work/serve.log" 2>&1 &
   rewind_pid=$!
   wait_port "$rport" "$rewind_pid"

@@ -57,7 +57,8 @@ rewind_cli init
 rewind_cli pv create pv --path "$work/pv.img" --size "$((size_mib + 8))M"
 rewind_cli set create bench --member pv:pv
 rport=$(free_port)
-java ${REWIND_JAVA_OPTS:-} -jar "$jar" --data "$data" serve --listen "127.0.0.1:$rport" --tls on \
+# --insecure: fio writes over TCP without a client certificate (as nbdkit lets it)
+java ${REWIND_JAVA_OPTS:-} -jar "$jar" --data "$data" serve --listen "127.0.0.1:$rport" --insecure --tls on \
   --tls-certificates "$c/server" >>"$work/serve.log" 2>&1 &
 pids+=($!); wait_port "$rport"
 

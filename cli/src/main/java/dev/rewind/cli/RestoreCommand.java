@@ -213,14 +213,16 @@ final class RestoreCommand extends Subcommand {
             return () -> { };
         }
         AutoCloseable held = data.daemon().holdOffClients(setName, disconnect);
-        int clients = data.daemon().connectionCount(setName);
+        List<dev.rewind.capture.nbd.NbdServer.Client> live = data.daemon().nbdClients(setName).stream().filter(c -> !c.past()).toList();
+        int clients = live.size();
         if (clients > 0) {
+            String named = live.stream().map(c -> c.exportName() + " from " + c.peer()).collect(java.util.stream.Collectors.joining(", "));
             held.close();
             throw new RewindException(coordinated
-                    ? "set " + setName + " still has " + clients + " connected NBD client(s) after the stop command: its volumes are "
-                            + "in use; make the stop command release them (unmount, disconnect)"
-                    : "set " + setName + " has " + clients + " connected NBD client(s) on its live exports; stop what uses them "
-                            + "first" + (data.catalog().databases().attachment(setName).isPresent()
+                    ? "set " + setName + " still has " + clients + " connected NBD client(s) after the stop command (" + named
+                            + "): its volumes are in use; make the stop command release them (unmount, disconnect)"
+                    : "set " + setName + " has " + clients + " connected NBD client(s) on its live exports (" + named
+                            + "); stop what uses them first" + (data.catalog().databases().attachment(setName).isPresent()
                                     ? ", or restore with --coordinated, which stops and starts the attached database"
                                     : " (a database on them: attach it with rewind db attach and restore with --coordinated)"));
         }

@@ -1,6 +1,7 @@
 package dev.rewind.cli;
 
 import dev.rewind.capture.CapturedSet;
+import dev.rewind.capture.PointResolver;
 import dev.rewind.capture.nbd.CapturedSetExports;
 import dev.rewind.capture.nbd.NbdExport;
 import dev.rewind.capture.nbd.NbdExports;
@@ -11,6 +12,7 @@ import dev.rewind.capture.sandbox.Sandboxes;
 import dev.rewind.cli.daemon.ControlServer;
 import dev.rewind.cli.daemon.DaemonSchedule;
 import dev.rewind.cli.daemon.ServeLock;
+import dev.rewind.cli.daemon.UnixSocketDir;
 import dev.rewind.cli.datadir.CatalogCapture;
 import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.cli.db.DaemonDatabases;
@@ -53,14 +55,17 @@ import picocli.CommandLine.ParameterException;
                         + "database with --consistent-every (rewind db attach).",
                 "Samples the position of every attached database against the set's seq (--sample-every), so that restores can "
                         + "name an LSN or a binlog position; a database that is down is retried, and does not keep the daemon from starting."},
-        footer = {"", "NBD clients connect to the Unix socket DATA/nbd.sock (mode 0600; 0660 with rewind init --group, whose "
-                + "members get every export read-only). --listen serves TCP as well; TCP beyond loopback needs --tls require "
-                + "(x509 certificates in the layout of nbdkit and qemu-nbd: ca-cert.pem, server-cert.pem, server-key.pem) or --insecure.",
+        footer = {"", "NBD clients connect to the Unix socket DATA/nbd.sock, or nbd.sock in --socket-dir (mode 0600; 0660 with "
+                + "rewind init --group, whose members get every export read-only). --listen serves TCP as well; TCP beyond loopback needs --tls require "
+                + "(x509 certificates in the layout of nbdkit and qemu-nbd: ca-cert.pem, server-cert.pem, server-key.pem) or --insecure. "
+                + "TCP clients, loopback included, get every export read-only unless --tls-verify-peer checked their certificate "
+                + "(or --insecure).",
                 "", "Examples:", "  rewind serve", "  rewind serve --listen 127.0.0.1:10809",
                 "  rewind serve --listen 0.0.0.0:10809 --tls require \\",
                 "      --tls-certificates /etc/rewind/tls --tls-verify-peer",
                 "  nbdinfo 'nbds://db1.example.com/shop/data?tls-certificates=client-tls'",
                 "  rewind serve --max-connections 32 --handshake-timeout 5s --reply-timeout 1m",
+                "  rewind --data /srv/long/path/rewind-data serve --socket-dir /run/rewind/shop",
                 "  qemu-img info 'nbd+unix:///shop/data?socket=rewind-data/nbd.sock'",
                 "  nbdinfo --list 'nbd+unix:///?socket=rewind-data/nbd.sock'"})
 final class ServeCommand extends Subcommand {
@@ -83,24 +88,45 @@ final class ServeCommand extends Subcommand {
     @Option(names = "--tls-verify-peer", description = "Require a client certificate signed by the CA in ca-cert.pem.")
     boolean tlsVerifyPeer;
 
-    @Option(names = "--insecure", description = "Allow --listen on an address that is not loopback without --tls require "
-            + "(anyone who reaches it can read and write the volumes).")
+    @Option(names = "--socket-dir", paramLabel = "DIR",
+            description = "Put the Unix sockets (nbd.sock, control.sock) in DIR instead of the data dir (created owner-only if missing), "
+                    + "for a data dir whose path is too long for a Unix socket (107 bytes) or on a file system that cannot hold one. "
+                    + "The other commands still find the daemon through the data dir.")
+    Path socketDir;
+
+    @Option(names = "--insecure", description = "Let every TCP client write, and allow --listen on an address that is not "
+            + "loopback without --tls require (anyone who reaches it can read and write the volumes). Without it, TCP clients get "
+            + "every export read-only unless --tls-verify-peer checked their certificate; loopback too, since any local user can "
+            + "reach it.")
     boolean insecure;
 
     /** The NBD server's settings, each option applied (and range-checked) as it is parsed. */
     private NbdServer.Settings nbdSettings = NbdServer.Settings.DEFAULT;
 
     @Option(names = "--max-connections", paramLabel = "N", defaultValue = "" + NbdServer.Settings.DEFAULT_MAX_CONNECTIONS,
-            description = "NBD connections open at once, negotiating or serving (1 to " + NbdServer.Settings.MAX_CONNECTIONS_LIMIT
-                    + "); more are closed as they arrive (default ${DEFAULT-VALUE}).")
+            description = "NBD connections open at once on each socket (the Unix socket and TCP each have their own), negotiating "
+                    + "or serving (1 to " + NbdServer.Settings.MAX_CONNECTIONS_LIMIT + "); at the limit a new one takes the place of the "
+                    + "oldest still negotiating, and is refused only when all are serving (default ${DEFAULT-VALUE}).")
     void maxConnections(String text) {
-        int n;
-        try {
-            n = Integer.parseInt(text.strip());
-        } catch (NumberFormatException e) {
-            throw usage("--max-connections '" + text + "' is not a whole number, e.g. 128");
-        }
+        int n = wholeNumber("--max-connections", text);
         nbdSettings = checked("--max-connections", text, () -> nbdSettings.withMaxConnections(n));
+    }
+
+    @Option(names = "--max-connections-per-client", paramLabel = "N",
+            defaultValue = "" + NbdServer.Settings.DEFAULT_MAX_CONNECTIONS_PER_PEER,
+            description = "NBD connections open at once from one client address on TCP (1 to " + NbdServer.Settings.MAX_CONNECTIONS_LIMIT
+                    + "; at most --max-connections), so one host cannot take them all (default ${DEFAULT-VALUE}).")
+    void maxConnectionsPerClient(String text) {
+        int n = wholeNumber("--max-connections-per-client", text);
+        nbdSettings = checked("--max-connections-per-client", text, () -> nbdSettings.withMaxConnectionsPerPeer(n));
+    }
+
+    private int wholeNumber(String option, String text) {
+        try {
+            return Integer.parseInt(text.strip());
+        } catch (NumberFormatException e) {
+            throw usage(option + " '" + text + "' is not a whole number, e.g. 128");
+        }
     }
 
     @Option(names = "--handshake-timeout", paramLabel = "DURATION", defaultValue = "10s",
@@ -184,7 +210,9 @@ final class ServeCommand extends Subcommand {
             data.catalog(); // refuses with what to do
         }
         try (ServeLock lock = ServeLock.acquire(data.path())) {
-            serve(data, out, address, nbdTls);
+            Path sockets = socketDir == null ? data.path() : socketDir.toAbsolutePath();
+            UnixSocketDir.require(sockets, socketDir != null, List.of(NBD_SOCKET, ControlServer.SOCKET_FILE));
+            serve(data, out, address, nbdTls, sockets);
         }
     }
 
@@ -210,20 +238,23 @@ final class ServeCommand extends Subcommand {
             if (address.isUnresolved()) {
                 throw new RewindException("--listen host '" + address.getHostString() + "' does not resolve to an address");
             }
+            String where = address.getHostString() + ":" + address.getPort();
             if (!address.getAddress().isLoopbackAddress() && mode != NbdTls.Mode.REQUIRE) {
-                String where = address.getHostString() + ":" + address.getPort();
                 if (!insecure) {
                     throw new RewindException("--listen " + where + " is not loopback: serve it with --tls require --tls-certificates DIR, "
                             + "or add --insecure to serve the volumes to anyone who reaches it");
                 }
                 LoggerFactory.getLogger(ServeCommand.class).warn("serving NBD over TCP without TLS: anyone who reaches {} can read and write "
                         + "the volumes", where);
+            } else if (insecure) {
+                LoggerFactory.getLogger(ServeCommand.class).warn("serving NBD over TCP with --insecure: anyone who reaches {} can write "
+                        + "the volumes, without a checked client certificate", where);
             }
         }
         return NbdTls.load(mode, tlsCertificates, tlsVerifyPeer);
     }
 
-    private void serve(DataDir data, Output out, InetSocketAddress address, NbdTls nbdTls) throws Exception {
+    private void serve(DataDir data, Output out, InetSocketAddress address, NbdTls nbdTls, Path sockets) throws Exception {
         Catalog catalog = data.catalog();
         Map<String, CapturedSet> sets = new ConcurrentHashMap<>();
         CountDownLatch stopped = new CountDownLatch(1);
@@ -250,7 +281,7 @@ final class ServeCommand extends Subcommand {
             Sandboxes openSandboxes = sandboxes;
             CapturedSetExports exports = new CapturedSetExports(sets, DataDir.bookmarkLookup(catalog), sandboxes);
             Set<String> heldOff = ConcurrentHashMap.newKeySet();
-            Path socket = data.path().resolve(NBD_SOCKET);
+            Path socket = sockets.resolve(NBD_SOCKET);
             List<SocketAddress> listenOn = new ArrayList<>(List.of(UnixDomainSocketAddress.of(socket)));
             if (address != null) {
                 listenOn.add(address);
@@ -259,7 +290,8 @@ final class ServeCommand extends Subcommand {
                 @Override
                 public Optional<NbdExport> open(String exportName) throws IOException {
                     int slash = exportName.indexOf('/');
-                    if (slash > 0 && heldOff.contains(exportName.substring(0, slash))) {
+                    // a restore in place holds off the set as it is now; its past (@seq, @bookmark:) stays served
+                    if (slash > 0 && exportName.indexOf('@') < 0 && heldOff.contains(exportName.substring(0, slash))) {
                         throw new RewindException("set " + exportName.substring(0, slash) + " is being restored; connect again when it is done");
                     }
                     return exports.open(exportName);
@@ -269,7 +301,12 @@ final class ServeCommand extends Subcommand {
                 public List<String> names() {
                     return exports.names();
                 }
-            }, nbdSettings, nbdTls);
+
+                @Override
+                public List<Listing> list() {
+                    return exports.list();
+                }
+            }, nbdSettings, nbdTls, insecure ? NbdServer.TcpWrites.ANY_CLIENT : NbdServer.TcpWrites.VERIFIED_CLIENTS);
             NbdServer server = nbd;
             DataDir.Daemon daemon = new DataDir.Daemon() {
                 @Override
@@ -299,7 +336,7 @@ final class ServeCommand extends Subcommand {
                 public AutoCloseable holdOffClients(String setName, boolean dropClients) {
                     heldOff.add(setName);
                     if (dropClients) {
-                        server.disconnect(setName);
+                        server.disconnectLive(setName);
                     }
                     return () -> heldOff.remove(setName);
                 }
@@ -379,7 +416,7 @@ final class ServeCommand extends Subcommand {
                 }
             };
             String nbdAddress = address == null ? null : address.getHostString() + ":" + nbd.port();
-            control = ControlServer.start(data.path(),
+            control = ControlServer.start(data.path(), sockets,
                     (call, stdout, stderr) -> new DaemonRequest(data.path(), call.workingDir(), call.terminal(), call.clientGone(), daemon,
                             catalog).run(call.args(), stdout, stderr),
                     socket.toString(), nbdAddress);
@@ -397,7 +434,10 @@ final class ServeCommand extends Subcommand {
                                 case OFF -> "";
                                 case ON -> " (TLS offered" + (nbdTls.verifyPeer() ? ", client certificates checked)" : ")");
                                 case REQUIRE -> " (TLS required" + (nbdTls.verifyPeer() ? ", client certificates checked)" : ")");
-                            }, String.join(", ", exports.names()));
+                            } + (insecure ? ", writable by any TCP client (--insecure)"
+                                    : nbdTls.verifyPeer() ? ", writable over TCP with a checked client certificate"
+                                    : ", read-only over TCP (writes need --tls-verify-peer or --insecure)"),
+                    String.join(", ", exports.names().stream().filter(n -> !n.contains("@" + PointResolver.BOOKMARK)).toList()));
             out.line("control API on %s (token in %s); stop with SIGTERM or Ctrl-C", control.socket(), data.path().resolve("daemon.token"));
             out.json(Output.map("nbdSocket", socket.toString(), "nbd", nbdAddress, "controlSocket", control.socket().toString(),
                     "sets", sets.keySet().stream().sorted().toList()));

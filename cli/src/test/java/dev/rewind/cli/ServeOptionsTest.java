@@ -43,6 +43,7 @@ class ServeOptionsTest {
         assertEquals(Duration.ofMinutes(2), s.replyTimeout());
         assertEquals(Duration.ofHours(1), parse("--reply-timeout", "1h").replyTimeout());
         assertEquals(Duration.ofSeconds(45), parse("--handshake-timeout", "45s").handshakeTimeout());
+        assertEquals(3, parse("--max-connections-per-client", "3").maxConnectionsPerPeer());
     }
 
     @Test
@@ -60,6 +61,8 @@ class ServeOptionsTest {
         "--max-connections|0|outside the allowed range 1 to 4096",
         "--max-connections|5000|outside the allowed range 1 to 4096",
         "--max-connections|lots|is not a whole number",
+        "--max-connections-per-client|0|outside the allowed range 1 to 4096",
+        "--max-connections-per-client|x|is not a whole number",
         "--handshake-timeout|0s|outside the allowed range 1 ms to 1 h",
         "--handshake-timeout|10|is not a duration",
         "--handshake-timeout|-1s|is not a duration",

@@ -175,7 +175,7 @@ public final class SandboxBenchmark {
         String member = set.devices().get(0).name();
         List<String[]> rows = new ArrayList<>();
         try (NbdServer server = NbdServer.start(new InetSocketAddress("127.0.0.1", 0),
-                new CapturedSetExports(Map.of(SET, set), (s, b) -> OptionalLong.empty(), sandboxes))) {
+                new CapturedSetExports(Map.of(SET, set), (s, b) -> OptionalLong.empty(), sandboxes), NbdServer.TcpWrites.ANY_CLIENT)) {
             String liveUri = "nbd://127.0.0.1:" + server.port() + "/" + SET + "/" + member;
             String sandboxUri = liveUri + "@" + Sandbox.EXPORT_MARK + "fio";
             for (String rw : List.of("randread", "randwrite")) {

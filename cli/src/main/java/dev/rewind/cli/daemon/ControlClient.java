@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
+import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
@@ -16,6 +17,12 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The command line's side of the control API: while {@code rewind serve} runs for a data
@@ -26,9 +33,23 @@ import java.util.Optional;
  * selector thread and the TLS machinery even for plain HTTP, and a JSON library is not
  * needed for three fields ({@link ControlJson}); a forwarded command loads neither, nor the
  * catalog.
+ *
+ * <p>Deadlines: connecting must succeed within {@link #CONNECT_DEADLINE} and the first byte of
+ * the answer (its status line, sent before the command runs) must arrive within
+ * {@link #ANSWER_DEADLINE}; otherwise the command fails with one line saying the daemon does
+ * not answer and what to do, instead of waiting for ever on a daemon that is stuck.
  */
 public final class ControlClient {
     private static final int MAX_HEADER_BYTES = 64 << 10;
+    /** How long connecting to the control socket may take. */
+    static final Duration CONNECT_DEADLINE = Duration.ofSeconds(5);
+    /** How long the daemon may take to start its answer (it does so before running the command). */
+    static final Duration ANSWER_DEADLINE = Duration.ofSeconds(10);
+    private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "rewind-control-client-deadline");
+        t.setDaemon(true);
+        return t;
+    });
     private final DaemonFiles.Info info;
     private final String token;
 
@@ -66,18 +87,29 @@ public final class ControlClient {
         if (info.controlSocket() == null) {
             throw notAnswering("daemon.json names no control socket (a daemon of an older version?)");
         }
-        SocketChannel connected;
-        try {
-            connected = SocketChannel.open(UnixDomainSocketAddress.of(info.controlSocket()));
+        SocketChannel connected = SocketChannel.open(StandardProtocolFamily.UNIX);
+        AtomicBoolean late = new AtomicBoolean();
+        try (Deadline d = closeAfter(connected, CONNECT_DEADLINE, late)) {
+            connected.connect(UnixDomainSocketAddress.of(info.controlSocket()));
         } catch (IOException e) {
-            throw notAnswering(e.getMessage());
+            connected.close();
+            throw notAnswering(late.get() ? "it accepted no connection within " + CONNECT_DEADLINE.toSeconds() + " s" : e.getMessage());
         }
         try (SocketChannel socket = connected) {
             InputStream in;
             Head head;
-            try {
+            try (Deadline d = closeAfter(socket, ANSWER_DEADLINE, late)) {
                 send(socket, "/v1/run", ControlJson.writeObject(request));
                 in = new BufferedInputStream(Channels.newInputStream(socket));
+                in.mark(1);
+                if (in.read() < 0) {
+                    throw new IOException("it closed the connection without an answer");
+                }
+                in.reset();
+            } catch (IOException e) {
+                throw notAnswering(late.get() ? "no answer within " + ANSWER_DEADLINE.toSeconds() + " s" : e.getMessage());
+            }
+            try {
                 head = readHead(in);
             } catch (IOException e) {
                 throw notAnswering(e.getMessage());
@@ -106,6 +138,24 @@ public final class ControlClient {
     private RewindException notAnswering(String why) {
         return RewindException.withHint("rewind serve (pid " + info.pid() + ") does not answer on its control socket "
                 + info.controlSocket() + " (" + why + ")", "stop it or remove its daemon.json");
+    }
+
+    /** Closes a channel at a deadline unless closed first; {@code late} tells whether it fired. */
+    private interface Deadline extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    private static Deadline closeAfter(SocketChannel channel, Duration after, AtomicBoolean late) {
+        ScheduledFuture<?> f = DEADLINES.schedule(() -> {
+            late.set(true);
+            try {
+                channel.close(); // wakes a thread blocked connecting or reading on it
+            } catch (IOException ignored) {
+                // closing is all that is wanted
+            }
+        }, after.toMillis(), TimeUnit.MILLISECONDS);
+        return () -> f.cancel(false);
     }
 
     private Map<String, Object> parse(String json) throws IOException {

@@ -58,6 +58,12 @@ import org.slf4j.LoggerFactory;
  * <p>The log records each restore, bisect and sandbox create, start, stop and drop run here: a
  * line when it starts and one with its exit code when it ends, each naming who asked (the
  * control socket's peer user and group from {@code SO_PEERCRED}, and the pid the client gives).
+ *
+ * <p><b>Idle connections.</b> Each connection has its own thread, so a command never waits for
+ * another; a client must send its whole request within {@link #REQUEST_DEADLINE} or its
+ * connection is closed, and at most {@link #MAX_UNREAD_CONNECTIONS} connections may be waiting
+ * for their request at once (a new one closes the oldest). So connections that say nothing
+ * hold no thread for long, and never keep a command from being served.
  */
 public final class ControlServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
@@ -68,6 +74,10 @@ public final class ControlServer implements AutoCloseable {
     public static final String SOCKET_FILE = "control.sock";
     private static final int MAX_HEADER_BYTES = 64 << 10;
     private static final int MAX_BODY_BYTES = 1 << 20;
+    /** How long a client may take from connecting to having sent its whole request. */
+    public static final java.time.Duration REQUEST_DEADLINE = java.time.Duration.ofSeconds(5);
+    /** Connections whose request has not all arrived yet, at most; a new one closes the oldest. */
+    static final int MAX_UNREAD_CONNECTIONS = 64;
 
     /** Runs one {@code rewind} command line for a client of the control API. */
     @FunctionalInterface
@@ -96,6 +106,9 @@ public final class ControlServer implements AutoCloseable {
     private final byte[] expected;
     private final CommandRunner commands;
     private final Thread acceptor;
+    /** Connections whose request has not all arrived, oldest first. */
+    private final java.util.LinkedHashSet<SocketChannel> unread = new java.util.LinkedHashSet<>();
+    private final java.util.concurrent.ScheduledExecutorService deadlines;
     private volatile boolean closing;
 
     private ControlServer(ServerSocketChannel channel, Path socket, Path dataDir, String token, CommandRunner commands) {
@@ -105,8 +118,13 @@ public final class ControlServer implements AutoCloseable {
         this.expected = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
         this.commands = commands;
         AtomicInteger n = new AtomicInteger();
-        this.executor = Executors.newFixedThreadPool(4, r -> {
+        this.executor = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "rewind-control-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.deadlines = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "rewind-control-deadlines");
             t.setDaemon(true);
             return t;
         });
@@ -119,8 +137,18 @@ public final class ControlServer implements AutoCloseable {
      * and TCP address, null when none) and daemon.token.
      */
     public static ControlServer start(Path dataDir, CommandRunner commands, String nbdSocket, String nbdAddress) throws IOException {
+        return start(dataDir, dataDir, commands, nbdSocket, nbdAddress);
+    }
+
+    /**
+     * Listens on {@code socketDir/control.sock} and publishes, in {@code dataDir}, daemon.json
+     * (with the control socket's path, the NBD socket and TCP address, null when none) and
+     * daemon.token: the command line finds the sockets there, wherever they are.
+     */
+    public static ControlServer start(Path dataDir, Path socketDir, CommandRunner commands, String nbdSocket, String nbdAddress)
+            throws IOException {
         String token = DaemonFiles.newToken();
-        Path socket = dataDir.resolve(SOCKET_FILE);
+        Path socket = socketDir.resolve(SOCKET_FILE).toAbsolutePath();
         if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(socket, LinkOption.NOFOLLOW_LINKS)
                 && !Files.isDirectory(socket, LinkOption.NOFOLLOW_LINKS)) {
             Files.delete(socket); // left by a daemon that is gone (the caller holds the serve lock)
@@ -158,27 +186,62 @@ public final class ControlServer implements AutoCloseable {
                 }
                 continue;
             }
+            SocketChannel oldest = null;
+            synchronized (unread) {
+                if (unread.size() >= MAX_UNREAD_CONNECTIONS) {
+                    oldest = unread.iterator().next();
+                    unread.remove(oldest);
+                }
+                unread.add(client);
+            }
+            if (oldest != null) {
+                LOG.debug("control socket {}: {} connections have not sent their request; closing the oldest", socket,
+                        MAX_UNREAD_CONNECTIONS);
+                closeQuietly(oldest);
+            }
             try {
-                executor.execute(() -> serve(client));
+                java.util.concurrent.ScheduledFuture<?> deadline = deadlines.schedule(() -> {
+                    if (requestRead(client)) {
+                        LOG.debug("control socket {}: no whole request within {}; closing the connection", socket, REQUEST_DEADLINE);
+                        closeQuietly(client);
+                    }
+                }, REQUEST_DEADLINE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                executor.execute(() -> serve(client, deadline));
             } catch (RejectedExecutionException e) {
+                requestRead(client);
                 closeQuietly(client);
             }
         }
     }
 
-    private void serve(SocketChannel client) {
+    /** Marks {@code client}'s request as read; false if the deadline or a newer connection closed it first. */
+    private boolean requestRead(SocketChannel client) {
+        synchronized (unread) {
+            return unread.remove(client);
+        }
+    }
+
+    private void serve(SocketChannel client, java.util.concurrent.Future<?> deadline) {
         try (client) {
             InputStream in = new BufferedInputStream(Channels.newInputStream(client));
             OutputStream out = Channels.newOutputStream(client);
             Reply reply;
             try {
                 Object r = handle(in, dev.rewind.capture.nbd.PeerCredentials.describe(client));
+                if (!requestRead(client)) {
+                    return; // closed at its deadline, or to make room
+                }
+                deadline.cancel(false);
                 if (r instanceof Request request && request.stream()) {
                     stream(request, client, out);
                     return;
                 }
                 reply = r instanceof Request request ? runBuffered(request) : (Reply) r;
             } catch (IOException e) {
+                if (!requestRead(client)) {
+                    return; // closed at its deadline, or to make room: nobody to answer
+                }
+                deadline.cancel(false);
                 reply = Reply.error(400, "malformed request: " + e.getMessage());
             } catch (RuntimeException e) {
                 LOG.warn("control request failed", e);
@@ -464,6 +527,7 @@ public final class ControlServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         executor.shutdownNow();
+        deadlines.shutdownNow();
         try {
             Files.deleteIfExists(socket);
         } catch (IOException e) {

@@ -314,8 +314,21 @@ public final class DataDir implements AutoCloseable {
 
     /** The catalog's bookmarks, as {@link dev.rewind.capture.PointResolver} looks them up. */
     public static BookmarkLookup bookmarkLookup(Catalog catalog) {
-        return (setName, bookmark) -> catalog.findBookmark(setName, bookmark).map(BookmarkRecord::seq)
-                .map(OptionalLong::of).orElse(OptionalLong.empty());
+        return new BookmarkLookup() {
+            @Override
+            public OptionalLong seqOf(String setName, String bookmark) {
+                return catalog.findBookmark(setName, bookmark).map(BookmarkRecord::seq).map(OptionalLong::of).orElse(OptionalLong.empty());
+            }
+
+            @Override
+            public java.util.List<Bookmark> list(String setName) {
+                return catalog.listBookmarks(setName).stream()
+                        .map(b -> new Bookmark(b.name(), b.seq(), java.time.Instant.EPOCH.plus(b.createdAtMicros(), java.time.temporal.ChronoUnit.MICROS),
+                                b.consistent()))
+                        .sorted(java.util.Comparator.comparingLong(Bookmark::seq))
+                        .toList();
+            }
+        };
     }
 
     @Override

@@ -337,6 +337,70 @@ class ControlServerTest {
         assertEquals(audited, ControlServer.auditedCommand(args.split(" ")));
     }
 
+    @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void fiveHundredIdleConnectionsKeepNoCommandFromAnsweringAtOnce() throws Exception {
+        List<SocketChannel> idle = new ArrayList<>();
+        try {
+            for (int i = 0; i < 500; i++) {
+                SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(server.socket()));
+                idle.add(c);
+                if (i % 2 == 1) {
+                    write(c, "POST /v1/run HTTP/1.1\r\nAuthorization: Bearer " + token + "\r\nContent-Length: 40\r\n\r\n{\"args\"");
+                }
+            }
+            for (String[] args : List.of(new String[] {"status"}, new String[] {"set", "list"}, new String[] {"log", "s"},
+                    new String[] {"bookmark", "list", "s"}, new String[] {"schedule"})) {
+                long started = System.nanoTime();
+                StringWriter out = new StringWriter();
+                assertEquals(0, client().forward(args, new PrintWriter(out), new PrintWriter(new StringWriter())), String.join(" ", args));
+                long tookMillis = (System.nanoTime() - started) / 1_000_000;
+                assertTrue(out.toString().startsWith("ran in"), out.toString());
+                assertTrue(tookMillis < 3000, "rewind " + String.join(" ", args) + " beside 500 idle connections took " + tookMillis + " ms");
+            }
+        } finally {
+            for (SocketChannel c : idle) {
+                c.close();
+            }
+        }
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void aDaemonThatAcceptsButNeverAnswersIsOneLineWithinTheAnswerDeadline() throws Exception {
+        Path hung = data.resolve("hung.sock");
+        try (java.nio.channels.ServerSocketChannel never = java.nio.channels.ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            never.bind(UnixDomainSocketAddress.of(hung), 4); // connections wait in the backlog, never accepted or answered
+            ControlClient c = new ControlClient(new DaemonFiles.Info(ProcessHandle.current().pid(), hung.toString(), null, null), token);
+            long started = System.nanoTime();
+            dev.rewind.volumeset.RewindException e = org.junit.jupiter.api.Assertions.assertThrows(dev.rewind.volumeset.RewindException.class,
+                    () -> c.forward(new String[] {"status"}, new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter())));
+            long tookMillis = (System.nanoTime() - started) / 1_000_000;
+            assertTrue(e.getMessage().contains("does not answer on its control socket") && e.getMessage().contains("no answer within")
+                    && e.getMessage().endsWith("stop it or remove its daemon.json"), e.getMessage());
+            assertEquals(1, e.getMessage().lines().count());
+            assertTrue(tookMillis >= ControlClient.ANSWER_DEADLINE.toMillis() - 100
+                    && tookMillis < ControlClient.ANSWER_DEADLINE.toMillis() + 5000, "gave up after " + tookMillis + " ms");
+        }
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(30)
+    void aConnectionThatDoesNotSendItsWholeRequestIsClosedAfterTheRequestDeadline() throws Exception {
+        try (SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(server.socket()))) {
+            write(c, "POST /v1/run HTTP/1.1\r\n");
+            long started = System.nanoTime();
+            InputStream in = Channels.newInputStream(c);
+            assertEquals(-1, in.read(), "closed without an answer");
+            long tookMillis = (System.nanoTime() - started) / 1_000_000;
+            assertTrue(tookMillis >= ControlServer.REQUEST_DEADLINE.toMillis() - 100
+                    && tookMillis < ControlServer.REQUEST_DEADLINE.toMillis() + 5000, "closed after " + tookMillis + " ms");
+        }
+        synchronized (ran) {
+            assertTrue(ran.isEmpty(), "nothing ran: " + ran);
+        }
+    }
+
     /** The command line's client of this server (find() skips a daemon in its own process). */
     private ControlClient client() {
         return new ControlClient(new DaemonFiles.Info(ProcessHandle.current().pid(), server.socket().toString(), null, null), token);

@@ -97,14 +97,28 @@ class NbdClientsIT {
     @Test
     void nbdinfoListsEveryExportWithItsSizeAndThePastAsReadOnly() throws Exception {
         String nbdinfo = Tools.requireTool("nbdinfo", "libnbd-bin");
+        serve.ok("bookmark", SET, "listed");
         JsonNode list = new ObjectMapper().readTree(Tools.run(TOOL_TIMEOUT, nbdinfo, "--json", "--list", serve.uri("")).assertOk().out());
         Map<String, Long> sizes = new TreeMap<>();
+        Map<String, Long> bookmarked = new TreeMap<>();
         for (JsonNode e : list.get("exports")) {
-            sizes.put(e.get("export-name").asText(), e.get("export-size").asLong());
+            String name = e.get("export-name").asText();
+            if (name.contains("@bookmark:")) {
+                assertTrue(e.get("is_read_only").asBoolean(), () -> e + " is writable");
+                bookmarked.put(name, e.get("export-size").asLong());
+                continue;
+            }
+            sizes.put(name, e.get("export-size").asLong());
             assertFalse(e.get("is_read_only").asBoolean(), () -> e + " is read-only");
         }
         assertEquals(Map.of("set/data", DATA_BYTES, "set/small", SMALL_BYTES, "set/scratch", SCRATCH_BYTES), sizes,
                 "nbdinfo --list: every member, with its size rounded up to whole extents");
+        assertEquals(Map.of("set/data@bookmark:listed", DATA_BYTES, "set/small@bookmark:listed", SMALL_BYTES,
+                "set/scratch@bookmark:listed", SCRATCH_BYTES), Map.copyOf(Map.of(
+                "set/data@bookmark:listed", bookmarked.getOrDefault("set/data@bookmark:listed", -1L),
+                "set/small@bookmark:listed", bookmarked.getOrDefault("set/small@bookmark:listed", -1L),
+                "set/scratch@bookmark:listed", bookmarked.getOrDefault("set/scratch@bookmark:listed", -1L))),
+                "and each member at each bookmark of the set, read-only: " + bookmarked.keySet());
 
         JsonNode past = new ObjectMapper().readTree(Tools.run(TOOL_TIMEOUT, nbdinfo, "--json", serve.uri("set/small@0")).assertOk().out())
                 .get("exports").get(0);

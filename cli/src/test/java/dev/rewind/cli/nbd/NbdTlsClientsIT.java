@@ -42,7 +42,7 @@ class NbdTlsClientsIT {
     void startServe(@TempDir Path tempDir) {
         dir = tempDir;
         certs = TestCertificates.make(dir.resolve("certs"), TestCertificates.KeyFormat.PKCS1_RSA);
-        serve = RewindServe.create(dir, "data", "16M");
+        serve = RewindServe.create(dir, "data", "16M").tcpWritesNeedCertificates(); // the checked certificates let the clients write
         serve.start("--tls", "require", "--tls-certificates", certs.server().toString(), "--tls-verify-peer");
     }
 

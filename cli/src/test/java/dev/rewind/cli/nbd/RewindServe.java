@@ -34,6 +34,8 @@ public final class RewindServe implements AutoCloseable {
     public final Path data;
     final Path log;
     private Process process;
+    private Path socketDir;
+    private boolean tcpWritesNeedCertificates;
     private int port;
     private int starts;
 
@@ -84,6 +86,22 @@ public final class RewindServe implements AutoCloseable {
         assertEquals(0, exit, () -> "setup: rewind " + String.join(" ", args) + " failed: " + out + err);
     }
 
+    /** From the next start on, serve puts its sockets in {@code dir} ({@code --socket-dir}). */
+    public RewindServe socketDir(Path dir) {
+        this.socketDir = dir;
+        return this;
+    }
+
+    /**
+     * From the next start on, serve TCP as {@code rewind serve} does by default: writable only
+     * with a checked client certificate. Until then the fixture adds {@code --insecure}: its
+     * tests drive the protocol with {@code NbdTestClient}, which speaks TCP.
+     */
+    public RewindServe tcpWritesNeedCertificates() {
+        this.tcpWritesNeedCertificates = true;
+        return this;
+    }
+
     /** Starts {@code rewind serve} on a free loopback port and waits until it prints that it listens. */
     public void start() {
         start(new String[0]);
@@ -103,6 +121,12 @@ public final class RewindServe implements AutoCloseable {
                 long logStart = Files.size(log);
                 List<String> command = new ArrayList<>(List.of(java(), "-jar", jar().toString(), "--data", data.toString(), "serve",
                         "--listen", "127.0.0.1:" + port));
+                if (!tcpWritesNeedCertificates) {
+                    command.add("--insecure");
+                }
+                if (socketDir != null) {
+                    command.addAll(List.of("--socket-dir", socketDir.toString()));
+                }
                 command.addAll(List.of(serveOptions));
                 process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
                 long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
@@ -189,9 +213,9 @@ public final class RewindServe implements AutoCloseable {
         return "nbd://127.0.0.1:" + port + "/" + export;
     }
 
-    /** The daemon's NBD socket. */
+    /** The daemon's NBD socket: DATA/nbd.sock, or in its {@link #socketDir}. */
     public Path socket() {
-        return data.resolve("nbd.sock");
+        return (socketDir == null ? data : socketDir).resolve("nbd.sock");
     }
 
     /** Everything serve printed so far, over all its starts. */

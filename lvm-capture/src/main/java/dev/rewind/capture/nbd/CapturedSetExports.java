@@ -72,8 +72,7 @@ public final class CapturedSetExports implements NbdExports {
                         + " members are not served until it finishes ('rewind status " + set.name() + "' says which; past exports"
                         + " such as " + exportName + "@<seq> are served)");
             }
-            return Optional.of(new MemberExport(exportName, set.name(), device, "member " + device.name() + " of set " + set.name()
-                    + ", every write captured"));
+            return Optional.of(new MemberExport(exportName, set.name(), device, memberDescription(set, device)));
         }
         String point = rest.substring(at + 1);
         if (point.startsWith(Sandbox.EXPORT_MARK)) {
@@ -83,8 +82,7 @@ public final class CapturedSetExports implements NbdExports {
             Sandbox sandbox = sandboxes.open(set, point.substring(Sandbox.EXPORT_MARK.length()));
             SandboxRecord r = sandbox.record();
             return Optional.of(new MemberExport(exportName, Sandbox.clientKey(r.setName(), r.name()), sandbox.member(member),
-                    "member " + member + " of set " + r.setName() + " as it was at seq " + r.seq() + ", in sandbox " + r.name()
-                            + ": writable, writes kept apart from the set"));
+                    sandboxDescription(member, r)));
         }
         long seq = new PointResolver(set, bookmarks).point(point, "export '" + exportName + "'");
         return Optional.of(new PointInTimeExport(exportName, set.pastView(seq), set.name(), set.memberIndex(member), device.name(),
@@ -93,23 +91,50 @@ public final class CapturedSetExports implements NbdExports {
 
     @Override
     public List<String> names() {
-        List<String> names = new ArrayList<>();
+        return list().stream().map(Listing::name).toList();
+    }
+
+    /**
+     * Each set's members (unless a restore in place is unfinished), then each member at each of
+     * the set's bookmarks ({@code <set>/<member>@bookmark:NAME}, with its seq, when it was taken
+     * and whether it is consistent), then the sandboxes.
+     */
+    @Override
+    public List<Listing> list() {
+        List<Listing> listings = new ArrayList<>();
         for (CapturedSet set : sets.values().stream().sorted(Comparator.comparing(CapturedSet::name)).toList()) {
-            if (set.isRestoreUnfinished()) {
-                continue;
+            if (!set.isRestoreUnfinished()) {
+                for (BlockDevice d : set.devices()) {
+                    listings.add(new Listing(set.name() + "/" + d.name(), memberDescription(set, d)));
+                }
             }
-            for (BlockDevice d : set.devices()) {
-                names.add(set.name() + "/" + d.name());
+            for (BookmarkLookup.Bookmark b : bookmarks.list(set.name())) {
+                for (BlockDevice d : set.devices()) {
+                    listings.add(new Listing(set.name() + "/" + d.name() + "@" + PointResolver.BOOKMARK + b.name(),
+                            "member " + d.name() + " of set " + set.name() + " at bookmark " + b.name() + ": seq " + b.seq()
+                                    + ", created " + b.createdAt() + ", " + (b.consistent() ? "consistent" : "not consistent")
+                                    + ", read-only"));
+                }
             }
         }
         if (sandboxes != null) {
             for (SandboxRecord s : sandboxes.list(null)) {
                 CapturedSet set = sets.get(s.setName());
                 for (BlockDevice d : set == null ? List.<BlockDevice>of() : set.devices()) {
-                    names.add(s.setName() + "/" + d.name() + "@" + Sandbox.EXPORT_MARK + s.name());
+                    listings.add(new Listing(s.setName() + "/" + d.name() + "@" + Sandbox.EXPORT_MARK + s.name(),
+                            sandboxDescription(d.name(), s)));
                 }
             }
         }
-        return names;
+        return listings;
+    }
+
+    private static String memberDescription(CapturedSet set, BlockDevice d) {
+        return "member " + d.name() + " of set " + set.name() + ", every write captured";
+    }
+
+    private static String sandboxDescription(String member, SandboxRecord r) {
+        return "member " + member + " of set " + r.setName() + " as it was at seq " + r.seq() + ", in sandbox " + r.name()
+                + ": writable, writes kept apart from the set";
     }
 }

@@ -44,6 +44,10 @@ final class NbdConnection {
     /** When the client started the payload being read now; 0 when no payload is being read. */
     private volatile long payloadSinceNanos;
     private final String peer;
+    /** The client's IP address; null on a Unix socket. */
+    private final java.net.InetAddress peerAddress;
+    /** Whether the client has sent any byte yet (see {@link NbdServer.Settings#silentTimeout}). */
+    private volatile boolean heardFrom;
     private final NbdDecoder decoder;
     private final NbdReplyWriter replies;
     private final NbdReplyQueue queue;
@@ -53,24 +57,35 @@ final class NbdConnection {
     /** Replies of requests the reader ran itself, not yet written (see {@link #flushInlineReplies}). */
     private final ArrayList<NbdReply> inlineReplies = new ArrayList<>(NbdReplyWriter.MAX_BATCH_MESSAGES);
 
-    /** Every export is served read-only to this client (another user on the Unix socket). */
-    private final boolean readOnly;
+    /**
+     * Why every export is served read-only to this client (another user on the Unix socket, a
+     * TCP client without a checked certificate), or null when it may write.
+     */
+    private final String readOnlyBecause;
+    /** Whether a client certificate checked during NBD_OPT_STARTTLS lifts {@link #readOnlyBecause}. */
+    private final boolean verifiedTlsAllowsWrites;
+    /** The option haggling of this connection, while it runs. */
+    private NbdNegotiation negotiation;
     // set by the reader thread when transmission starts, before any request is handed to a worker
     private volatile NbdExport export;
     private boolean structuredReplies;
 
-    NbdConnection(NbdServer server, long id, SocketChannel channel, NbdServer.Settings settings, boolean readOnly) {
-        this(server, id, channel, settings, readOnly, NbdTls.OFF);
-    }
-
-    NbdConnection(NbdServer server, long id, SocketChannel channel, NbdServer.Settings settings, boolean readOnly, NbdTls tls) {
+    /**
+     * A connection on {@code channel}; {@code readOnlyBecause} non-null serves every export
+     * read-only, saying why, unless {@code verifiedTlsAllowsWrites} and the client presents a
+     * certificate that the server checks ({@link NbdTls#verifyPeer}).
+     */
+    NbdConnection(NbdServer server, long id, SocketChannel channel, NbdServer.Settings settings, String readOnlyBecause,
+                  boolean verifiedTlsAllowsWrites, NbdTls tls) {
         this.server = server;
         this.io = channel;
         this.tls = tls;
-        this.readOnly = readOnly;
+        this.readOnlyBecause = readOnlyBecause;
+        this.verifiedTlsAllowsWrites = verifiedTlsAllowsWrites;
         this.id = id;
         this.channel = channel;
         this.peer = remoteAddress(channel);
+        this.peerAddress = inetAddress(channel);
         this.decoder = new NbdDecoder(server.buffers());
         this.replies = new NbdReplyWriter(channel);
         this.queue = new NbdReplyQueue(replies, server.buffers(), settings.maxRequestsInFlightPerConnection(),
@@ -84,10 +99,37 @@ final class NbdConnection {
         reader.start();
     }
 
+    /** Who the client is, for the log: its address and port, or the Unix socket. */
+    String peer() {
+        return peer;
+    }
+
+    /** The client's IP address; null on a Unix socket. */
+    java.net.InetAddress peerAddress() {
+        return peerAddress;
+    }
+
+    /** True until the client has chosen an export (or the connection has ended). */
+    boolean isNegotiating() {
+        return export == null && finished.getCount() > 0;
+    }
+
+    /** Closes a connection still negotiating to make room for a new one; its reader then ends it. */
+    void evict() {
+        LOG.debug("nbd connection {} from {}: still negotiating at the connection limit; closed to make room", id, peer);
+        drop();
+    }
+
     /** True while this connection is in transmission on an export of set {@code setName}. */
     boolean isOnSet(String setName) {
         NbdExport e = export;
         return e != null && finished.getCount() > 0 && e.setName().equals(setName);
+    }
+
+    /** True while this connection is in transmission on an export of set {@code setName} as it is now (not a past one). */
+    boolean isOnLiveExportOf(String setName) {
+        NbdExport e = export;
+        return isOnSet(setName) && e != null && !e.isPast();
     }
 
     /**
@@ -117,8 +159,8 @@ final class NbdConnection {
         ByteBuffer inbound = ByteBuffer.allocateDirect(INBOUND_BUFFER_BYTES).flip();
         try {
             replies.greeting();
-            NbdNegotiation negotiation = new NbdNegotiation("connection " + id + " from " + peer,
-                    readOnly ? ReadOnlyExport.all(server.exports()) : server.exports(), replies,
+            negotiation = new NbdNegotiation("connection " + id + " from " + peer,
+                    readOnlyBecause != null ? ReadOnlyExport.all(server.exports(), readOnlyBecause) : server.exports(), replies,
                     server::isClosing, tls.mode(), () -> startTls(inbound));
             if (negotiation.run(() -> next(inbound), this::enterTransmission).isPresent()) {
                 transmit(inbound);
@@ -145,13 +187,22 @@ final class NbdConnection {
         NbdTlsChannel secured;
         try {
             secured = NbdTlsChannel.handshake(channel, tls.newServerEngine(), inbound);
+        } catch (NbdTlsChannel.ClosedDuringHandshake e) {
+            LOG.debug("nbd connection {} from {}: {}", id, peer, e.getMessage()); // a flood of these must not fill the log
+            throw e;
         } catch (SSLException e) {
+            if (!channel.isOpen()) {
+                throw e; // dropped by the server (a timeout, or evicted at the connection limit)
+            }
             LOG.warn("nbd connection {} from {}: TLS handshake failed: {}; disconnecting", id, peer, e.getMessage());
             throw e;
         }
         inbound.clear().flip();
         io = secured;
         replies.switchTo(secured);
+        if (readOnlyBecause != null && verifiedTlsAllowsWrites && tls.verifyPeer() && secured.hasVerifiedPeer()) {
+            negotiation.serve(server.exports()); // a checked client certificate: this client may write
+        }
         LOG.debug("nbd connection {} from {}: {} with {}", id, peer, secured.protocol(), secured.peerDescription());
     }
 
@@ -180,6 +231,9 @@ final class NbdConnection {
             inbound.flip();
             if (n < 0) {
                 return null;
+            }
+            if (n > 0 && !heardFrom) {
+                heardFrom = true;
             }
         }
     }
@@ -483,24 +537,43 @@ final class NbdConnection {
      * {@code nowNanos}: still negotiating after the handshake timeout, in the middle of one
      * write's payload for longer than the payload timeout, or taking no byte of a reply for
      * longer than the reply timeout. The reader and writer then fail, and the buffers go back.
+     * Returns true when it closed a connection still negotiating: those are counted in the
+     * server's log, not logged one by one (a flood of them must not fill the log).
      */
-    void closeIfStalled(long nowNanos, NbdServer.Settings settings) {
+    boolean closeIfStalled(long nowNanos, NbdServer.Settings settings) {
         if (finished.getCount() == 0 || !channel.isOpen()) {
-            return;
+            return false;
         }
         String why = null;
         long payloadSince = payloadSinceNanos;
         long writingSince = replies.writingSinceNanos();
-        if (export == null && nowNanos - acceptedNanos > settings.handshakeTimeout().toNanos()) {
+        if (export == null && !heardFrom && nowNanos - acceptedNanos > settings.silentTimeout().toNanos()) {
+            why = "nothing sent within " + settings.silentTimeout().toMillis() + " ms";
+        } else if (export == null && nowNanos - acceptedNanos > settings.handshakeTimeout().toNanos()) {
             why = "option negotiation not finished within " + settings.handshakeTimeout().toMillis() + " ms";
         } else if (payloadSince != 0 && nowNanos - payloadSince > settings.payloadTimeout().toNanos()) {
             why = "no complete write payload within " + settings.payloadTimeout().toMillis() + " ms";
         } else if (writingSince != 0 && nowNanos - writingSince > settings.replyTimeout().toNanos()) {
             why = "replies not read for " + settings.replyTimeout().toMillis() + " ms";
         }
-        if (why != null) {
+        if (why == null) {
+            return false;
+        }
+        boolean negotiating = export == null;
+        if (negotiating) {
+            LOG.debug("nbd connection {} from {}: {}; disconnecting", id, peer, why);
+        } else {
             LOG.info("nbd connection {} from {}: {}; disconnecting", id, peer, why);
-            drop();
+        }
+        drop();
+        return negotiating;
+    }
+
+    private static java.net.InetAddress inetAddress(SocketChannel channel) {
+        try {
+            return channel.getRemoteAddress() instanceof java.net.InetSocketAddress a ? a.getAddress() : null;
+        } catch (IOException e) {
+            return null;
         }
     }
 
@@ -513,11 +586,6 @@ final class NbdConnection {
         } catch (IOException e) {
             return "?";
         }
-    }
-
-    /** The client, as the log names it. */
-    String peer() {
-        return peer;
     }
 
     /** The export this connection is in transmission on, or null while it negotiates or once it has finished. */

@@ -23,6 +23,15 @@ public interface NbdExport {
 
     boolean isReadOnly();
 
+    /**
+     * Whether this export serves a point in the past rather than the set as it is now. A restore
+     * in place changes only what the present shows: clients of past exports (a backup copying
+     * {@code @bookmark:NAME}) neither hold it off nor are dropped by it.
+     */
+    default boolean isPast() {
+        return false;
+    }
+
     /** Fills {@code dst} (position to limit) with the bytes from {@code offsetBytes}. */
     void read(long offsetBytes, ByteBuffer dst) throws IOException;
 

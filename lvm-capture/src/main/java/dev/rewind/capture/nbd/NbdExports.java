@@ -16,4 +16,13 @@ public interface NbdExports {
 
     /** The names offered to NBD_OPT_LIST. */
     List<String> names();
+
+    /** An export as NBD_OPT_LIST offers it: its name and a one-line description (may be empty). */
+    record Listing(String name, String description) {
+    }
+
+    /** What NBD_OPT_LIST answers: {@link #names()} without descriptions, unless the exports describe themselves. */
+    default List<Listing> list() {
+        return names().stream().map(n -> new Listing(n, "")).toList();
+    }
 }

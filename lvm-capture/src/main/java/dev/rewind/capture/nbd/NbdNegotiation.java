@@ -58,7 +58,7 @@ final class NbdNegotiation {
     }
 
     private final String connection;
-    private final NbdExports exports;
+    private NbdExports exports;
     private final NbdReplyWriter replies;
     private final BooleanSupplier serverClosing;
     private final NbdTls.Mode tlsMode;
@@ -83,6 +83,11 @@ final class NbdNegotiation {
         this.serverClosing = serverClosing;
         this.tlsMode = tlsMode;
         this.tlsUpgrade = tlsUpgrade;
+    }
+
+    /** From now on, offers {@code exports} (a client whose certificate TLS checked may write). */
+    void serve(NbdExports exports) {
+        this.exports = exports;
     }
 
     /**
@@ -150,9 +155,12 @@ final class NbdNegotiation {
                     return agreement;
                 }
             } else if (message instanceof ListOption) {
-                for (String name : exports.names()) {
-                    byte[] bytes = NbdReplyWriter.utf8Truncated(name);
-                    replies.optionReply(OPT_LIST, REP_SERVER, ByteBuffer.allocate(4 + bytes.length).putInt(bytes.length).put(bytes).flip());
+                for (NbdExports.Listing listing : exports.list()) {
+                    // NBD_REP_SERVER: the name's length, the name, then the description (spec: optional, free text)
+                    byte[] name = NbdReplyWriter.utf8Truncated(listing.name());
+                    byte[] description = NbdReplyWriter.utf8Truncated(listing.description());
+                    replies.optionReply(OPT_LIST, REP_SERVER, ByteBuffer.allocate(4 + name.length + description.length)
+                            .putInt(name.length).put(name).put(description).flip());
                 }
                 replies.optionReply(OPT_LIST, REP_ACK, null);
             } else if (message instanceof AbortOption) {

@@ -17,7 +17,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -44,11 +44,16 @@ import org.slf4j.LoggerFactory;
  * its socket. READ and WRITE payloads come from one pool of direct buffers with a byte budget
  * (256 MiB by default), so a busy client is slowed down rather than the heap filled.
  *
- * <p>Limits on clients ({@link Settings}): at most {@code maxConnections} connections (more
- * are closed at accept, with a log line); a watchdog closes a connection that has not finished
- * negotiating within the handshake timeout, has not sent a write's payload within the payload
- * timeout, or has not taken any byte of its replies within the reply timeout, and its buffers
- * go back to the pool.
+ * <p>Limits on clients ({@link Settings}): each listening socket has its own budget of
+ * {@code maxConnections} connections, so a flood on TCP does not lock out the Unix socket's
+ * clients; on TCP, one client address holds at most {@code maxConnectionsPerPeer} of them. At
+ * a limit, the oldest connection still negotiating is closed to make room for the new one,
+ * which is refused only when every connection in its way is in transmission
+ * ({@link ConnectionBudget}; refusals are logged once per interval with their count). A
+ * watchdog closes a connection that has sent nothing within the silent timeout, has not
+ * finished negotiating within the handshake timeout, has not sent a write's payload within the
+ * payload timeout, or has not taken any byte of its replies within the reply timeout, and its
+ * buffers go back to the pool.
  *
  * <p>{@link #close()} stops accepting, lets every request already read finish and be
  * answered, flushes every writable export in use, and closes the connections.
@@ -65,8 +70,10 @@ public final class NbdServer implements AutoCloseable {
      *                                          larger READ is let through when nothing else is queued)
      * @param bufferBudgetBytes                 READ/WRITE payload bytes held at once, all connections together (at least 32 MiB)
      * @param retainedBufferBytes               payload buffers kept for reuse
-     * @param maxConnections                    connections open at once (in handshake or transmission); more are closed at accept
+     * @param maxConnections                    connections open at once on each listening socket (in handshake or transmission)
+     * @param maxConnectionsPerPeer             connections open at once from one client address on a TCP listener
      * @param handshakeTimeout                  how long a client may take from connecting to finishing option negotiation
+     * @param silentTimeout                     how long a client may take from connecting to sending its first byte
      * @param payloadTimeout                    how long a client may take to send one write's payload before it is
      *                                          disconnected (a stalled client must not keep the payload budget)
      * @param replyTimeout                      how long a client may go without taking any byte of a reply being written
@@ -74,11 +81,14 @@ public final class NbdServer implements AutoCloseable {
      * @param drainTimeout                      how long closing waits for requests in flight before dropping a connection
      */
     public record Settings(int workerThreads, int maxRequestsInFlightPerConnection, long maxReplyBytesPerConnection,
-                           long bufferBudgetBytes, long retainedBufferBytes, int maxConnections, Duration handshakeTimeout,
-                           Duration payloadTimeout, Duration replyTimeout, Duration drainTimeout) {
+                           long bufferBudgetBytes, long retainedBufferBytes, int maxConnections, int maxConnectionsPerPeer,
+                           Duration handshakeTimeout, Duration silentTimeout, Duration payloadTimeout, Duration replyTimeout,
+                           Duration drainTimeout) {
         /** Connections at once by default: see {@link #DEFAULT}. */
         public static final int DEFAULT_MAX_CONNECTIONS = 128;
+        public static final int DEFAULT_MAX_CONNECTIONS_PER_PEER = 64;
         public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+        public static final Duration DEFAULT_SILENT_TIMEOUT = Duration.ofSeconds(3);
         public static final Duration DEFAULT_REPLY_TIMEOUT = Duration.ofSeconds(30);
         static final long DEFAULT_MAX_REPLY_BYTES_PER_CONNECTION = 16L << 20;
         /** Most connections and longest timeout accepted. */
@@ -86,16 +96,27 @@ public final class NbdServer implements AutoCloseable {
         public static final Duration MAX_TIMEOUT = Duration.ofHours(1);
 
         /**
-         * The defaults. 128 connections: each costs a reader and, in transmission, a writer
-         * thread, and up to 16 MiB of queued READ data; 128 leaves room for several databases
-         * whose clients open one connection per CPU (the kernel client with multi-conn,
-         * nbdcopy's 4) while a flood of connections cannot exhaust threads or memory.
-         * Handshake timeout 10 s, as qemu-nbd. Reply timeout 30 s: longer than any pause a
+         * The defaults. 128 connections per listening socket: each costs a reader and, in
+         * transmission, a writer thread, and up to 16 MiB of queued READ data; 128 leaves room
+         * for several databases whose clients open one connection per CPU (the kernel client
+         * with multi-conn, nbdcopy's 4) while a flood of connections cannot exhaust threads or
+         * memory. 64 per client address: one host gets half, so one flooding host leaves the
+         * other half to the rest. Silent timeout 3 s: a real client answers the greeting at
+         * once. Handshake timeout 10 s, as qemu-nbd. Reply timeout 30 s: longer than any pause a
          * live client makes between taking bytes, short enough to free a dead client's buffers.
          */
         public static final Settings DEFAULT = new Settings(Math.max(8, Math.min(64, 4 * Runtime.getRuntime().availableProcessors())), 128,
-                DEFAULT_MAX_REPLY_BYTES_PER_CONNECTION, 256L << 20, 64L << 20, DEFAULT_MAX_CONNECTIONS, DEFAULT_HANDSHAKE_TIMEOUT, Duration.ofSeconds(20),
-                DEFAULT_REPLY_TIMEOUT, Duration.ofSeconds(30));
+                DEFAULT_MAX_REPLY_BYTES_PER_CONNECTION, 256L << 20, 64L << 20, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_PEER,
+                DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_SILENT_TIMEOUT, Duration.ofSeconds(20), DEFAULT_REPLY_TIMEOUT, Duration.ofSeconds(30));
+
+        /** With the default per-address share and silent timeout. */
+        public Settings(int workerThreads, int maxRequestsInFlightPerConnection, long maxReplyBytesPerConnection, long bufferBudgetBytes,
+                        long retainedBufferBytes, int maxConnections, Duration handshakeTimeout, Duration payloadTimeout,
+                        Duration replyTimeout, Duration drainTimeout) {
+            this(workerThreads, maxRequestsInFlightPerConnection, maxReplyBytesPerConnection, bufferBudgetBytes, retainedBufferBytes,
+                    maxConnections, DEFAULT_MAX_CONNECTIONS_PER_PEER, handshakeTimeout, DEFAULT_SILENT_TIMEOUT, payloadTimeout,
+                    replyTimeout, drainTimeout);
+        }
 
         Settings(int workerThreads, int maxRequestsInFlightPerConnection, long bufferBudgetBytes, long retainedBufferBytes,
                  Duration drainTimeout, Duration payloadTimeout) {
@@ -115,7 +136,9 @@ public final class NbdServer implements AutoCloseable {
             requireRange("buffer budget bytes", bufferBudgetBytes, NbdProtocol.MAX_BLOCK_BYTES, 1L << 40);
             requireRange("retained buffer bytes", retainedBufferBytes, 0, 1L << 40);
             requireRange("connections", maxConnections, 1, MAX_CONNECTIONS_LIMIT);
+            requireRange("connections per client address", maxConnectionsPerPeer, 1, MAX_CONNECTIONS_LIMIT);
             requireTimeout("handshake timeout", handshakeTimeout);
+            requireTimeout("silent timeout", silentTimeout);
             requireTimeout("payload timeout", payloadTimeout);
             requireTimeout("reply timeout", replyTimeout);
             if (drainTimeout == null || drainTimeout.isNegative()) {
@@ -126,19 +149,36 @@ public final class NbdServer implements AutoCloseable {
         /** These settings with another handshake timeout (1 ms to 1 h). */
         public Settings withHandshakeTimeout(Duration timeout) {
             return new Settings(workerThreads, maxRequestsInFlightPerConnection, maxReplyBytesPerConnection, bufferBudgetBytes,
-                    retainedBufferBytes, maxConnections, timeout, payloadTimeout, replyTimeout, drainTimeout);
+                    retainedBufferBytes, maxConnections, maxConnectionsPerPeer, timeout, silentTimeout, payloadTimeout, replyTimeout,
+                    drainTimeout);
+        }
+
+        /** These settings with another silent timeout (1 ms to 1 h): how long a new connection may send nothing. */
+        public Settings withSilentTimeout(Duration timeout) {
+            return new Settings(workerThreads, maxRequestsInFlightPerConnection, maxReplyBytesPerConnection, bufferBudgetBytes,
+                    retainedBufferBytes, maxConnections, maxConnectionsPerPeer, handshakeTimeout, timeout, payloadTimeout, replyTimeout,
+                    drainTimeout);
         }
 
         /** These settings with another reply timeout (1 ms to 1 h). */
         public Settings withReplyTimeout(Duration timeout) {
             return new Settings(workerThreads, maxRequestsInFlightPerConnection, maxReplyBytesPerConnection, bufferBudgetBytes,
-                    retainedBufferBytes, maxConnections, handshakeTimeout, payloadTimeout, timeout, drainTimeout);
+                    retainedBufferBytes, maxConnections, maxConnectionsPerPeer, handshakeTimeout, silentTimeout, payloadTimeout, timeout,
+                    drainTimeout);
         }
 
-        /** These settings with another connection limit (1 to {@value #MAX_CONNECTIONS_LIMIT}). */
+        /** These settings with another connection limit per listening socket (1 to {@value #MAX_CONNECTIONS_LIMIT}). */
         public Settings withMaxConnections(int connections) {
             return new Settings(workerThreads, maxRequestsInFlightPerConnection, maxReplyBytesPerConnection, bufferBudgetBytes,
-                    retainedBufferBytes, connections, handshakeTimeout, payloadTimeout, replyTimeout, drainTimeout);
+                    retainedBufferBytes, connections, maxConnectionsPerPeer, handshakeTimeout, silentTimeout, payloadTimeout,
+                    replyTimeout, drainTimeout);
+        }
+
+        /** These settings with another limit per TCP client address (1 to {@value #MAX_CONNECTIONS_LIMIT}). */
+        public Settings withMaxConnectionsPerPeer(int connections) {
+            return new Settings(workerThreads, maxRequestsInFlightPerConnection, maxReplyBytesPerConnection, bufferBudgetBytes,
+                    retainedBufferBytes, maxConnections, connections, handshakeTimeout, silentTimeout, payloadTimeout, replyTimeout,
+                    drainTimeout);
         }
 
         private static void requireRange(String what, long value, long min, long max) {
@@ -155,24 +195,47 @@ public final class NbdServer implements AutoCloseable {
         }
     }
 
-    /** One socket the server accepts on: TCP or a Unix domain socket (then {@code socketPath} is its file), and its TLS. */
-    private record Listener(ServerSocketChannel channel, String label, Path socketPath, int port, NbdTls tls) {
+    /**
+     * Who may write over TCP; on a Unix socket, the client's user decides (see
+     * {@link #start(List, NbdExports, Settings)}). Any local user can reach a loopback port, so
+     * loopback is TCP like any other.
+     */
+    public enum TcpWrites {
+        /**
+         * Only a client whose certificate the server checked during NBD_OPT_STARTTLS
+         * ({@link NbdTls#verifyPeer}); every other TCP client gets every export read-only
+         * (NBD_FLAG_READ_ONLY, writes answered EPERM).
+         */
+        VERIFIED_CLIENTS,
+        /** Any client that reaches the port (rewind serve --insecure). */
+        ANY_CLIENT
+    }
+
+    /** Why a TCP client without a checked certificate gets every export read-only. */
+    static final String TCP_READ_ONLY = "writes over TCP need a client certificate checked by rewind serve --tls-verify-peer "
+            + "(or rewind serve --insecure); the Unix socket lets its owner write";
+
+    /** One socket the server accepts on: TCP or a Unix domain socket (then {@code socketPath} is its file), its TLS and its budget. */
+    private record Listener(ServerSocketChannel channel, String label, Path socketPath, int port, NbdTls tls, ConnectionBudget budget) {
     }
 
     private final List<Listener> listeners;
     private final NbdExports exports;
     private final Settings settings;
+    private final TcpWrites tcpWrites;
     private final NbdBufferPool buffers;
     private final ThreadPoolExecutor workers;
-    private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
+    /** Every open connection and the budget of the listener it came through. */
+    private final Map<NbdConnection, ConnectionBudget> connections = new ConcurrentHashMap<>();
     private final AtomicLong connectionIds = new AtomicLong();
     private final List<Thread> acceptors = new ArrayList<>();
     private final String port;
     private volatile boolean closing;
     private final java.util.concurrent.ScheduledExecutorService watchdog;
 
-    private NbdServer(List<Listener> listeners, NbdExports exports, Settings settings) throws IOException {
+    private NbdServer(List<Listener> listeners, NbdExports exports, Settings settings, TcpWrites tcpWrites) throws IOException {
         this.listeners = listeners;
+        this.tcpWrites = tcpWrites;
         this.exports = exports;
         this.settings = settings;
         this.port = String.join("+", listeners.stream().map(Listener::label).toList());
@@ -186,8 +249,8 @@ public final class NbdServer implements AutoCloseable {
             acceptors.add(acceptor);
         }
         this.watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(namedDaemonThreads("rewind-nbd-watchdog-" + port + "-"));
-        long shortest = Math.min(settings.payloadTimeout().toMillis(), Math.min(settings.handshakeTimeout().toMillis(),
-                settings.replyTimeout().toMillis()));
+        long shortest = Math.min(Math.min(settings.payloadTimeout().toMillis(), settings.silentTimeout().toMillis()),
+                Math.min(settings.handshakeTimeout().toMillis(), settings.replyTimeout().toMillis()));
         long periodMillis = Math.max(10, Math.min(1000, shortest / 4));
         this.watchdog.scheduleWithFixedDelay(this::dropStalledClients, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
     }
@@ -199,23 +262,32 @@ public final class NbdServer implements AutoCloseable {
      */
     private void dropStalledClients() {
         long now = System.nanoTime();
-        for (NbdConnection c : connections) {
+        for (Map.Entry<NbdConnection, ConnectionBudget> c : connections.entrySet()) {
             try {
-                c.closeIfStalled(now, settings);
+                if (c.getKey().closeIfStalled(now, settings)) {
+                    c.getValue().timedOut(c.getKey());
+                }
             } catch (RuntimeException e) {
                 LOG.warn("nbd server on {}: checking connection for stalls failed", port, e);
             }
         }
+        for (Listener l : listeners) {
+            l.budget().logIfDue(now);
+        }
     }
 
-    /** Listens on {@code address} (e.g. 127.0.0.1:10809; port 0 picks a free port) and serves {@code exports}. */
-    public static NbdServer start(InetSocketAddress address, NbdExports exports) throws IOException {
-        return start(address, exports, Settings.DEFAULT);
+    /**
+     * Listens on {@code address} (e.g. 127.0.0.1:10809; port 0 picks a free port) and serves
+     * {@code exports}, writable by {@code tcpWrites}.
+     */
+    public static NbdServer start(InetSocketAddress address, NbdExports exports, TcpWrites tcpWrites) throws IOException {
+        return start(address, exports, Settings.DEFAULT, tcpWrites);
     }
 
-    /** Like {@link #start(InetSocketAddress, NbdExports)}, with {@code settings}. */
-    public static NbdServer start(InetSocketAddress address, NbdExports exports, Settings settings) throws IOException {
-        return start(List.of(address), exports, settings);
+    /** Like {@link #start(InetSocketAddress, NbdExports, TcpWrites)}, with {@code settings}. */
+    public static NbdServer start(InetSocketAddress address, NbdExports exports, Settings settings, TcpWrites tcpWrites)
+            throws IOException {
+        return start(List.of(address), exports, settings, NbdTls.OFF, tcpWrites);
     }
 
     /**
@@ -225,28 +297,29 @@ public final class NbdServer implements AutoCloseable {
      * lock); the new one gets mode 0600, or 0660 when its directory grants a group access
      * ({@link PrivateFiles#restrictSocket}), and is removed at {@link #close()}. On a Unix
      * socket, a client running as another user than the server's (root aside) gets every
-     * export read-only: the socket's group may read the volumes, never write them.
+     * export read-only: the socket's group may read the volumes, never write them. On TCP, only
+     * a client whose certificate TLS checked may write ({@link TcpWrites#VERIFIED_CLIENTS}).
      */
     public static NbdServer start(List<? extends SocketAddress> addresses, NbdExports exports, Settings settings) throws IOException {
-        return start(addresses, exports, settings, NbdTls.OFF);
+        return start(addresses, exports, settings, NbdTls.OFF, TcpWrites.VERIFIED_CLIENTS);
     }
 
     /**
      * Like {@link #start(List, NbdExports, Settings)}, with {@code tls} on the TCP listeners
-     * (NBD_OPT_STARTTLS, see {@link NbdTls}); Unix socket listeners stay plain, protected by
-     * their file mode.
+     * (NBD_OPT_STARTTLS, see {@link NbdTls}), whose clients may write as {@code tcpWrites}
+     * says; Unix socket listeners stay plain, protected by their file mode.
      */
-    public static NbdServer start(List<? extends SocketAddress> addresses, NbdExports exports, Settings settings, NbdTls tls)
-            throws IOException {
+    public static NbdServer start(List<? extends SocketAddress> addresses, NbdExports exports, Settings settings, NbdTls tls,
+                                  TcpWrites tcpWrites) throws IOException {
         if (addresses.isEmpty()) {
             throw new IllegalArgumentException("no address to listen on");
         }
         List<Listener> listeners = new ArrayList<>();
         try {
             for (SocketAddress address : addresses) {
-                listeners.add(listen(address, tls));
+                listeners.add(listen(address, tls, settings));
             }
-            NbdServer server = new NbdServer(List.copyOf(listeners), exports, settings);
+            NbdServer server = new NbdServer(List.copyOf(listeners), exports, settings, tcpWrites);
             server.acceptors.forEach(Thread::start);
             LOG.debug("nbd server listening on {}", server.port);
             return server;
@@ -258,7 +331,7 @@ public final class NbdServer implements AutoCloseable {
         }
     }
 
-    private static Listener listen(SocketAddress address, NbdTls tls) throws IOException {
+    private static Listener listen(SocketAddress address, NbdTls tls, Settings settings) throws IOException {
         if (address instanceof UnixDomainSocketAddress unix) {
             Path path = unix.getPath();
             if (Files.exists(path, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)
@@ -269,7 +342,9 @@ public final class NbdServer implements AutoCloseable {
             try {
                 channel.bind(unix, 128);
                 PrivateFiles.restrictSocket(path);
-                return new Listener(channel, "unix-" + path.getFileName(), path, -1, NbdTls.OFF);
+                String label = "unix-" + path.getFileName();
+                return new Listener(channel, label, path, -1, NbdTls.OFF,
+                        new ConnectionBudget(path.toString(), settings.maxConnections(), settings.maxConnections()));
             } catch (IOException | RuntimeException e) {
                 channel.close();
                 Files.deleteIfExists(path);
@@ -281,7 +356,8 @@ public final class NbdServer implements AutoCloseable {
             channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             channel.bind(address, 128);
             int port = ((InetSocketAddress) channel.getLocalAddress()).getPort();
-            return new Listener(channel, String.valueOf(port), null, port, tls);
+            return new Listener(channel, String.valueOf(port), null, port, tls,
+                    new ConnectionBudget(channel.getLocalAddress().toString(), settings.maxConnections(), settings.maxConnectionsPerPeer()));
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
@@ -315,20 +391,23 @@ public final class NbdServer implements AutoCloseable {
 
     /** Connections in transmission on an export of set {@code setName}. */
     public int connectionCount(String setName) {
-        return (int) connections.stream().filter(c -> c.isOnSet(setName)).count();
+        return (int) connections.keySet().stream().filter(c -> c.isOnSet(setName)).count();
     }
 
-    /** A client in transmission: the export it reads (or writes) and who it is (TCP address, or the Unix socket's user). */
-    public record Client(String exportName, String peer) {
+    /**
+     * A client in transmission: the export it reads (or writes), who it is (TCP address, or the
+     * Unix socket's user), and whether the export is a point in the past ({@link NbdExport#isPast}).
+     */
+    public record Client(String exportName, String peer, boolean past) {
     }
 
     /** The clients in transmission on an export of set {@code setName}, by export name. */
     public List<Client> clients(String setName) {
         List<Client> clients = new ArrayList<>();
-        for (NbdConnection c : connections) {
+        for (NbdConnection c : connections.keySet()) {
             NbdExport e = c.exportInTransmission();
             if (e != null && e.setName().equals(setName)) {
-                clients.add(new Client(e.name(), c.peer()));
+                clients.add(new Client(e.name(), c.peer(), e.isPast()));
             }
         }
         clients.sort(java.util.Comparator.comparing(Client::exportName).thenComparing(Client::peer));
@@ -341,9 +420,16 @@ public final class NbdServer implements AutoCloseable {
      * once they are closed.
      */
     public void disconnect(String setName) {
-        List<NbdConnection> onSet = connections.stream().filter(c -> c.isOnSet(setName)).toList();
+        List<NbdConnection> onSet = connections.keySet().stream().filter(c -> c.isOnSet(setName)).toList();
         onSet.forEach(NbdConnection::stopReading);
         awaitFinished(onSet);
+    }
+
+    /** As {@link #disconnect}, for the connections on the set as it is now only: readers of its past stay. */
+    public void disconnectLive(String setName) {
+        List<NbdConnection> live = connections.keySet().stream().filter(c -> c.isOnLiveExportOf(setName)).toList();
+        live.forEach(NbdConnection::stopReading);
+        awaitFinished(live);
     }
 
     /** Stops accepting, lets requests in flight finish, flushes writable exports, closes every connection. Idempotent. */
@@ -364,9 +450,12 @@ public final class NbdServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        List<NbdConnection> all = List.copyOf(connections);
+        List<NbdConnection> all = List.copyOf(connections.keySet());
         all.forEach(NbdConnection::stopReading);
         awaitFinished(all);
+        for (Listener l : listeners) {
+            l.budget().logPending(System.nanoTime());
+        }
         workers.shutdown();
         try {
             if (!workers.awaitTermination(settings.drainTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
@@ -408,25 +497,31 @@ public final class NbdServer implements AutoCloseable {
                     channel.close();
                     return;
                 }
-                if (connections.size() >= settings.maxConnections()) {
-                    LOG.warn("nbd server on {}: {} connections already open (the limit); closing the new one from {}",
-                            port, connections.size(), remoteAddress(channel));
+                String readOnlyBecause = null;
+                if (listener.socketPath() == null) {
+                    channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                    if (tcpWrites == TcpWrites.VERIFIED_CLIENTS) {
+                        readOnlyBecause = TCP_READ_ONLY;
+                    }
+                } else if (!PeerCredentials.isOwnerOrRoot(channel, listener.socketPath())) {
+                    readOnlyBecause = "another user than the server's on its Unix socket";
+                }
+                NbdConnection connection = new NbdConnection(this, connectionIds.incrementAndGet(), channel, settings, readOnlyBecause,
+                        listener.socketPath() == null, listener.tls());
+                ConnectionBudget.Admission admission = listener.budget().admit(connection, connection.peerAddress(), System.nanoTime());
+                if (!admission.admitted()) {
                     closeQuietly(channel);
                     continue;
                 }
-                boolean readOnly = false;
-                if (listener.socketPath() == null) {
-                    channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                } else {
-                    readOnly = !PeerCredentials.isOwnerOrRoot(channel, listener.socketPath());
+                if (admission.evicted() != null) {
+                    admission.evicted().evict();
                 }
-                NbdConnection connection = new NbdConnection(this, connectionIds.incrementAndGet(), channel, settings, readOnly,
-                        listener.tls());
-                connections.add(connection);
+                connections.put(connection, listener.budget());
                 try {
                     connection.start();
                 } catch (RuntimeException | OutOfMemoryError e) {
                     connections.remove(connection);
+                    listener.budget().release(connection);
                     throw e;
                 }
             } catch (IOException | RuntimeException | OutOfMemoryError e) {
@@ -492,7 +587,10 @@ public final class NbdServer implements AutoCloseable {
     }
 
     void connectionFinished(NbdConnection connection) {
-        connections.remove(connection);
+        ConnectionBudget budget = connections.remove(connection);
+        if (budget != null) {
+            budget.release(connection);
+        }
     }
 
     /** Connections open now, in handshake or transmission. */

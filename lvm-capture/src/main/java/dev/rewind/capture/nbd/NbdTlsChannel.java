@@ -65,6 +65,15 @@ final class NbdTlsChannel implements ByteChannel, GatheringByteChannel {
         this.netOut = ByteBuffer.allocateDirect(session.getPacketBufferSize());
     }
 
+    /** Whether the client presented a certificate that the handshake checked against the server's trust. */
+    boolean hasVerifiedPeer() {
+        try {
+            return engine.getNeedClientAuth() && engine.getSession().getPeerCertificates().length > 0;
+        } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+            return false;
+        }
+    }
+
     /** The peer's certificate subject, or "no client certificate". */
     String peerDescription() {
         try {
@@ -78,6 +87,15 @@ final class NbdTlsChannel implements ByteChannel, GatheringByteChannel {
         return engine.getSession().getProtocol();
     }
 
+    /** The client went away (or was dropped) in the middle of the TLS handshake: no refusal to tell anyone about. */
+    static final class ClosedDuringHandshake extends SSLException {
+        private static final long serialVersionUID = 1L;
+
+        ClosedDuringHandshake() {
+            super("the client closed the connection during the TLS handshake");
+        }
+    }
+
     private void runHandshake() throws IOException {
         readLock.lock();
         writeLock.lock();
@@ -88,7 +106,7 @@ final class NbdTlsChannel implements ByteChannel, GatheringByteChannel {
                     case NEED_WRAP -> wrapAndSend(EMPTY_ARRAY, 0, 0);
                     case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> {
                         if (unwrapOnce() < 0) {
-                            throw new SSLException("the client closed the connection during the TLS handshake");
+                            throw new ClosedDuringHandshake();
                         }
                     }
                     case NEED_TASK -> runTasks();

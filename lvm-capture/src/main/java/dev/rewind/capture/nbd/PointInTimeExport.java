@@ -40,6 +40,11 @@ final class PointInTimeExport implements NbdExport {
     }
 
     @Override
+    public boolean isPast() {
+        return true;
+    }
+
+    @Override
     public long sizeBytes() {
         return sizeBytes;
     }

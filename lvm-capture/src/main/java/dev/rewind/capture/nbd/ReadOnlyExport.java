@@ -7,21 +7,27 @@ import java.util.Optional;
 
 /**
  * An export served read-only whatever it is: for a client who may read the volumes but not
- * write them (another user in the socket's group). The flags tell the client so, the decoder
- * answers its writes with {@code EPERM}, and the writing methods here refuse as a last guard.
+ * write them (another user in the socket's group, a TCP client without a checked certificate).
+ * The flags tell the client so, the decoder answers its writes with {@code EPERM}, the
+ * description says {@code why}, and the writing methods here refuse as a last guard.
  */
-record ReadOnlyExport(NbdExport export) implements NbdExport {
-    /** The exports of {@code exports}, each read-only. */
-    static NbdExports all(NbdExports exports) {
+record ReadOnlyExport(NbdExport export, String why) implements NbdExport {
+    /** The exports of {@code exports}, each read-only, for the reason {@code why}. */
+    static NbdExports all(NbdExports exports, String why) {
         return new NbdExports() {
             @Override
             public Optional<NbdExport> open(String exportName) throws IOException {
-                return exports.open(exportName).map(e -> e.isReadOnly() ? e : new ReadOnlyExport(e));
+                return exports.open(exportName).map(e -> e.isReadOnly() ? e : new ReadOnlyExport(e, why));
             }
 
             @Override
             public List<String> names() {
                 return exports.names();
+            }
+
+            @Override
+            public List<Listing> list() {
+                return exports.list();
             }
         };
     }
@@ -34,6 +40,11 @@ record ReadOnlyExport(NbdExport export) implements NbdExport {
     @Override
     public String setName() {
         return export.setName();
+    }
+
+    @Override
+    public boolean isPast() {
+        return export.isPast();
     }
 
     @Override
@@ -73,10 +84,10 @@ record ReadOnlyExport(NbdExport export) implements NbdExport {
 
     @Override
     public String description() {
-        return export.description();
+        return export.description() + "; read-only for this client: " + why;
     }
 
     private IOException refused() {
-        return new IOException("export " + export.name() + " is read-only for this client");
+        return new IOException("export " + export.name() + " is read-only for this client: " + why);
     }
 }

@@ -59,7 +59,7 @@ class NbdClientIsolationTest {
         testSet = TestSet.create(tmp, "s", memberBytes);
         set = testSet.open();
         server = NbdServer.start(new InetSocketAddress("127.0.0.1", 0), new CapturedSetExports(Map.of("s", set),
-                (s, b) -> OptionalLong.empty()), settings);
+                (s, b) -> OptionalLong.empty()), settings, NbdServer.TcpWrites.ANY_CLIENT);
     }
 
     @AfterEach

@@ -185,7 +185,7 @@ class NbdFuzzTest {
         nbdLog.setAdditive(false); // thousands of "disconnecting" lines are expected; keep them off the console
         try (TestSet t = TestSet.create(tmp, "s", MEMBER_BYTES); CapturedSet set = t.open()) {
             NbdServer server = NbdServer.start(List.of(new InetSocketAddress("127.0.0.1", 0)),
-                    new CapturedSetExports(Map.of("s", set), (s, b) -> OptionalLong.empty()), NbdServer.Settings.DEFAULT, tls);
+                    new CapturedSetExports(Map.of("s", set), (s, b) -> OptionalLong.empty()), NbdServer.Settings.DEFAULT, tls, NbdServer.TcpWrites.ANY_CLIENT);
             Fuzz fuzz = new NbdFuzzTest().new Fuzz(seed, set, server, tlsClient);
             long started = System.nanoTime();
             try {
@@ -222,7 +222,7 @@ class NbdFuzzTest {
         try (TestSet t = TestSet.create(tmp, "s", MEMBER_BYTES); CapturedSet set = t.open()) {
             NbdServer server = NbdServer.start(new InetSocketAddress("127.0.0.1", 0),
                     new CapturedSetExports(Map.of("s", set), (s, b) -> OptionalLong.empty()),
-                    new NbdServer.Settings(8, 128, MAX_BLOCK, 0, java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(1)));
+                    new NbdServer.Settings(8, 128, MAX_BLOCK, 0, java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(1)), NbdServer.TcpWrites.ANY_CLIENT);
             List<NbdTestClient> stalled = new ArrayList<>();
             try {
                 for (int i = 0; i < MAX_BLOCK / MEMBER_BYTES; i++) {

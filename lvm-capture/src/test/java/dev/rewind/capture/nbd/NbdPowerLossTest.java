@@ -74,7 +74,7 @@ class NbdPowerLossTest {
                 CapturedSet set = t.open();
                 long recovered = checkRecovered(set, model, context);
                 NbdServer server = NbdServer.start(new InetSocketAddress("127.0.0.1", 0),
-                        new CapturedSetExports(Map.of("s", set), (s, b) -> OptionalLong.empty()));
+                        new CapturedSetExports(Map.of("s", set), (s, b) -> OptionalLong.empty()), NbdServer.TcpWrites.ANY_CLIENT);
                 long clientSeed = r.nextLong();
                 Thread client = new Thread(() -> runClient(server.port(), new Random(clientSeed), model), "nbd-client");
                 client.setDaemon(true);

@@ -124,6 +124,18 @@ class NbdRealClientsIT {
     }
 
     @Test
+    void qemuImgShowsWhyAnUnknownOrMalformedPointIsRefused() throws Exception {
+        Path qemuImg = Tools.require("qemu-img", "qemu-utils");
+        Map<String, String> reasons = Map.of("s/m1@bookmark:nope", "no bookmark named nope", "s/m1@999999999", "beyond the newest write",
+                "s/m1@yesterday", "not a point in time");
+        for (Map.Entry<String, String> e : reasons.entrySet()) {
+            Tools.Result r = Tools.run(TIMEOUT, List.of(qemuImg.toString(), "info", "-f", "raw", uri(e.getKey())));
+            assertTrue(r.exitCode() != 0, r.output());
+            assertTrue(r.output().contains(e.getValue()), e.getKey() + ": qemu-img shows the server's reason: " + r.output());
+        }
+    }
+
+    @Test
     void fioVerifiesRandomWritesWithManyRequestsInFlight() throws Exception {
         Path fio = Tools.require("fio", "fio");
         Tools.Result r = Tools.run(TIMEOUT, List.of(fio.toString(), "--name=rewind", "--ioengine=nbd", "--uri=" + uri("s/m0"),

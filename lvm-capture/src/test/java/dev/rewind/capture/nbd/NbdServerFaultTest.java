@@ -61,7 +61,7 @@ class NbdServerFaultTest {
             public List<String> names() {
                 return List.of("mem/disk");
             }
-        }, new NbdServer.Settings(4, 16, 64L << 20, 0, drainTimeout));
+        }, new NbdServer.Settings(4, 16, 64L << 20, 0, drainTimeout), NbdServer.TcpWrites.ANY_CLIENT);
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rewind.capture.BookmarkLookup;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.testfixtures.nbd.NbdTestClient;
 import dev.rewind.testfixtures.nbd.NbdTestClient.Chunk;
@@ -38,6 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class NbdServerTest {
     private static final long M0_BYTES = 4 << 20;
+    private static final java.time.Instant BOOKMARKED_AT = java.time.Instant.parse("2026-03-01T12:00:00Z");
 
     @TempDir
     Path tmp;
@@ -51,9 +53,18 @@ class NbdServerTest {
     void startServer() throws IOException {
         testSet = TestSet.create(tmp, "s", 4 << 20, 2 << 20);
         set = testSet.open();
-        server = NbdServer.start(new InetSocketAddress("127.0.0.1", 0), new CapturedSetExports(Map.of("s", set),
-                (setName, bookmark) -> setName.equals("s") && bookmarks.containsKey(bookmark)
-                        ? OptionalLong.of(bookmarks.get(bookmark)) : OptionalLong.empty()));
+        server = NbdServer.start(new InetSocketAddress("127.0.0.1", 0), new CapturedSetExports(Map.of("s", set), new BookmarkLookup() {
+            @Override
+            public OptionalLong seqOf(String setName, String bookmark) {
+                return setName.equals("s") && bookmarks.containsKey(bookmark) ? OptionalLong.of(bookmarks.get(bookmark)) : OptionalLong.empty();
+            }
+
+            @Override
+            public List<Bookmark> list(String setName) {
+                return bookmarks.entrySet().stream().sorted(Map.Entry.comparingByValue())
+                        .map(e -> new Bookmark(e.getKey(), e.getValue(), BOOKMARKED_AT, e.getKey().startsWith("consistent"))).toList();
+            }
+        }), NbdServer.TcpWrites.ANY_CLIENT);
     }
 
     @AfterEach
@@ -93,6 +104,38 @@ class NbdServerTest {
             }
             assertEquals(List.of("s/m0", "s/m1"), names);
             assertEquals(REP_ACK, replies.get(replies.size() - 1).type());
+        }
+    }
+
+    @Test
+    void listOffersEachMemberAtEachBookmarkWithItsSeqCreationAndConsistency() throws IOException {
+        try (NbdTestClient w = NbdTestClient.open(server.port(), "s/m0")) {
+            assertEquals(0, w.write(0, new byte[] {1}));
+            assertEquals(0, w.flush());
+        }
+        bookmarks.put("before", 1L);
+        bookmarks.put("consistent-one", 0L);
+        try (NbdTestClient c = NbdTestClient.connect(server.port())) {
+            List<OptionReply> replies = c.option(OPT_LIST, new byte[0]);
+            Map<String, String> described = new java.util.LinkedHashMap<>();
+            for (OptionReply r : replies.subList(0, replies.size() - 1)) {
+                ByteBuffer b = r.buffer();
+                byte[] name = new byte[b.getInt()];
+                b.get(name);
+                byte[] description = new byte[b.remaining()];
+                b.get(description);
+                described.put(new String(name, StandardCharsets.UTF_8), new String(description, StandardCharsets.UTF_8));
+            }
+            assertEquals(List.of("s/m0", "s/m1", "s/m0@bookmark:consistent-one", "s/m1@bookmark:consistent-one", "s/m0@bookmark:before",
+                    "s/m1@bookmark:before"), List.copyOf(described.keySet()));
+            assertEquals("member m1 of set s at bookmark before: seq 1, created 2026-03-01T12:00:00Z, not consistent, read-only",
+                    described.get("s/m1@bookmark:before"));
+            assertTrue(described.get("s/m0@bookmark:consistent-one").contains("seq 0") && described.get("s/m0@bookmark:consistent-one")
+                    .contains(", consistent,"), described.toString());
+            assertTrue(described.get("s/m0").contains("every write captured"), described.toString());
+            NbdTestClient.ExportInfo listed = c.go("s/m0@bookmark:before");
+            assertTrue(listed.has(FLAG_READ_ONLY), "a listed bookmark export opens, read-only");
+            assertArrayEquals(new byte[] {1}, c.read(0, 1));
         }
     }
 
@@ -353,14 +396,18 @@ class NbdServerTest {
     // ---- concurrency ----
 
     @Test
-    void theClientsInTransmissionAreListedByExportWithTheirAddressAndOnlyThose() throws IOException {
+    void theClientsInTransmissionAreListedByExportWithTheirAddressAndOnlyThoseAndDroppingTheLiveOnesLeavesThePast() throws IOException {
         try (NbdTestClient a = NbdTestClient.connect(server.port()); NbdTestClient b = NbdTestClient.connect(server.port());
              NbdTestClient handshaking = NbdTestClient.connect(server.port())) {
             a.go("s/m1");
             b.go("s/m0@0");
-            assertEquals(List.of(new NbdServer.Client("s/m0@0", String.valueOf(b.socket.getLocalSocketAddress())),
-                    new NbdServer.Client("s/m1", String.valueOf(a.socket.getLocalSocketAddress()))), server.clients("s"));
+            assertEquals(List.of(new NbdServer.Client("s/m0@0", String.valueOf(b.socket.getLocalSocketAddress()), true),
+                    new NbdServer.Client("s/m1", String.valueOf(a.socket.getLocalSocketAddress()), false)), server.clients("s"));
             assertEquals(List.of(), server.clients("t"));
+            server.disconnectLive("s");
+            assertEquals(List.of(new NbdServer.Client("s/m0@0", String.valueOf(b.socket.getLocalSocketAddress()), true)),
+                    server.clients("s"), "dropping the set's live clients leaves the readers of its past");
+            assertArrayEquals(new byte[4096], b.read(0, 4096), "and they keep reading");
             server.disconnect("s");
             assertEquals(List.of(), server.clients("s"), "disconnected clients are gone from the list");
         }

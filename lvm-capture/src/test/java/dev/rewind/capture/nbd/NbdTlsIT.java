@@ -4,6 +4,7 @@ import static dev.rewind.capture.nbd.NbdProtocol.*;
 import static dev.rewind.testfixtures.nbd.NbdWire.*;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -66,11 +67,42 @@ class NbdTlsIT {
     }
 
     private int serve(NbdTls.Mode mode, KeyFormat key, boolean verifyPeer) throws IOException {
+        return serve(mode, key, verifyPeer, NbdServer.TcpWrites.ANY_CLIENT);
+    }
+
+    private int serve(NbdTls.Mode mode, KeyFormat key, boolean verifyPeer, NbdServer.TcpWrites writes) throws IOException {
         certs = TestCertificates.make(tmp.resolve("certs"), key);
         NbdTls tls = NbdTls.load(mode, certs.server(), verifyPeer);
         server = NbdServer.start(List.of(new InetSocketAddress("127.0.0.1", 0)),
-                new CapturedSetExports(Map.of("s", set), (s, b) -> OptionalLong.empty()), NbdServer.Settings.DEFAULT, tls);
+                new CapturedSetExports(Map.of("s", set), (s, b) -> OptionalLong.empty()), NbdServer.Settings.DEFAULT, tls, writes);
         return server.port();
+    }
+
+    @Test
+    void onlyAClientWhoseCertificateTheServerCheckedMayWriteOverTcp() throws IOException {
+        int port = serve(NbdTls.Mode.ON, KeyFormat.PKCS8_RSA, true, NbdServer.TcpWrites.VERIFIED_CLIENTS);
+        byte[] data = pattern(4096, 5);
+        try (NbdTestClient plain = NbdTestClient.open(port, "s/m0")) {
+            assertTrue(plain.isReadOnly(), "NBD_FLAG_READ_ONLY for a plain client on loopback");
+            assertEquals(EPERM, plain.write(0, data), "its write is refused");
+        }
+        try (NbdTestClient verified = NbdTestClient.openTls(port, "s/m0", client(true))) {
+            assertFalse(verified.isReadOnly(), "writable for a client whose certificate was checked");
+            assertEquals(0, verified.write(0, data));
+            assertEquals(0, verified.flush());
+        }
+        assertEquals(1, set.lastSeq(), "only the checked client's write reached the journal");
+    }
+
+    @Test
+    void tlsWithoutACheckedCertificateIsReadOnlyToo() throws IOException {
+        int port = serve(NbdTls.Mode.REQUIRE, KeyFormat.PKCS8_RSA, false, NbdServer.TcpWrites.VERIFIED_CLIENTS);
+        try (NbdTestClient c = NbdTestClient.connect(port).startTls(client(true))) {
+            NbdTestClient.ExportInfo info = c.info(OPT_INFO, "s/m0", INFO_DESCRIPTION);
+            assertTrue((info.flags() & FLAG_READ_ONLY) != 0, "encrypted is not authenticated: read-only");
+            assertTrue(info.replies().stream().anyMatch(r -> r.text().contains("--tls-verify-peer")),
+                    "the description says how to get write access");
+        }
     }
 
     private SSLContext client(boolean withCertificate) {
@@ -157,7 +189,8 @@ class NbdTlsIT {
 
     @Test
     void offAnswersStartTlsWithUnsupAndGoesOnInPlain() throws IOException {
-        server = NbdServer.start(new InetSocketAddress("127.0.0.1", 0), new CapturedSetExports(Map.of("s", set), (s, b) -> OptionalLong.empty()));
+        server = NbdServer.start(new InetSocketAddress("127.0.0.1", 0), new CapturedSetExports(Map.of("s", set), (s, b) -> OptionalLong.empty()),
+                NbdServer.TcpWrites.VERIFIED_CLIENTS);
         try (NbdTestClient c = NbdTestClient.connect(server.port())) {
             assertEquals(REP_ERR_UNSUP, c.option(OPT_STARTTLS, new byte[0]).get(0).type());
             c.go("s/m0");

@@ -134,7 +134,7 @@ class SandboxModelTest {
             set = t.open(options);
             sandboxes = Sandboxes.open(root, t.catalog);
             server = NbdServer.start(new InetSocketAddress("127.0.0.1", 0),
-                    new CapturedSetExports(Map.of("s", set), (s, b) -> OptionalLong.empty(), sandboxes));
+                    new CapturedSetExports(Map.of("s", set), (s, b) -> OptionalLong.empty(), sandboxes), NbdServer.TcpWrites.ANY_CLIENT);
             for (Live l : live.values()) {
                 l.handle = sandboxes.open(set, l.record.name());
             }

@@ -67,7 +67,7 @@ class SandboxRealClientsIT {
         set.flush();
         sandboxes = Sandboxes.open(tmp.resolve("sandboxes"), testSet.catalog);
         server = NbdServer.start(new InetSocketAddress("127.0.0.1", 0),
-                new CapturedSetExports(Map.of("s", set), (setName, bookmark) -> OptionalLong.empty(), sandboxes));
+                new CapturedSetExports(Map.of("s", set), (setName, bookmark) -> OptionalLong.empty(), sandboxes), NbdServer.TcpWrites.ANY_CLIENT);
     }
 
     @AfterEach

@@ -99,8 +99,15 @@ public final class NbdTestClient implements AutoCloseable {
     }
 
     private static Socket socket(int port, Duration timeout) throws IOException {
+        return socket(null, port, timeout);
+    }
+
+    private static Socket socket(java.net.InetAddress from, int port, Duration timeout) throws IOException {
         Socket socket = new Socket();
         try {
+            if (from != null) {
+                socket.bind(new InetSocketAddress(from, 0));
+            }
             socket.setTcpNoDelay(true);
             socket.setSoTimeout((int) timeout.toMillis());
             socket.connect(new InetSocketAddress("127.0.0.1", port), (int) timeout.toMillis());
@@ -125,6 +132,24 @@ public final class NbdTestClient implements AutoCloseable {
             socket.close();
             throw e;
         }
+    }
+
+    /**
+     * Like {@link #open(int, String)}, from the local address {@code from} (another loopback
+     * address such as 127.0.0.2 stands for another client host).
+     */
+    public static NbdTestClient openFrom(java.net.InetAddress from, int port, String export) throws IOException {
+        Socket socket = socket(from, port, DEFAULT_TIMEOUT);
+        NbdTestClient c;
+        try {
+            c = new NbdTestClient(socket, true);
+            c.out.writeInt(FLAG_C_FIXED_NEWSTYLE | FLAG_C_NO_ZEROES);
+            c.out.flush();
+        } catch (IOException | RuntimeException | Error e) {
+            socket.close();
+            throw e;
+        }
+        return c.goOrClose(export);
     }
 
     /** Connects and sends {@code clientFlags}. */
