@@ -172,6 +172,9 @@ public final class Main {
 
     static int exitCode(Throwable e) {
         Throwable t = unwrap(e);
+        if (t instanceof dev.rewind.capture.SetOfflineException o && o.getCause() != null) {
+            return exitCode(o.getCause()); // offline for corruption exits as corruption does
+        }
         if (t instanceof MalformedValueException) {
             return EXIT_USAGE;
         }

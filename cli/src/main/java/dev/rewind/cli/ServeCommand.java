@@ -2,6 +2,7 @@ package dev.rewind.cli;
 
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.PointResolver;
+import dev.rewind.capture.SetInUseException;
 import dev.rewind.capture.nbd.CapturedSetExports;
 import dev.rewind.capture.nbd.NbdExport;
 import dev.rewind.capture.nbd.NbdExports;
@@ -11,6 +12,7 @@ import dev.rewind.capture.sandbox.Sandbox;
 import dev.rewind.capture.sandbox.Sandboxes;
 import dev.rewind.cli.daemon.ControlServer;
 import dev.rewind.cli.daemon.DaemonSchedule;
+import dev.rewind.cli.daemon.OfflineSets;
 import dev.rewind.cli.daemon.ServeLock;
 import dev.rewind.cli.daemon.UnixSocketDir;
 import dev.rewind.cli.datadir.CatalogCapture;
@@ -264,9 +266,14 @@ final class ServeCommand extends Subcommand {
         DaemonDatabases databases = new DaemonDatabases(catalog, sets::get, Clock.systemUTC());
         Sandboxes sandboxes = null;
         SandboxDatabases sandboxDatabases = new SandboxDatabases();
+        OfflineSets offline = new OfflineSets(Clock.systemUTC());
         try {
             for (SetRecord set : catalog.listSets()) {
-                sets.put(set.name(), CatalogCapture.open(catalog, set.name(), Duration.ZERO));
+                try {
+                    sets.put(set.name(), CatalogCapture.open(catalog, set.name(), Duration.ZERO));
+                } catch (IOException | RuntimeException e) {
+                    offline.takeOffline(set.name(), e); // the others are served all the same
+                }
             }
             schedule = DaemonSchedule.start(catalog, sets, Clock.systemUTC());
             for (String name : sets.keySet()) {
@@ -290,6 +297,9 @@ final class ServeCommand extends Subcommand {
                 @Override
                 public Optional<NbdExport> open(String exportName) throws IOException {
                     int slash = exportName.indexOf('/');
+                    if (slash > 0) {
+                        offline.checkOnline(exportName.substring(0, slash));
+                    }
                     // a restore in place holds off the set as it is now; its past (@seq, @bookmark:) stays served
                     if (slash > 0 && exportName.indexOf('@') < 0 && heldOff.contains(exportName.substring(0, slash))) {
                         throw new RewindException("set " + exportName.substring(0, slash) + " is being restored; connect again when it is done");
@@ -311,15 +321,47 @@ final class ServeCommand extends Subcommand {
             DataDir.Daemon daemon = new DataDir.Daemon() {
                 @Override
                 public CapturedSet openSet(String name) {
+                    offline.checkOnline(name);
                     return sets.computeIfAbsent(name, n -> {
                         try {
                             CapturedSet opened = CatalogCapture.open(catalog, n, Duration.ZERO);
                             jobs.scheduleSet(n);
                             return opened;
-                        } catch (IOException e) {
-                            throw new UncheckedIOException(e);
+                        } catch (SetInUseException e) {
+                            throw e;
+                        } catch (IOException | RuntimeException e) {
+                            throw offline.takeOffline(n, e);
                         }
                     }).retain();
+                }
+
+                @Override
+                public Optional<dev.rewind.capture.SetOfflineException> offlineReason(String setName) {
+                    return offline.reason(setName);
+                }
+
+                @Override
+                public void reopenSet(String setName) throws IOException {
+                    heldOff.add(setName);
+                    try {
+                        server.disconnect(setName); // its clients connect again to the set as reopened
+                        databases.stop(setName);
+                        CapturedSet set = sets.remove(setName);
+                        jobs.unscheduleSet(setName);
+                        if (set != null) {
+                            try {
+                                set.close();
+                            } catch (IOException e) {
+                                // a stopped set cannot take its last checkpoint: the open below recovers from the journal
+                                LoggerFactory.getLogger(ServeCommand.class).warn("set {}: closing to reopen: {}", setName, e.toString());
+                            }
+                        }
+                    } finally {
+                        heldOff.remove(setName);
+                    }
+                    offline.online(setName); // tried anew: what failed may have been fixed
+                    openSet(setName).close();
+                    databases.refresh(setName);
                 }
 
                 @Override
@@ -352,6 +394,7 @@ final class ServeCommand extends Subcommand {
                         databases.stop(setName);
                         CapturedSet set = sets.remove(setName);
                         jobs.unscheduleSet(setName);
+                        offline.online(setName);
                         if (set != null) {
                             set.close();
                         }
@@ -428,7 +471,9 @@ final class ServeCommand extends Subcommand {
             for (CapturedSet s : sets.values()) {
                 s.interruptedRestore().ifPresent(ir -> out.line("set %s is not served as it is now: %s", s.name(), ir.describe(s.name())));
             }
-            out.line("rewind serve: %d set(s) on %s%s (exports: %s)", sets.size(), unixUri(socket, ""),
+            out.line("rewind serve: %d set(s)%s on %s%s (exports: %s)", sets.size(),
+                    offline.names().isEmpty() ? "" : ", offline: " + String.join(", ", offline.names()) + " (see rewind status)",
+                    unixUri(socket, ""),
                     nbdAddress == null ? "" : " and " + (nbdTls.mode() == NbdTls.Mode.REQUIRE ? "nbds://" : "nbd://") + nbdAddress
                             + switch (nbdTls.mode()) {
                                 case OFF -> "";
@@ -440,7 +485,7 @@ final class ServeCommand extends Subcommand {
                     String.join(", ", exports.names().stream().filter(n -> !n.contains("@" + PointResolver.BOOKMARK)).toList()));
             out.line("control API on %s (token in %s); stop with SIGTERM or Ctrl-C", control.socket(), data.path().resolve("daemon.token"));
             out.json(Output.map("nbdSocket", socket.toString(), "nbd", nbdAddress, "controlSocket", control.socket().toString(),
-                    "sets", sets.keySet().stream().sorted().toList()));
+                    "sets", sets.keySet().stream().sorted().toList(), "offline", List.copyOf(offline.names())));
             stopped.await();
         } catch (Exception e) {
             stop(control, nbd, schedule, databases, sandboxDatabases, sandboxes, sets);

@@ -1,5 +1,6 @@
 package dev.rewind.cli;
 
+import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.Sets;
 import dev.rewind.cli.datadir.CatalogCapture;
 import dev.rewind.cli.datadir.DataDir;
@@ -21,7 +22,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "set", mixinStandardHelpOptions = true, description = "Production volume sets: the volumes of one database, one journal, one write sequence.",
-        subcommands = {SetCommand.Create.class, SetCommand.Update.class, SetCommand.ListSets.class, SetCommand.Delete.class})
+        subcommands = {SetCommand.Create.class, SetCommand.Update.class, SetCommand.ListSets.class, SetCommand.Delete.class, SetCommand.Reopen.class})
 final class SetCommand {
     /** Words that follow {@code rewind bookmark} as subcommands, so they cannot name a set there. */
     static final List<String> RESERVED_NAMES = List.of("list", "delete");
@@ -187,6 +188,35 @@ final class SetCommand {
             out.line("deleted set %s%s", name, deleteSecondary ? " and its secondary " + dir
                     : "; its history stays in " + dir + " (remove it by hand, or next time give --delete-secondary)");
             out.json(Output.map("name", name, "secondary", dir.toString(), "secondaryDeleted", deleteSecondary));
+        }
+    }
+
+    @Command(name = "reopen", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Close a set and open it again in rewind serve, running recovery, keeping every acknowledged write: brings "
+                    + "back a set that stopped taking writes after an I/O error (a full or read-only secondary) once the cause is gone, "
+                    + "or a set that could not be opened (offline) once its file is repaired. The set's NBD clients are disconnected "
+                    + "and may connect again at once; the other sets are not touched.",
+                    "Without rewind serve running, every command opens the set anew, so there is nothing to reopen."},
+            footer = {"", "Examples:", "  rewind set reopen shop", "  rewind status shop"})
+    static final class Reopen extends Subcommand {
+        @Parameters(index = "0", paramLabel = "SET", description = "Set name.")
+        String name;
+
+        @Override
+        void run(DataDir data, Output out) throws Exception {
+            data.volumes().findSet(name);
+            if (data.daemon() == null) {
+                try (CapturedSet set = data.openSet(name)) {
+                    out.line("set %s opens (seq %d); rewind serve is not running, so there was nothing to reopen", name, set.lastSeq());
+                    out.json(Output.map("name", name, "state", "online", "lastSeq", set.lastSeq(), "reopened", false));
+                }
+                return;
+            }
+            data.daemon().reopenSet(name);
+            try (CapturedSet set = data.openSet(name)) {
+                out.line("set %s reopened: seq %d, taking writes", name, set.lastSeq());
+                out.json(Output.map("name", name, "state", "online", "lastSeq", set.lastSeq(), "reopened", true));
+            }
         }
     }
 

@@ -2,6 +2,7 @@ package dev.rewind.cli;
 
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.SetInUseException;
+import dev.rewind.capture.SetOfflineException;
 import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.volumeset.Sizes;
 import dev.rewind.volumeset.catalog.SetRecord;
@@ -28,7 +29,8 @@ final class StatusCommand extends Subcommand {
             Map<String, Object> row = SetCommand.describe(set);
             int bookmarks = data.catalog().listBookmarks(set.name()).size();
             row.put("bookmarks", bookmarks);
-            try (CapturedSet open = data.openSet(set.name())) {
+            try (CapturedSet open = openOrOffline(data, set.name())) {
+                row.put("state", "online");
                 var usage = open.secondaryUsage();
                 Map<String, List<String>> clients = nbdClients(data, set.name());
                 row.put("inUse", !clients.isEmpty());
@@ -57,7 +59,19 @@ final class StatusCommand extends Subcommand {
                         Sizes.format(usage.incrementBytes()));
                 clients.forEach((export, peers) -> out.line("  NBD clients on %s: %d (%s)", export, peers.size(), String.join("; ", peers)));
                 interrupted.ifPresent(ir -> out.line("  RESTORE INTERRUPTED: %s", ir.describe(set.name())));
+            } catch (SetOfflineException e) {
+                row.put("state", "offline");
+                row.put("reason", e.why());
+                row.put("since", e.since().toString());
+                row.put("hint", e.hint());
+                row.put("inUse", false);
+                row.put("nbdClients", null);
+                row.put("lastSeq", null);
+                row.put("flushedSeq", null);
+                out.line("set %s: OFFLINE since %s: %s", set.name(), e.since(), e.why());
+                out.line("  %s", e.hint());
             } catch (SetInUseException e) {
+                row.put("state", "in use");
                 row.put("inUse", true);
                 row.put("nbdClients", null);
                 row.put("lastSeq", null);
@@ -71,6 +85,20 @@ final class StatusCommand extends Subcommand {
             rows.add(row);
         }
         out.json(Output.map("sets", rows));
+    }
+
+    /**
+     * The set opened for a look, or {@link SetOfflineException} saying why it cannot be: the
+     * daemon's reason for a set it holds offline, or, without a daemon, what failed at this open.
+     */
+    private static CapturedSet openOrOffline(DataDir data, String setName) throws java.io.IOException {
+        try {
+            return data.openSet(setName);
+        } catch (SetOfflineException | SetInUseException e) {
+            throw e;
+        } catch (java.io.IOException | dev.rewind.volumeset.CorruptDataException | dev.rewind.volumeset.RewindException e) {
+            throw new SetOfflineException(setName, e, java.time.Instant.now());
+        }
     }
 
     /** The NBD clients of the set's exports, their peers by export name. Only a running daemon serves NBD; without one, none. */

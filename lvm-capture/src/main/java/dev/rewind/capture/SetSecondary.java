@@ -5,6 +5,7 @@ import dev.rewind.increments.replica.ProgressListener;
 import dev.rewind.increments.replica.ReplicaImage;
 import dev.rewind.increments.transaction.IncrementStore;
 import dev.rewind.increments.transaction.TransactionLog;
+import dev.rewind.volumeset.CorruptDataException;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.SetRecord;
 import dev.rewind.volumeset.io.DurableFiles;
@@ -74,8 +75,7 @@ public final class SetSecondary {
         } else {
             DurableFiles.createDirectories(dir, access);
         }
-        DurableFiles.writeAtomically(dir.resolve(LABEL_FILE),
-                ("rewind-set 1\nuuid=" + set.uuid() + "\nname=" + set.name() + "\n").getBytes(StandardCharsets.UTF_8), true);
+        DurableFiles.writeAtomically(dir.resolve(LABEL_FILE), label(set).getBytes(StandardCharsets.UTF_8), true);
         try (Journal j = Journal.open(dir.resolve("journal"), set.uuid(), 1, Journal.DEFAULT_SEGMENT_BYTES, java.time.Clock.systemUTC())) {
             j.flush();
         }
@@ -144,6 +144,15 @@ public final class SetSecondary {
             throw new RewindException("secondary directory " + dir + " belongs to another set (" + text.replace('\n', ' ').trim()
                     + "), not " + set.name() + " " + set.uuid());
         }
+        if (!text.equals(label(set))) {
+            throw new CorruptDataException(label, 0, "the set label reads '" + text.replace('\n', ' ').trim() + "', not '"
+                    + label(set).replace('\n', ' ').trim() + "'; nothing was changed (write the expected text back if that is the set)");
+        }
+    }
+
+    /** The text of the set's label file, as {@link #initialize} writes it. */
+    private static String label(SetRecord set) {
+        return "rewind-set 1\nuuid=" + set.uuid() + "\nname=" + set.name() + "\n";
     }
 
     static Usage usage(Path dir, Journal journal, IncrementStore increments) throws IOException {

@@ -66,6 +66,16 @@ public final class DataDir implements AutoCloseable {
          */
         void closeSet(String setName) throws IOException;
 
+        /** Why the set is offline (the daemon could not open it), if it is. */
+        Optional<dev.rewind.capture.SetOfflineException> offlineReason(String setName);
+
+        /**
+         * Closes the set and opens it again in place, running recovery (every acknowledged write
+         * is kept): brings back a set that stopped after an I/O error or that was offline once what
+         * stopped it is fixed. Its NBD clients are disconnected and may connect again at once.
+         */
+        void reopenSet(String setName) throws IOException;
+
         /**
          * The set's settings changed in the catalog: applies them to the open set at once
          * (cut rules, codec, horizon) and schedules its period cut anew.
