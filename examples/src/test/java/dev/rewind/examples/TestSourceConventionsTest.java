@@ -66,6 +66,31 @@ class TestSourceConventionsTest {
         assertEquals(List.of(), offenders, "a test that runs a real program is an integration test: rename it *IT (Failsafe)");
     }
 
+    /**
+     * Power-loss and fault-sweep tests are left out of a module's ordinary test run and run in
+     * the root pom's {@code power-loss} execution, which a module turns on by setting
+     * {@code rewind.powerLoss.skip} (the root's default is to skip): a module with such a test
+     * that does not turn it on would never run it, and nothing would say so.
+     */
+    @Test
+    void everyModuleWithPowerLossTestsRunsThem() throws IOException {
+        List<String> offenders = new ArrayList<>();
+        for (Path f : testSources) {
+            String name = f.getFileName().toString();
+            if (!name.endsWith("PowerLossTest.java") && !name.endsWith("FaultSweepTest.java")) {
+                continue;
+            }
+            Path module = root.resolve(root.relativize(f).getName(0));
+            String pom = read(module.resolve("pom.xml"));
+            java.util.regex.Matcher skip = Pattern.compile("<rewind\\.powerLoss\\.skip>([^<]*)</rewind\\.powerLoss\\.skip>").matcher(pom);
+            if (!skip.find() || skip.group(1).strip().equals("true")) {
+                offenders.add(root.relativize(f) + ": " + module.getFileName() + "/pom.xml does not turn the power-loss execution on");
+            }
+        }
+        assertEquals(List.of(), offenders.stream().distinct().toList(),
+                "set <rewind.powerLoss.skip>${maven.test.skip}</rewind.powerLoss.skip> in the module's pom");
+    }
+
     @Test
     void seedsComeFromTheSeedHelper() {
         List<String> offenders = new ArrayList<>();
