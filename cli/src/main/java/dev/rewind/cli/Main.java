@@ -162,6 +162,9 @@ public final class Main {
         }
         if (t instanceof IOException) {
             String msg = e instanceof UncheckedIOException u && u.getMessage() != null ? u.getMessage() : t.getMessage();
+            if (msg != null && msg.contains("stopped taking writes")) {
+                return msg; // a stopped set says itself what brings it back; freeing space alone does not
+            }
             if (msg != null && msg.contains("No space left on device")) {
                 return "the disk is full (" + msg + "); free space on the secondary or the primary and try again";
             }

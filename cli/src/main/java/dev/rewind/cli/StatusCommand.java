@@ -30,7 +30,10 @@ final class StatusCommand extends Subcommand {
             int bookmarks = data.catalog().listBookmarks(set.name()).size();
             row.put("bookmarks", bookmarks);
             try (CapturedSet open = openOrOffline(data, set.name())) {
-                row.put("state", "online");
+                var stopped = open.stopped();
+                row.put("state", stopped.isPresent() ? "stopped" : "online");
+                row.put("stoppedBecause", stopped.map(CapturedSet.Stopped::cause).orElse(null));
+                row.put("stoppedSince", stopped.map(x -> x.since().toString()).orElse(null));
                 var usage = open.secondaryUsage();
                 Map<String, List<String>> clients = nbdClients(data, set.name());
                 row.put("inUse", !clients.isEmpty());
@@ -59,6 +62,8 @@ final class StatusCommand extends Subcommand {
                         Sizes.format(usage.incrementBytes()));
                 clients.forEach((export, peers) -> out.line("  NBD clients on %s: %d (%s)", export, peers.size(), String.join("; ", peers)));
                 interrupted.ifPresent(ir -> out.line("  RESTORE INTERRUPTED: %s", ir.describe(set.name())));
+                stopped.ifPresent(x -> out.line("  STOPPED since %s: refuses writes after an I/O error (%s); once its cause is gone, "
+                        + "'rewind set reopen %s' recovers it with every acknowledged write", Output.humanTime(x.since()), x.cause(), set.name()));
             } catch (SetOfflineException e) {
                 row.put("state", "offline");
                 row.put("reason", e.why());

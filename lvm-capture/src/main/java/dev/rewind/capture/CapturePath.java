@@ -33,8 +33,11 @@ final class CapturePath {
     private volatile boolean closed;
     /** The first I/O error of the write path; from then on writes, flushes and checkpoints fail until the set is reopened. */
     private volatile IOException failure;
+    private volatile java.time.Instant failedAt;
+    private final java.time.Clock clock;
 
-    CapturePath(String setName, SetPrimaries primaries, Journal journal, DirtyRegionLog drl, LongConsumer onRecord) {
+    CapturePath(String setName, SetPrimaries primaries, Journal journal, DirtyRegionLog drl, LongConsumer onRecord, java.time.Clock clock) {
+        this.clock = clock;
         this.setName = setName;
         this.primaries = primaries;
         this.journal = journal;
@@ -135,17 +138,26 @@ final class CapturePath {
      */
     private IOException failed(IOException e) {
         if (failure == null) {
+            failedAt = clock.instant();
             failure = e;
-            LOG.error("set {}: I/O error, the set stops taking writes until it is reopened: {}", setName, e.toString());
+            LOG.error("set {}: I/O error, the set stops taking writes until it is reopened ('rewind set reopen {}' once the cause is gone): {}",
+                    setName, setName, e.toString());
         }
         return e;
+    }
+
+    /** Why and since when the set refuses writes, if it does. */
+    java.util.Optional<CapturedSet.Stopped> stopped() {
+        IOException f = failure;
+        return f == null ? java.util.Optional.empty() : java.util.Optional.of(new CapturedSet.Stopped(String.valueOf(f.getMessage()), failedAt));
     }
 
     void checkNotFailed() throws IOException {
         IOException f = failure;
         if (f != null) {
-            throw new IOException("set " + setName + " stopped after an I/O error (" + f.getMessage()
-                    + "); close and reopen it to recover", f);
+            throw new IOException("set " + setName + " stopped taking writes at " + failedAt + " after an I/O error (" + f.getMessage()
+                    + "); once its cause is gone (space freed on the secondary or the primary, the file system writable again), "
+                    + "'rewind set reopen " + setName + "' recovers it with every acknowledged write", f);
         }
     }
 

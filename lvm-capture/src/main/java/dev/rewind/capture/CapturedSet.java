@@ -93,7 +93,7 @@ public final class CapturedSet implements AutoCloseable {
         this.increments = increments;
         this.options = options;
         this.keepEveryWrite = options.keepEveryWrite();
-        this.path = new CapturePath(set.name(), primaries, journal, drl, this::recordCaptured);
+        this.path = new CapturePath(set.name(), primaries, journal, drl, this::recordCaptured, options.clock());
         this.history = new SetHistory(set.name(), journal, transactionLog, increments, replicas, options.clock());
         TransactionCutter cutter = new TransactionCutter(set.uuid(), journal, transactionLog, increments, replicas, history.writeLock());
         cutter.recover();
@@ -190,6 +190,19 @@ public final class CapturedSet implements AutoCloseable {
     }
 
     /** What this open had to repair (always the same for the life of the open; see {@link #isRecoveredAfterUncleanStop}). */
+    /** Why a set refuses writes (its first I/O error on the write path) and since when. */
+    public record Stopped(String cause, Instant since) {
+    }
+
+    /**
+     * Set once a write, flush or checkpoint failed: nothing is known of what reached the disk, so
+     * every later write fails until the set is reopened, which runs recovery; empty while it
+     * takes writes.
+     */
+    public Optional<Stopped> stopped() {
+        return path.stopped();
+    }
+
     public RecoveryReport recovery() {
         return recovery;
     }

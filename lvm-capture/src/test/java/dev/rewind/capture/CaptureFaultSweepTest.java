@@ -130,8 +130,12 @@ class CaptureFaultSweepTest {
         if (plan.injected() != null) {
             assertNotNull(error, context + ": the injected error (" + plan.injected() + ") was never reported to the caller");
             assertThrows(IOException.class, set::flush, context + ": a flush after a failed write or force claimed durability");
-            assertThrows(IOException.class, () -> set.devices().get(0).write(0, ByteBuffer.allocate(1), false),
+            IOException refused = assertThrows(IOException.class, () -> set.devices().get(0).write(0, ByteBuffer.allocate(1), false),
                     context + ": the set took a write after an I/O error");
+            assertTrue(set.stopped().isPresent() && set.stopped().get().cause().contains("injected"),
+                    context + ": the set says it stopped and why: " + set.stopped());
+            assertTrue(refused.getMessage().contains("rewind set reopen s"), context + ": the refusal says what brings it back: "
+                    + refused.getMessage());
         } else if (error != null) {
             fail(context + ": an error without an injected fault", error);
         }
