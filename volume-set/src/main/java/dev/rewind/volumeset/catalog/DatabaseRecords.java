@@ -248,9 +248,12 @@ public final class DatabaseRecords {
                 .stream().findFirst();
     }
 
-    /** The oldest sample whose durable position reaches {@code order}: at its seq, the log through {@code order} was on the volumes. */
+    /**
+     * The oldest sample whose durable position lies past {@code order}: at its seq, the record at {@code order} was on the
+     * volumes (a durable position is where the next record starts, so one equal to {@code order} has not written it).
+     */
     public Optional<PositionSample> firstSampleDurableFrom(String setName, long order) {
-        return query("where set_name = ? and durable_order >= ? order by seq, durable_order limit 1", setName, order)
+        return query("where set_name = ? and durable_order > ? order by seq, durable_order limit 1", setName, order)
                 .stream().findFirst();
     }
 
