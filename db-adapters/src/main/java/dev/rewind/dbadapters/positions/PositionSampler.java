@@ -162,15 +162,16 @@ public final class PositionSampler implements AutoCloseable {
         if (lastNamesRead != null && Duration.between(lastNamesRead, now).compareTo(NAMES_EVERY) < 0) {
             return;
         }
-        lastNamesRead = now;
         Optional<RelationNames> read = adapter.relationNames(set.name(), set::lastSeq);
         if (read.isEmpty()) {
+            lastNamesRead = now;
             return;
         }
         long lineageSeq = Lineage.of(catalog.listRestores(set.name()), read.get().seq()).lineageSeqOf(read.get().seq());
         if (lineageSeq == 0) {
-            return; // read at a seq of a restore's own writes
+            return; // read before the set's first write or at a seq of a restore's own writes: again at the next sample
         }
+        lastNamesRead = now;
         RelationNames names = read.get().onLineage(lineageSeq);
         if (lastNames != null && lastNames.lineageSeq() == names.lineageSeq() && lastNames.namesByFile().equals(names.namesByFile())) {
             return;
