@@ -6,9 +6,11 @@ import dev.rewind.cli.db.AttachedDatabase;
 import dev.rewind.dbadapters.api.DatabaseAdapter;
 import dev.rewind.dbadapters.api.Engine;
 import dev.rewind.dbadapters.api.FoundStatement;
+import dev.rewind.dbadapters.api.FoundStatements;
 import dev.rewind.dbadapters.api.StatementQuery;
 import dev.rewind.dbadapters.locate.LogTargets;
 import dev.rewind.dbadapters.locate.PositionTarget;
+import dev.rewind.dbadapters.locate.SampledRelationNames;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Times;
 import dev.rewind.volumeset.catalog.DatabaseAttachment;
@@ -56,7 +58,10 @@ final class DbFindCommand extends Subcommand {
         Instant untilTime = until == null ? null : Times.parse(until);
         DatabaseAttachment a = AttachedDatabase.of(data.catalog(), setName);
         try (DatabaseAdapter adapter = AttachedDatabase.open(a); CapturedSet set = data.openSet(setName)) {
-            List<FoundStatement> found = adapter.find(new StatementQuery(sql, sinceTime, untilTime));
+            FoundStatements result = adapter.search(new StatementQuery(sql, sinceTime, untilTime, SampledRelationNames.of(set, data.catalog())));
+            List<FoundStatement> found = result.statements();
+            String searched = searched(a, result);
+            out.line("%s", searched);
             LogTargets targets = new LogTargets(set, data.catalog(), a, adapter);
             List<Map<String, Object>> rows = new ArrayList<>();
             String restoreCommand = null;
@@ -81,21 +86,38 @@ final class DbFindCommand extends Subcommand {
                 }
                 rows.add(Output.map("time", f.time() == null ? null : Times.format(f.time()), "position", f.position().text(),
                         "gtid", f.gtid(), "description", f.description(), "seqBefore", target == null ? null : target.seq(),
-                        "exact", target == null ? null : target.exact(), "how", target == null ? unplaced : target.how()));
-                if (target != null) {
+                        "exact", target == null ? null : target.exact(), "how", target == null ? unplaced : target.how(),
+                        "unnamed", f.unnamed()));
+                if (target != null && !f.unnamed()) {
                     restoreCommand = "rewind restore " + setName + " " + beforeOption(a) + " " + f.position().text() + " --coordinated";
                 }
             }
             if (restoreCommand != null) {
                 out.line("to restore to just before the newest: %s", restoreCommand);
             }
-            out.json(Output.map("set", setName, "engine", a.engine(), "sql", sql, "statements", rows, "restoreCommand", restoreCommand));
+            if (found.stream().anyMatch(FoundStatement::unnamed)) {
+                out.line("a drop of an unnamed relation may be the table asked for: no relation names were sampled before it "
+                        + "(rewind serve samples them); its restore command is not offered");
+            }
+            out.json(Output.map("set", setName, "engine", a.engine(), "sql", sql, "searched", searched,
+                    "searchedFrom", result.searchedFrom() == null ? null : result.searchedFrom().text(),
+                    "searchedTo", result.searchedTo() == null ? null : result.searchedTo().text(), "statements", rows,
+                    "restoreCommand", restoreCommand));
         }
     }
 
     /** The restore option that takes a position of this engine, for the command to paste. */
     static String beforeOption(DatabaseAttachment a) {
         return Engine.ofLabel(a.engine()) == Engine.MARIADB ? "--before-binlog" : "--before-lsn";
+    }
+
+    /** {@code searched LSN 0/1000000 to 0/3A0000F8}, or that there was no log to read. */
+    static String searched(DatabaseAttachment a, FoundStatements result) {
+        String what = Engine.ofLabel(a.engine()) == Engine.MARIADB ? "binlog" : "LSN";
+        if (result.searchedFrom() == null) {
+            return "searched no " + (what.equals("LSN") ? "WAL" : "binlog") + ": the database has none on disk";
+        }
+        return "searched " + what + " " + result.searchedFrom().text() + " to " + result.searchedTo().text();
     }
 
     private static String window(Instant since, Instant until) {

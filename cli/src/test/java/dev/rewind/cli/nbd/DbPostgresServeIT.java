@@ -22,8 +22,10 @@ import org.junit.jupiter.api.io.TempDir;
  * A PostgreSQL database attached to a set served by {@code rewind serve}: attach checks the
  * connection, the daemon samples the database's LSN against the set's seq at once, {@code db
  * show} reports it, {@code log} shows the LSN beside each seq, a consistent bookmark carries
- * the LSN, {@code schedule} lists the consistent-bookmark job, and an LSN past the history is
- * refused with the set's image unchanged.
+ * the LSN, {@code schedule} lists the consistent-bookmark job, {@code db find} finds a drop
+ * (the WAL is not on the set: placed only where two samples at consecutive seqs bracket it,
+ * otherwise refused naming the nearest known positions), and an LSN past the history is refused with the set's
+ * image unchanged.
  */
 class DbPostgresServeIT {
     private static final Duration PATIENCE = Duration.ofMinutes(2);
@@ -85,9 +87,19 @@ class DbPostgresServeIT {
             assertTrue(statements.size() >= 1, found.toString());
             JsonNode drop = statements.get(statements.size() - 1);
             assertTrue(LSN.matcher(drop.get("position").asText()).matches(), found.toString());
-            assertTrue(drop.get("seqBefore").isNumber(), "the seq before the drop: " + found);
-            assertEquals("rewind restore " + RewindServe.SET + " --before-lsn " + drop.get("position").asText() + " --coordinated",
-                    found.get("restoreCommand").asText());
+            assertTrue(found.get("searched").asText().startsWith("searched LSN "), found.toString());
+            // the database's WAL is not on the set's members, so only samples can place the drop: when two at consecutive seqs
+            // bracket it, it is placed there with the command to paste; otherwise it is refused with the nearest known
+            // positions (never moved to another sampled seq) and no command is offered
+            if (drop.get("seqBefore").isNumber()) {
+                assertTrue(drop.get("how").asText().startsWith("sampled: "), found.toString());
+                assertEquals("rewind restore " + RewindServe.SET + " --before-lsn " + drop.get("position").asText() + " --coordinated",
+                        found.get("restoreCommand").asText());
+            } else {
+                assertTrue(drop.get("how").asText().contains("cannot be placed exactly") && drop.get("how").asText().contains(
+                        "the nearest known positions: before it "), found.toString());
+                assertTrue(found.get("restoreCommand").isNull(), found.toString());
+            }
 
             byte[] before = image(serve);
             Tools.Result outside = serve.rewind("restore", RewindServe.SET, "--to-lsn", "FFFF/FFFFFFF0");

@@ -2,6 +2,7 @@ package dev.rewind.dbadapters.api;
 
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.PositionSample;
+import dev.rewind.volumeset.catalog.RelationNames;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -38,6 +39,16 @@ public interface DatabaseAdapter extends AutoCloseable {
     Optional<PositionSample> sample(String setName, SeqFence fence) throws IOException;
 
     /**
+     * The names of the database's user tables by the files that hold them, read in one
+     * snapshot together with the log position it was read at, and the set's seq then
+     * ({@code fence}), for naming the relations a log record mentions only by file
+     * ({@link RelationNames}). Empty for an engine whose log carries the names itself.
+     */
+    default Optional<RelationNames> relationNames(String setName, SeqFence fence) throws IOException {
+        return Optional.empty();
+    }
+
+    /**
      * A position the user typed ({@code --to-lsn 0/3A0000F8}, {@code --to-binlog
      * mysql-bin.000003:1234}, {@code --to-gtid 0-1-42}); a RewindException saying the expected
      * form when it is not one.
@@ -62,8 +73,13 @@ public interface DatabaseAdapter extends AutoCloseable {
         throw new dev.rewind.volumeset.RewindException("the " + engine().label() + " adapter cannot run check queries");
     }
 
+    /** Statements in the database's log that match {@code query}, oldest first, and the stretch of the log read. */
+    FoundStatements search(StatementQuery query) throws IOException;
+
     /** Statements in the database's log that match {@code query}, oldest first. */
-    List<FoundStatement> find(StatementQuery query) throws IOException;
+    default List<FoundStatement> find(StatementQuery query) throws IOException {
+        return search(query).statements();
+    }
 
     /**
      * Where the log record at {@code position} lives in a file (for finding the exact write

@@ -4,7 +4,7 @@ import dev.rewind.dbadapters.api.ConsistentPoint;
 import dev.rewind.dbadapters.api.DatabasePosition;
 import dev.rewind.dbadapters.api.JdbcAdapter;
 import dev.rewind.dbadapters.api.Engine;
-import dev.rewind.dbadapters.api.FoundStatement;
+import dev.rewind.dbadapters.api.FoundStatements;
 import dev.rewind.dbadapters.api.LogLocation;
 import dev.rewind.dbadapters.api.SeqFence;
 import dev.rewind.dbadapters.api.StatementQuery;
@@ -79,7 +79,7 @@ public final class H2Adapter extends JdbcAdapter {
 
 
     @Override
-    public List<FoundStatement> find(StatementQuery query) {
+    public FoundStatements search(StatementQuery query) {
         throw new RewindException("H2 keeps no log to search for statements; use --to-bookmark, --to-time or --to-seq");
     }
 

@@ -30,7 +30,8 @@ import java.util.OptionalLong;
  * system's commit after that write ({@link FileSystemCommits}), since before it a crash image
  * shows the file without the new bytes. Without an exact location, samples place it only
  * when two at consecutive seqs bracket it (the log not yet at the position at the first,
- * durable through it at the second). Anything else is refused with the nearest known
+ * durable past it at the second: a durable position, PostgreSQL's flush LSN or the binlog's
+ * end, is where the next record starts, so one equal to the position has not written it). Anything else is refused with the nearest known
  * positions before and after it, never moved to another seq; so is a position older than
  * the oldest kept sample, since no kept point has the log before it. Only samples taken on
  * the set's current {@link Lineage} count: at a seq still in its history, on the same
@@ -202,7 +203,7 @@ public final class LogTargets {
 
     private static Optional<PositionSample> firstDurableFrom(List<PositionSample> samples, long order) {
         for (PositionSample s : samples) {
-            if (s.durableOrder() >= order) {
+            if (s.durableOrder() > order) {
                 return Optional.of(s);
             }
         }

@@ -5,6 +5,7 @@ import dev.rewind.dbadapters.api.DatabasePosition;
 import dev.rewind.dbadapters.api.JdbcAdapter;
 import dev.rewind.dbadapters.api.Engine;
 import dev.rewind.dbadapters.api.FoundStatement;
+import dev.rewind.dbadapters.api.FoundStatements;
 import dev.rewind.dbadapters.api.LogLocation;
 import dev.rewind.dbadapters.api.SeqFence;
 import dev.rewind.dbadapters.api.StatementQuery;
@@ -180,14 +181,20 @@ public final class MariaDbAdapter extends JdbcAdapter {
 
 
     @Override
-    public List<FoundStatement> find(StatementQuery query) throws IOException {
+    public FoundStatements search(StatementQuery query) throws IOException {
         StatementPattern pattern = StatementPattern.of(query.sql());
-        record Files(Path dir, List<String> names) {
+        record BinlogFiles(Path dir, List<String> names) {
         }
-        Files files = jdbc.withConnection("listing the binlog files", c -> {
+        BinlogFiles files = jdbc.withConnection("listing the binlog files", c -> {
             ServerBinlog binlog = new ServerBinlog(c, jdbc.target());
-            return new Files(binlog.binlogDir(), binlog.binlogFiles());
+            return new BinlogFiles(binlog.binlogDir(), binlog.binlogFiles());
         });
+        if (files.names().isEmpty()) {
+            return new FoundStatements(List.of(), null, null);
+        }
+        String first = files.names().get(0);
+        String last = files.names().get(files.names().size() - 1);
+        long end = Files.size(files.dir().resolve(last)); // read at least this far: the reader reads each file to its end
         BinlogReader reader = BinlogReader.find();
         List<FoundStatement> found = new ArrayList<>();
         for (String name : files.names()) {
@@ -197,7 +204,8 @@ public final class MariaDbAdapter extends JdbcAdapter {
                 }
             });
         }
-        return found;
+        return new FoundStatements(found, new BinlogPosition(first, BinlogEvents.MAGIC_BYTES).toPosition(),
+                new BinlogPosition(last, end).toPosition());
     }
 
     private static String oneLine(String text) {

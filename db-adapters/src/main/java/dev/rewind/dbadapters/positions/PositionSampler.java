@@ -8,6 +8,7 @@ import dev.rewind.volumeset.Durations;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.DatabaseAttachment;
 import dev.rewind.volumeset.catalog.PositionSample;
+import dev.rewind.volumeset.catalog.RelationNames;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,11 +27,18 @@ import org.slf4j.LoggerFactory;
  * with the {@link Lineage} its seq is on; none is taken while a restore in place is
  * unfinished or at a seq of a restore's own writes. Samples older than the set's history are
  * pruned now and then.
+ *
+ * <p>Beside positions it records, at most every {@link #NAMES_EVERY} and only when they
+ * changed (or the lineage did), the names of the database's user tables by the files that
+ * hold them ({@link DatabaseAdapter#relationNames}): PostgreSQL's WAL names a dropped table
+ * only by its files, and {@code db find} names it through the mapping in force before.
  */
 public final class PositionSampler implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PositionSampler.class);
     /** How often samples below the set's oldest seq are pruned. */
     static final Duration PRUNE_EVERY = Duration.ofMinutes(10);
+    /** How often, at most, the relation names are read. */
+    static final Duration NAMES_EVERY = Duration.ofSeconds(5);
 
     private final CapturedSet set;
     private final Catalog catalog;
@@ -45,6 +53,8 @@ public final class PositionSampler implements AutoCloseable {
     private PositionSample last;
     private String outage;
     private Instant lastPrune;
+    private Instant lastNamesRead;
+    private RelationNames lastNames;
 
     private PositionSampler(CapturedSet set, Catalog catalog, DatabaseAttachment a, DatabaseAdapter adapter, Clock clock) {
         this.set = set;
@@ -124,6 +134,7 @@ public final class PositionSampler implements AutoCloseable {
                 last = s.get();
                 stored = true;
             }
+            recordNamesNowAndThen();
             pruneNowAndThen();
             return stored;
         } catch (Exception e) {
@@ -143,6 +154,30 @@ public final class PositionSampler implements AutoCloseable {
     private Optional<PositionSample> onItsLineage(PositionSample s) {
         long lineageSeq = Lineage.of(catalog.listRestores(set.name()), s.seq()).lineageSeqOf(s.seq());
         return lineageSeq == 0 ? Optional.empty() : Optional.of(s.onLineage(lineageSeq));
+    }
+
+    /** Reads the relation names when {@link #NAMES_EVERY} has passed, and stores them when they or their lineage changed. */
+    private void recordNamesNowAndThen() throws java.io.IOException {
+        Instant now = clock.instant();
+        if (lastNamesRead != null && Duration.between(lastNamesRead, now).compareTo(NAMES_EVERY) < 0) {
+            return;
+        }
+        Optional<RelationNames> read = adapter.relationNames(set.name(), set::lastSeq);
+        if (read.isEmpty()) {
+            lastNamesRead = now;
+            return;
+        }
+        long lineageSeq = Lineage.of(catalog.listRestores(set.name()), read.get().seq()).lineageSeqOf(read.get().seq());
+        if (lineageSeq == 0) {
+            return; // read before the set's first write or at a seq of a restore's own writes: again at the next sample
+        }
+        lastNamesRead = now;
+        RelationNames names = read.get().onLineage(lineageSeq);
+        if (lastNames != null && lastNames.lineageSeq() == names.lineageSeq() && lastNames.namesByFile().equals(names.namesByFile())) {
+            return;
+        }
+        catalog.databases().insertRelationNames(names);
+        lastNames = names;
     }
 
     private boolean repeatsLast(PositionSample s) {

@@ -7,6 +7,7 @@ import dev.rewind.dbadapters.api.DatabasePosition;
 import dev.rewind.dbadapters.api.JdbcAdapter;
 import dev.rewind.dbadapters.api.Engine;
 import dev.rewind.dbadapters.api.FoundStatement;
+import dev.rewind.dbadapters.api.FoundStatements;
 import dev.rewind.dbadapters.api.Jdbc;
 import dev.rewind.dbadapters.api.LogLocation;
 import dev.rewind.dbadapters.api.SeqFence;
@@ -14,6 +15,7 @@ import dev.rewind.dbadapters.api.StatementQuery;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.DatabaseAttachment;
 import dev.rewind.volumeset.catalog.PositionSample;
+import dev.rewind.volumeset.catalog.RelationNames;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -134,6 +136,44 @@ public final class PostgresAdapter extends JdbcAdapter {
         });
     }
 
+    /**
+     * Files of user tables, their indexes and TOAST tables and indexes, each with the table's
+     * qualified name; the insert LSN comes from an InitPlan of the same statement, so it is
+     * read after the snapshot: a commit at or after it is not in the mapping. One row with
+     * no file when there is no user table.
+     */
+    private static final String RELATION_NAMES = "with t as (select c.oid, c.reltoastrelid, n.nspname || '.' || c.relname as name"
+            + " from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'm')"
+            + " and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%'"
+            + " and n.nspname not like 'pg\\_temp\\_%'),"
+            + " f as (select t.oid as rel, t.name from t"
+            + " union all select t.reltoastrelid, t.name from t where t.reltoastrelid <> 0"
+            + " union all select i.indexrelid, t.name from pg_index i join t on i.indrelid = t.oid"
+            + " union all select i.indexrelid, t.name from pg_index i join t on i.indrelid = t.reltoastrelid)"
+            + " select (select pg_current_wal_insert_lsn()::text), pg_relation_filepath(f.rel), f.name"
+            + " from (select 1) as one left join f on true";
+
+    @Override
+    public Optional<RelationNames> relationNames(String setName, SeqFence fence) throws IOException {
+        return withFence("reading the relation names", c -> {
+            long seq = seqNow(fence);
+            Instant at = clock.instant();
+            String lsn = null;
+            java.util.Map<String, String> names = new java.util.HashMap<>();
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(RELATION_NAMES)) {
+                while (rs.next()) {
+                    lsn = rs.getString(1);
+                    if (rs.getString(2) != null) {
+                        names.put(rs.getString(2), rs.getString(3));
+                    }
+                }
+            }
+            Lsn read = Lsn.parse(lsn);
+            return Optional.of(new RelationNames(setName, seq, 0, ChronoUnit.MICROS.between(Instant.EPOCH, at), read.toString(),
+                    read.value(), names));
+        });
+    }
+
     @Override
     public DatabasePosition parsePosition(String text) {
         return checkPosition(text);
@@ -152,7 +192,7 @@ public final class PostgresAdapter extends JdbcAdapter {
 
 
     @Override
-    public List<FoundStatement> find(StatementQuery query) throws IOException {
+    public FoundStatements search(StatementQuery query) throws IOException {
         StatementPattern pattern = StatementPattern.parse(query.sql());
         WalServer server = jdbc.withConnection("finding where the WAL is", WalServer::read);
         Path walDir = server.walDirectory();
@@ -167,7 +207,7 @@ public final class PostgresAdapter extends JdbcAdapter {
                     + "); run db find on the database's host as a user that can read it");
         }
         if (segments.isEmpty()) {
-            return List.of();
+            return new FoundStatements(List.of(), null, null);
         }
         Lsn start = WalSegments.startOf(segments.get(0), server.segmentSizeBytes());
         List<WalCommit> commits = new ArrayList<>();
@@ -177,16 +217,17 @@ public final class PostgresAdapter extends JdbcAdapter {
             }
         }));
         if (commits.isEmpty()) {
-            return List.of();
+            return new FoundStatements(List.of(), start.position(), server.flushLsn().position());
         }
-        return jdbc.withConnection("naming the relations found in the WAL", c -> {
-            WalStatements statements = new WalStatements(pattern, server.walHasTruncateRecords(), new CatalogNames(c));
-            List<FoundStatement> found = new ArrayList<>();
+        List<FoundStatement> found = jdbc.withConnection("naming the relations found in the WAL", c -> {
+            WalStatements statements = new WalStatements(pattern, server.walHasTruncateRecords(), new CatalogNames(c), query.relationNames());
+            List<FoundStatement> matches = new ArrayList<>();
             for (WalCommit commit : commits) {
-                statements.match(commit).ifPresent(found::add);
+                statements.match(commit).ifPresent(matches::add);
             }
-            return found;
+            return matches;
         });
+        return new FoundStatements(found, start.position(), server.flushLsn().position());
     }
 
     @Override

@@ -1,10 +1,13 @@
 package dev.rewind.dbadapters.postgresql;
 
 import dev.rewind.dbadapters.api.FoundStatement;
+import dev.rewind.dbadapters.api.RelationNameHistory;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Decides whether a committed transaction is the statement {@code db find} asks for, from
@@ -19,9 +22,12 @@ import java.util.Optional;
  *   <li>DROP TABLE: a commit that drops relation files and creates or truncates none.</li>
  * </ul>
  *
- * A name narrows the match where the live catalog can still tell: truncated tables keep
- * their OIDs and new files; a dropped table's name is gone, so every relation-dropping
- * commit is listed with the files it dropped.
+ * A name narrows the match. Truncated tables keep their OIDs and new files, so the live
+ * catalog names them; a dropped table's name is gone from it, so the files a drop removes
+ * are named through the mapping the position sampler recorded last before the commit
+ * ({@link RelationNameHistory}). A drop none of whose files that mapping names is listed as
+ * "unnamed relation &lt;relfilenode&gt;" and, when a name was asked for, marked
+ * {@link FoundStatement#unnamed()}: it is never taken for the table asked for.
  */
 final class WalStatements {
 
@@ -37,11 +43,13 @@ final class WalStatements {
     private final StatementPattern pattern;
     private final boolean walHasTruncateRecords;
     private final RelationNames names;
+    private final RelationNameHistory history;
 
-    WalStatements(StatementPattern pattern, boolean walHasTruncateRecords, RelationNames names) {
+    WalStatements(StatementPattern pattern, boolean walHasTruncateRecords, RelationNames names, RelationNameHistory history) {
         this.pattern = pattern;
         this.walHasTruncateRecords = walHasTruncateRecords;
         this.names = names;
+        this.history = history;
     }
 
     /** The statement this commit is, if it is the one asked for. */
@@ -56,9 +64,31 @@ final class WalStatements {
         if (c.droppedFiles().isEmpty() || !c.createdFiles().isEmpty() || !c.truncatedRelids().isEmpty()) {
             return Optional.empty();
         }
-        String what = pattern.names().isEmpty() ? "DROP" : "DROP (looking for " + String.join(", ", pattern.names())
-                + "; a dropped table's name is gone from the catalog)";
-        return found(c, what + ": transaction " + c.xid() + " drops " + String.join(" ", c.droppedFiles()));
+        Map<String, String> before = history.before(c.lsn().value()).orElse(Map.of());
+        Set<String> tables = new LinkedHashSet<>();
+        List<String> unnamed = new ArrayList<>();
+        for (String file : c.droppedFiles()) {
+            String name = before.get(file);
+            if (name != null) {
+                tables.add(name);
+            } else {
+                unnamed.add("unnamed relation " + relfilenode(file));
+            }
+        }
+        String files = ": transaction " + c.xid() + " drops " + String.join(" ", c.droppedFiles());
+        if (tables.isEmpty()) {
+            return Optional.of(new FoundStatement(c.lsn().position(), c.time(), null, "DROP of " + String.join(", ", unnamed) + files,
+                    !pattern.names().isEmpty()));
+        }
+        if (!pattern.names().isEmpty() && tables.stream().noneMatch(pattern::namesRelation)) {
+            return Optional.empty();
+        }
+        return found(c, "DROP TABLE " + String.join(", ", tables) + files);
+    }
+
+    /** The relfilenode of a relation file path ({@code base/5/16384} → {@code 16384}). */
+    static String relfilenode(String path) {
+        return path.substring(path.lastIndexOf('/') + 1);
     }
 
     private Optional<FoundStatement> matchTruncate(WalCommit c) {
@@ -78,9 +108,13 @@ final class WalStatements {
         if (!swapsOntoEmptyFiles) {
             return Optional.empty();
         }
-        List<String> known = new ArrayList<>();
+        Set<String> known = new LinkedHashSet<>();
         for (String file : c.createdFiles()) {
             names.ofFile(file).ifPresent(known::add);
+        }
+        Map<String, String> before = history.before(c.lsn().value()).orElse(Map.of());
+        for (String file : c.droppedFiles()) {
+            Optional.ofNullable(before.get(file)).ifPresent(known::add);
         }
         if (!narrowedIn(known)) {
             return Optional.empty();

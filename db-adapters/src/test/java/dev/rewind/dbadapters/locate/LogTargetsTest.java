@@ -9,7 +9,7 @@ import dev.rewind.dbadapters.api.ConsistentPoint;
 import dev.rewind.dbadapters.api.DatabaseAdapter;
 import dev.rewind.dbadapters.api.DatabasePosition;
 import dev.rewind.dbadapters.api.Engine;
-import dev.rewind.dbadapters.api.FoundStatement;
+import dev.rewind.dbadapters.api.FoundStatements;
 import dev.rewind.dbadapters.api.LogLocation;
 import dev.rewind.dbadapters.api.SeqFence;
 import dev.rewind.dbadapters.api.StatementQuery;
@@ -210,8 +210,8 @@ class LogTargetsTest {
         }
 
         @Override
-        public List<FoundStatement> find(StatementQuery query) {
-            return List.of();
+        public FoundStatements search(StatementQuery query) {
+            return new FoundStatements(List.of(), null, null);
         }
 
         @Override

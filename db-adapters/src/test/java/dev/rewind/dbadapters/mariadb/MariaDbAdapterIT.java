@@ -13,6 +13,7 @@ import dev.rewind.dbadapters.api.Credentials;
 import dev.rewind.dbadapters.api.DatabasePosition;
 import dev.rewind.dbadapters.api.Engine;
 import dev.rewind.dbadapters.api.FoundStatement;
+import dev.rewind.dbadapters.api.FoundStatements;
 import dev.rewind.dbadapters.api.LogLocation;
 import dev.rewind.dbadapters.api.StatementQuery;
 import dev.rewind.testfixtures.mariadb.MariaDbServer;
@@ -313,6 +314,37 @@ class MariaDbAdapterIT {
             List<FoundStatement> deletes = a.find(new StatementQuery("DELETE FROM orders", null, null));
             assertEquals(1, deletes.size(), "a row-logged DELETE is found by its annotation: " + deletes);
             assertEquals("DELETE FROM rewind.orders", deletes.get(0).description());
+        }
+    }
+
+    @Test
+    void dropTableT2FindsT2sDropNotTheLaterDropsOfT3OrT22AndASchemaQualifiedUpdateIsFoundByItsBareName() throws Exception {
+        server.execute("CREATE DATABASE IF NOT EXISTS named; CREATE DATABASE IF NOT EXISTS shop;"
+                + "CREATE TABLE named.t2 (id INT); CREATE TABLE named.t3 (id INT); CREATE TABLE named.t22 (id INT);"
+                + "CREATE TABLE shop.orders (id INT PRIMARY KEY, total INT) ENGINE=InnoDB; INSERT INTO shop.orders VALUES (1, 10), (2, 20)");
+        server.execute("DROP TABLE named.t2");
+        server.execute("UPDATE shop.orders SET total = 0 WHERE id = 2");
+        server.execute("DROP TABLE named.t3; DROP TABLE IF EXISTS named.t22");
+        String file = server.query("SHOW MASTER STATUS").get(0).get(0);
+        List<List<String>> events = server.query("SHOW BINLOG EVENTS IN '" + file + "'");
+        String dropT2 = file + ":" + events.stream().filter(e -> e.get(5).contains("DROP TABLE `named`.`t2`")).map(e -> e.get(1))
+                .reduce((x, y) -> y).orElseThrow(() -> new AssertionError("no drop of t2 in " + events));
+        try (MariaDbAdapter a = adapter()) {
+            for (String sql : List.of("DROP TABLE t2", "drop table named.t2;", "DROP TABLE IF EXISTS `t2`")) {
+                List<FoundStatement> found = a.find(new StatementQuery(sql, null, null));
+                assertEquals(List.of(dropT2), found.stream().map(f -> f.position().text()).toList(), sql + ": " + found);
+            }
+            assertEquals(2, a.find(new StatementQuery("DROP TABLE t3, t22", null, null)).size(), "a list names either");
+            for (String sql : List.of("UPDATE orders", "shop.orders", "update shop.orders")) {
+                List<FoundStatement> updates = a.find(new StatementQuery(sql, null, null)).stream()
+                        .filter(f -> f.description().startsWith("UPDATE")).toList();
+                assertEquals(List.of("UPDATE shop.orders SET total = 0 WHERE id = 2"), updates.stream().map(FoundStatement::description).toList(),
+                        sql);
+            }
+            assertEquals(List.of(), a.find(new StatementQuery("UPDATE other.orders", null, null)));
+            FoundStatements searched = a.search(new StatementQuery("DROP TABLE t2", null, null));
+            assertTrue(searched.searchedFrom().order() < searched.statements().get(0).position().order()
+                    && searched.searchedTo().order() > searched.statements().get(0).position().order(), searched.toString());
         }
     }
 

@@ -13,14 +13,16 @@ import dev.rewind.dbadapters.api.ConsistentPoint;
 import dev.rewind.dbadapters.api.DatabaseAdapter;
 import dev.rewind.dbadapters.api.DatabasePosition;
 import dev.rewind.dbadapters.api.Engine;
-import dev.rewind.dbadapters.api.FoundStatement;
+import dev.rewind.dbadapters.api.FoundStatements;
 import dev.rewind.dbadapters.api.LogLocation;
 import dev.rewind.dbadapters.api.SeqFence;
 import dev.rewind.dbadapters.api.StatementQuery;
+import dev.rewind.testfixtures.clock.MovingClock;
 import dev.rewind.testfixtures.set.TestSet;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.DatabaseAttachment;
 import dev.rewind.volumeset.catalog.PositionSample;
+import dev.rewind.volumeset.catalog.RelationNames;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -112,6 +114,48 @@ class PositionSamplerIT {
         }
     }
 
+    private void awaitTrue(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+        Instant deadline = Instant.now().plus(WAIT);
+        while (!condition.getAsBoolean()) {
+            if (Instant.now().isAfter(deadline)) {
+                fail(what + " after " + WAIT);
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    @Test
+    void relationNamesAreStoredWhenTheyChangeAtMostEveryNamesPeriod() throws Exception {
+        MovingClock clock = MovingClock.at(Instant.parse("2026-12-01T00:00:00Z"));
+        db.names = Map.of("base/5/16384", "public.t2", "base/5/16390", "public.t3");
+        try (PositionSampler sampler = PositionSampler.start(set, t.catalog, attachment, db, clock)) {
+            advance(); // names read before the set's first write belong to no seq of its history
+            awaitSample(1, 1);
+            awaitTrue(() -> t.catalog.databases().relationNamesCount("ps") == 1, "the first names read were not stored");
+            int first = db.namesReads.get();
+            clock.advance(PositionSampler.NAMES_EVERY);
+            awaitTrue(() -> db.namesReads.get() > first, "the names were not read again");
+            advance();
+            awaitSample(2, 2); // a later round than the second reading: that one has finished
+
+            db.names = Map.of("base/5/16390", "public.t3");
+            int reads = db.namesReads.get();
+            advance();
+            awaitSample(3, 3);
+            advance();
+            awaitSample(4, 4);
+            assertEquals(1, t.catalog.databases().relationNamesCount("ps"), "unchanged names are not stored again: "
+                    + t.catalog.databases().relationNamesBefore("ps", Long.MAX_VALUE));
+            assertEquals(reads, db.namesReads.get(), "names are read at most every " + PositionSampler.NAMES_EVERY);
+            clock.advance(PositionSampler.NAMES_EVERY);
+            awaitTrue(() -> t.catalog.databases().relationNamesCount("ps") == 2, "changed names were not stored");
+        }
+        List<RelationNames> stored = t.catalog.databases().relationNamesBefore("ps", Long.MAX_VALUE);
+        assertEquals(Map.of("base/5/16390", "public.t3"), stored.get(0).namesByFile());
+        assertEquals(Map.of("base/5/16384", "public.t2", "base/5/16390", "public.t3"), stored.get(1).namesByFile());
+        assertEquals(1, stored.get(0).lineageSeq());
+    }
+
     @Test
     void pausedSamplingTakesNoSampleAndResumes() throws Exception {
         try (PositionSampler sampler = PositionSampler.start(set, t.catalog, attachment, db, Clock.systemUTC())) {
@@ -189,6 +233,17 @@ class PositionSamplerIT {
             }
         }
 
+        /** The table names the database has now, by file; read by {@link #relationNames}. */
+        volatile Map<String, String> names = Map.of();
+        final java.util.concurrent.atomic.AtomicInteger namesReads = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Override
+        public Optional<RelationNames> relationNames(String setName, SeqFence fence) throws IOException {
+            namesReads.incrementAndGet();
+            long at = position();
+            return Optional.of(new RelationNames(setName, fence.seqNow(), 0, 0, "" + at, at, names));
+        }
+
         @Override
         public Optional<PositionSample> sample(String setName, SeqFence fence) throws IOException {
             if (forbidden.get()) {
@@ -233,8 +288,8 @@ class PositionSamplerIT {
         }
 
         @Override
-        public List<FoundStatement> find(StatementQuery query) {
-            return List.of();
+        public FoundStatements search(StatementQuery query) {
+            return new FoundStatements(List.of(), null, null);
         }
 
         @Override

@@ -11,6 +11,8 @@ import dev.rewind.dbadapters.api.ConsistentPoint;
 import dev.rewind.dbadapters.api.Credentials;
 import dev.rewind.dbadapters.api.Engine;
 import dev.rewind.dbadapters.api.FoundStatement;
+import dev.rewind.dbadapters.api.FoundStatements;
+import dev.rewind.dbadapters.api.RelationNameHistory;
 import dev.rewind.dbadapters.api.LogLocation;
 import dev.rewind.dbadapters.api.StatementQuery;
 import dev.rewind.testfixtures.postgres.PostgresServer;
@@ -18,6 +20,7 @@ import dev.rewind.testfixtures.tools.Tools;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.DatabaseAttachment;
 import dev.rewind.volumeset.catalog.PositionSample;
+import dev.rewind.volumeset.catalog.RelationNames;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -26,6 +29,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -261,6 +265,44 @@ class PostgresAdapterIT {
             assertEquals(List.of(), pg.find(new StatementQuery("DROP TABLE", since, drop.from())), "until before the drop");
             RewindException e = assertThrows(RewindException.class, () -> pg.find(new StatementQuery("DELETE FROM shop_orders", since, null)));
             assertTrue(e.getMessage().contains("it can find: DROP TABLE [name], TRUNCATE [name]"), e.getMessage());
+        }
+    }
+
+    @Test
+    void dropTableT2FindsT2sDropThroughTheNamesReadBeforeItNotTheLaterDropOfT3() throws IOException {
+        Instant since = Instant.now();
+        server.psql("create schema named; create table named.t2 (id int primary key, note text); "
+                + "create table named.t3 (id int primary key, note text); create table named.t22 (id int)");
+        String t2Index = server.psql("select pg_relation_filepath('named.t2_pkey')").out().strip();
+        try (PostgresAdapter pg = login()) {
+            List<RelationNames> read = new ArrayList<>();
+            read.add(pg.relationNames("pgset", () -> 1).orElseThrow());
+            assertEquals("named.t2", read.get(0).namesByFile().get(t2Index), "an index file is named by its table: " + read.get(0));
+            Window dropT2 = run("drop table named.t2");
+            read.add(pg.relationNames("pgset", () -> 2).orElseThrow());
+            assertFalse(read.get(1).namesByFile().containsValue("named.t2"), read.get(1).toString());
+            Window dropT3 = run("drop table named.t3");
+            run("drop table named.t22");
+            RelationNameHistory history = order -> read.stream().filter(m -> m.positionOrder() < order)
+                    .max(java.util.Comparator.comparingLong(RelationNames::positionOrder)).map(RelationNames::namesByFile);
+
+            List<FoundStatement> t2 = pg.find(new StatementQuery("DROP TABLE t2", since, null, history));
+            assertEquals(1, t2.size(), t2.toString());
+            assertTrue(dropT2.holds(t2.get(0)), dropT2 + " holds " + t2.get(0));
+            assertTrue(t2.get(0).description().startsWith("DROP TABLE named.t2:"), t2.get(0).description());
+            assertFalse(t2.get(0).unnamed());
+            List<FoundStatement> t3 = pg.find(new StatementQuery("drop table named.t3", since, null, history));
+            assertEquals(1, t3.size(), t3.toString());
+            assertTrue(dropT3.holds(t3.get(0)), dropT3 + " holds " + t3.get(0));
+
+            // without the names read before them, the drops are listed unnamed and none is taken for t2
+            List<FoundStatement> unnamed = pg.find(new StatementQuery("DROP TABLE t2", since, null));
+            assertEquals(3, unnamed.size(), unnamed.toString());
+            assertTrue(unnamed.stream().allMatch(f -> f.unnamed() && f.description().startsWith("DROP of unnamed relation ")),
+                    unnamed.toString());
+            FoundStatements searched = pg.search(new StatementQuery("DROP TABLE t2", since, null, history));
+            assertTrue(searched.searchedFrom().order() <= dropT2.before().value() && searched.searchedTo().order() >= dropT3.after().value(),
+                    searched.toString());
         }
     }
 

@@ -1,9 +1,11 @@
 package dev.rewind.dbadapters.postgresql;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rewind.dbadapters.api.FoundStatement;
+import dev.rewind.dbadapters.api.RelationNameHistory;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,6 +54,32 @@ class WalStatementsTest {
             line("XLOG", 730, "0/0153D700", "FPI , blkref #0: rel 1663/5/16402 blk 1 FPW"),
             line("Transaction", 730, "0/0154B140", "COMMIT 2026-11-26 05:11:54.182704 UTC; rels: base/5/16394; inval msgs: relcache 16387"));
 
+    /** DROP TABLE t11 (later than t1's drop): its table file and its primary key's index file dropped. */
+    private static final List<String> DROP_LATER = List.of(
+            line("Heap", 733, "0/0154E000", "DELETE off 4 flags 0x00 KEYS_UPDATED , blkref #0: rel 1663/5/1259 blk 0"),
+            line("Transaction", 733, "0/0154E100", "COMMIT 2026-11-26 05:11:57.000000 UTC; rels: base/5/16410 base/5/16413; "
+                    + "inval msgs: catcache 80 relcache 16410"));
+
+    /** A drop of a table created and dropped between two readings of the names. */
+    private static final List<String> DROP_UNSEEN = List.of(
+            line("Transaction", 734, "0/0154F100", "COMMIT 2026-11-26 05:11:58.000000 UTC; rels: base/5/16420; "
+                    + "inval msgs: catcache 80 relcache 16420"));
+
+    /**
+     * The names the position sampler read: before both drops t1 and t11 (with its index); after
+     * t1's drop, a table that took over its file node (what a later mapping says must not name
+     * an earlier drop).
+     */
+    private static final RelationNameHistory SAMPLED = order -> {
+        if (order > Lsn.parse("0/01526D00").value()) {
+            return Optional.of(Map.of("base/5/16410", "public.t11", "base/5/16413", "public.t11", "base/5/16384", "public.reused"));
+        }
+        if (order > Lsn.parse("0/01500000").value()) {
+            return Optional.of(Map.of("base/5/16384", "public.t1", "base/5/16410", "public.t11", "base/5/16413", "public.t11"));
+        }
+        return Optional.empty();
+    };
+
     /** A DROP TABLE rolled back: nothing to find. */
     private static final List<String> ABORTED = List.of(
             line("Heap", 731, "0/0154C000", "DELETE off 3 flags 0x00 KEYS_UPDATED , blkref #0: rel 1663/5/1259 blk 0"),
@@ -83,7 +111,7 @@ class WalStatementsTest {
     }
 
     private static List<FoundStatement> find(String sql, boolean logical) {
-        WalStatements statements = new WalStatements(StatementPattern.parse(sql), logical, CATALOG);
+        WalStatements statements = new WalStatements(StatementPattern.parse(sql), logical, CATALOG, RelationNameHistory.NONE);
         return commits(List.of(TRAFFIC, TRUNCATE_REPLICA, DROP, TRUNCATE_LOGICAL, REWRITE, ABORTED, TRAFFIC)).stream()
                 .flatMap(c -> statements.match(c).stream()).toList();
     }
@@ -110,10 +138,36 @@ class WalStatementsTest {
         assertEquals(Instant.parse("2026-11-26T05:11:20.280404Z"), drop.time());
         assertEquals(null, drop.gtid());
         assertTrue(drop.description().contains("drops base/5/16384"), drop.description());
-        // a dropped table's name is gone: asking for one lists every drop, and says so
-        List<FoundStatement> named = find("DROP TABLE t1", false);
-        assertEquals(List.of(drop.position()), named.stream().map(FoundStatement::position).toList());
-        assertTrue(named.get(0).description().contains("name is gone"), named.get(0).description());
+        assertFalse(drop.unnamed(), "no name was asked for: every drop is a match");
+    }
+
+    private static List<FoundStatement> findDrops(String sql) {
+        WalStatements statements = new WalStatements(StatementPattern.parse(sql), false, CATALOG, SAMPLED);
+        return commits(List.of(TRAFFIC, DROP, DROP_LATER, DROP_UNSEEN)).stream().flatMap(c -> statements.match(c).stream()).toList();
+    }
+
+    @Test
+    void aDroppedTableIsNamedByTheMappingInForceBeforeItsCommitNotByALaterDropOfAnother() {
+        List<FoundStatement> t1 = findDrops("DROP TABLE t1").stream().filter(f -> !f.unnamed()).toList();
+        assertEquals(List.of("0/1526CD8"), t1.stream().map(f -> f.position().text()).toList(), t1.toString());
+        assertTrue(t1.get(0).description().startsWith("DROP TABLE public.t1: transaction 726"), t1.get(0).description());
+        assertFalse(t1.get(0).unnamed());
+        List<FoundStatement> t11 = findDrops("drop table public.t11;").stream().filter(f -> !f.unnamed()).toList();
+        assertEquals(List.of("0/154E100"), t11.stream().map(f -> f.position().text()).toList(), t11.toString());
+        assertTrue(t11.get(0).description().startsWith("DROP TABLE public.t11:"), t11.get(0).description());
+    }
+
+    @Test
+    void aDropNoSampledNameCoversIsListedAsAnUnnamedRelationAndNeverAsTheTableAskedFor() {
+        List<FoundStatement> asked = findDrops("DROP TABLE t1");
+        List<FoundStatement> unnamed = findDrops("DROP TABLE t2");
+        assertEquals(List.of("0/154F100"), unnamed.stream().map(f -> f.position().text()).toList(), unnamed.toString());
+        assertTrue(unnamed.get(0).description().startsWith("DROP of unnamed relation 16420:"), unnamed.get(0).description());
+        assertTrue(unnamed.get(0).unnamed(), "a table was asked for and this drop names none");
+        assertTrue(asked.stream().noneMatch(f -> f.position().text().equals("0/154E100")), "t11 is not t1");
+        List<FoundStatement> all = findDrops("DROP TABLE");
+        assertEquals(3, all.size(), all.toString());
+        assertTrue(all.stream().noneMatch(FoundStatement::unnamed), "without a name every drop is what was asked for");
     }
 
     @Test

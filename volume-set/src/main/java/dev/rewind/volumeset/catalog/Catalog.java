@@ -402,7 +402,8 @@ public final class Catalog implements AutoCloseable {
     public void deleteSet(String name) {
         inTransaction(c -> {
             for (String table : List.of("bookmark", "restore_event", "transactions", "set_settings",
-                    "db_position", "db_mount", "db_validation", "db_attachment", "db_server_setting", "sandbox", "set_member")) {
+                    "db_position", "db_relation_name", "db_relation_map", "db_mount", "db_validation", "db_attachment", "db_server_setting",
+                    "sandbox", "set_member")) {
                 try (PreparedStatement ps = c.prepareStatement("delete from " + table + " where set_name = ?")) {
                     ps.setString(1, name);
                     ps.executeUpdate();

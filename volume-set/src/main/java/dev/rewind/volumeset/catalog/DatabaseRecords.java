@@ -14,7 +14,8 @@ import java.util.Optional;
 
 /**
  * The catalog's tables of attached databases ({@code db_attachment}, {@code db_validation},
- * {@code db_mount}) and of sampled positions ({@code db_position}). Reached through
+ * {@code db_mount}), of sampled positions ({@code db_position}) and of sampled relation names
+ * ({@code db_relation_map}, {@code db_relation_name}). Reached through
  * {@link Catalog#databases()}; every change is one durable catalog transaction.
  */
 public final class DatabaseRecords {
@@ -80,7 +81,7 @@ public final class DatabaseRecords {
         int attachments = 0;
         List<String> tables = List.of("db_mount", "db_validation", "db_server_setting", "db_attachment");
         if (withSamples) {
-            tables = List.of("db_position", "db_mount", "db_validation", "db_server_setting", "db_attachment");
+            tables = List.of("db_position", "db_relation_name", "db_relation_map", "db_mount", "db_validation", "db_server_setting", "db_attachment");
         }
         for (String table : tables) {
             try (PreparedStatement ps = c.prepareStatement("delete from " + table + " where set_name = ?")) {
@@ -247,9 +248,12 @@ public final class DatabaseRecords {
                 .stream().findFirst();
     }
 
-    /** The oldest sample whose durable position reaches {@code order}: at its seq, the log through {@code order} was on the volumes. */
+    /**
+     * The oldest sample whose durable position lies past {@code order}: at its seq, the record at {@code order} was on the
+     * volumes (a durable position is where the next record starts, so one equal to {@code order} has not written it).
+     */
     public Optional<PositionSample> firstSampleDurableFrom(String setName, long order) {
-        return query("where set_name = ? and durable_order >= ? order by seq, durable_order limit 1", setName, order)
+        return query("where set_name = ? and durable_order > ? order by seq, durable_order limit 1", setName, order)
                 .stream().findFirst();
     }
 
@@ -259,9 +263,15 @@ public final class DatabaseRecords {
                 .stream().findFirst();
     }
 
-    /** Forgets all of the set's samples; how many there were. */
+    /** Forgets all of the set's samples, positions and relation names; how many position samples there were. */
     public int forgetSamples(String setName) {
         return catalog.inTransaction(c -> {
+            for (String table : List.of("db_relation_name", "db_relation_map")) {
+                try (PreparedStatement ps = c.prepareStatement("delete from " + table + " where set_name = ?")) {
+                    ps.setString(1, setName);
+                    ps.executeUpdate();
+                }
+            }
             try (PreparedStatement ps = c.prepareStatement("delete from db_position where set_name = ?")) {
                 ps.setString(1, setName);
                 return ps.executeUpdate();
@@ -289,6 +299,112 @@ public final class DatabaseRecords {
                 ps.setString(1, setName);
                 ps.setLong(2, seq);
                 return ps.executeUpdate();
+            }
+        });
+    }
+
+    // ---- sampled relation names ----
+
+    /**
+     * Stores a mapping of relation files to table names; one that repeats an existing (set,
+     * seq, position) is skipped. A mapping whose lineage is not known (0) is stored on the
+     * lineage its seq has by the restores recorded now.
+     */
+    public void insertRelationNames(RelationNames names) {
+        catalog.inTransaction(c -> {
+            try (PreparedStatement exists = c.prepareStatement(
+                    "select 1 from db_relation_map where set_name = ? and seq = ? and position_order = ?")) {
+                exists.setString(1, names.setName());
+                exists.setLong(2, names.seq());
+                exists.setLong(3, names.positionOrder());
+                try (ResultSet rs = exists.executeQuery()) {
+                    if (rs.next()) {
+                        return null;
+                    }
+                }
+            }
+            long lineageSeq = names.lineageSeq();
+            if (lineageSeq <= 0) {
+                try (PreparedStatement lineage = c.prepareStatement("select 1 + coalesce(max(case when last_seq > first_seq - 1"
+                        + " then last_seq else first_seq - 1 end), 0) from restore_event where set_name = ? and first_seq <= ?")) {
+                    lineage.setString(1, names.setName());
+                    lineage.setLong(2, names.seq());
+                    try (ResultSet rs = lineage.executeQuery()) {
+                        rs.next();
+                        lineageSeq = rs.getLong(1);
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("insert into db_relation_map(set_name, seq, lineage_seq, time_micros,"
+                    + " position_text, position_order) values (?,?,?,?,?,?)")) {
+                ps.setString(1, names.setName());
+                ps.setLong(2, names.seq());
+                ps.setLong(3, lineageSeq);
+                ps.setLong(4, names.timeMicros());
+                ps.setString(5, names.positionText());
+                ps.setLong(6, names.positionOrder());
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("insert into db_relation_name(set_name, seq, position_order, relation_file,"
+                    + " relation_name) values (?,?,?,?,?)")) {
+                for (Map.Entry<String, String> e : names.namesByFile().entrySet()) {
+                    ps.setString(1, names.setName());
+                    ps.setLong(2, names.seq());
+                    ps.setLong(3, names.positionOrder());
+                    ps.setString(4, e.getKey());
+                    ps.setString(5, e.getValue());
+                    ps.executeUpdate();
+                }
+            }
+            return null;
+        });
+    }
+
+    /** The set's relation name mappings read before log position {@code order}, newest position first. */
+    public List<RelationNames> relationNamesBefore(String setName, long order) {
+        return catalog.read(c -> {
+            List<RelationNames> maps = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("select seq, lineage_seq, time_micros, position_text, position_order"
+                    + " from db_relation_map where set_name = ? and position_order < ? order by position_order desc, seq desc")) {
+                ps.setString(1, setName);
+                ps.setLong(2, order);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        maps.add(new RelationNames(setName, rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getString(4), rs.getLong(5),
+                                Map.of()));
+                    }
+                }
+            }
+            List<RelationNames> out = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("select relation_file, relation_name from db_relation_name"
+                    + " where set_name = ? and seq = ? and position_order = ?")) {
+                for (RelationNames m : maps) {
+                    ps.setString(1, setName);
+                    ps.setLong(2, m.seq());
+                    ps.setLong(3, m.positionOrder());
+                    Map<String, String> names = new LinkedHashMap<>();
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            names.put(rs.getString(1), rs.getString(2));
+                        }
+                    }
+                    out.add(new RelationNames(setName, m.seq(), m.lineageSeq(), m.timeMicros(), m.positionText(), m.positionOrder(),
+                            names));
+                }
+            }
+            return out;
+        });
+    }
+
+    /** How many relation name mappings the set has. */
+    public int relationNamesCount(String setName) {
+        return catalog.read(c -> {
+            try (PreparedStatement ps = c.prepareStatement("select count(*) from db_relation_map where set_name = ?")) {
+                ps.setString(1, setName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return rs.getInt(1);
+                }
             }
         });
     }
