@@ -8,7 +8,6 @@ import dev.rewind.testfixtures.model.ImageModel;
 import dev.rewind.testfixtures.seed.Seeds;
 import dev.rewind.testfixtures.set.TestSet;
 import dev.rewind.volumeset.catalog.BookmarkRecord;
-import dev.rewind.volumeset.io.DurableFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -51,10 +50,7 @@ class BookmarkPowerLossTest {
         Path root = Files.createDirectory(tmp.resolve("disk"));
         try (PowerLossDisk disk = PowerLossFileSystemProvider.installed().track(root)) {
             long[] sizes = {256 * KIB, 128 * KIB};
-            TestSet t = TestSet.create(root, "s", sizes);
-            DurableFiles.forceDirectory(root.resolve("data").resolve("catalog"));
-            DurableFiles.forceDirectory(root.resolve("data"));
-            DurableFiles.forceDirectory(root);
+            TestSet t = TestSet.createDurably(root, "s", sizes);
             ImageModel start = ImageModel.zeros(sizes);
             for (int round = 1; round <= 3; round++) {
                 String context = Seeds.describe(seed) + ", round " + round;

@@ -6,7 +6,6 @@ import dev.rewind.testfixtures.set.TestSet;
 
 import dev.rewind.testfixtures.fs.PowerLossDisk;
 import dev.rewind.testfixtures.fs.PowerLossFileSystemProvider;
-import dev.rewind.volumeset.io.DurableFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,11 +43,7 @@ class CapturePowerLossTest {
         Path root = Files.createDirectory(tmp.resolve("disk"));
         try (PowerLossDisk disk = PowerLossFileSystemProvider.installed().track(root)) {
             long[] sizes = {256 * KIB, 128 * KIB};
-            TestSet t = TestSet.create(root, "s", sizes);
-            // TestSet opens the H2 catalog directly; 'rewind init' forces the entries H2 created, so do the same here
-            DurableFiles.forceDirectory(root.resolve("data").resolve("catalog"));
-            DurableFiles.forceDirectory(root.resolve("data"));
-            DurableFiles.forceDirectory(root);
+            TestSet t = TestSet.createDurably(root, "s", sizes);
             ModelledWorkload w = new ModelledWorkload(r, ImageModel.zeros(sizes), 0);
             for (int round = 1; round <= 5; round++) {
                 String context = "seed " + seed + " (replay with -Drewind.seed=" + seed + "), round " + round;

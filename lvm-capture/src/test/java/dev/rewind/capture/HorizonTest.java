@@ -232,7 +232,7 @@ class HorizonTest {
         }
     }
 
-    private static void readWhole(CapturedSet set, ImageModel image, long seq, String what) throws IOException {
+    static void readWhole(CapturedSet set, ImageModel image, long seq, String what) throws IOException {
         for (int m = 0; m < image.memberCount(); m++) {
             ByteBuffer buf = ByteBuffer.allocate((int) image.size(m));
             set.readAt(seq, m, 0, buf);
@@ -240,7 +240,7 @@ class HorizonTest {
         }
     }
 
-    private static List<Long> boundaries(CapturedSet set) {
+    static List<Long> boundaries(CapturedSet set) {
         List<Long> b = new ArrayList<>();
         List<Transaction> all = set.transactions();
         b.add(all.isEmpty() ? 0 : all.get(0).firstSeq() - 1);

@@ -187,11 +187,7 @@ class PointsThatLastTest {
 
     private static void readWhole(CapturedSet set, ImageModel image, long seq, String what) throws IOException {
         assertTrue(image != null, what + " is no point inside a restore");
-        for (int m = 0; m < image.memberCount(); m++) {
-            ByteBuffer buf = ByteBuffer.allocate((int) image.size(m));
-            set.readAt(seq, m, 0, buf);
-            ImageModel.assertSameBytes(what + ", member " + m, image.bytes(m), buf.array());
-        }
+        HorizonTest.readWhole(set, image, seq, what);
     }
 
     private static long lastBoundary(CapturedSet set) {
@@ -200,13 +196,6 @@ class PointsThatLastTest {
     }
 
     private static List<Long> boundaries(CapturedSet set) {
-        List<Long> b = new ArrayList<>();
-        List<Transaction> all = set.transactions();
-        b.add(all.isEmpty() ? 0 : all.get(0).firstSeq() - 1);
-        for (Transaction tx : all) {
-            b.add(tx.lastSeq());
-        }
-        return b;
+        return HorizonTest.boundaries(set);
     }
-
 }

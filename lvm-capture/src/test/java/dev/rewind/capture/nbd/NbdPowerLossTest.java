@@ -10,7 +10,6 @@ import dev.rewind.testfixtures.model.ImageModel;
 import dev.rewind.testfixtures.nbd.NbdTestClient;
 import dev.rewind.testfixtures.seed.Seeds;
 import dev.rewind.testfixtures.set.TestSet;
-import dev.rewind.volumeset.io.DurableFiles;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -63,10 +62,7 @@ class NbdPowerLossTest {
         Random r = new Random(seed);
         Path root = Files.createDirectory(tmp.resolve("disk"));
         try (PowerLossDisk disk = PowerLossFileSystemProvider.installed().track(root)) {
-            TestSet t = TestSet.create(root, "s", MEMBER_BYTES);
-            DurableFiles.forceDirectory(root.resolve("data").resolve("catalog"));
-            DurableFiles.forceDirectory(root.resolve("data"));
-            DurableFiles.forceDirectory(root);
+            TestSet t = TestSet.createDurably(root, "s", MEMBER_BYTES);
             ClientModel model = new ClientModel();
             model.images.add(ImageModel.zeros(MEMBER_BYTES));
             for (int round = 1; round <= 4; round++) {

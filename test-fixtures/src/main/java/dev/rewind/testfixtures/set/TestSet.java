@@ -6,6 +6,7 @@ import dev.rewind.capture.Sets;
 import dev.rewind.increments.replica.ProgressListener;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.CatalogConfig;
+import dev.rewind.volumeset.io.DurableFiles;
 import dev.rewind.volumeset.manager.VolumeManager;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -46,6 +47,19 @@ public final class TestSet implements AutoCloseable {
             members.add("vg0/m" + i);
         }
         Sets.create(t.volumes, name, members, root.resolve("secondary"), ProgressListener.NONE);
+        return t;
+    }
+
+    /**
+     * As {@link #create}, on a disk that can lose power: the directory entries the catalog
+     * created are forced too, as {@code rewind init} forces them, so that a power cut takes
+     * only what the set itself did not force.
+     */
+    public static TestSet createDurably(Path root, String name, long... lvSizes) throws IOException {
+        TestSet t = create(root, name, lvSizes);
+        DurableFiles.forceDirectory(root.resolve("data").resolve("catalog"));
+        DurableFiles.forceDirectory(root.resolve("data"));
+        DurableFiles.forceDirectory(root);
         return t;
     }
 
