@@ -257,7 +257,12 @@ class RewindSchedulerTest {
     void theJobStoreHasItsOwnSchemaHistoryBesideTheCatalogs() throws SQLException {
         start().close();
         assertEquals(List.of("0", "1"), versions(JobStoreSchema.HISTORY_TABLE), "baseline, then the job store tables");
-        assertEquals(List.of("1", "2", "3", "4"), versions("rewind_schema_history"), "the catalog's history is its own (its V1 to V4)");
+        List<String> catalogVersions = versions("rewind_schema_history");
+        assertTrue(catalogVersions.size() >= 4, "the catalog's history holds its migrations: " + catalogVersions);
+        for (int i = 0; i < catalogVersions.size(); i++) {
+            assertEquals(String.valueOf(i + 1), catalogVersions.get(i),
+                    "the catalog's history is its own (its V1, V2, ... in order): " + catalogVersions);
+        }
         catalog.close();
         catalog = openCatalogAgain(); // the catalog still opens as current, and so does the job store
         start().close();
