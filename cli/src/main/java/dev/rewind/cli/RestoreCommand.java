@@ -144,7 +144,12 @@ final class RestoreCommand extends Subcommand {
             set.checkRestorable(seq);
             Instant at = timeOf(set, seq);
             String when = at == null ? "the set's creation" : Output.humanTime(at);
-            out.line("target: seq %d, found by %s", seq, targetFoundBy);
+            // printed before the work only where steps follow it; a restore or clone reports it with its result, so that
+            // nothing on stdout claims a restore before it is durable
+            String targetLine = String.format("target: seq %d, found by %s", seq, targetFoundBy);
+            if (coordinated || dryRun) {
+                out.line("%s", targetLine);
+            }
             if (coordinated && !dryRun) {
                 new CoordinatedRestoreRun(data, set, seq, targetFoundBy, out).run(startTimeout(), () -> restoreInPlace(data, set, seq, out));
                 return;
@@ -161,6 +166,7 @@ final class RestoreCommand extends Subcommand {
                     files = set.cloneTo(seq, data.resolve(cloneTo), p);
                 }
                 out.line("cloned set %s as of seq %d (%s) into %s", setName, seq, when, data.resolve(cloneTo));
+                out.line("%s", targetLine);
                 for (Path f : files) {
                     out.line("  %s", f);
                 }
@@ -180,6 +186,7 @@ final class RestoreCommand extends Subcommand {
             } else {
                 out.line("set %s is already at seq %d: nothing changed after it", setName, seq);
             }
+            out.line("%s", targetLine);
             out.json(Output.map("set", setName, "mode", "in-place", "resumed", target.resume, "targetSeq", seq, "targetTime", at == null ? null : at.toString(),
                     "targetFoundBy", targetFoundBy,
                     "firstSeq", r.changedAnything() ? r.firstSeq() : null, "lastSeq", r.changedAnything() ? r.lastSeq() : null,
