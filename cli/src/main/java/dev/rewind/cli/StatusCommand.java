@@ -50,6 +50,7 @@ final class StatusCommand extends Subcommand {
                 row.put("lastWriteTime", open.lastSeq() >= open.journal().firstSeq() ? open.journalRecord(open.lastSeq()).time().toString() : null);
                 row.put("journalBytes", usage.journalBytes());
                 row.put("replicaBytes", usage.replicaBytes());
+                row.put("deltaMapBytes", usage.deltaMapBytes());
                 row.put("recovered", open.isRecoveredAfterUncleanStop());
                 var interrupted = open.interruptedRestore();
                 row.put("interruptedRestore", interrupted.map(ir -> RestoreCommand.interruptedJson(set.name(), ir)).orElse(null));
@@ -57,9 +58,9 @@ final class StatusCommand extends Subcommand {
                         set.name(), open.lastSeq(), open.flushedSeq(), open.oldestSeq(), bookmarks,
                         Sizes.format(usage.journalBytes()), Sizes.format(usage.replicaBytes()),
                         open.isRecoveredAfterUncleanStop() ? "; recovered after an unclean stop (rewind verify " + set.name() + " checks it)" : "");
-                out.line("  transactions %d, cut %s; oldest boundary seq %d, every write exact from seq %d; increments %s",
+                out.line("  transactions %d, cut %s; oldest boundary seq %d, every write exact from seq %d; increments %s, delta maps %s",
                         open.transactions().size(), open.transactionService().rules().describe(), open.oldestSeq(), open.oldestExactSeq(),
-                        Sizes.format(usage.incrementBytes()));
+                        Sizes.format(usage.incrementBytes()), Sizes.format(usage.deltaMapBytes()));
                 clients.forEach((export, peers) -> out.line("  NBD clients on %s: %d (%s)", export, peers.size(), String.join("; ", peers)));
                 interrupted.ifPresent(ir -> out.line("  RESTORE INTERRUPTED: %s", ir.describe(set.name())));
                 stopped.ifPresent(x -> out.line("  STOPPED since %s: refuses writes after an I/O error (%s); once its cause is gone, "

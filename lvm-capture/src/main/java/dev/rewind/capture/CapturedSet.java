@@ -94,7 +94,7 @@ public final class CapturedSet implements AutoCloseable {
         this.options = options;
         this.keepEveryWrite = options.keepEveryWrite();
         this.path = new CapturePath(set.name(), primaries, journal, drl, this::recordCaptured, options.clock());
-        this.history = new SetHistory(set.name(), journal, transactionLog, increments, replicas, options.clock());
+        this.history = new SetHistory(set.name(), journal, transactionLog, increments, replicas, options.clock(), options.spanFanout());
         TransactionCutter cutter = new TransactionCutter(set.uuid(), journal, transactionLog, increments, replicas, history.writeLock());
         cutter.recover();
         this.recovery = recover();
@@ -106,6 +106,7 @@ public final class CapturedSet implements AutoCloseable {
         this.transactions = new TransactionService(set.name(), journal, cutter, new CutTrigger(options.cutRules(), options.clock()),
                 options.codec(), options.clock(), inPlace::isUnfinished);
         // not at a restore's own cuts: the one before it must not drop the journal its target is read from
+        transactions.addListener(t -> history.spans().transactionCommitted(t.id()));
         transactions.addListener(t -> {
             if (t.reason() != CutReason.RESTORE) {
                 applyHorizon();
@@ -584,7 +585,7 @@ public final class CapturedSet implements AutoCloseable {
     }
 
     public SetSecondary.Usage secondaryUsage() throws IOException {
-        return SetSecondary.usage(set.secondaryDir(), journal, increments);
+        return SetSecondary.usage(set.secondaryDir(), journal, increments, history.spans().sizeBytes());
     }
 
     /**

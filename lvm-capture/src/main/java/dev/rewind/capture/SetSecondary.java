@@ -34,6 +34,7 @@ import org.slf4j.LoggerFactory;
  * replica/            the set at the newest cut, one image and checksum table per member
  * transactions/       the committed transactions (the commit point of a cut)
  * increments/         each transaction's forward and backward increment
+ * maps/               merged delta maps of aligned spans of transactions (derived; rebuilt if missing)
  * restore-intent      only while a restore in place runs or after one was cut short
  * </pre>
  * The directory is 0700 (0750 with the data dir's group) and everything in it 0600/0640
@@ -59,7 +60,7 @@ public final class SetSecondary {
     }
 
     /** Bytes the secondary holds, by part. */
-    public record Usage(long journalBytes, long incrementBytes, long replicaBytes) {
+    public record Usage(long journalBytes, long incrementBytes, long replicaBytes, long deltaMapBytes) {
     }
 
     /**
@@ -155,14 +156,14 @@ public final class SetSecondary {
         return "rewind-set 1\nuuid=" + set.uuid() + "\nname=" + set.name() + "\n";
     }
 
-    static Usage usage(Path dir, Journal journal, IncrementStore increments) throws IOException {
+    static Usage usage(Path dir, Journal journal, IncrementStore increments, long deltaMapBytes) throws IOException {
         long replica = 0;
         try (Stream<Path> s = Files.list(dir.resolve("replica"))) {
             for (Path p : s.sorted(Comparator.naturalOrder()).toList()) {
                 replica += Files.size(p);
             }
         }
-        return new Usage(journal.sizeBytes(), increments.sizeBytes(), replica);
+        return new Usage(journal.sizeBytes(), increments.sizeBytes(), replica, deltaMapBytes);
     }
 
     /** Removes a secondary directory and everything in it (best effort, logged). */

@@ -56,7 +56,7 @@ class PointsThatLastTest {
         String what = Seeds.describe(seed);
         MovingClock clock = MovingClock.at(Instant.parse("2030-01-01T00:00:00Z"));
         CaptureOptions options = new CaptureOptions(1L << 20, clock, Duration.ZERO).withCodec(IncrementCodec.NONE)
-                .withCutRules(CutRules.NONE.withWrites(3 + r.nextInt(5))).withKeepEveryWrite(HORIZON);
+                .withCutRules(CutRules.NONE.withWrites(3 + r.nextInt(5))).withKeepEveryWrite(HORIZON).withSpanFanout(2 + r.nextInt(3));
         List<ImageModel> images = new ArrayList<>();
         List<Long> bookmarks = new ArrayList<>();
         List<Long> undoPoints = new ArrayList<>();

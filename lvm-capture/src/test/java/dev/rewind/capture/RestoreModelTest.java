@@ -154,7 +154,7 @@ class RestoreModelTest {
             }
             // 1 byte: every restore takes the verify-then-write path; otherwise a mix of both paths
             stagedRestoreBytes = r.nextBoolean() ? 1 : 1 + r.nextInt(256 << 10);
-            options = new CaptureOptions(1L << 20, Clock.systemUTC(), Duration.ofSeconds(30));
+            options = new CaptureOptions(1L << 20, Clock.systemUTC(), Duration.ofSeconds(30)).withSpanFanout(2 + r.nextInt(3));
             t = TestSet.create(tmp, "s", requested);
             try {
                 open();

@@ -122,7 +122,8 @@ class TransactionModelTest {
                 default -> CutRules.NONE.withWrites(5 + r.nextInt(40)).withBytes((128 + r.nextInt(1024)) * KIB);
             };
             IncrementCodec codec = IncrementCodec.values()[r.nextInt(IncrementCodec.values().length)];
-            options = new CaptureOptions(1L << 20, Clock.systemUTC(), Duration.ZERO).withCutRules(rules).withCodec(codec);
+            options = new CaptureOptions(1L << 20, Clock.systemUTC(), Duration.ZERO).withCutRules(rules).withCodec(codec)
+                    .withSpanFanout(2 + r.nextInt(3)); // reads of the past cross many merged delta maps
             t = TestSet.create(tmp, "s", requested);
             try {
                 set = t.open(options);

@@ -1,17 +1,15 @@
 package dev.rewind.increments.restore;
 
+import dev.rewind.increments.deltamap.SpanMaps;
 import dev.rewind.increments.deltamap.WriteMap;
 import dev.rewind.increments.increment.IncrementDirection;
-import dev.rewind.increments.increment.IncrementExtent;
 import dev.rewind.increments.increment.IncrementFile;
 import dev.rewind.increments.journal.Journal;
 import dev.rewind.increments.journal.RecordType;
 import dev.rewind.increments.replica.ReplicaImage;
 import dev.rewind.increments.transaction.IncrementStore;
-import dev.rewind.increments.transaction.Transaction;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 
@@ -36,15 +34,14 @@ final class PointInTimeMap {
 
     /**
      * The map of the set at {@code seq}: the journal from {@code seq} back to {@code boundary}
-     * (exclusive), then the backward increments of {@code later} (oldest first), newest claim wins.
+     * (exclusive), then the backward increments of transactions {@code firstLaterId..lastLaterId}
+     * (oldest first, through the merged delta maps of {@code spans}), newest claim wins.
      */
-    static PointInTimeMap build(Journal journal, long seq, long boundary, List<Transaction> later, IncrementStore store,
+    static PointInTimeMap build(Journal journal, long seq, long boundary, long firstLaterId, long lastLaterId, SpanMaps spans,
                                 long replicaSeq, int memberCount) throws IOException {
         WriteMap sources = WriteMap.of(journal, boundary, seq, memberCount);
-        for (Transaction t : later) {
-            for (IncrementExtent e : store.get(t.id(), IncrementDirection.BACKWARD).extents()) {
-                sources.claim(e.member(), e.offsetBytes(), e.endBytes(), -t.id());
-            }
+        if (firstLaterId <= lastLaterId) {
+            spans.claimOldestFirst(sources, firstLaterId, lastLaterId);
         }
         return new PointInTimeMap(seq, replicaSeq, sources);
     }

@@ -1,6 +1,8 @@
 package dev.rewind.increments.restore;
 
 import dev.rewind.increments.deltamap.DeltaMap;
+import dev.rewind.increments.deltamap.SpanMaps;
+import dev.rewind.increments.deltamap.WriteMap;
 import dev.rewind.increments.increment.IncrementDirection;
 import dev.rewind.increments.increment.IncrementExtent;
 import dev.rewind.increments.increment.IncrementFile;
@@ -61,14 +63,37 @@ public final class SetHistory {
             return size() > 16;
         }
     };
+    private final SpanMaps spans;
+
     public SetHistory(String setName, Journal journal, TransactionLog transactions, IncrementStore increments,
-                      List<ReplicaImage> replicas, Clock clock) {
+                      List<ReplicaImage> replicas, Clock clock) throws IOException {
+        this(setName, journal, transactions, increments, replicas, clock, SpanMaps.DEFAULT_FANOUT);
+    }
+
+    /**
+     * @param spanFanout transactions per merged delta map ({@link SpanMaps}), kept in {@code maps/}
+     *                   beside the increments; a small one makes tests cross many spans
+     */
+    public SetHistory(String setName, Journal journal, TransactionLog transactions, IncrementStore increments,
+                      List<ReplicaImage> replicas, Clock clock, int spanFanout) throws IOException {
         this.setName = setName;
         this.journal = journal;
         this.transactions = transactions;
         this.increments = increments;
         this.replicas = replicas;
         this.clock = clock;
+        this.spans = new SpanMaps(increments.dir().resolveSibling("maps"), spanFanout, replicas.size(),
+                (id, consumer) -> {
+                    for (IncrementExtent e : increments.get(id, IncrementDirection.BACKWARD).extents()) {
+                        consumer.accept(e.member(), e.offsetBytes(), e.endBytes());
+                    }
+                });
+        spans.removeFrom(transactions.nextId()); // left by a cut that never committed
+    }
+
+    /** The merged delta maps of the history's transactions. */
+    public SpanMaps spans() {
+        return spans;
     }
 
     /** Held while the replica moves or journal segments are deleted. */
@@ -353,38 +378,42 @@ public final class SetHistory {
         return emitted;
     }
 
+    /**
+     * Emits the ranges of {@code wanted} that a transaction after {@code seq} changed, from the
+     * backward increment of the oldest such transaction (found through the merged delta maps).
+     */
     private long fromBackwardIncrements(long seq, DeltaMap wanted, RangeSink sink) throws IOException {
+        long firstLater = firstLaterId(seq);
+        if (firstLater == Long.MAX_VALUE) {
+            return 0;
+        }
+        WriteMap sources = new WriteMap(replicas.size());
+        spans.claimOldestFirst(sources, firstLater, transactions.nextId() - 1);
         long emitted = 0;
         ByteBuffer buf = ByteBuffer.allocate(MAX_PIECE_BYTES);
-        List<Transaction> all = transactions.all();
-        int first = transactions.indexHolding(seq + 1);
-        for (int i = Math.max(0, first); i < all.size() && wanted.totalBytes() > 0; i++) {
-            Transaction t = all.get(i);
-            if (t.lastSeq() <= seq) {
-                continue;
-            }
-            IncrementFile backward = increments.get(t.id(), IncrementDirection.BACKWARD);
-            for (IncrementExtent e : backward.extents()) {
-                ByteRangeSet remaining = wanted.changed(e.member());
-                if (!remaining.intersects(e.offsetBytes(), e.endBytes())) {
+        for (int member = 0; member < wanted.memberCount(); member++) {
+            ByteRangeSet remaining = wanted.changed(member);
+            List<ByteRangeSet.Range> taken = new java.util.ArrayList<>();
+            for (WriteMap.Extent e : sources.extents(member).values()) {
+                if (!remaining.intersects(e.startBytes(), e.endBytes())) {
                     continue;
                 }
-                for (ByteRangeSet.Range part : remaining.intersection(e.offsetBytes(), e.endBytes())) {
+                IncrementFile backward = increments.get(-e.source(), IncrementDirection.BACKWARD);
+                for (ByteRangeSet.Range part : remaining.intersection(e.startBytes(), e.endBytes())) {
                     for (long pos = part.startBytes(); pos < part.endBytes(); ) {
                         int n = (int) Math.min(MAX_PIECE_BYTES, part.endBytes() - pos);
-                        if (e.zeros()) {
-                            sink.accept(e.member(), pos, n, null);
-                        } else {
-                            buf.clear().limit(n);
-                            backward.read(e.member(), pos, buf);
-                            buf.flip();
-                            sink.accept(e.member(), pos, n, buf);
-                        }
+                        buf.clear().limit(n);
+                        backward.read(member, pos, buf);
+                        buf.flip();
+                        sink.accept(member, pos, n, ReplicaImage.isZero(buf) ? null : buf);
                         pos += n;
                     }
-                    remaining.remove(part.startBytes(), part.endBytes());
+                    taken.add(part);
                     emitted += part.lengthBytes();
                 }
+            }
+            for (ByteRangeSet.Range part : taken) {
+                remaining.remove(part.startBytes(), part.endBytes());
             }
         }
         return emitted;
@@ -435,8 +464,8 @@ public final class SetHistory {
             return map;
         }
         long boundary = journalFrom(seq, replicaSeq);
-        List<Transaction> later = seq >= replicaSeq ? List.of() : laterThan(seq);
-        return PointInTimeMap.build(journal, seq, boundary, later, increments, replicaSeq, replicas.size());
+        long firstLater = seq >= replicaSeq ? Long.MAX_VALUE : firstLaterId(seq);
+        return PointInTimeMap.build(journal, seq, boundary, firstLater, transactions.nextId() - 1, spans, replicaSeq, replicas.size());
     }
 
     /**
@@ -483,13 +512,13 @@ public final class SetHistory {
         }
     }
 
-    private List<Transaction> laterThan(long seq) {
-        List<Transaction> all = transactions.all();
+    /** The id of the transaction holding {@code seq + 1} (the oldest that changed anything after seq), or past the newest. */
+    private long firstLaterId(long seq) {
         int i = transactions.indexHolding(seq + 1);
-        return i < 0 ? List.of() : all.subList(i, all.size());
+        return i < 0 ? Long.MAX_VALUE : transactions.at(i).id();
     }
 
-    /** Reads and checks every increment of every transaction; returns how many files were checked. */
+    /** Reads and checks every increment of every transaction and every merged delta map; returns how many files were checked. */
     public int verifyIncrements() throws IOException {
         int files = 0;
         for (Transaction t : transactions.all()) {
@@ -498,7 +527,7 @@ public final class SetHistory {
                 files++;
             }
         }
-        return files;
+        return files + spans.verify();
     }
 
     /**

@@ -115,7 +115,8 @@ class SandboxModelTest {
             for (int m = 0; m < memberCount; m++) {
                 requested[m] = 128 * KIB + r.nextInt((int) (896 * KIB));
             }
-            options = new CaptureOptions(1L << 20, Clock.systemUTC(), r.nextBoolean() ? Duration.ofMillis(10) : Duration.ofSeconds(30));
+            options = new CaptureOptions(1L << 20, Clock.systemUTC(), r.nextBoolean() ? Duration.ofMillis(10) : Duration.ofSeconds(30))
+                    .withSpanFanout(2 + r.nextInt(3));
             t = TestSet.create(tmp.resolve("set"), "s", requested);
             root = tmp.resolve("sandboxes");
             try {
