@@ -46,6 +46,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  */
 public final class SetHistory {
     private static final int MAX_PIECE_BYTES = 1 << 20;
+    /** Increment files dropped from the store's cache that may wait for a moment without readers before one read waits for it. */
+    private static final int EVICTED_BEFORE_WAITING = 256;
 
     private final String setName;
     private final Journal journal;
@@ -302,6 +304,7 @@ public final class SetHistory {
             return d;
         } finally {
             lock.readLock().unlock();
+            closeEvictedIncrements();
         }
     }
 
@@ -326,6 +329,38 @@ public final class SetHistory {
             return emitted;
         } finally {
             lock.readLock().unlock();
+            closeEvictedIncrements();
+        }
+    }
+
+    /**
+     * Closes the increment files the store dropped from its cache. A reader takes files only
+     * under the read lock, so they are closed under the write lock: at once if no reader holds
+     * it, else left for a later read, until so many wait that this read waits for the others.
+     * Without it, a long read of a point far back on a set that cuts nothing (where the cut
+     * closes them) would run out of file descriptors.
+     */
+    private void closeEvictedIncrements() {
+        int waiting = increments.evictedCount();
+        if (waiting == 0 || lock.getReadHoldCount() > 0) {
+            return;
+        }
+        boolean locked;
+        if (waiting >= EVICTED_BEFORE_WAITING) {
+            lock.writeLock().lock();
+            locked = true;
+        } else {
+            locked = lock.writeLock().tryLock();
+        }
+        if (!locked) {
+            return;
+        }
+        try {
+            increments.closeEvicted();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } finally {
+            lock.writeLock().unlock();
         }
     }
 
@@ -509,6 +544,7 @@ public final class SetHistory {
             } finally {
                 lock.readLock().unlock();
             }
+            closeEvictedIncrements();
         }
     }
 
@@ -521,12 +557,18 @@ public final class SetHistory {
     /** Reads and checks every increment of every transaction and every merged delta map; returns how many files were checked. */
     public int verifyIncrements() throws IOException {
         int files = 0;
-        for (Transaction t : transactions.all()) {
-            for (IncrementDirection d : IncrementDirection.values()) {
-                increments.get(t.id(), d).verify();
-                files++;
+        lock.readLock().lock();
+        try {
+            for (Transaction t : transactions.all()) {
+                for (IncrementDirection d : IncrementDirection.values()) {
+                    increments.get(t.id(), d).verify();
+                    files++;
+                }
             }
+        } finally {
+            lock.readLock().unlock();
         }
+        closeEvictedIncrements();
         return files + spans.verify();
     }
 

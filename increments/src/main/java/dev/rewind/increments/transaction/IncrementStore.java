@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class IncrementStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IncrementStore.class);
-    private static final int OPEN_FILES = 64;
+    private static final int OPEN_FILES = 256;
 
     private final Path dir;
     /** By {@link #key}: formatting a path on every read of the past costs more than the read. */
@@ -38,7 +38,8 @@ public final class IncrementStore implements AutoCloseable {
     }
 
     public Path path(long transactionId, IncrementDirection direction) {
-        return dir.resolve(String.format("%016d.%s", transactionId, direction == IncrementDirection.FORWARD ? "fwd" : "bwd"));
+        String id = Long.toString(transactionId); // not String.format: a read far back opens many increments
+        return dir.resolve("0".repeat(Math.max(0, 16 - id.length())) + id + (direction == IncrementDirection.FORWARD ? ".fwd" : ".bwd"));
     }
 
     /** The increment of a committed transaction, opened (and its index checked) on first use. */
@@ -60,6 +61,11 @@ public final class IncrementStore implements AutoCloseable {
 
     private static long key(long transactionId, IncrementDirection direction) {
         return transactionId * 2 + direction.ordinal();
+    }
+
+    /** How many increments dropped from the cache wait for {@link #closeEvicted}. */
+    public synchronized int evictedCount() {
+        return evicted.size();
     }
 
     /** Closes the increments dropped from the cache; the caller makes sure no reader is using them (it holds the history's write lock). */
