@@ -3,6 +3,7 @@ package dev.rewind.cli;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.PointResolver;
 import dev.rewind.capture.SetInUseException;
+import dev.rewind.capture.StoppedSetRecovery;
 import dev.rewind.capture.nbd.CapturedSetExports;
 import dev.rewind.capture.nbd.NbdExport;
 import dev.rewind.capture.nbd.NbdExports;
@@ -56,7 +57,9 @@ import picocli.CommandLine.ParameterException;
                         + "period cut for each set with --cut-every (rewind set update), and a consistent bookmark for each attached "
                         + "database with --consistent-every (rewind db attach).",
                 "Samples the position of every attached database against the set's seq (--sample-every), so that restores can "
-                        + "name an LSN or a binlog position; a database that is down is retried, and does not keep the daemon from starting."},
+                        + "name an LSN or a binlog position; a database that is down is retried, and does not keep the daemon from starting.",
+                "A set that stops taking writes after an I/O error on its secondary (full, read-only) comes back by itself once the "
+                        + "secondary takes writes again: retried after 1s, then doubling to every 30s, with every acknowledged write."},
         footer = {"", "NBD clients connect to the Unix socket DATA/nbd.sock, or nbd.sock in --socket-dir (mode 0600; 0660 with "
                 + "rewind init --group, whose members get every export read-only). --listen serves TCP as well; TCP beyond loopback needs --tls require "
                 + "(x509 certificates in the layout of nbdkit and qemu-nbd: ca-cert.pem, server-cert.pem, server-key.pem) or --insecure. "
@@ -263,6 +266,7 @@ final class ServeCommand extends Subcommand {
         NbdServer nbd = null;
         ControlServer control = null;
         DaemonSchedule schedule = null;
+        StoppedSetRecovery recovery = null;
         DaemonDatabases databases = new DaemonDatabases(catalog, sets::get, Clock.systemUTC());
         Sandboxes sandboxes = null;
         SandboxDatabases sandboxDatabases = new SandboxDatabases();
@@ -318,6 +322,7 @@ final class ServeCommand extends Subcommand {
                 }
             }, nbdSettings, nbdTls, insecure ? NbdServer.TcpWrites.ANY_CLIENT : NbdServer.TcpWrites.VERIFIED_CLIENTS);
             NbdServer server = nbd;
+            StoppedSetRecovery[] stoppedSets = new StoppedSetRecovery[1]; // started once the daemon below can reopen sets
             DataDir.Daemon daemon = new DataDir.Daemon() {
                 @Override
                 public CapturedSet openSet(String name) {
@@ -455,9 +460,13 @@ final class ServeCommand extends Subcommand {
 
                 @Override
                 public <T> Optional<T> service(Class<T> type) {
-                    return type.isInstance(sandboxDatabases) ? Optional.of(type.cast(sandboxDatabases)) : Optional.empty();
+                    Object service = type == StoppedSetRecovery.class ? stoppedSets[0] : sandboxDatabases;
+                    return type.isInstance(service) ? Optional.of(type.cast(service)) : Optional.empty();
                 }
             };
+            recovery = stoppedSets[0] = new StoppedSetRecovery(servedSets(sets, offline, daemon), Clock.systemUTC(),
+                    StoppedSetRecovery.Backoff.DEFAULT).start();
+            StoppedSetRecovery openRecovery = recovery;
             String nbdAddress = address == null ? null : address.getHostString() + ":" + nbd.port();
             control = ControlServer.start(data.path(), sockets,
                     (call, stdout, stderr) -> new DaemonRequest(data.path(), call.workingDir(), call.terminal(), call.clientGone(), daemon,
@@ -465,6 +474,7 @@ final class ServeCommand extends Subcommand {
                     socket.toString(), nbdAddress);
             ControlServer controlServer = control;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                openRecovery.close(); // no reopen while the rest stops
                 stop(controlServer, server, jobs, databases, sandboxDatabases, openSandboxes, sets);
                 stopped.countDown();
             }, "rewind-shutdown"));
@@ -488,6 +498,9 @@ final class ServeCommand extends Subcommand {
                     "sets", sets.keySet().stream().sorted().toList(), "offline", List.copyOf(offline.names())));
             stopped.await();
         } catch (Exception e) {
+            if (recovery != null) {
+                recovery.close();
+            }
             stop(control, nbd, schedule, databases, sandboxDatabases, sandboxes, sets);
             throw e;
         }
@@ -519,6 +532,31 @@ final class ServeCommand extends Subcommand {
             }
         }
         return b.toString();
+    }
+
+    /** The daemon's sets as {@link StoppedSetRecovery} retries them: reopened as {@code rewind set reopen} does. */
+    private static StoppedSetRecovery.ServedSets servedSets(Map<String, CapturedSet> sets, OfflineSets offline, DataDir.Daemon daemon) {
+        return new StoppedSetRecovery.ServedSets() {
+            @Override
+            public java.util.Collection<CapturedSet> open() {
+                return List.copyOf(sets.values());
+            }
+
+            @Override
+            public Optional<CapturedSet> open(String setName) {
+                return Optional.ofNullable(sets.get(setName));
+            }
+
+            @Override
+            public boolean isOffline(String setName) {
+                return offline.reason(setName).isPresent();
+            }
+
+            @Override
+            public void reopen(String setName) throws IOException {
+                daemon.reopenSet(setName);
+            }
+        };
     }
 
     private static void stop(ControlServer control, NbdServer nbd, DaemonSchedule schedule, DaemonDatabases databases,
