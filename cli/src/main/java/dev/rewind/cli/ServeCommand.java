@@ -59,7 +59,7 @@ import picocli.CommandLine.ParameterException;
                 "Samples the position of every attached database against the set's seq (--sample-every), so that restores can "
                         + "name an LSN or a binlog position; a database that is down is retried, and does not keep the daemon from starting.",
                 "A set that stops taking writes after an I/O error on its secondary (full, read-only) comes back by itself once the "
-                        + "secondary takes writes again: retried after 1s, then doubling to every 30s, with every acknowledged write."},
+                        + "secondary takes writes again: retried after 1s, then doubling to every 30s, with every acknowledged write (--retry-stopped-up-to)."},
         footer = {"", "NBD clients connect to the Unix socket DATA/nbd.sock, or nbd.sock in --socket-dir (mode 0600; 0660 with "
                 + "rewind init --group, whose members get every export read-only). --listen serves TCP as well; TCP beyond loopback needs --tls require "
                 + "(x509 certificates in the layout of nbdkit and qemu-nbd: ca-cert.pem, server-cert.pem, server-key.pem) or --insecure. "
@@ -148,6 +148,20 @@ final class ServeCommand extends Subcommand {
     void replyTimeout(String text) {
         Duration d = duration("--reply-timeout", text);
         nbdSettings = checked("--reply-timeout", text, () -> nbdSettings.withReplyTimeout(d));
+    }
+
+    /** How stopped sets are retried. */
+    private StoppedSetRecovery.Backoff stoppedSetRetry = StoppedSetRecovery.Backoff.DEFAULT;
+
+    @Option(names = "--retry-stopped-up-to", paramLabel = "DURATION", defaultValue = "30s",
+            description = "A set stopped by an I/O error on its secondary is retried after 1s, then each time twice as long, up to "
+                    + "this long between attempts (1s to 1h; default ${DEFAULT-VALUE}).")
+    void retryStoppedUpTo(String text) {
+        Duration cap = duration("--retry-stopped-up-to", text);
+        if (cap.compareTo(Duration.ofSeconds(1)) < 0 || cap.compareTo(Duration.ofHours(1)) > 0) {
+            throw usage("--retry-stopped-up-to '" + text + "' must be 1s to 1h");
+        }
+        stoppedSetRetry = new StoppedSetRecovery.Backoff(StoppedSetRecovery.Backoff.DEFAULT.first(), cap);
     }
 
     /** The settings the options asked for (all defaults when none was given). */
@@ -464,8 +478,7 @@ final class ServeCommand extends Subcommand {
                     return type.isInstance(service) ? Optional.of(type.cast(service)) : Optional.empty();
                 }
             };
-            recovery = stoppedSets[0] = new StoppedSetRecovery(servedSets(sets, offline, daemon), Clock.systemUTC(),
-                    StoppedSetRecovery.Backoff.DEFAULT).start();
+            recovery = stoppedSets[0] = new StoppedSetRecovery(servedSets(sets, offline, daemon), Clock.systemUTC(), stoppedSetRetry).start();
             StoppedSetRecovery openRecovery = recovery;
             String nbdAddress = address == null ? null : address.getHostString() + ":" + nbd.port();
             control = ControlServer.start(data.path(), sockets,
