@@ -59,9 +59,13 @@ class StoppedSetRecoveryPowerLossTest {
         int reopens;
 
         OneSet(VolumeManager volumes, CaptureOptions options) throws IOException {
+            this(volumes, options, Sets.open(volumes, "s", options));
+        }
+
+        OneSet(VolumeManager volumes, CaptureOptions options, CapturedSet open) {
             this.volumes = volumes;
             this.options = options;
-            this.set = Sets.open(volumes, "s", options);
+            this.set = open;
         }
 
         @Override
