@@ -363,18 +363,7 @@ final class ServeCommand extends Subcommand {
                 public void reopenSet(String setName) throws IOException {
                     heldOff.add(setName);
                     try {
-                        server.disconnect(setName); // its clients connect again to the set as reopened
-                        databases.stop(setName);
-                        CapturedSet set = sets.remove(setName);
-                        jobs.unscheduleSet(setName);
-                        if (set != null) {
-                            try {
-                                set.close();
-                            } catch (IOException e) {
-                                // a stopped set cannot take its last checkpoint: the open below recovers from the journal
-                                LoggerFactory.getLogger(ServeCommand.class).warn("set {}: closing to reopen: {}", setName, e.toString());
-                            }
-                        }
+                        stopServing(setName, server, databases, sets, jobs); // its clients connect again to the set as reopened
                     } finally {
                         heldOff.remove(setName);
                     }
@@ -478,7 +467,9 @@ final class ServeCommand extends Subcommand {
                     return type.isInstance(service) ? Optional.of(type.cast(service)) : Optional.empty();
                 }
             };
-            recovery = stoppedSets[0] = new StoppedSetRecovery(servedSets(sets, offline, daemon), Clock.systemUTC(), stoppedSetRetry).start();
+            recovery = stoppedSets[0] = new StoppedSetRecovery(servedSets(sets, offline, daemon, setName -> {
+                stopServing(setName, server, databases, sets, jobs);
+            }), Clock.systemUTC(), stoppedSetRetry).start();
             StoppedSetRecovery openRecovery = recovery;
             String nbdAddress = address == null ? null : address.getHostString() + ":" + nbd.port();
             control = ControlServer.start(data.path(), sockets,
@@ -548,7 +539,8 @@ final class ServeCommand extends Subcommand {
     }
 
     /** The daemon's sets as {@link StoppedSetRecovery} retries them: reopened as {@code rewind set reopen} does. */
-    private static StoppedSetRecovery.ServedSets servedSets(Map<String, CapturedSet> sets, OfflineSets offline, DataDir.Daemon daemon) {
+    private static StoppedSetRecovery.ServedSets servedSets(Map<String, CapturedSet> sets, OfflineSets offline, DataDir.Daemon daemon,
+                                                            StopServing stopServing) {
         return new StoppedSetRecovery.ServedSets() {
             @Override
             public java.util.Collection<CapturedSet> open() {
@@ -569,7 +561,38 @@ final class ServeCommand extends Subcommand {
             public void reopen(String setName) throws IOException {
                 daemon.reopenSet(setName);
             }
+
+            @Override
+            public void release(String setName, String why) throws IOException {
+                offline.takeOffline(setName, new RewindException(why)); // first: no command opens it again in between
+                stopServing.stop(setName);
+            }
         };
+    }
+
+    /** {@link #stopServing} with what the daemon holds. */
+    private interface StopServing {
+        void stop(String setName) throws IOException;
+    }
+
+    /**
+     * Stops serving a set: its NBD clients disconnected, its database sampling and jobs stopped,
+     * and it closed. A stopped set cannot take its last checkpoint; its next open recovers from
+     * the journal.
+     */
+    private static void stopServing(String setName, NbdServer server, DaemonDatabases databases, Map<String, CapturedSet> sets,
+                                    DaemonSchedule jobs) {
+        server.disconnect(setName);
+        databases.stop(setName);
+        CapturedSet set = sets.remove(setName);
+        jobs.unscheduleSet(setName);
+        if (set != null) {
+            try {
+                set.close();
+            } catch (IOException e) {
+                LoggerFactory.getLogger(ServeCommand.class).warn("set {}: closing: {}", setName, e.toString());
+            }
+        }
     }
 
     private static void stop(ControlServer control, NbdServer nbd, DaemonSchedule schedule, DaemonDatabases databases,

@@ -70,7 +70,12 @@ final class StatusCommand extends Subcommand {
                         x.cause(), retry.map(r -> retryLine(set.name(), r)).orElse("once its cause is gone, 'rewind set reopen " + set.name()
                                 + "' recovers it with every acknowledged write")));
             } catch (SetOfflineException e) {
-                row.put("state", "offline");
+                // a set stopped on a read-only file system is offline while its files are closed: still stopped, and retried
+                Optional<StoppedSetRecovery.Retry> retry = retry(data, set.name());
+                row.put("state", retry.isPresent() ? "stopped" : "offline");
+                row.put("stoppedBecause", retry.map(StoppedSetRecovery.Retry::cause).orElse(null));
+                row.put("stoppedSince", retry.map(r -> r.stoppedSince().toString()).orElse(null));
+                row.put("retry", retry.map(StatusCommand::retryJson).orElse(null));
                 row.put("reason", e.why());
                 row.put("since", e.since().toString());
                 row.put("hint", e.hint());
@@ -78,12 +83,15 @@ final class StatusCommand extends Subcommand {
                 row.put("nbdClients", null);
                 row.put("lastSeq", null);
                 row.put("flushedSeq", null);
-                out.line("set %s: OFFLINE since %s: %s", set.name(), e.since(), e.why());
-                out.line("  %s", e.hint());
-                Optional<StoppedSetRecovery.Retry> retry = retry(data, set.name());
-                row.put("retry", retry.map(StatusCommand::retryJson).orElse(null));
-                retry.ifPresent(r -> out.line("  stopped since %s after an I/O error (%s); %s", Output.humanTime(r.stoppedSince()), r.cause(),
-                        retryLine(set.name(), r)));
+                if (retry.isPresent()) {
+                    StoppedSetRecovery.Retry r = retry.get();
+                    out.line("set %s: STOPPED since %s: refuses writes after an I/O error (%s); %s%s", set.name(),
+                            Output.humanTime(r.stoppedSince()), r.cause(), r.isSecondaryReleased() ? "its files are closed so that its "
+                                    + "file system can be unmounted, checked and mounted again; " : "", retryLine(set.name(), r));
+                } else {
+                    out.line("set %s: OFFLINE since %s: %s", set.name(), e.since(), e.why());
+                    out.line("  %s", e.hint());
+                }
             } catch (SetInUseException e) {
                 row.put("state", "in use");
                 row.put("retry", null);
@@ -124,7 +132,7 @@ final class StatusCommand extends Subcommand {
 
     private static Map<String, Object> retryJson(StoppedSetRecovery.Retry r) {
         return Output.map("failedAttempts", r.failedAttempts(), "lastAttemptFailure", r.lastAttemptFailure(),
-                "nextAttemptAt", r.nextAttemptAt().toString());
+                "nextAttemptAt", r.nextAttemptAt().toString(), "secondaryReleased", r.isSecondaryReleased());
     }
 
     private static String retryLine(String setName, StoppedSetRecovery.Retry r) {

@@ -27,6 +27,11 @@ import org.slf4j.LoggerFactory;
  * and deleted in the secondary directory) and, once that works, reopens the set the way
  * {@code rewind set reopen} does, whose recovery keeps every acknowledged write.
  *
+ * <p>A set stopped by a read-only file system (ext4 turns itself read-only after an error, and
+ * can be mounted writable again only once unmounted and checked) lets go of its secondary at
+ * once: it is closed and held offline until it comes back, so that nothing of Rewind keeps that
+ * file system busy.
+ *
  * <p>The set logged its stop; this logs one line when it is back, with how long it was stopped,
  * and none per failed attempt (those are in {@link #retry}, which {@code rewind status} shows).
  * Time is read from the clock only: {@link #runDue} makes the attempts that are due, and
@@ -74,6 +79,9 @@ public final class StoppedSetRecovery implements AutoCloseable {
 
         /** Closes the set and opens it again in place, running recovery, as {@code rewind set reopen} does. */
         void reopen(String setName) throws IOException;
+
+        /** Stops serving the set and closes its files, holding it offline with {@code why} until {@link #reopen}. */
+        void release(String setName, String why) throws IOException;
     }
 
     /**
@@ -81,9 +89,14 @@ public final class StoppedSetRecovery implements AutoCloseable {
      * far (with the last one's reason, null before the first), and when the next one is made.
      */
     public record Retry(String setName, Path secondaryDir, String cause, Instant stoppedSince, int failedAttempts,
-                        String lastAttemptFailure, Instant nextAttemptAt) {
+                        String lastAttemptFailure, Instant nextAttemptAt, boolean isSecondaryReleased) {
         Retry failed(Exception why, Instant now, Backoff backoff) {
-            return new Retry(setName, secondaryDir, cause, stoppedSince, failedAttempts + 1, oneLine(why), now.plus(backoff.after(failedAttempts + 1)));
+            return new Retry(setName, secondaryDir, cause, stoppedSince, failedAttempts + 1, oneLine(why),
+                    now.plus(backoff.after(failedAttempts + 1)), isSecondaryReleased);
+        }
+
+        Retry released() {
+            return new Retry(setName, secondaryDir, cause, stoppedSince, failedAttempts, lastAttemptFailure, nextAttemptAt, true);
         }
     }
 
@@ -127,8 +140,12 @@ public final class StoppedSetRecovery implements AutoCloseable {
     public List<String> runDue() {
         Instant now = clock.instant();
         for (CapturedSet set : sets.open()) {
-            set.stopped().ifPresent(s -> retries.computeIfAbsent(set.name(), n -> new Retry(n, set.record().secondaryDir(), s.cause(),
-                    s.since(), 0, null, now.plus(backoff.after(0)))));
+            var stopped = set.stopped();
+            if (stopped.isPresent() && !retries.containsKey(set.name())) {
+                Retry r = new Retry(set.name(), set.record().secondaryDir(), stopped.get().cause(), stopped.get().since(), 0, null,
+                        now.plus(backoff.after(0)), false);
+                retries.put(r.setName(), isReadOnlyFileSystem(r.cause()) ? release(r) : r);
+            }
         }
         List<String> back = new java.util.ArrayList<>();
         for (Retry r : List.copyOf(retries.values())) {
@@ -150,6 +167,24 @@ public final class StoppedSetRecovery implements AutoCloseable {
             }
         }
         return back;
+    }
+
+    /** Closes the stopped set's files so that its read-only file system can be unmounted, checked and mounted again. */
+    private Retry release(Retry r) {
+        try {
+            sets.release(r.setName(), "stopped after its secondary's file system turned read-only (" + r.cause() + "); its files are "
+                    + "closed so that the file system can be unmounted, checked and mounted again, and rewind serve takes the set back "
+                    + "by itself once its secondary takes writes");
+            return r.released();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("set {}: closing its files on a read-only file system: {}", r.setName(), e.toString());
+            return r;
+        }
+    }
+
+    /** Whether an I/O error says the file system is read-only (EROFS), as the JDK words it. */
+    static boolean isReadOnlyFileSystem(String cause) {
+        return cause != null && cause.contains("Read-only file system");
     }
 
     private void back(Retry r, Instant now, String how) {

@@ -84,6 +84,11 @@ class StoppedSetRecoveryPowerLossTest {
         }
 
         @Override
+        public void release(String setName, String why) {
+            throw new AssertionError("released " + setName + ": " + why);
+        }
+
+        @Override
         public void reopen(String setName) throws IOException {
             CapturePowerLossTest.closeDead(set);
             reopens++;

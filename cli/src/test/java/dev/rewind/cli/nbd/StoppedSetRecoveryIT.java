@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -32,8 +33,12 @@ import org.junit.jupiter.api.io.TempDir;
  * file system fills up, and comes back by itself once space is freed, without restarting
  * {@code rewind serve} and without {@code rewind set reopen}: an NBD client's writes are refused
  * while it is stopped, status says so and why, and afterwards every write acknowledged before and
- * after reads back, as does a point from before the failure. Needs root (loop device, mount):
- * skipped with a message elsewhere, failed under CI=true.
+ * after reads back, as does a point from before the failure. The same when the file system
+ * turns read-only after an error (as ext4 does with errors=remount-ro): the set lets go of its
+ * files, so that the file system can be unmounted, checked and mounted again, and then comes
+ * back. ({@code mount -o remount,ro} cannot stand in for that: Linux refuses it while files are
+ * open for writing.) Needs root (loop device, mount): skipped with a message elsewhere, failed
+ * under CI=true.
  */
 class StoppedSetRecoveryIT {
     private static final Duration TOOL_TIMEOUT = Duration.ofMinutes(1);
@@ -148,6 +153,78 @@ class StoppedSetRecoveryIT {
         }
     }
 
+    @Test
+    void aSetStoppedByAReadOnlySecondaryLetsGoOfItAndTakesWritesAgainOnceItIsMountedWritable() throws Exception {
+        String nbdinfo = Tools.requireTool("nbdinfo", "libnbd-bin");
+        Tools.requireTool("e2fsck", "e2fsprogs");
+        Random random = new Random(23);
+        try (RewindServe serve = RewindServe.create(dir, "data", "1M")) {
+            inProcess(serve, "lv", "create", "small", "--vg", "vg0", "--size", "2M");
+            inProcess(serve, "set", "create", SET, "--member", "vg0/small", "--secondary", fs.mountPoint.resolve(SET).toString());
+            serve.start("--retry-stopped-up-to", "2s");
+            byte[] acknowledged = new byte[MEMBER_BYTES];
+            try (NbdTestClient client = NbdTestClient.open(serve.port(), EXPORT)) {
+                for (int i = 0; i < 8; i++) {
+                    assertEquals(0, write(client, random, acknowledged, i), "write " + i);
+                }
+                assertEquals(0, flush(client, 100));
+            }
+            long pointBefore = serve.json("status", SET, "--json").get("sets").get(0).get("lastSeq").asLong();
+            byte[] imageBefore = acknowledged.clone();
+
+            try (NbdTestClient client = NbdTestClient.open(serve.port(), EXPORT)) {
+                for (int i = 0; i < 4; i++) {
+                    assertEquals(0, write(client, random, acknowledged, 200 + i), "write " + i + " after the point");
+                }
+                assertEquals(0, flush(client, 300));
+                fs.turnReadOnlyAfterAnError();
+                assertNotEquals(0, write(client, random, acknowledged.clone(), 400), "a write to a set on a read-only secondary is refused");
+            }
+
+            long deadline = System.nanoTime() + BACK_WITHIN.toNanos();
+            JsonNode stopped;
+            while (!(stopped = serve.json("status", SET, "--json").get("sets").get(0)).path("retry").path("secondaryReleased").asBoolean()) {
+                if (System.nanoTime() > deadline) {
+                    fail("the set did not let go of its read-only secondary: " + stopped + "\n" + serve.log());
+                }
+            }
+            assertEquals("stopped", stopped.get("state").asText(), stopped.toString());
+            assertTrue(stopped.get("stoppedBecause").asText().contains("Read-only file system"), "status says why: " + stopped);
+            String text = serve.ok("status", SET).out();
+            assertTrue(text.lines().anyMatch(l -> l.startsWith("set " + SET + ": STOPPED since") && l.contains("Read-only file system")
+                    && l.contains("its files are closed") && l.contains("retries it by itself, next at")), text);
+            Tools.Result refused = Tools.run(TOOL_TIMEOUT, List.of(nbdinfo, serve.uri(EXPORT)));
+            assertNotEquals(0, refused.exit(), "its export is refused meanwhile: " + refused.describe());
+
+            // what an administrator does: unmount (nothing holds it), check, mount writable again; nothing restarted
+            fs.umount();
+            fs.check();
+            fs.mount();
+            deadline = System.nanoTime() + BACK_WITHIN.toNanos();
+            JsonNode status;
+            while (!(status = serve.json("status", SET, "--json").get("sets").get(0)).get("state").asText().equals("online")) {
+                if (System.nanoTime() > deadline) {
+                    fail("the set is not back " + BACK_WITHIN + " after its secondary was mounted again: " + status + "\n" + serve.log());
+                }
+            }
+            try (NbdTestClient client = NbdTestClient.open(serve.port(), EXPORT)) {
+                assertArrayEquals(acknowledged, read(client, 0, MEMBER_BYTES), "every acknowledged write is there");
+                for (int i = 0; i < 4; i++) {
+                    assertEquals(0, write(client, random, acknowledged, 500 + i), "write " + i + " after it came back");
+                }
+                assertEquals(0, flush(client, 600));
+                assertArrayEquals(acknowledged, read(client, 0, MEMBER_BYTES), "every acknowledged write reads back");
+            }
+            try (NbdTestClient past = NbdTestClient.open(serve.port(), EXPORT + "@" + pointBefore)) {
+                assertArrayEquals(imageBefore, read(past, 0, MEMBER_BYTES), "the history before the failure is intact (seq "
+                        + pointBefore + ")");
+            }
+            String log = serve.log();
+            assertEquals(1, log.lines().filter(l -> l.contains("set " + SET + " takes writes again")).count(),
+                    "one line when it is back:\n" + log);
+        }
+    }
+
     /** Writes 64 KiB of random data at a random 4 KiB-aligned offset; applies it to {@code model} when it succeeds. Returns the NBD error. */
     private static int write(NbdTestClient client, Random random, byte[] model, long handle) throws IOException {
         byte[] data = new byte[WRITE_BYTES];
@@ -216,13 +293,39 @@ class StoppedSetRecoveryIT {
             try {
                 fs.loop = Tools.run(TOOL_TIMEOUT, "losetup", "-f", "--show", image.toString()).assertOk().out().strip();
                 Files.createDirectories(mountPoint);
-                Tools.run(TOOL_TIMEOUT, "mount", fs.loop, mountPoint.toString()).assertOk();
-                fs.mounted = true;
+                fs.mount();
                 return fs;
             } catch (RuntimeException | Error e) {
                 fs.close();
                 throw e;
             }
+        }
+
+        /** Mounted as a database host would: an error turns it read-only. */
+        void mount() {
+            Tools.run(TOOL_TIMEOUT, "mount", "-o", "errors=remount-ro", loop, mountPoint.toString()).assertOk();
+            mounted = true;
+        }
+
+        /** Unmounts it; fails if anything still holds it. */
+        void umount() {
+            Tools.run(TOOL_TIMEOUT, "umount", mountPoint.toString()).assertOk();
+            mounted = false;
+        }
+
+        /** Reports an error to ext4 through sysfs, which turns it read-only (EROFS) until it is unmounted. */
+        void turnReadOnlyAfterAnError() throws IOException {
+            Path trigger = Path.of("/sys/fs/ext4", Path.of(loop).getFileName().toString(), "trigger_fs_error");
+            if (!Files.exists(trigger)) {
+                Tools.unavailable(trigger + " does not exist: this kernel cannot report an ext4 error on request");
+            }
+            Files.writeString(trigger, "StoppedSetRecoveryIT\n");
+        }
+
+        /** e2fsck -fy on the unmounted file system: 0 (clean) or 1 (errors corrected). */
+        void check() {
+            Tools.Result r = Tools.run(TOOL_TIMEOUT, "e2fsck", "-fy", loop);
+            assertTrue(r.exit() == 0 || r.exit() == 1, r.describe());
         }
 
         /** Writes {@code file} (forced) until only about {@code leaveBytes} are free. */
