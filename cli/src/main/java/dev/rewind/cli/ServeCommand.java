@@ -164,6 +164,11 @@ final class ServeCommand extends Subcommand {
         stoppedSetRetry = new StoppedSetRecovery.Backoff(StoppedSetRecovery.Backoff.DEFAULT.first(), cap);
     }
 
+    /** How stopped sets are retried, as the options asked. */
+    StoppedSetRecovery.Backoff stoppedSetRetry() {
+        return stoppedSetRetry;
+    }
+
     /** The settings the options asked for (all defaults when none was given). */
     NbdServer.Settings nbdSettings() {
         return nbdSettings;
