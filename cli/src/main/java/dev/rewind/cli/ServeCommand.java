@@ -3,6 +3,7 @@ package dev.rewind.cli;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.PointResolver;
 import dev.rewind.capture.SetInUseException;
+import dev.rewind.capture.StoppedSetRecovery;
 import dev.rewind.capture.nbd.CapturedSetExports;
 import dev.rewind.capture.nbd.NbdExport;
 import dev.rewind.capture.nbd.NbdExports;
@@ -56,7 +57,9 @@ import picocli.CommandLine.ParameterException;
                         + "period cut for each set with --cut-every (rewind set update), and a consistent bookmark for each attached "
                         + "database with --consistent-every (rewind db attach).",
                 "Samples the position of every attached database against the set's seq (--sample-every), so that restores can "
-                        + "name an LSN or a binlog position; a database that is down is retried, and does not keep the daemon from starting."},
+                        + "name an LSN or a binlog position; a database that is down is retried, and does not keep the daemon from starting.",
+                "A set that stops taking writes after an I/O error on its secondary (full, read-only) comes back by itself once the "
+                        + "secondary takes writes again: retried after 1s, then doubling to every 30s, with every acknowledged write (--retry-stopped-up-to)."},
         footer = {"", "NBD clients connect to the Unix socket DATA/nbd.sock, or nbd.sock in --socket-dir (mode 0600; 0660 with "
                 + "rewind init --group, whose members get every export read-only). --listen serves TCP as well; TCP beyond loopback needs --tls require "
                 + "(x509 certificates in the layout of nbdkit and qemu-nbd: ca-cert.pem, server-cert.pem, server-key.pem) or --insecure. "
@@ -145,6 +148,25 @@ final class ServeCommand extends Subcommand {
     void replyTimeout(String text) {
         Duration d = duration("--reply-timeout", text);
         nbdSettings = checked("--reply-timeout", text, () -> nbdSettings.withReplyTimeout(d));
+    }
+
+    /** How stopped sets are retried. */
+    private StoppedSetRecovery.Backoff stoppedSetRetry = StoppedSetRecovery.Backoff.DEFAULT;
+
+    @Option(names = "--retry-stopped-up-to", paramLabel = "DURATION", defaultValue = "30s",
+            description = "A set stopped by an I/O error on its secondary is retried after 1s, then each time twice as long, up to "
+                    + "this long between attempts (1s to 1h; default ${DEFAULT-VALUE}).")
+    void retryStoppedUpTo(String text) {
+        Duration cap = duration("--retry-stopped-up-to", text);
+        if (cap.compareTo(Duration.ofSeconds(1)) < 0 || cap.compareTo(Duration.ofHours(1)) > 0) {
+            throw usage("--retry-stopped-up-to '" + text + "' must be 1s to 1h");
+        }
+        stoppedSetRetry = new StoppedSetRecovery.Backoff(StoppedSetRecovery.Backoff.DEFAULT.first(), cap);
+    }
+
+    /** How stopped sets are retried, as the options asked. */
+    StoppedSetRecovery.Backoff stoppedSetRetry() {
+        return stoppedSetRetry;
     }
 
     /** The settings the options asked for (all defaults when none was given). */
@@ -263,6 +285,7 @@ final class ServeCommand extends Subcommand {
         NbdServer nbd = null;
         ControlServer control = null;
         DaemonSchedule schedule = null;
+        StoppedSetRecovery recovery = null;
         DaemonDatabases databases = new DaemonDatabases(catalog, sets::get, Clock.systemUTC());
         Sandboxes sandboxes = null;
         SandboxDatabases sandboxDatabases = new SandboxDatabases();
@@ -318,6 +341,7 @@ final class ServeCommand extends Subcommand {
                 }
             }, nbdSettings, nbdTls, insecure ? NbdServer.TcpWrites.ANY_CLIENT : NbdServer.TcpWrites.VERIFIED_CLIENTS);
             NbdServer server = nbd;
+            StoppedSetRecovery[] stoppedSets = new StoppedSetRecovery[1]; // started once the daemon below can reopen sets
             DataDir.Daemon daemon = new DataDir.Daemon() {
                 @Override
                 public CapturedSet openSet(String name) {
@@ -344,18 +368,7 @@ final class ServeCommand extends Subcommand {
                 public void reopenSet(String setName) throws IOException {
                     heldOff.add(setName);
                     try {
-                        server.disconnect(setName); // its clients connect again to the set as reopened
-                        databases.stop(setName);
-                        CapturedSet set = sets.remove(setName);
-                        jobs.unscheduleSet(setName);
-                        if (set != null) {
-                            try {
-                                set.close();
-                            } catch (IOException e) {
-                                // a stopped set cannot take its last checkpoint: the open below recovers from the journal
-                                LoggerFactory.getLogger(ServeCommand.class).warn("set {}: closing to reopen: {}", setName, e.toString());
-                            }
-                        }
+                        stopServing(setName, server, databases, sets, jobs); // its clients connect again to the set as reopened
                     } finally {
                         heldOff.remove(setName);
                     }
@@ -455,9 +468,14 @@ final class ServeCommand extends Subcommand {
 
                 @Override
                 public <T> Optional<T> service(Class<T> type) {
-                    return type.isInstance(sandboxDatabases) ? Optional.of(type.cast(sandboxDatabases)) : Optional.empty();
+                    Object service = type == StoppedSetRecovery.class ? stoppedSets[0] : sandboxDatabases;
+                    return type.isInstance(service) ? Optional.of(type.cast(service)) : Optional.empty();
                 }
             };
+            recovery = stoppedSets[0] = new StoppedSetRecovery(servedSets(sets, offline, daemon, setName -> {
+                stopServing(setName, server, databases, sets, jobs);
+            }), Clock.systemUTC(), stoppedSetRetry).start();
+            StoppedSetRecovery openRecovery = recovery;
             String nbdAddress = address == null ? null : address.getHostString() + ":" + nbd.port();
             control = ControlServer.start(data.path(), sockets,
                     (call, stdout, stderr) -> new DaemonRequest(data.path(), call.workingDir(), call.terminal(), call.clientGone(), daemon,
@@ -465,6 +483,7 @@ final class ServeCommand extends Subcommand {
                     socket.toString(), nbdAddress);
             ControlServer controlServer = control;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                openRecovery.close(); // no reopen while the rest stops
                 stop(controlServer, server, jobs, databases, sandboxDatabases, openSandboxes, sets);
                 stopped.countDown();
             }, "rewind-shutdown"));
@@ -488,6 +507,9 @@ final class ServeCommand extends Subcommand {
                     "sets", sets.keySet().stream().sorted().toList(), "offline", List.copyOf(offline.names())));
             stopped.await();
         } catch (Exception e) {
+            if (recovery != null) {
+                recovery.close();
+            }
             stop(control, nbd, schedule, databases, sandboxDatabases, sandboxes, sets);
             throw e;
         }
@@ -519,6 +541,63 @@ final class ServeCommand extends Subcommand {
             }
         }
         return b.toString();
+    }
+
+    /** The daemon's sets as {@link StoppedSetRecovery} retries them: reopened as {@code rewind set reopen} does. */
+    private static StoppedSetRecovery.ServedSets servedSets(Map<String, CapturedSet> sets, OfflineSets offline, DataDir.Daemon daemon,
+                                                            StopServing stopServing) {
+        return new StoppedSetRecovery.ServedSets() {
+            @Override
+            public java.util.Collection<CapturedSet> open() {
+                return List.copyOf(sets.values());
+            }
+
+            @Override
+            public Optional<CapturedSet> open(String setName) {
+                return Optional.ofNullable(sets.get(setName));
+            }
+
+            @Override
+            public boolean isOffline(String setName) {
+                return offline.reason(setName).isPresent();
+            }
+
+            @Override
+            public void reopen(String setName) throws IOException {
+                daemon.reopenSet(setName);
+            }
+
+            @Override
+            public void release(String setName, String why) throws IOException {
+                offline.takeOffline(setName, new RewindException(why)); // first: no command opens it again in between
+                stopServing.stop(setName);
+            }
+        };
+    }
+
+    /** {@link #stopServing} with what the daemon holds. */
+    private interface StopServing {
+        void stop(String setName) throws IOException;
+    }
+
+    /**
+     * Stops serving a set: its NBD clients disconnected, its database sampling and jobs stopped,
+     * and it closed. A stopped set cannot take its last checkpoint; its next open recovers from
+     * the journal.
+     */
+    private static void stopServing(String setName, NbdServer server, DaemonDatabases databases, Map<String, CapturedSet> sets,
+                                    DaemonSchedule jobs) {
+        server.disconnect(setName);
+        databases.stop(setName);
+        CapturedSet set = sets.remove(setName);
+        jobs.unscheduleSet(setName);
+        if (set != null) {
+            try {
+                set.close();
+            } catch (IOException e) {
+                LoggerFactory.getLogger(ServeCommand.class).warn("set {}: closing: {}", setName, e.toString());
+            }
+        }
     }
 
     private static void stop(ControlServer control, NbdServer nbd, DaemonSchedule schedule, DaemonDatabases databases,

@@ -196,6 +196,8 @@ final class SetCommand {
                     + "back a set that stopped taking writes after an I/O error (a full or read-only secondary) once the cause is gone, "
                     + "or a set that could not be opened (offline) once its file is repaired. The set's NBD clients are disconnected "
                     + "and may connect again at once; the other sets are not touched.",
+                    "rewind serve retries a stopped set by itself (after 1s, then doubling to every 30s, each time once its secondary "
+                            + "takes a test write; rewind status shows the next attempt): reopen brings it back at once.",
                     "Without rewind serve running, every command opens the set anew, so there is nothing to reopen."},
             footer = {"", "Examples:", "  rewind set reopen shop", "  rewind status shop"})
     static final class Reopen extends Subcommand {

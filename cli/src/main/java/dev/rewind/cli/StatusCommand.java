@@ -3,12 +3,14 @@ package dev.rewind.cli;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.SetInUseException;
 import dev.rewind.capture.SetOfflineException;
+import dev.rewind.capture.StoppedSetRecovery;
 import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.volumeset.Sizes;
 import dev.rewind.volumeset.catalog.SetRecord;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -34,6 +36,8 @@ final class StatusCommand extends Subcommand {
                 row.put("state", stopped.isPresent() ? "stopped" : "online");
                 row.put("stoppedBecause", stopped.map(CapturedSet.Stopped::cause).orElse(null));
                 row.put("stoppedSince", stopped.map(x -> x.since().toString()).orElse(null));
+                Optional<StoppedSetRecovery.Retry> retry = retry(data, set.name());
+                row.put("retry", retry.map(StatusCommand::retryJson).orElse(null));
                 var usage = open.secondaryUsage();
                 Map<String, List<String>> clients = nbdClients(data, set.name());
                 row.put("inUse", !clients.isEmpty());
@@ -63,10 +67,16 @@ final class StatusCommand extends Subcommand {
                         Sizes.format(usage.incrementBytes()), Sizes.format(usage.deltaMapBytes()));
                 clients.forEach((export, peers) -> out.line("  NBD clients on %s: %d (%s)", export, peers.size(), String.join("; ", peers)));
                 interrupted.ifPresent(ir -> out.line("  RESTORE INTERRUPTED: %s", ir.describe(set.name())));
-                stopped.ifPresent(x -> out.line("  STOPPED since %s: refuses writes after an I/O error (%s); once its cause is gone, "
-                        + "'rewind set reopen %s' recovers it with every acknowledged write", Output.humanTime(x.since()), x.cause(), set.name()));
+                stopped.ifPresent(x -> out.line("  STOPPED since %s: refuses writes after an I/O error (%s); %s", Output.humanTime(x.since()),
+                        x.cause(), retry.map(r -> retryLine(set.name(), r)).orElse("once its cause is gone, 'rewind set reopen " + set.name()
+                                + "' recovers it with every acknowledged write")));
             } catch (SetOfflineException e) {
-                row.put("state", "offline");
+                // a set stopped on a read-only file system is offline while its files are closed: still stopped, and retried
+                Optional<StoppedSetRecovery.Retry> retry = retry(data, set.name());
+                row.put("state", retry.isPresent() ? "stopped" : "offline");
+                row.put("stoppedBecause", retry.map(StoppedSetRecovery.Retry::cause).orElse(null));
+                row.put("stoppedSince", retry.map(r -> r.stoppedSince().toString()).orElse(null));
+                row.put("retry", retry.map(StatusCommand::retryJson).orElse(null));
                 row.put("reason", e.why());
                 row.put("since", e.since().toString());
                 row.put("hint", e.hint());
@@ -74,10 +84,18 @@ final class StatusCommand extends Subcommand {
                 row.put("nbdClients", null);
                 row.put("lastSeq", null);
                 row.put("flushedSeq", null);
-                out.line("set %s: OFFLINE since %s: %s", set.name(), e.since(), e.why());
-                out.line("  %s", e.hint());
+                if (retry.isPresent()) {
+                    StoppedSetRecovery.Retry r = retry.get();
+                    out.line("set %s: STOPPED since %s: refuses writes after an I/O error (%s); %s%s", set.name(),
+                            Output.humanTime(r.stoppedSince()), r.cause(), r.isSecondaryReleased() ? "its files are closed so that its "
+                                    + "file system can be unmounted, checked and mounted again; " : "", retryLine(set.name(), r));
+                } else {
+                    out.line("set %s: OFFLINE since %s: %s", set.name(), e.since(), e.why());
+                    out.line("  %s", e.hint());
+                }
             } catch (SetInUseException e) {
                 row.put("state", "in use");
+                row.put("retry", null);
                 row.put("inUse", true);
                 row.put("nbdClients", null);
                 row.put("lastSeq", null);
@@ -105,6 +123,23 @@ final class StatusCommand extends Subcommand {
         } catch (java.io.IOException | dev.rewind.volumeset.CorruptDataException | dev.rewind.volumeset.RewindException e) {
             throw new SetOfflineException(setName, e, java.time.Instant.now());
         }
+    }
+
+    /** How the daemon retries the set while it is stopped; empty when it is not, or without a daemon. */
+    private static Optional<StoppedSetRecovery.Retry> retry(DataDir data, String setName) {
+        return data.daemon() == null ? Optional.empty()
+                : data.daemon().service(StoppedSetRecovery.class).flatMap(recovery -> recovery.retry(setName));
+    }
+
+    private static Map<String, Object> retryJson(StoppedSetRecovery.Retry r) {
+        return Output.map("failedAttempts", r.failedAttempts(), "lastAttemptFailure", r.lastAttemptFailure(),
+                "nextAttemptAt", r.nextAttemptAt().toString(), "secondaryReleased", r.isSecondaryReleased());
+    }
+
+    private static String retryLine(String setName, StoppedSetRecovery.Retry r) {
+        return "rewind serve retries it by itself, next at " + Output.humanTime(r.nextAttemptAt())
+                + (r.failedAttempts() == 0 ? "" : " (" + r.failedAttempts() + " attempt(s) failed, the last: " + r.lastAttemptFailure() + ")")
+                + "; 'rewind set reopen " + setName + "' tries at once";
     }
 
     /** The NBD clients of the set's exports, their peers by export name. Only a running daemon serves NBD; without one, none. */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rewind.capture.StoppedSetRecovery;
 import dev.rewind.capture.nbd.NbdServer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -47,6 +48,18 @@ class ServeOptionsTest {
     }
 
     @Test
+    void stoppedSetsAreRetriedAfter1sDoublingUpTo30sOrTheGivenCap() {
+        CommandLine cl = Main.commandLine();
+        cl.parseArgs("serve");
+        assertEquals(new StoppedSetRecovery.Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30)),
+                ((ServeCommand) cl.getSubcommands().get("serve").getCommand()).stoppedSetRetry());
+        cl = Main.commandLine();
+        cl.parseArgs("serve", "--retry-stopped-up-to", "5m");
+        assertEquals(new StoppedSetRecovery.Backoff(Duration.ofSeconds(1), Duration.ofMinutes(5)),
+                ((ServeCommand) cl.getSubcommands().get("serve").getCommand()).stoppedSetRetry());
+    }
+
+    @Test
     void helpShowsTheLimitsAndTheirDefaults() {
         StringWriter out = new StringWriter();
         assertEquals(0, Main.run(new PrintWriter(out, true), new PrintWriter(new StringWriter(), true), "serve", "--help"));
@@ -68,6 +81,9 @@ class ServeOptionsTest {
         "--handshake-timeout|-1s|is not a duration",
         "--reply-timeout|2h|outside the allowed range 1 ms to 1 h",
         "--reply-timeout|1.5s|is not a duration",
+        "--retry-stopped-up-to|500ms|must be 1s to 1h",
+        "--retry-stopped-up-to|2h|must be 1s to 1h",
+        "--retry-stopped-up-to|soon|is not a duration",
     })
     void badValuesAreUsageErrorsOnOneLineAndTouchNothing(String option, String value, String expected) throws Exception {
         Path data = tmp.resolve("data");

@@ -162,6 +162,7 @@ public final class CapturedSet implements AutoCloseable {
         int dirtyRegions = drl.dirtyRegionCount();
         long resynced = 0;
         if (dirtyRegions > 0) {
+            rewriteNewestJournalSegment();
             DeltaMap dirty = new DeltaMap(journal.lastSeq(), journal.lastSeq(), primaries.members().size());
             for (int m = 0; m < primaries.members().size(); m++) {
                 dirty.changed(m).addAll(drl.dirtyRanges(m));
@@ -176,6 +177,39 @@ public final class CapturedSet implements AutoCloseable {
                     journal.lastSeq());
         }
         return new RecoveryReport(journal.truncatedBytesAtOpen(), dirtyRegions, resynced);
+    }
+
+    /**
+     * After an unclean stop, writes the journal's newest segment again in place, byte for byte,
+     * and forces it. A set stops at a failed force, after which the kernel may have dropped the
+     * segment's dirty pages while still showing them; a later force would succeed without them
+     * (PostgreSQL's fsync lesson), and writes acknowledged after a reopen in the same boot would
+     * not survive a power loss. Written again, its pages are dirty once more and the force makes
+     * them durable. After a crash it rewrites what is already on the disk.
+     */
+    private void rewriteNewestJournalSegment() throws IOException {
+        Path newest;
+        try (var segments = java.nio.file.Files.list(journal.dir())) {
+            newest = segments.filter(p -> p.getFileName().toString().endsWith(".rwj")).max(java.util.Comparator.naturalOrder()).orElse(null);
+        }
+        if (newest == null) {
+            return;
+        }
+        try (var c = java.nio.channels.FileChannel.open(newest, java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            ByteBuffer chunk = ByteBuffer.allocateDirect(1 << 20);
+            long size = c.size();
+            for (long at = 0; at < size; at += chunk.limit()) {
+                chunk.clear().limit((int) Math.min(chunk.capacity(), size - at));
+                while (chunk.hasRemaining() && c.read(chunk, at + chunk.position()) >= 0) {
+                    // reads up to the limit
+                }
+                chunk.flip();
+                while (chunk.hasRemaining()) {
+                    c.write(chunk, at + chunk.position());
+                }
+            }
+            c.force(true);
+        }
     }
 
     public SetRecord record() {

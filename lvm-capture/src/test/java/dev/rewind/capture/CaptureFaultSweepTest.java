@@ -3,11 +3,13 @@ package dev.rewind.capture;
 import dev.rewind.testfixtures.seed.Seeds;
 import dev.rewind.testfixtures.model.ImageModel;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.rewind.testfixtures.clock.MovingClock;
 import dev.rewind.testfixtures.fs.FaultPlan;
 import dev.rewind.testfixtures.fs.PowerLossDisk;
 import dev.rewind.testfixtures.fs.PowerLossFileSystemProvider;
@@ -20,6 +22,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Random;
 import java.util.function.Predicate;
@@ -32,9 +35,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * I/O faults swept through the write path: under a seeded workload, the k-th write and the
  * k-th force of the journal, the dirty region log and the primary fail, for every k up to the
  * number of such operations in a phase of the workload. The failing request gets an error,
- * never a silent success; after it every flush fails (no retry-and-pretend); after a power
- * cut the set reopens consistent, holds every write acknowledged as durable, equals the
- * model at the seq it recovered to, and verifies.
+ * never a silent success; after it every flush fails (no retry-and-pretend). Once the fault
+ * has cleared, {@link StoppedSetRecovery} brings the set back by itself with every write it
+ * acknowledged, and a flush makes them durable. After a power cut the set reopens consistent,
+ * holds every write acknowledged as durable, equals the model at the seq it recovered to, and
+ * verifies.
  *
  * <p>Replay one seed: {@code -Drewind.seed=N}.
  */
@@ -97,17 +102,32 @@ class CaptureFaultSweepTest {
         }
     }
 
+    /** The stopped set, brought back by {@link StoppedSetRecovery} at its first attempt, the fault having cleared. */
+    private static CapturedSet recoveredByItself(VolumeManager volumes, CaptureOptions options, CapturedSet stopped, String context) {
+        StoppedSetRecoveryPowerLossTest.OneSet served = new StoppedSetRecoveryPowerLossTest.OneSet(volumes, options, stopped);
+        MovingClock clock = MovingClock.at(Instant.parse("2026-03-01T10:00:00Z"));
+        StoppedSetRecovery recovery = new StoppedSetRecovery(served, clock, StoppedSetRecovery.Backoff.DEFAULT);
+        assertEquals(List.of(), recovery.runDue(), context + ": not before the first attempt is due");
+        clock.advance(StoppedSetRecovery.Backoff.DEFAULT.first());
+        assertEquals(List.of("s"), recovery.runDue(), context + ": the set comes back by itself once the fault cleared");
+        assertTrue(served.set.stopped().isEmpty(), context);
+        return served.set;
+    }
+
     /** One phase: open, run the workload with the plan armed, check the fault's effects, cut the power, recover. Returns whether the fault fired. */
     private static boolean phase(VolumeManager volumes, CaptureOptions options, ModelledWorkload w, FaultPlan plan,
                                  PowerLossDisk pvDisk, PowerLossDisk secondaryDisk, Random r, String context) throws IOException {
-        CapturedSet set = Sets.open(volumes, "s", options);
+        CapturedSet first = Sets.open(volumes, "s", options);
+        CapturedSet set = first;
         w.checkRecovered(set, context + ", at open");
         pvDisk.injectFaults(plan);
         secondaryDisk.injectFaults(plan);
         IOException error = null;
+        long acknowledged = w.headSeq();
         try {
             for (int i = 0; i < PHASE_STEPS && error == null; i++) {
                 long before = set.lastSeq();
+                acknowledged = w.headSeq();
                 try {
                     w.step(set);
                 } catch (IOException e) {
@@ -119,6 +139,7 @@ class CaptureFaultSweepTest {
                 }
             }
             if (error == null && plan.injected() == null) {
+                acknowledged = w.headSeq();
                 set.checkpoint();
             }
         } catch (IOException e) {
@@ -129,13 +150,20 @@ class CaptureFaultSweepTest {
         }
         if (plan.injected() != null) {
             assertNotNull(error, context + ": the injected error (" + plan.injected() + ") was never reported to the caller");
-            assertThrows(IOException.class, set::flush, context + ": a flush after a failed write or force claimed durability");
-            IOException refused = assertThrows(IOException.class, () -> set.devices().get(0).write(0, ByteBuffer.allocate(1), false),
+            assertThrows(IOException.class, first::flush, context + ": a flush after a failed write or force claimed durability");
+            IOException refused = assertThrows(IOException.class, () -> first.devices().get(0).write(0, ByteBuffer.allocate(1), false),
                     context + ": the set took a write after an I/O error");
             assertTrue(set.stopped().isPresent() && set.stopped().get().cause().contains("injected"),
                     context + ": the set says it stopped and why: " + set.stopped());
             assertTrue(refused.getMessage().contains("rewind set reopen s"), context + ": the refusal says what brings it back: "
                     + refused.getMessage());
+            set = recoveredByItself(volumes, options, set, context);
+            assertTrue(set.lastSeq() >= acknowledged, context + ": came back at seq " + set.lastSeq() + " but seq " + acknowledged
+                    + " was acknowledged");
+            assertTrue(set.lastSeq() <= w.headSeq(), context + ": came back at seq " + set.lastSeq() + ", newer than the newest write");
+            w.at(set.lastSeq()).assertPrimaryEquals(set, context + ", came back at seq " + set.lastSeq());
+            set.flush();
+            w.recoveredAt(set.lastSeq()); // all of it durable now
         } else if (error != null) {
             fail(context + ": an error without an injected fault", error);
         }
