@@ -1,7 +1,9 @@
 package dev.rewind.cli;
 
 import dev.rewind.capture.CapturedSet;
+import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.cli.db.AttachedDatabase;
+import dev.rewind.cli.db.DatabaseLog;
 import dev.rewind.dbadapters.api.DatabaseAdapter;
 import dev.rewind.dbadapters.api.DatabasePosition;
 import dev.rewind.dbadapters.api.Engine;
@@ -11,6 +13,7 @@ import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.DatabaseAttachment;
 import java.io.IOException;
+import java.nio.file.Path;
 
 /**
  * The restore targets in the database's own terms ({@code --to-lsn}, {@code --before-lsn},
@@ -23,8 +26,13 @@ final class DatabaseTargets {
     private DatabaseTargets() {
     }
 
-    static PositionTarget resolve(Catalog catalog, CapturedSet set, String option, String text, boolean before, Engine engine)
+    /**
+     * The seq; its {@code how} ends with where the log was read when the server did not answer
+     * ({@link DatabaseLog}; {@code mount}: the {@code --mount} dir, or null).
+     */
+    static PositionTarget resolve(DataDir data, CapturedSet set, String option, String text, boolean before, Engine engine, Path mount)
             throws IOException {
+        Catalog catalog = data.catalog();
         if (engine == Engine.POSTGRESQL) {
             dev.rewind.dbadapters.postgresql.PostgresAdapter.checkPosition(text);
         } else if (engine == Engine.MARIADB) {
@@ -35,10 +43,12 @@ final class DatabaseTargets {
             throw new RewindException(option + " names a " + engine.label() + " position, but the database on set " + set.name()
                     + " is " + a.engine() + "; " + alternatives(a.engine()));
         }
-        try (DatabaseAdapter adapter = AttachedDatabase.open(a)) {
+        try (DatabaseLog log = DatabaseLog.open(data, set, a, mount)) {
+            DatabaseAdapter adapter = log.adapter();
             DatabasePosition position = adapter.parsePosition(text);
-            LogTargets targets = new LogTargets(set, catalog, a, adapter);
-            return before ? targets.before(position) : targets.through(position);
+            LogTargets targets = new LogTargets(set, catalog, log.mounts(), adapter);
+            PositionTarget t = before ? targets.before(position) : targets.through(position);
+            return log.source().map(source -> new PositionTarget(t.seq(), t.exact(), t.how() + "; " + source)).orElse(t);
         }
     }
 

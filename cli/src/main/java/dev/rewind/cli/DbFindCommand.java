@@ -3,6 +3,7 @@ package dev.rewind.cli;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.cli.db.AttachedDatabase;
+import dev.rewind.cli.db.DatabaseLog;
 import dev.rewind.dbadapters.api.DatabaseAdapter;
 import dev.rewind.dbadapters.api.Engine;
 import dev.rewind.dbadapters.api.FoundStatement;
@@ -14,6 +15,7 @@ import dev.rewind.dbadapters.locate.SampledRelationNames;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Times;
 import dev.rewind.volumeset.catalog.DatabaseAttachment;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,7 +36,8 @@ import picocli.CommandLine.Parameters;
         footer = {"", "Examples:", "  rewind db find shop --sql 'DROP TABLE'",
                 "  rewind db find shop --sql 'TRUNCATE orders' \\",
                 "      --since 2026-11-25T14:00:00Z --until 2026-11-25T15:00:00Z",
-                "  rewind db find shop --sql 'DROP TABLE' --json"})
+                "  rewind db find shop --sql 'DROP TABLE' --json",
+                "  rewind db find shop --sql 'DROP TABLE' --mount /mnt/pgdata"})
 final class DbFindCommand extends Subcommand {
     @Parameters(index = "0", paramLabel = "SET")
     String setName;
@@ -48,6 +51,11 @@ final class DbFindCommand extends Subcommand {
     @Option(names = "--until", paramLabel = "TIME", description = "Only statements committed before this time.")
     String until;
 
+    @Option(names = "--mount", paramLabel = "DIR", description = "Read the log files under DIR, where the file system holding the "
+            + "database's data dir is mounted, without asking the server. Without it, a server that does not answer has its log read "
+            + "where its data dir was mounted, or else on a read-only view of the set's newest seq.")
+    Path mount;
+
     @Override
     void run(DataDir data, Output out) throws Exception {
         data.volumes().findSet(setName);
@@ -57,12 +65,14 @@ final class DbFindCommand extends Subcommand {
         Instant sinceTime = since == null ? null : Times.parse(since);
         Instant untilTime = until == null ? null : Times.parse(until);
         DatabaseAttachment a = AttachedDatabase.of(data.catalog(), setName);
-        try (DatabaseAdapter adapter = AttachedDatabase.open(a); CapturedSet set = data.openSet(setName)) {
+        try (CapturedSet set = data.openSet(setName); DatabaseLog log = DatabaseLog.open(data, set, a, mount)) {
+            DatabaseAdapter adapter = log.adapter();
+            log.source().ifPresent(source -> out.line("%s", source));
             FoundStatements result = adapter.search(new StatementQuery(sql, sinceTime, untilTime, SampledRelationNames.of(set, data.catalog())));
             List<FoundStatement> found = result.statements();
             String searched = searched(a, result);
             out.line("%s", searched);
-            LogTargets targets = new LogTargets(set, data.catalog(), a, adapter);
+            LogTargets targets = new LogTargets(set, data.catalog(), log.mounts(), adapter);
             List<Map<String, Object>> rows = new ArrayList<>();
             String restoreCommand = null;
             if (found.isEmpty()) {
@@ -99,7 +109,7 @@ final class DbFindCommand extends Subcommand {
                 out.line("a drop of an unnamed relation may be the table asked for: no relation names were sampled before it "
                         + "(rewind serve samples them); its restore command is not offered");
             }
-            out.json(Output.map("set", setName, "engine", a.engine(), "sql", sql, "searched", searched,
+            out.json(Output.map("set", setName, "engine", a.engine(), "sql", sql, "logReadFrom", log.source().orElse(null), "searched", searched,
                     "searchedFrom", result.searchedFrom() == null ? null : result.searchedFrom().text(),
                     "searchedTo", result.searchedTo() == null ? null : result.searchedTo().text(), "statements", rows,
                     "restoreCommand", restoreCommand));

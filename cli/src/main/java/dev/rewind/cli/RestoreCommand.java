@@ -86,6 +86,11 @@ final class RestoreCommand extends Subcommand {
     @Option(names = "--force", description = "With --disconnect: yes, drop the clients even if a database is running on them.")
     boolean force;
 
+    @Option(names = "--mount", paramLabel = "DIR", description = "With a target in the database's terms: read its log files under DIR, "
+            + "where the file system holding its data dir is mounted, without asking the server (which, when it does not answer, "
+            + "has its log read where its data dir was mounted, or else on a read-only view of the set's newest seq).")
+    Path mount;
+
     @Option(names = "--coordinated", description = "In place, through the attached database: stop command, restore, start command, wait for connections, validation queries.")
     boolean coordinated;
 
@@ -140,7 +145,7 @@ final class RestoreCommand extends Subcommand {
                     + (cloneTo != null ? "--clone-to" : disconnect ? "--disconnect (the stop command releases the volumes)" : "--resume"));
         }
         try (CapturedSet set = data.openSet(setName)) {
-            long seq = resolve(catalog, set);
+            long seq = resolve(data, set);
             set.checkRestorable(seq);
             Instant at = timeOf(set, seq);
             String when = at == null ? "the set's creation" : Output.humanTime(at);
@@ -236,7 +241,13 @@ final class RestoreCommand extends Subcommand {
         return held;
     }
 
-    private long resolve(Catalog catalog, CapturedSet set) throws java.io.IOException {
+    private long resolve(DataDir data, CapturedSet set) throws java.io.IOException {
+        Catalog catalog = data.catalog();
+        if (mount != null && target.toLsn == null && target.beforeLsn == null && target.toBinlog == null && target.beforeBinlog == null
+                && target.toGtid == null) {
+            throw new ParameterException(spec.commandLine(), "--mount says where to read the database's log files; it goes with a target "
+                    + "in the database's terms (--to-lsn, --before-lsn, --to-binlog, --before-binlog, --to-gtid)");
+        }
         if (target.resume) {
             if (cloneTo != null) {
                 throw new RewindException("--resume finishes a restore in place; it cannot be combined with --clone-to");
@@ -259,7 +270,7 @@ final class RestoreCommand extends Subcommand {
             targetFoundBy = "time " + Output.humanTime(Times.parse(target.time)) + ": the last write at or before it";
             return points.time(target.time);
         }
-        positionTarget = resolvePosition(catalog, set);
+        positionTarget = resolvePosition(data, set);
         targetFoundBy = positionOption() + " " + positionText().strip() + ": " + positionTarget.how();
         return positionTarget.seq();
     }
@@ -291,19 +302,19 @@ final class RestoreCommand extends Subcommand {
         return durationOption("--start-timeout", startTimeout);
     }
 
-    private PositionTarget resolvePosition(Catalog catalog, CapturedSet set) throws java.io.IOException {
+    private PositionTarget resolvePosition(DataDir data, CapturedSet set) throws java.io.IOException {
         if (target.toLsn != null) {
-            return DatabaseTargets.resolve(catalog, set, "--to-lsn", target.toLsn, false, Engine.POSTGRESQL);
+            return DatabaseTargets.resolve(data, set, "--to-lsn", target.toLsn, false, Engine.POSTGRESQL, mount);
         }
         if (target.beforeLsn != null) {
-            return DatabaseTargets.resolve(catalog, set, "--before-lsn", target.beforeLsn, true, Engine.POSTGRESQL);
+            return DatabaseTargets.resolve(data, set, "--before-lsn", target.beforeLsn, true, Engine.POSTGRESQL, mount);
         }
         if (target.toBinlog != null) {
-            return DatabaseTargets.resolve(catalog, set, "--to-binlog", target.toBinlog, false, Engine.MARIADB);
+            return DatabaseTargets.resolve(data, set, "--to-binlog", target.toBinlog, false, Engine.MARIADB, mount);
         }
         if (target.beforeBinlog != null) {
-            return DatabaseTargets.resolve(catalog, set, "--before-binlog", target.beforeBinlog, true, Engine.MARIADB);
+            return DatabaseTargets.resolve(data, set, "--before-binlog", target.beforeBinlog, true, Engine.MARIADB, mount);
         }
-        return DatabaseTargets.resolve(catalog, set, "--to-gtid", target.toGtid, false, Engine.MARIADB);
+        return DatabaseTargets.resolve(data, set, "--to-gtid", target.toGtid, false, Engine.MARIADB, mount);
     }
 }

@@ -35,6 +35,10 @@ final class SandboxCreateCommand extends Subcommand {
     @Override
     void run(DataDir data, Output out) throws Exception {
         data.volumes().findSet(setName);
+        if (name.startsWith(dev.rewind.cli.db.DatabaseLog.VIEW_PREFIX)) {
+            throw new RewindException("sandbox names beginning '" + dev.rewind.cli.db.DatabaseLog.VIEW_PREFIX + "' are Rewind's own "
+                    + "(views the database's log is read on, dropped when the daemon starts); choose another name");
+        }
         if (name.startsWith(SandboxCheck.NAME_PREFIX)) {
             throw new RewindException("sandbox names beginning '" + SandboxCheck.NAME_PREFIX + "' are rewind bisect's own "
                     + "(dropped when the daemon starts); choose another name");

@@ -175,6 +175,21 @@ class DbCommandTest {
     }
 
     @Test
+    void aServerThatDoesNotAnswerHasItsLogReadFromFilesOrIsRefusedSayingWhatToDo() throws Exception {
+        cli.ok("db", "attach", "shop", "--jdbc", "jdbc:postgresql://127.0.0.1:1/shop", "--no-check");
+        CliHarness.Run find = cli.refused("the database does not answer (", "db", "find", "shop", "--sql", "DROP TABLE");
+        assertTrue(find.err().contains("start the database"), find.err());
+        assertFalse(find.err().strip().contains("\n"), find.err());
+        CliHarness.Run restore = cli.refused("the database does not answer (", "restore", "shop", "--before-lsn", "0/3A0000F8");
+        assertTrue(restore.err().contains("start the database"), restore.err());
+        cli.usage("--mount " + tmp.resolve("nothere") + ": no such directory", "db", "find", "shop", "--sql", "DROP TABLE",
+                "--mount", tmp.resolve("nothere").toString());
+        cli.usage("--mount says where to read the database's log files", "restore", "shop", "--to-seq", "1", "--mount", tmp.toString());
+        cli.refused("the database's data dir was not recorded while it ran", "db", "find", "shop", "--sql", "DROP TABLE",
+                "--mount", tmp.toString());
+    }
+
+    @Test
     void aCoordinatedDryRunListsTheStepsItWouldRunAndChangesNothing() throws Exception {
         cli.ok("db", "attach", "shop", "--jdbc", h2Url, "--user", "sa", "--password-file", passwordFile.toString(),
                 "--stop-cmd", "touch " + tmp.resolve("stopped"), "--start-cmd", "touch " + tmp.resolve("started"),

@@ -126,18 +126,19 @@ public final class SandboxCheck implements Probe {
     }
 
     /**
-     * Drops the sandboxes of bisects that did not finish because the daemon running them died
-     * (a bisect drops each of its sandboxes itself, also on failure; {@code sandbox create}
-     * refuses the prefix, so these are never a user's). File systems still mounted from one are
+     * Drops the sandboxes of bisects, and the views of {@link DatabaseLog}, that did not finish
+     * because the daemon running them died (each drops its sandboxes itself, also on failure;
+     * {@code sandbox create} refuses their prefixes, so these are never a user's). File systems still mounted from one are
      * detached first. Run by {@code rewind serve} as it starts, before anything is served.
      * Returns a line for each: dropped, or why not and what to run.
      */
     public static List<String> dropInterrupted(DataDir data, Sandboxes sandboxes) {
         List<String> lines = new ArrayList<>();
         for (SandboxRecord s : sandboxes.list(null)) {
-            if (!s.name().startsWith(NAME_PREFIX)) {
+            if (!s.name().startsWith(NAME_PREFIX) && !s.name().startsWith(DatabaseLog.VIEW_PREFIX)) {
                 continue;
             }
+            String leftBy = s.name().startsWith(NAME_PREFIX) ? "a bisect" : "a read of the database's log";
             try {
                 List<String> members = SandboxDatabases.memberNames(data, s.setName());
                 Path workDir = SandboxDatabases.workDir(data, s.setName(), s.name());
@@ -146,9 +147,9 @@ public final class SandboxCheck implements Probe {
                 }
                 sandboxes.drop(s.setName(), s.name());
                 SandboxDatabases.forget(data, s.setName(), s.name());
-                lines.add("dropped sandbox " + s.name() + " of set " + s.setName() + " (seq " + s.seq() + "), left by a bisect that did not finish");
+                lines.add("dropped sandbox " + s.name() + " of set " + s.setName() + " (seq " + s.seq() + "), left by " + leftBy + " that did not finish");
             } catch (IOException | RuntimeException e) {
-                lines.add("sandbox " + s.name() + " of set " + s.setName() + " is left by a bisect that did not finish and could not be dropped ("
+                lines.add("sandbox " + s.name() + " of set " + s.setName() + " is left by " + leftBy + " that did not finish and could not be dropped ("
                         + e.getMessage() + "); run: rewind sandbox drop " + s.setName() + " " + s.name() + " --force");
             }
         }

@@ -33,8 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
  * member, the binlog on another, {@link MariaDbOnRewind}); a workload inserting numbered rows;
  * {@code rewind db attach} with the password file, the mounts and the DBA's scripts; a
  * consistent bookmark mid-run; a {@code TRUNCATE TABLE orders} by mistake while the workload
- * goes on; {@code rewind db find} names it (one match, the right table, its exact seq); a
- * coordinated restore to just before it ({@code rewind restore --before-binlog POS
+ * goes on; {@code rewind db find} names it (one match, the right table, its exact seq), and
+ * names the same seq once the DBA has stopped MariaDB (reading the binlog files on a read-only
+ * view of the set); a coordinated restore, the server still stopped, to just before it ({@code rewind restore --before-binlog POS
  * --coordinated}, the command db find prints) stops MariaDB, restores, starts it and
  * validates. MariaDB applies a TRUNCATE to InnoDB before it writes its binlog event, so
  * "before" it is the file system's commit of the last binlog event before it, which Rewind
@@ -107,6 +108,19 @@ class MariaDbStoryIT {
                     "the exact write of the TRUNCATE's binlog event is found through the binlog member's file system: " + found);
             long seqBefore = truncate.get("seqBefore").asLong();
 
+            // the DBA stops MariaDB right after the mistake (its stop script unmounts the file systems too): the binlog is read
+            // from its files on a read-only view of the set's newest seq, and the TRUNCATE is placed at the same seq
+            db.stop();
+            JsonNode offline = serve.json("db", "find", RewindServe.SET, "--sql", "TRUNCATE TABLE orders", "--json");
+            System.out.println("MariaDbStoryIT: db find with the server stopped: " + offline);
+            assertTrue(offline.get("logReadFrom").asText().matches("read binlog from a read-only view of seq \\d+ \\(server not running\\)"),
+                    offline.toString());
+            assertEquals(1, offline.get("statements").size(), offline.toString());
+            assertEquals(position, offline.get("statements").get(0).get("position").asText(), offline.toString());
+            assertEquals(seqBefore, offline.get("statements").get(0).get("seqBefore").asLong(), "the same seq as with the server up: " + offline);
+            assertTrue(offline.get("searched").asText().startsWith("searched binlog mysql-bin."), offline.toString());
+            assertTrue(!serve.ok("sandbox", "list", RewindServe.SET).out().contains(DatabaseLog.VIEW_PREFIX), "the views are dropped");
+
             // MariaDB applies a TRUNCATE to InnoDB before it writes the event to the binlog: the seq
             // db find gives (and --before-binlog restores to) is through the last event before it.
             assertEquals("rewind restore " + RewindServe.SET + " --before-binlog " + position + " --coordinated",
@@ -119,6 +133,8 @@ class MariaDbStoryIT {
             JsonNode report = JSON.readTree(restored.out());
             assertTrue(report.get("ok").asBoolean(), report.toString());
             assertEquals(seqBefore, report.get("targetSeq").asLong(), "the restore goes to the seq db find named: " + report);
+            assertTrue(report.get("targetFoundBy").asText().matches(".*; read binlog from a read-only view of seq \\d+ \\(server not running\\)"),
+                    report.toString());
             List<String> steps = new ArrayList<>();
             report.get("steps").forEach(s -> steps.add(s.get("name").asText()));
             assertEquals(List.of("stop", "restore", "start", "accepting connections", "validate SELECT COUNT(*) = 3 FROM shop.customers"), steps,

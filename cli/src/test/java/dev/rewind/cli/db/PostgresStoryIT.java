@@ -1,6 +1,7 @@
 package dev.rewind.cli.db;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -32,8 +33,10 @@ import org.junit.jupiter.api.io.TempDir;
  * start.sh and the members' mounts; {@code pgbench -i -s 10}, then pgbench in the background
  * and a side workload that inserts numbered rows one commit at a time; a consistent bookmark
  * mid-run; {@code DROP TABLE pgbench_accounts}; {@code rewind db find --sql 'DROP TABLE'}
- * finds it with the exact seq before it; {@code rewind restore --before-lsn ... --coordinated}
- * stops, restores, starts and validates. Then PostgreSQL runs, {@code pgbench_accounts} has
+ * finds it with the exact seq before it; the DBA stops the database, and {@code db find} reads
+ * the WAL from a read-only view of the set and names the same seq; {@code rewind restore
+ * --before-lsn ... --coordinated}, resolving the LSN the same way with the server stopped,
+ * restores, starts and validates. Then PostgreSQL runs, {@code pgbench_accounts} has
  * its million rows and balances against the history, {@code pg_amcheck} is clean, and every
  * side row whose commit returned before the DROP was issued is there and none issued after
  * the DROP returned (rows in flight meanwhile may go either way).
@@ -102,12 +105,36 @@ class PostgresStoryIT {
             assertTrue(drop.get("exact").asBoolean(), "db find placed the DROP by its WAL record's write, not by samples: " + drop);
             String lsn = drop.get("position").asText();
 
+            // the DBA stops the database right after the mistake (stop.sh: its file systems are unmounted too): the WAL is read
+            // from a read-only view of the set's newest seq, and the drop is placed at the same seq as with the server up
+            pg.stop();
+            JsonNode offline = serve.json("db", "find", RewindServe.SET, "--sql", "DROP TABLE", "--since", beforeDrop.toString(), "--json");
+            System.out.println("PostgresStoryIT: db find with the server stopped: " + offline);
+            String source = offline.get("logReadFrom").asText();
+            assertTrue(source.matches("read WAL from a read-only view of seq \\d+ \\(server not running\\)"), offline.toString());
+            assertEquals(1, offline.get("statements").size(), offline.toString());
+            JsonNode offlineDrop = offline.get("statements").get(0);
+            assertEquals(lsn, offlineDrop.get("position").asText(), offline.toString());
+            assertTrue(offlineDrop.get("exact").asBoolean(), offline.toString());
+            assertEquals(drop.get("seqBefore").asLong(), offlineDrop.get("seqBefore").asLong(), "the same seq as with the server up");
+            // the server recycled old segments as it stopped, so the view has fewer; the end is past the shutdown checkpoint
+            assertTrue(order(offline.get("searchedTo").asText()) >= order(found.get("searchedTo").asText()), offline.toString());
+            assertEquals("rewind restore " + RewindServe.SET + " --before-lsn " + lsn + " --coordinated", offline.get("restoreCommand").asText());
+            assertTrue(serve.ok("db", "find", RewindServe.SET, "--sql", "DROP TABLE", "--since", beforeDrop.toString()).out()
+                    .startsWith("read WAL from a read-only view of seq "), "the text says where the WAL was read too");
+            assertFalse(serve.ok("sandbox", "list", RewindServe.SET).out().contains(DatabaseLog.VIEW_PREFIX), "the views are dropped");
+            Tools.Result nowhere = serve.rewind("db", "find", RewindServe.SET, "--sql", "DROP TABLE", "--mount", dir.resolve("nowhere").toString());
+            assertEquals(2, nowhere.exit(), nowhere.describe());
+            assertTrue(nowhere.err().contains("--mount") && !nowhere.err().strip().contains("\n"), nowhere.describe());
+
             Tools.Result restore = serve.rewind("restore", RewindServe.SET, "--before-lsn", lsn, "--coordinated", "--json");
             System.out.println("PostgresStoryIT: restore --before-lsn " + lsn + " --coordinated: " + restore.out());
             assertEquals(0, restore.exit(), () -> restore.describe() + "\n--- server log:\n" + pg.serverLog());
             JsonNode report = JSON.readTree(restore.out());
             assertTrue(report.get("ok").asBoolean(), report.toString());
             assertEquals(drop.get("seqBefore").asLong(), report.get("targetSeq").asLong(), "the restore went to the seq db find named");
+            assertTrue(report.get("targetFoundBy").asText().matches(".*; read WAL from a read-only view of seq \\d+ \\(server not running\\)"),
+                    report.toString());
 
             pg.awaitAcceptingConnections(); // the start command brought it up; it accepts connections
             assertEquals(Long.toString(ACCOUNTS), pg.psql("postgres", "select count(*) from pgbench_accounts"), "pgbench_accounts is whole");
@@ -147,6 +174,12 @@ class PostgresStoryIT {
             assertTrue(lostBefore.isEmpty(), "side rows committed before the DROP are missing: " + lostBefore);
             assertTrue(keptAfter.isEmpty(), "side rows committed after the DROP are there: " + keptAfter);
         }
+    }
+
+    /** An LSN {@code X/Y} as the number it stands for. */
+    private static long order(String lsn) {
+        String[] parts = lsn.split("/");
+        return (Long.parseLong(parts[0], 16) << 32) + Long.parseLong(parts[1], 16);
     }
 
     /** Inserts 1, 2, 3, ... one autocommitted row at a time, recording each commit that returned, until told to stop. */

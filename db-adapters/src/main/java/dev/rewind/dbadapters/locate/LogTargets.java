@@ -40,13 +40,21 @@ import java.util.OptionalLong;
 public final class LogTargets {
     private final CapturedSet set;
     private final Catalog catalog;
-    private final DatabaseAttachment attachment;
+    private final Map<String, String> mounts;
     private final DatabaseAdapter adapter;
 
     public LogTargets(CapturedSet set, Catalog catalog, DatabaseAttachment a, DatabaseAdapter adapter) {
+        this(set, catalog, a.mounts(), adapter);
+    }
+
+    /**
+     * With {@code mounts} (member name to dir) saying where the files {@code adapter} locates
+     * are: the attachment's, or where the adapter reads its log files now (a view of the set).
+     */
+    public LogTargets(CapturedSet set, Catalog catalog, Map<String, String> mounts, DatabaseAdapter adapter) {
         this.set = set;
         this.catalog = catalog;
-        this.attachment = a;
+        this.mounts = Map.copyOf(mounts);
         this.adapter = adapter;
     }
 
@@ -142,7 +150,7 @@ public final class LogTargets {
         Path file = where.file().toAbsolutePath().normalize();
         String member = null;
         Path mountDir = null;
-        for (Map.Entry<String, String> m : attachment.mounts().entrySet()) {
+        for (Map.Entry<String, String> m : mounts.entrySet()) {
             Path dir = Path.of(m.getValue()).toAbsolutePath().normalize();
             if (file.startsWith(dir) && (mountDir == null || dir.getNameCount() > mountDir.getNameCount())) {
                 member = m.getKey();

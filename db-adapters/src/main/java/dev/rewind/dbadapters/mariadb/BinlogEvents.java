@@ -23,13 +23,48 @@ import java.util.List;
  * </pre>
  *
  * Each event starts where the one before ends; the file's end is where the next one will.
- * A binlog position names one of those boundaries, never a byte inside an event.
+ * A binlog position names one of those boundaries, never a byte inside an event. MariaDB's
+ * GTID event (type 162) says in its body whether its statement stands alone (a DDL, no
+ * BEGIN): {@code +19 sequence number (8)  +27 domain id (4)  +31 flags2 (1)}, bit 0.
  */
 final class BinlogEvents {
     static final int MAGIC_BYTES = 4;
     static final int HEADER_BYTES = 19;
     static final int HEADER_EVENT_SIZE_OFFSET = 9;
+    static final int HEADER_TYPE_OFFSET = 4;
+    static final int GTID_FLAGS2_OFFSET = HEADER_BYTES + 12;
+    static final int GTID_FLAG_STANDALONE = 1;
+    /** MariaDB's GTID event, and MySQL's (which never says BEGIN: its statement counts as standalone, as SHOW BINLOG EVENTS shows it). */
+    static final int MARIADB_GTID_EVENT = 162;
+    static final int MYSQL_GTID_EVENT = 33;
+    /** Types that frame a file rather than carry a change: stop, rotate, format description, MySQL's previous GTIDs, checkpoint, GTID list, start encryption. */
+    static final java.util.Set<Integer> FRAMING = java.util.Set.of(3, 4, 15, 35, 161, 163, 164);
     private static final int MAGIC = 0xfe62696e;
+
+    /** An event of a file: where it starts, its type, and for a GTID event whether its statement stands alone. */
+    record Event(long offsetBytes, int type, boolean standaloneGtid) {
+        boolean isGtid() {
+            return type == MARIADB_GTID_EVENT || type == MYSQL_GTID_EVENT;
+        }
+    }
+
+    /** The whole events of {@code file}, in order. */
+    static List<Event> events(Path file) throws IOException {
+        List<Long> bounds = boundaries(file);
+        List<Event> out = new ArrayList<>();
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer head = ByteBuffer.allocate(GTID_FLAGS2_OFFSET + 1).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i + 1 < bounds.size(); i++) {
+                head.clear();
+                readFully(ch, head, bounds.get(i));
+                int type = Byte.toUnsignedInt(head.get(HEADER_TYPE_OFFSET));
+                boolean standalone = type == MYSQL_GTID_EVENT
+                        || type == MARIADB_GTID_EVENT && (head.get(GTID_FLAGS2_OFFSET) & GTID_FLAG_STANDALONE) != 0;
+                out.add(new Event(bounds.get(i), type, standalone));
+            }
+        }
+        return out;
+    }
 
     private BinlogEvents() {
     }

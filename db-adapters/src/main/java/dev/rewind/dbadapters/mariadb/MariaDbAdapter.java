@@ -6,9 +6,11 @@ import dev.rewind.dbadapters.api.JdbcAdapter;
 import dev.rewind.dbadapters.api.Engine;
 import dev.rewind.dbadapters.api.FoundStatement;
 import dev.rewind.dbadapters.api.FoundStatements;
+import dev.rewind.dbadapters.api.LogFiles;
 import dev.rewind.dbadapters.api.LogLocation;
 import dev.rewind.dbadapters.api.SeqFence;
 import dev.rewind.dbadapters.api.StatementQuery;
+import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.catalog.DatabaseAttachment;
 import dev.rewind.volumeset.catalog.PositionSample;
 import java.io.IOException;
@@ -44,15 +46,27 @@ public final class MariaDbAdapter extends JdbcAdapter {
     private static final int DESCRIPTION_CHARS = 200;
 
     private final Clock clock;
+    /** Where {@code search}, {@code locate} and {@code loggedAfterItsEffects} read the binlog without the server; null: ask the server. */
+    private final LogFiles logFiles;
 
     public MariaDbAdapter(DatabaseAttachment attachment, DataSource pool) {
         this(attachment, pool, Clock.systemUTC());
     }
 
+    /** One that reads the binlog from {@code logFiles}, never asking the server about it. */
+    public MariaDbAdapter(DatabaseAttachment attachment, DataSource pool, LogFiles logFiles) {
+        this(attachment, pool, Clock.systemUTC(), logFiles);
+    }
+
     /** With the clock that stamps samples. */
     public MariaDbAdapter(DatabaseAttachment attachment, DataSource pool, Clock clock) {
+        this(attachment, pool, clock, null);
+    }
+
+    private MariaDbAdapter(DatabaseAttachment attachment, DataSource pool, Clock clock, LogFiles logFiles) {
         super(pool, target(attachment.jdbcUrl()));
         this.clock = clock;
+        this.logFiles = logFiles;
     }
 
     /** {@code MariaDB at HOST:PORT/DB} from a JDBC URL, without user, password or options. */
@@ -132,6 +146,9 @@ public final class MariaDbAdapter extends JdbcAdapter {
 
     @Override
     public Optional<PositionSample> sample(String setName, SeqFence fence) throws IOException {
+        if (logFiles != null) {
+            throw new RewindException("the server is not asked: the binlog is read from " + logFiles.source());
+        }
         try {
             return Optional.of(jdbc.withConnection("sampling the binlog position", c -> {
                 ServerBinlog binlog = new ServerBinlog(c, jdbc.target());
@@ -162,6 +179,10 @@ public final class MariaDbAdapter extends JdbcAdapter {
     public DatabasePosition parsePosition(String text) {
         String t = text == null ? "" : text.strip();
         if (ServerBinlog.GTID.matcher(t).matches()) {
+            if (logFiles != null) {
+                throw new RewindException("a GTID is looked up through the server, which is not running; give the binlog coordinates "
+                        + "FILE:POS instead (rewind db find lists them), or start the database");
+            }
             return jdbc.withConnection("looking up GTID " + t, c -> new ServerBinlog(c, jdbc.target()).endOfTransaction(t)).toPosition();
         }
         return BinlogPosition.parse(t).toPosition();
@@ -183,9 +204,7 @@ public final class MariaDbAdapter extends JdbcAdapter {
     @Override
     public FoundStatements search(StatementQuery query) throws IOException {
         StatementPattern pattern = StatementPattern.of(query.sql());
-        record BinlogFiles(Path dir, List<String> names) {
-        }
-        BinlogFiles files = jdbc.withConnection("listing the binlog files", c -> {
+        BinlogFiles files = logFiles != null ? BinlogFiles.read(logFiles) : jdbc.withConnection("listing the binlog files", c -> {
             ServerBinlog binlog = new ServerBinlog(c, jdbc.target());
             return new BinlogFiles(binlog.binlogDir(), binlog.binlogFiles());
         });
@@ -194,7 +213,9 @@ public final class MariaDbAdapter extends JdbcAdapter {
         }
         String first = files.names().get(0);
         String last = files.names().get(files.names().size() - 1);
-        long end = Files.size(files.dir().resolve(last)); // read at least this far: the reader reads each file to its end
+        List<Long> bounds = logFiles == null ? null : BinlogEvents.boundaries(files.dir().resolve(last));
+        // read at least this far: the reader reads each file to its end; without the server, up to its last whole event
+        long end = bounds == null ? Files.size(files.dir().resolve(last)) : bounds.get(bounds.size() - 1);
         BinlogReader reader = BinlogReader.find();
         List<FoundStatement> found = new ArrayList<>();
         for (String name : files.names()) {
@@ -224,8 +245,11 @@ public final class MariaDbAdapter extends JdbcAdapter {
      * statement, the last event before it.
      */
     @Override
-    public Optional<DatabasePosition> loggedAfterItsEffects(DatabasePosition position) {
+    public Optional<DatabasePosition> loggedAfterItsEffects(DatabasePosition position) throws IOException {
         BinlogPosition at = BinlogPosition.parse(position.text());
+        if (logFiles != null) {
+            return Optional.ofNullable(BinlogFiles.read(logFiles).lastEventBeforeStandaloneStatement(at)).map(BinlogPosition::toPosition);
+        }
         BinlogPosition before = jdbc.withConnection("reading the binlog's events",
                 c -> new ServerBinlog(c, jdbc.target()).lastEventBeforeStandaloneStatement(at));
         return Optional.ofNullable(before).map(BinlogPosition::toPosition);
@@ -234,7 +258,8 @@ public final class MariaDbAdapter extends JdbcAdapter {
     @Override
     public Optional<LogLocation> locate(DatabasePosition position) throws IOException {
         BinlogPosition at = BinlogPosition.parse(position.text());
-        Path dir = jdbc.withConnection("finding the binlog dir", c -> new ServerBinlog(c, jdbc.target()).binlogDir());
+        Path dir = logFiles != null ? BinlogFiles.read(logFiles).dir()
+                : jdbc.withConnection("finding the binlog dir", c -> new ServerBinlog(c, jdbc.target()).binlogDir());
         Path file = dir.resolve(at.file());
         int wanted = (int) Math.min(EVENT_HEADER_BYTES, BLOCK_BYTES - at.offsetBytes() % BLOCK_BYTES);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {

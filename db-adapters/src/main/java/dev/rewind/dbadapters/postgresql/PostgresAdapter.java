@@ -9,6 +9,7 @@ import dev.rewind.dbadapters.api.Engine;
 import dev.rewind.dbadapters.api.FoundStatement;
 import dev.rewind.dbadapters.api.FoundStatements;
 import dev.rewind.dbadapters.api.Jdbc;
+import dev.rewind.dbadapters.api.LogFiles;
 import dev.rewind.dbadapters.api.LogLocation;
 import dev.rewind.dbadapters.api.SeqFence;
 import dev.rewind.dbadapters.api.StatementQuery;
@@ -53,14 +54,28 @@ public final class PostgresAdapter extends JdbcAdapter {
     private static final String INSUFFICIENT_PRIVILEGE = "42501";
 
     private final Clock clock;
+    /** Where {@code search} and {@code locate} read the WAL without the server; null: ask the server. */
+    private final LogFiles logFiles;
+    /** What {@link #logFiles} say of the WAL, once read. */
+    private WalServer walFiles;
 
     public PostgresAdapter(DatabaseAttachment attachment, DataSource pool) {
-        this(attachment, pool, Clock.systemUTC());
+        this(attachment, pool, Clock.systemUTC(), null);
+    }
+
+    /** One that reads the WAL from {@code logFiles}, never asking the server about it. */
+    public PostgresAdapter(DatabaseAttachment attachment, DataSource pool, LogFiles logFiles) {
+        this(attachment, pool, Clock.systemUTC(), logFiles);
     }
 
     PostgresAdapter(DatabaseAttachment attachment, DataSource pool, Clock clock) {
+        this(attachment, pool, clock, null);
+    }
+
+    private PostgresAdapter(DatabaseAttachment attachment, DataSource pool, Clock clock, LogFiles logFiles) {
         super(pool, targetOf(attachment.jdbcUrl()));
         this.clock = clock;
+        this.logFiles = logFiles;
     }
 
     /** {@code PostgreSQL at 127.0.0.1:5433/shop} from a JDBC URL; never its parameters (a password may be among them). */
@@ -121,6 +136,9 @@ public final class PostgresAdapter extends JdbcAdapter {
 
     @Override
     public Optional<PositionSample> sample(String setName, SeqFence fence) throws IOException {
+        if (logFiles != null) {
+            throw new RewindException("the server is not asked: the WAL is read from " + logFiles.source());
+        }
         return withFence("sampling the WAL position", c -> {
             if ("t".equals(queryText(c, "select pg_is_in_recovery()::text"))) {
                 throw new RewindException(jdbc.target() + " is in recovery (a standby, or still replaying WAL): its WAL positions "
@@ -194,11 +212,9 @@ public final class PostgresAdapter extends JdbcAdapter {
     @Override
     public FoundStatements search(StatementQuery query) throws IOException {
         StatementPattern pattern = StatementPattern.parse(query.sql());
-        WalServer server = jdbc.withConnection("finding where the WAL is", WalServer::read);
+        WalServer server = walServer("finding where the WAL is");
         Path walDir = server.walDirectory();
-        WalDump dump = WalDump.find(server.majorVersion()).orElseThrow(() -> new RewindException("pg_waldump not found (on PATH or in "
-                + "/usr/lib/postgresql/" + server.majorVersion() + "/bin); install PostgreSQL " + server.majorVersion()
-                + "'s client tools on this host, e.g. apt-get install postgresql-" + server.majorVersion()));
+        WalDump dump = WalDump.require(server.majorVersion());
         List<String> segments;
         try {
             segments = WalSegments.segmentsOf(walDir, server.timeline());
@@ -219,42 +235,48 @@ public final class PostgresAdapter extends JdbcAdapter {
         if (commits.isEmpty()) {
             return new FoundStatements(List.of(), start.position(), server.flushLsn().position());
         }
-        List<FoundStatement> found = jdbc.withConnection("naming the relations found in the WAL", c -> {
-            WalStatements statements = new WalStatements(pattern, server.walHasTruncateRecords(), new CatalogNames(c), query.relationNames());
-            List<FoundStatement> matches = new ArrayList<>();
-            for (WalCommit commit : commits) {
-                statements.match(commit).ifPresent(matches::add);
-            }
-            return matches;
-        });
+        List<FoundStatement> found;
+        if (logFiles != null) {
+            found = match(new WalStatements(pattern, server.walHasTruncateRecords(), NO_CATALOG, query.relationNames()), commits);
+        } else {
+            found = jdbc.withConnection("naming the relations found in the WAL", c -> match(new WalStatements(pattern,
+                    server.walHasTruncateRecords(), new CatalogNames(c), query.relationNames()), commits));
+        }
         return new FoundStatements(found, start.position(), server.flushLsn().position());
+    }
+
+    private static List<FoundStatement> match(WalStatements statements, List<WalCommit> commits) {
+        List<FoundStatement> matches = new ArrayList<>();
+        for (WalCommit commit : commits) {
+            statements.match(commit).ifPresent(matches::add);
+        }
+        return matches;
+    }
+
+    /** What the server says of its WAL, or, reading the files, what they say (read once: no server changes them). */
+    private WalServer walServer(String doing) throws IOException {
+        if (logFiles == null) {
+            return jdbc.withConnection(doing, WalServer::read);
+        }
+        if (walFiles == null) {
+            walFiles = WalFiles.read(logFiles);
+        }
+        return walFiles;
     }
 
     @Override
     public Optional<LogLocation> locate(DatabasePosition position) throws IOException {
         Lsn lsn = new Lsn(position.order());
-        record Where(WalServer server, String fileName) {
+        WalServer server = walServer("locating WAL position " + lsn);
+        if (lsn.compareTo(server.flushLsn()) > 0) {
+            return Optional.empty(); // not on disk yet: no write has put it there
         }
-        Where where = jdbc.withConnection("locating WAL position " + lsn, c -> {
-            WalServer server = WalServer.read(c);
-            if (lsn.compareTo(server.flushLsn()) > 0) {
-                return null; // not on disk yet: no write has put it there
-            }
-            try (PreparedStatement s = c.prepareStatement("select file_name from pg_walfile_name_offset(?::pg_lsn)")) {
-                s.setString(1, lsn.toString());
-                return new Where(server, single(s.executeQuery()));
-            }
-        });
-        if (where == null) {
-            return Optional.empty();
-        }
-        // pg_walfile_name_offset names the previous segment for an LSN exactly on a segment boundary (with offset 0 in
-        // PostgreSQL 15, the segment size in others): take only the timeline from it, the segment and offset from the LSN
-        long segmentSize = where.server().segmentSizeBytes();
-        String fileName = WalSegments.fileName(WalSegments.timelineOf(where.fileName()), Long.divideUnsigned(lsn.value(), segmentSize),
-                segmentSize);
+        // the segment of the server's timeline that holds the LSN (pg_walfile_name_offset would name the previous one for an
+        // LSN exactly on a segment boundary)
+        long segmentSize = server.segmentSizeBytes();
+        String fileName = WalSegments.fileName(server.timeline(), Long.divideUnsigned(lsn.value(), segmentSize), segmentSize);
         long offset = Long.remainderUnsigned(lsn.value(), segmentSize);
-        Path file = where.server().walDirectory().resolve(fileName);
+        Path file = server.walDirectory().resolve(fileName);
         int wanted = (int) Math.min(EXPECTED_BYTES, FILE_SYSTEM_BLOCK_BYTES - offset % FILE_SYSTEM_BLOCK_BYTES);
         ByteBuffer bytes = ByteBuffer.allocate(wanted);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
@@ -301,7 +323,11 @@ public final class PostgresAdapter extends JdbcAdapter {
         }
     }
 
-    /** What {@code find} and {@code locate} need to know about the server's WAL, read on one connection. */
+    /**
+     * What {@code find} and {@code locate} need to know about the server's WAL, read on one
+     * connection ({@link #read}) or from the files when the server does not answer
+     * ({@link WalFiles}, where {@code flushLsn} is the end of the valid records).
+     */
     record WalServer(Path walDirectory, int timeline, long segmentSizeBytes, Lsn flushLsn, int majorVersion, boolean walHasTruncateRecords) {
 
         static WalServer read(Connection c) throws SQLException {
@@ -333,6 +359,19 @@ public final class PostgresAdapter extends JdbcAdapter {
             return new WalServer(walDir, WalSegments.timelineOf(walFile), segmentSize, flush, major, logical);
         }
     }
+
+    /** No live catalog to ask (the server is not running): names come from the sampled ones alone. */
+    private static final WalStatements.RelationNames NO_CATALOG = new WalStatements.RelationNames() {
+        @Override
+        public java.util.Map<Long, String> ofRelids(List<Long> relids) {
+            return java.util.Map.of();
+        }
+
+        @Override
+        public Optional<String> ofFile(String path) {
+            return Optional.empty();
+        }
+    };
 
     /** Names from the live catalog of the database the adapter is connected to. */
     private static final class CatalogNames implements WalStatements.RelationNames {

@@ -1,5 +1,6 @@
 package dev.rewind.dbadapters.postgresql;
 
+import dev.rewind.volumeset.RewindException;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -14,6 +15,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -25,6 +28,15 @@ import java.util.stream.Stream;
 final class WalDump {
     private static final Path DEBIAN_SERVERS = Path.of("/usr/lib/postgresql");
     private static final int STDERR_KEEP_BYTES = 64 * 1024;
+
+    /** A record's total length and LSN in pg_waldump's line: {@code len (rec/tot):    114/   114, tx: 0, lsn: 0/01516BE8}. */
+    private static final Pattern RECORD_EXTENT = Pattern.compile("len \\(rec/tot\\):\\s*\\d+/\\s*(\\d+), tx:\\s*\\d+, lsn: ([0-9A-F]+/[0-9A-F]+)");
+    /** XLogPageHeaderData, MAXALIGNed: every WAL page but a segment's first begins with it. */
+    static final int SHORT_PAGE_HEADER_BYTES = 24;
+    /** XLogLongPageHeaderData, MAXALIGNed: a segment's first page begins with it. */
+    static final int LONG_PAGE_HEADER_BYTES = 40;
+    /** Records begin at multiples of MAXALIGN. */
+    private static final long MAX_ALIGN = 8;
 
     private final Path executable;
 
@@ -64,10 +76,65 @@ final class WalDump {
         return executable;
     }
 
+    /** {@link #find}, or a RewindException saying what to install. */
+    static WalDump require(int majorVersion) {
+        return find(majorVersion).orElseThrow(() -> new RewindException("pg_waldump not found (on PATH or in /usr/lib/postgresql/"
+                + majorVersion + "/bin); install PostgreSQL " + majorVersion + "'s client tools on this host, e.g. apt-get install postgresql-"
+                + majorVersion));
+    }
+
     /** Reads the WAL of {@code timeline} in {@code walDir} from {@code start} up to {@code end}, record by record. */
     void read(Path walDir, int timeline, Lsn start, Lsn end, Consumer<WalRecord> records) throws IOException {
-        List<String> command = new ArrayList<>(List.of(executable.toString(), "-p", walDir.toString(), "-t", Integer.toString(timeline),
-                "-s", start.toString(), "-e", end.toString()));
+        run(List.of("-p", walDir.toString(), "-t", Integer.toString(timeline), "-s", start.toString(), "-e", end.toString()), walDir, false,
+                line -> WalRecord.parse(line).ifPresent(records));
+    }
+
+    /**
+     * Where the valid WAL ends: the end of the last record pg_waldump reads from {@code start}
+     * (a record's start, e.g. the latest checkpoint's) until the WAL stops making sense (zeroes
+     * or an older segment's records in a recycled file), as a server that stopped would have
+     * flushed it. Empty when it reads no record at all.
+     */
+    Optional<Lsn> endOfValidRecords(Path walDir, int timeline, Lsn start, long segmentSizeBytes, int walBlockBytes) throws IOException {
+        Lsn[] end = {null};
+        run(List.of("-p", walDir.toString(), "-t", Integer.toString(timeline), "-s", start.toString()), walDir, true, line -> {
+            Matcher m = RECORD_EXTENT.matcher(line);
+            if (m.find()) {
+                end[0] = endOf(Lsn.parse(m.group(2)), Long.parseLong(m.group(1)), segmentSizeBytes, walBlockBytes);
+            }
+        });
+        return Optional.ofNullable(end[0]);
+    }
+
+    /**
+     * The end of a record of {@code totalBytes} at {@code start}: its bytes laid out across WAL
+     * pages, each beginning with a page header (the long one at a segment's start), the end
+     * rounded up to 8 bytes, where the next record would begin.
+     */
+    static Lsn endOf(Lsn start, long totalBytes, long segmentSizeBytes, int walBlockBytes) {
+        long at = start.value();
+        long left = totalBytes;
+        while (left > 0) {
+            long inPage = Long.remainderUnsigned(at, walBlockBytes);
+            if (inPage == 0) {
+                at += Long.remainderUnsigned(at, segmentSizeBytes) == 0 ? LONG_PAGE_HEADER_BYTES : SHORT_PAGE_HEADER_BYTES;
+                continue;
+            }
+            long take = Math.min(walBlockBytes - inPage, left);
+            at += take;
+            left -= take;
+        }
+        return new Lsn((at + MAX_ALIGN - 1) & -MAX_ALIGN);
+    }
+
+    /**
+     * Runs pg_waldump with {@code args}, each line of its output to {@code lines}. Its ending at
+     * the end of the readable WAL is normal; with {@code toEnd} (no end LSN given), so is its
+     * running out of segment files.
+     */
+    private void run(List<String> args, Path walDir, boolean toEnd, Consumer<String> lines) throws IOException {
+        List<String> command = new ArrayList<>(List.of(executable.toString()));
+        command.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.environment().put("TZ", "UTC");
         pb.environment().put("LC_ALL", "C");
@@ -76,7 +143,7 @@ final class WalDump {
         try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = out.readLine()) != null) {
-                WalRecord.parse(line).ifPresent(records);
+                lines.accept(line);
             }
         } catch (RuntimeException | IOException e) {
             process.destroyForcibly();
@@ -91,7 +158,7 @@ final class WalDump {
             throw new IOException("interrupted while running " + executable);
         }
         String err = stderr.text();
-        if (exit != 0 && !err.contains("error in WAL record at")) {
+        if (exit != 0 && !err.contains("error in WAL record at") && !(toEnd && err.contains("could not find file"))) {
             String first = err.lines().filter(l -> !l.isBlank()).findFirst().orElse("exit status " + exit);
             throw new IOException(executable + " -p " + walDir + " failed: " + first);
         }

@@ -47,9 +47,11 @@ public final class ExportMounts {
     private final List<String> members;
     private final Map<String, Path> mountDirs;
     private final Commands commands;
+    private final boolean readOnly;
 
-    private ExportMounts(Path workDir, List<String> members, Commands commands) {
+    private ExportMounts(Path workDir, List<String> members, Commands commands, boolean readOnly) {
         this.workDir = workDir;
+        this.readOnly = readOnly;
         this.members = List.copyOf(members);
         this.commands = commands;
         Map<String, Path> dirs = new LinkedHashMap<>();
@@ -77,9 +79,19 @@ public final class ExportMounts {
      */
     public static ExportMounts mount(Path workDir, Path reachableUpTo, List<String> members, Function<String, String> uriOf)
             throws IOException {
+        return mount(workDir, reachableUpTo, members, uriOf, false);
+    }
+
+    /**
+     * {@link #mount(Path, Path, List, Function)}, the file systems mounted read-only with
+     * {@code readOnly} (ext4 still replays its journal, into the export's overlay: the loop
+     * device stays writable).
+     */
+    public static ExportMounts mount(Path workDir, Path reachableUpTo, List<String> members, Function<String, String> uriOf,
+            boolean readOnly) throws IOException {
         Commands.requireRoot("mounting a sandbox's file systems");
         prepare(workDir, reachableUpTo);
-        ExportMounts mounts = new ExportMounts(workDir, members, new Commands(workDir.resolve("mounts.log")));
+        ExportMounts mounts = new ExportMounts(workDir, members, new Commands(workDir.resolve("mounts.log")), readOnly);
         List<String> done = new ArrayList<>();
         try {
             for (String m : members) {
@@ -131,7 +143,11 @@ public final class ExportMounts {
             Commands.sleep(POLL);
         }
         String loop = commands.run(TOOL_TIMEOUT, "losetup", "-f", "--show", fuse.resolve("nbd").toString()).strip();
-        commands.run(TOOL_TIMEOUT, "mount", "-t", "ext4", loop, mnt.toString());
+        if (readOnly) {
+            commands.run(TOOL_TIMEOUT, "mount", "-t", "ext4", "-o", "ro", loop, mnt.toString());
+        } else {
+            commands.run(TOOL_TIMEOUT, "mount", "-t", "ext4", loop, mnt.toString());
+        }
     }
 
     /** Unmounts every member, detaches its loop device and unmounts FUSE, waiting until nbdfuse has exited. */

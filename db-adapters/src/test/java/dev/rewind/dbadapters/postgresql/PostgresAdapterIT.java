@@ -13,6 +13,7 @@ import dev.rewind.dbadapters.api.Engine;
 import dev.rewind.dbadapters.api.FoundStatement;
 import dev.rewind.dbadapters.api.FoundStatements;
 import dev.rewind.dbadapters.api.RelationNameHistory;
+import dev.rewind.dbadapters.api.LogFiles;
 import dev.rewind.dbadapters.api.LogLocation;
 import dev.rewind.dbadapters.api.StatementQuery;
 import dev.rewind.testfixtures.postgres.PostgresServer;
@@ -366,6 +367,60 @@ class PostgresAdapterIT {
             assertEquals(nextFile, where.file().getFileName().toString());
             assertEquals(0, where.fileOffsetBytes());
             assertArrayEquals(readFile(where.file(), 0, 24), where.expected());
+        }
+    }
+
+    @Test
+    void withTheServerStoppedACopyOfItsDataDirGivesTheSameDropAndLocationAndEndsAfterTheLastRecord() throws IOException {
+        Instant since = Instant.now();
+        server.psql("create table offline_victim (id int primary key); insert into offline_victim select generate_series(1, 100)");
+        Window drop = run("drop table offline_victim");
+        server.psql("create table if not exists locate_traffic (n int); insert into locate_traffic values (4)");
+        FoundStatement online;
+        LogLocation onlineWhere;
+        try (PostgresAdapter pg = login()) {
+            List<FoundStatement> found = pg.find(new StatementQuery("DROP TABLE", since, null));
+            assertEquals(1, found.size(), found.toString());
+            online = found.get(0);
+            assertTrue(drop.holds(online), drop + " holds " + online);
+            onlineWhere = pg.locate(online.position()).orElseThrow();
+        }
+        // the copy as a view of the set would show it: the data dir on one member, pg_wal a symlink to a production path on another
+        Path copy = tmp.resolve("offline-copy");
+        Path production = Path.of("/srv/rewind-production-wal");
+        server.stop();
+        try {
+            Files.createDirectories(copy.resolve("wal"));
+            Tools.run(Duration.ofMinutes(2), "cp", "-a", server.dataDir().toString(), copy.resolve("data").toString()).assertOk();
+            Files.move(copy.resolve("data/pg_wal"), copy.resolve("wal/pg_wal"));
+            Files.createSymbolicLink(copy.resolve("data/pg_wal"), production.resolve("pg_wal"));
+        } finally {
+            server.restart();
+        }
+        LogFiles files = new LogFiles(Map.of("data", server.dataDir(), "wal", production), Map.of("data", copy.resolve("data"),
+                "wal", copy.resolve("wal")), Map.of(WalFiles.DATA_DIRECTORY, server.dataDir().toString()), "a copy of the data dir");
+        DatabaseAttachment attachment = new DatabaseAttachment("pgset", "postgresql", server.jdbcUrl(), PostgresServer.SUPERUSER, null, null,
+                null, null, List.of(), Map.of(), null, Duration.ofSeconds(10), 0);
+        try (PostgresAdapter pg = new PostgresAdapter(attachment, ConnectionPool.open(Engine.POSTGRESQL, server.jdbcUrl(),
+                new Credentials(PostgresServer.SUPERUSER, null, null), "test-offline"), files)) {
+            FoundStatements offline = pg.search(new StatementQuery("DROP TABLE", since, null));
+            assertEquals(List.of(online.position()), offline.statements().stream().map(FoundStatement::position).toList(), offline.toString());
+            LogLocation where = pg.locate(online.position()).orElseThrow();
+            assertEquals(copy.resolve("wal/pg_wal").resolve(onlineWhere.file().getFileName()), where.file());
+            assertEquals(onlineWhere.fileOffsetBytes(), where.fileOffsetBytes());
+            assertArrayEquals(onlineWhere.expected(), where.expected());
+
+            // the end is where the last record (the shutdown checkpoint) ends: nothing but zeroes follow it there
+            Lsn end = new Lsn(offline.searchedTo().order());
+            long size = Long.parseLong(server.psql("select setting from pg_settings where name = 'wal_segment_size'").out().strip());
+            String segment = WalSegments.fileName(1, Long.divideUnsigned(end.value(), size), size);
+            assertArrayEquals(new byte[8], readFile(copy.resolve("wal/pg_wal").resolve(segment), Long.remainderUnsigned(end.value(), size), 8),
+                    "nothing is written at the end " + end);
+            Lsn lastRecord = Lsn.parse(Tools.run(Duration.ofMinutes(1), "sh", "-c", "LC_ALL=C \"$1\" -D \"$2\" | sed -n "
+                    + "'s/^Latest checkpoint location: *//p'", "sh", server.binDir().resolve("pg_controldata").toString(),
+                    copy.resolve("data").toString()).assertOk().out().strip());
+            assertTrue(end.compareTo(lastRecord) > 0 && end.value() - lastRecord.value() < 8192, end + " just after the checkpoint " + lastRecord);
+            assertTrue(pg.locate(new Lsn(end.value() + 8).position()).isEmpty(), "past the end of the valid WAL nothing is located");
         }
     }
 
