@@ -14,7 +14,6 @@ import dev.rewind.increments.transaction.Transaction;
 import dev.rewind.volumeset.RewindException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -113,7 +112,7 @@ final class BisectCommand extends Subcommand {
         out.line("bisect of set %s between seq %d (--good %s) and seq %d (--bad%s): %s", setName, goodSeq, good, badSeq,
                 bad == null ? ", the newest write" : " " + bad, check);
         List<Map<String, Object>> steps = new ArrayList<>();
-        Bisect bisect = new Bisect(transactions.stream().mapToLong(Transaction::lastSeq).toArray(), Clock.systemUTC(),
+        Bisect bisect = new Bisect(transactions.stream().mapToLong(Transaction::lastSeq).toArray(), data.clock(),
                 seq -> !set.history().isInsideRestore(seq));
         BisectResult result = bisect.run(goodSeq, badSeq, probe, step -> {
             String line = String.format("step %d: seq %d (%s): check %s (%s) %s", step.number(), step.seq(), where.describe(step),

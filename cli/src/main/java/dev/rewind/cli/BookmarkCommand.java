@@ -8,7 +8,6 @@ import dev.rewind.dbadapters.api.DatabaseAdapter;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Times;
 import dev.rewind.volumeset.catalog.BookmarkRecord;
-import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -71,7 +70,7 @@ final class BookmarkCommand extends Subcommand {
         }
         try (CapturedSet set = data.openSet(setName)) {
             long at = set.bookmarkPoint(seq != null ? OptionalLong.of(seq) : OptionalLong.empty());
-            Instant now = Instant.now();
+            Instant now = data.clock().instant();
             BookmarkRecord b = new BookmarkRecord(setName, name, at, Times.micros(now), false, null);
             data.catalog().insertBookmark(b);
             out.line("bookmarked set %s at seq %d as '%s'", setName, at, name);
@@ -85,7 +84,7 @@ final class BookmarkCommand extends Subcommand {
         }
         var attachment = AttachedDatabase.of(data.catalog(), setName);
         try (DatabaseAdapter adapter = AttachedDatabase.open(attachment); CapturedSet set = data.openSet(setName)) {
-            ConsistentBookmark.Taken taken = ConsistentBookmark.take(data.catalog(), set, adapter, name, Clock.systemUTC());
+            ConsistentBookmark.Taken taken = ConsistentBookmark.take(data.catalog(), set, adapter, name, data.clock());
             BookmarkRecord b = taken.bookmark();
             out.line("bookmarked set %s at seq %d as '%s', consistent: %s %s", setName, b.seq(), name, attachment.engine(),
                     b.dbPosition() == null ? "(no position)" : b.dbPosition());

@@ -8,10 +8,10 @@ import java.nio.file.Path;
  * A command the daemon runs on a client's behalf: the daemon's data dir, open sets and
  * catalog, the client's working directory for relative paths, whether the client's stderr
  * is a terminal (progress is drawn there, not on the daemon's), and whether the client has
- * gone. Bound to the thread that runs the command.
+ * gone; the command reads the daemon's clock. Bound to the thread that runs the command.
  */
 public record DaemonRequest(Path dataDir, Path workingDir, boolean terminal, java.util.function.BooleanSupplier clientGone,
-        DataDir.Daemon daemon, Catalog catalog) {
+        DataDir.Daemon daemon, Catalog catalog, java.time.Clock clock) {
     private static final ThreadLocal<DaemonRequest> CURRENT = new ThreadLocal<>();
 
     static DaemonRequest current() {
@@ -31,7 +31,7 @@ public record DaemonRequest(Path dataDir, Path workingDir, boolean terminal, jav
     public int run(String[] args, java.io.PrintWriter out, java.io.PrintWriter err) {
         CURRENT.set(this);
         try {
-            return Main.run(out, err, args);
+            return Main.run(clock, out, err, args);
         } finally {
             CURRENT.remove();
         }

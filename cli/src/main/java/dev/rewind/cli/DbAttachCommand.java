@@ -14,7 +14,6 @@ import dev.rewind.volumeset.catalog.SetRecord;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -114,7 +113,7 @@ final class DbAttachCommand extends Subcommand {
         Duration sample = sampleEvery == null ? DEFAULT_SAMPLE_EVERY : durationOption("--sample-every", sampleEvery);
         DatabaseAttachment a = new DatabaseAttachment(setName, engine.label(), jdbcUrl.strip(), user, pwFile == null ? null : pwFile.toString(),
                 passwordEnv, blankToNull(stopCommand), blankToNull(startCommand), validations, mountDirs, consistent, sample,
-                Times.micros(Instant.now()));
+                Times.micros(data.clock().instant()));
         String version = null;
         Map<String, String> serverSettings = Map.of();
         String noSettings = null;

@@ -8,7 +8,6 @@ import dev.rewind.increments.journal.RecordType;
 import dev.rewind.volumeset.RewindException;
 import dev.rewind.volumeset.Times;
 import dev.rewind.volumeset.catalog.BookmarkRecord;
-import dev.rewind.volumeset.catalog.PositionSample;
 import dev.rewind.volumeset.catalog.RestoreRecord;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -25,13 +24,14 @@ import picocli.CommandLine.Parameters;
  * the journal index's time lookup, so only the seqs in the window are visited), by member and by
  * the byte a write touches. Times print as {@link Times#format}, the form {@code --to-time},
  * {@code @time:} and {@code --since}/{@code --until} read back. A set with a database attached
- * gets one more column: the database's position at each seq (the durable position of the
- * newest sample at or before it), looked up once per sample, not once per row.
+ * gets one more column: the database's position at each seq, on the lineage the set had then
+ * ({@link DbPositionColumn}).
  */
 @Command(name = "log", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"List a set's writes, newest first, with its bookmarks and restores; a page at a time.",
                 "Times are ISO-8601 in UTC (e.g. 2026-11-25T21:54:15.308576Z); copy one into --to-time, @time: or --since/--until.",
-                "With a database attached, DB POSITION shows the log position (LSN, binlog) the volumes held at each seq, as sampled."},
+                "With a database attached, DB POSITION shows the log position (LSN, binlog) the volumes held at each seq, as sampled; "
+                        + "a restore's own writes show the position of the point it restores."},
         footer = {"", "Examples:", "  rewind log shop", "  rewind log shop --limit 200 --before 5000",
                 "  rewind log shop --since 2026-11-25T21:50:00Z --until 2026-11-25T21:55:00Z",
                 "  rewind log shop --member data --offset 31436800", "  rewind log shop --json",
@@ -107,7 +107,7 @@ final class LogCommand extends Subcommand {
             var interrupted = set.interruptedRestore();
             interrupted.ifPresent(ir -> out.line("RESTORE INTERRUPTED: %s", ir.describe(setName)));
             boolean db = data.catalog().databases().attachment(setName).isPresent();
-            PositionSample sample = null;
+            DbPositionColumn positions = db ? new DbPositionColumn(data.catalog().databases(), setName, restores) : null;
             out.line("%10s  %-27s  %-8s  %-12s  %14s  %10s%s", "SEQ", "TIME", "MEMBER", "EVENT", "OFFSET", "LENGTH", db ? "  DB POSITION" : "");
             long seq = top;
             for (; seq >= floor && entries.size() < limit; seq--) {
@@ -125,10 +125,7 @@ final class LogCommand extends Subcommand {
                 String memberName = set.record().members().get(rec.memberIndex()).name();
                 String event = eventName(rec.type()) + (rec.isRestore() ? "*" : "");
                 String time = Times.format(rec.time());
-                if (db && (sample == null || sample.seq() > seq)) {
-                    sample = data.catalog().databases().lastSampleAtOrBefore(setName, seq).orElse(null);
-                }
-                String position = sample == null ? null : sample.durablePosition();
+                String position = db ? positions.positionAt(seq) : null;
                 out.line("%10d  %-27s  %-8s  %-12s  %14d  %10d%s", seq, time, memberName, event, rec.offsetBytes(), rec.lengthBytes(),
                         db ? "  " + (position == null ? "-" : position) : "");
                 Map<String, Object> entry = Output.map("seq", seq, "time", time, "member", memberName, "type", eventName(rec.type()),

@@ -126,8 +126,18 @@ public final class Main {
 
     /** Runs with the given output streams (for tests and embedding). */
     public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
+        return run(java.time.Clock.systemUTC(), out, err, args);
+    }
+
+    /**
+     * Runs with the given output streams on {@code clock}: the data dir, the sets it opens and
+     * a daemon started here read the time from it (tests move it instead of waiting).
+     */
+    static int run(java.time.Clock clock, java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cl = commandLine();
-        ((RewindCommand) cl.getCommand()).originalArgs = args.clone();
+        RewindCommand root = (RewindCommand) cl.getCommand();
+        root.originalArgs = args.clone();
+        root.clock = clock;
         cl.setOut(out);
         cl.setErr(err);
         return cl.execute(args);

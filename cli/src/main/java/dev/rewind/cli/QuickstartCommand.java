@@ -34,7 +34,7 @@ final class QuickstartCommand extends Subcommand {
         if (dir != null && Files.exists(dir)) {
             throw new RewindException(dir + " already exists; give a new directory");
         }
-        try (DataDir data = new DataDir(root)) {
+        try (DataDir data = new DataDir(root, root().clock)) {
             QuickstartStory.Result result = new QuickstartStory(data, transfers, out.isJson() ? null : out.out()).run();
             out.json(result);
             if (!result.invariantHolds()) {

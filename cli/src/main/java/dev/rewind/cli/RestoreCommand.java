@@ -211,7 +211,7 @@ final class RestoreCommand extends Subcommand {
         }
         if (r.changedAnything()) {
             data.catalog().insertRestore(new RestoreRecord(setName, seq, r.firstSeq(), r.lastSeq(), r.bytesWritten(),
-                    Times.micros(Instant.now())));
+                    Times.micros(data.clock().instant())));
         }
         return r;
     }

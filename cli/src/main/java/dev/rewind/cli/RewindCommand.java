@@ -63,6 +63,9 @@ public final class RewindCommand {
     /** The arguments as given, to forward to a running daemon. */
     String[] originalArgs = new String[0];
 
+    /** Where the command reads the time; the data dir and every set it opens share it ({@link Main#run(java.time.Clock, java.io.PrintWriter, java.io.PrintWriter, String...)}). */
+    java.time.Clock clock = java.time.Clock.systemUTC();
+
     Path dataDir() {
         if (data != null) {
             return data;

@@ -280,25 +280,26 @@ final class ServeCommand extends Subcommand {
 
     private void serve(DataDir data, Output out, InetSocketAddress address, NbdTls nbdTls, Path sockets) throws Exception {
         Catalog catalog = data.catalog();
+        Clock clock = data.clock();
         Map<String, CapturedSet> sets = new ConcurrentHashMap<>();
         CountDownLatch stopped = new CountDownLatch(1);
         NbdServer nbd = null;
         ControlServer control = null;
         DaemonSchedule schedule = null;
         StoppedSetRecovery recovery = null;
-        DaemonDatabases databases = new DaemonDatabases(catalog, sets::get, Clock.systemUTC());
+        DaemonDatabases databases = new DaemonDatabases(catalog, sets::get, clock);
         Sandboxes sandboxes = null;
         SandboxDatabases sandboxDatabases = new SandboxDatabases();
-        OfflineSets offline = new OfflineSets(Clock.systemUTC());
+        OfflineSets offline = new OfflineSets(clock);
         try {
             for (SetRecord set : catalog.listSets()) {
                 try {
-                    sets.put(set.name(), CatalogCapture.open(catalog, set.name(), Duration.ZERO));
+                    sets.put(set.name(), CatalogCapture.open(catalog, set.name(), Duration.ZERO, clock));
                 } catch (IOException | RuntimeException e) {
                     offline.takeOffline(set.name(), e); // the others are served all the same
                 }
             }
-            schedule = DaemonSchedule.start(catalog, sets, Clock.systemUTC());
+            schedule = DaemonSchedule.start(catalog, sets, clock);
             for (String name : sets.keySet()) {
                 schedule.scheduleSet(name);
             }
@@ -306,7 +307,7 @@ final class ServeCommand extends Subcommand {
             for (String name : sets.keySet()) {
                 databases.refresh(name);
             }
-            sandboxes = Sandboxes.open(DataDir.sandboxRoot(data.path()), catalog);
+            sandboxes = Sandboxes.open(DataDir.sandboxRoot(data.path()), catalog, clock);
             SandboxCheck.dropInterrupted(data, sandboxes).forEach(line -> out.line("%s", line));
             Sandboxes openSandboxes = sandboxes;
             CapturedSetExports exports = new CapturedSetExports(sets, DataDir.bookmarkLookup(catalog), sandboxes);
@@ -348,7 +349,7 @@ final class ServeCommand extends Subcommand {
                     offline.checkOnline(name);
                     return sets.computeIfAbsent(name, n -> {
                         try {
-                            CapturedSet opened = CatalogCapture.open(catalog, n, Duration.ZERO);
+                            CapturedSet opened = CatalogCapture.open(catalog, n, Duration.ZERO, clock);
                             jobs.scheduleSet(n);
                             return opened;
                         } catch (SetInUseException e) {
@@ -474,12 +475,12 @@ final class ServeCommand extends Subcommand {
             };
             recovery = stoppedSets[0] = new StoppedSetRecovery(servedSets(sets, offline, daemon, setName -> {
                 stopServing(setName, server, databases, sets, jobs);
-            }), Clock.systemUTC(), stoppedSetRetry).start();
+            }), clock, stoppedSetRetry).start();
             StoppedSetRecovery openRecovery = recovery;
             String nbdAddress = address == null ? null : address.getHostString() + ":" + nbd.port();
             control = ControlServer.start(data.path(), sockets,
                     (call, stdout, stderr) -> new DaemonRequest(data.path(), call.workingDir(), call.terminal(), call.clientGone(), daemon,
-                            catalog).run(call.args(), stdout, stderr),
+                            catalog, clock).run(call.args(), stdout, stderr),
                     socket.toString(), nbdAddress);
             ControlServer controlServer = control;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -53,7 +53,7 @@ abstract class Subcommand implements Callable<Integer> {
                 throw new dev.rewind.volumeset.RewindException("this rewind serve runs for data dir " + request.dataDir()
                         + ", not " + root().dataDir());
             }
-            try (DataDir data = new DataDir(request.dataDir(), request.workingDir(), request.daemon(), request.catalog())) {
+            try (DataDir data = new DataDir(request.dataDir(), request.workingDir(), request.daemon(), request.catalog(), root().clock)) {
                 run(data, output());
             }
             return 0;
@@ -65,7 +65,7 @@ abstract class Subcommand implements Callable<Integer> {
                 return daemon.get().forward(root().originalArgs, out(), spec.commandLine().getErr());
             }
         }
-        try (DataDir data = new DataDir(dataDir)) {
+        try (DataDir data = new DataDir(dataDir, root().clock)) {
             run(data, output());
         }
         return 0;

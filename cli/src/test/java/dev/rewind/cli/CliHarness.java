@@ -6,10 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.rewind.cli.datadir.DataDir;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.Arrays;
 import java.util.stream.Stream;
 
@@ -20,6 +22,8 @@ import java.util.stream.Stream;
 final class CliHarness {
     final Path tmp;
     final Path data;
+    /** The clock the commands run on; a test moves a {@code MovingClock} here instead of waiting for time to pass. */
+    Clock clock = Clock.systemUTC();
 
     CliHarness(Path tmp) {
         this.tmp = tmp;
@@ -34,14 +38,24 @@ final class CliHarness {
 
     /** {@code rewind --data DATA args...}. */
     Run rewind(String... args) {
-        return raw(withData(args));
+        return raw(clock, withData(args));
+    }
+
+    /** The data dir on this harness's clock, for a test to open sets and the catalog itself. */
+    DataDir dataDir() {
+        return new DataDir(data, clock);
     }
 
     /** {@code rewind args...}, exactly as given (no {@code --data} added). */
     static Run raw(String... args) {
+        return raw(Clock.systemUTC(), args);
+    }
+
+    /** {@code rewind args...} on {@code clock}. */
+    static Run raw(Clock clock, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int exit = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        int exit = Main.run(clock, new PrintWriter(out, true), new PrintWriter(err, true), args);
         return new Run(exit, out.toString(), err.toString());
     }
 
@@ -54,7 +68,9 @@ final class CliHarness {
     }
 
     Run ok(String... args) {
-        return rawOk(withData(args));
+        Run r = raw(clock, withData(args));
+        assertEquals(0, r.exit(), () -> String.join(" ", args) + " failed: " + r.err());
+        return r;
     }
 
     /** Like {@link #raw}, and the command must succeed. */
@@ -81,7 +97,7 @@ final class CliHarness {
     /** Like {@link #fails} for {@code rewind args...} exactly as given. */
     Run rawFails(int exitCode, String expectedFragment, String... args) throws Exception {
         String before = snapshot();
-        Run r = raw(args);
+        Run r = raw(clock, args);
         assertEquals(exitCode, r.exit(), () -> String.join(" ", args) + " should exit " + exitCode + "; out: " + r.out() + " err: " + r.err());
         String line = r.err().strip();
         assertFalse(line.contains("\n"), () -> "error is not one line: " + r.err());

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.rewind.capture.BlockDevice;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.cli.datadir.DataDir;
+import dev.rewind.testfixtures.clock.MovingClock;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,11 +29,13 @@ class CliTest {
     CliHarness harness;
 
     Run rewind(String... args) {
-        return CliHarness.raw(args);
+        return CliHarness.raw(harness.clock, args);
     }
 
     Run ok(String... args) {
-        return CliHarness.rawOk(args);
+        Run r = rewind(args);
+        assertEquals(0, r.exit(), () -> String.join(" ", args) + " failed: " + r.err());
+        return r;
     }
 
     /** A refused command: non-zero exit, one line saying why, and nothing changed under {@code tmp}. */
@@ -157,12 +160,14 @@ class CliTest {
     @Test
     void restoreToTimeTakesTheLastWriteAtOrBeforeIt() throws Exception {
         createShop();
+        MovingClock clock = MovingClock.at(java.time.Instant.now());
+        harness.clock = clock;
         java.time.Instant between;
-        try (DataDir d = new DataDir(data); CapturedSet set = d.openSet("shop")) {
+        try (DataDir d = harness.dataDir(); CapturedSet set = d.openSet("shop")) {
             set.device("data").write(0, ByteBuffer.wrap(new byte[] {1}), true);
-            Thread.sleep(20);
-            between = java.time.Instant.now();
-            Thread.sleep(20);
+            clock.advance(java.time.Duration.ofMillis(20));
+            between = clock.instant();
+            clock.advance(java.time.Duration.ofMillis(20));
             set.device("data").write(0, ByteBuffer.wrap(new byte[] {2}), true);
         }
         JsonNode r = ok("--data", data.toString(), "restore", "shop", "--to-time", between.toString(), "--json").json();

@@ -13,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -237,6 +238,62 @@ class DbCommandTest {
         cli.ok("db", "attach", "shop", "--jdbc", h2Url, "--no-check");
         assertTrue(cli.ok("log", "shop").out().contains("DB POSITION"));
         assertTrue(cli.ok("log", "shop", "--json").json().get("entries").get(0).get("dbPosition").isNull(), "no sample yet");
+    }
+
+    @Test
+    void theDbPositionOfARestoresWritesIsItsTargetsAndAfterAnUndoThatOfTheLineageItWentBackTo() throws Exception {
+        cli.ok("db", "attach", "shop", "--jdbc", h2Url, "--no-check");
+        write(3 * 4096L); // seq 4
+        sample(2, "A", 10);
+        sample(4, "B", 20);
+        cli.ok("restore", "shop", "--to-seq", "2");
+        write(0); // after the restore
+        long afterRestore = lastSeq();
+        sample(afterRestore, "C", 15); // the database went on from A's state, on the restored lineage
+        cli.ok("restore", "shop", "--to-seq", "4"); // the undo: back to B
+        write(4096);
+        long afterUndo = lastSeq();
+
+        JsonNode log = cli.ok("log", "shop", "--json", "--limit", "1000").json();
+        JsonNode restores = log.get("restores");
+        assertEquals(2, restores.size(), log.toString());
+        Map<Long, String> expected = new java.util.TreeMap<>();
+        expected.put(1L, null);
+        expected.put(2L, "A");
+        expected.put(3L, "A");
+        expected.put(4L, "B");
+        for (JsonNode r : restores) {
+            String target = r.get("targetSeq").asLong() == 2 ? "A" : "B";
+            for (long seq = r.get("firstSeq").asLong(); seq <= r.get("lastSeq").asLong(); seq++) {
+                expected.put(seq, target); // a restore's own writes: the position of the point it restores
+            }
+        }
+        expected.put(afterRestore, "C");
+        expected.put(afterUndo, "B"); // C was sampled on the lineage the undo left
+        Map<Long, String> shown = new java.util.TreeMap<>();
+        for (JsonNode e : log.get("entries")) {
+            shown.put(e.get("seq").asLong(), e.get("dbPosition").isNull() ? null : e.get("dbPosition").asText());
+        }
+        assertEquals(expected, shown, log.toString());
+        String text = cli.ok("log", "shop").out();
+        assertTrue(text.lines().anyMatch(l -> l.matches("\\s+" + afterUndo + "\\s.*\\sB")), text);
+    }
+
+    private void write(long offset) throws Exception {
+        try (DataDir d = new DataDir(cli.data); CapturedSet set = d.openSet("shop")) {
+            set.device("data").write(offset, ByteBuffer.wrap(new byte[] {42}), true);
+        }
+    }
+
+    private long lastSeq() throws Exception {
+        return cli.ok("status", "shop", "--json").json().get("sets").get(0).get("lastSeq").asLong();
+    }
+
+    private void sample(long seq, String position, long order) {
+        try (DataDir d = new DataDir(cli.data)) {
+            d.catalog().databases().insertSamples(List.of(
+                    new dev.rewind.volumeset.catalog.PositionSample("shop", seq, 0, position, order, position, order, null)));
+        }
     }
 
     @Test

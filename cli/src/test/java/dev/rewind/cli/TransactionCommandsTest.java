@@ -9,11 +9,14 @@ import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.Sets;
 import dev.rewind.cli.datadir.DataDir;
 import dev.rewind.increments.transaction.CutReason;
+import dev.rewind.testfixtures.clock.MovingClock;
 import dev.rewind.volumeset.catalog.SetSettings;
 import dev.rewind.volumeset.catalog.TransactionRecord;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
@@ -43,19 +46,19 @@ class TransactionCommandsTest {
     }
 
     private SetSettings settings() {
-        try (DataDir d = new DataDir(cli.data)) {
+        try (DataDir d = cli.dataDir()) {
             return d.catalog().settings("shop");
         }
     }
 
     private List<TransactionRecord> catalogTransactions() {
-        try (DataDir d = new DataDir(cli.data)) {
+        try (DataDir d = cli.dataDir()) {
             return d.catalog().listTransactions("shop");
         }
     }
 
     private void write(long offset, int length) throws Exception {
-        try (DataDir d = new DataDir(cli.data); CapturedSet set = d.openSet("shop")) {
+        try (DataDir d = cli.dataDir(); CapturedSet set = d.openSet("shop")) {
             set.devices().get(0).write(offset, ByteBuffer.allocate(length).put(0, (byte) 7), false);
             set.flush();
         }
@@ -118,10 +121,12 @@ class TransactionCommandsTest {
 
     @Test
     void aRestoreToABoundaryPastTheHorizonNamesTheBoundarysTime() throws Exception {
+        MovingClock clock = MovingClock.at(Instant.now());
+        cli.clock = clock;
         write(0, 4096);
         JsonNode first = cli.ok("cut", "shop", "--json").json().get("transaction");
         long boundary = first.get("lastSeq").asLong();
-        try (DataDir d = new DataDir(cli.data); CapturedSet set = d.openSet("shop")) {
+        try (DataDir d = cli.dataDir(); CapturedSet set = d.openSet("shop")) {
             ByteBuffer mib = ByteBuffer.allocate(1 << 20);
             for (int i = 0; i < 70; i++) { // fills and seals the journal's first 64 MiB segment
                 set.devices().get(0).write(0, mib.clear(), false);
@@ -130,7 +135,7 @@ class TransactionCommandsTest {
         }
         cli.ok("cut", "shop");
         cli.ok("set", "update", "shop", "--keep", "every-write:1s");
-        Thread.sleep(1500);
+        clock.advance(Duration.ofMillis(1500)); // the writes so far are now past the horizon
         write(8192, 4096);
         cli.ok("cut", "shop"); // the horizon is applied after every cut
         JsonNode status = cli.ok("status", "shop", "--json").json().get("sets").get(0);
@@ -184,7 +189,7 @@ class TransactionCommandsTest {
 
     @Test
     void transactionsCutWhereTheCatalogWasNotToldAreInsertedAtTheNextOpen() throws Exception {
-        try (DataDir d = new DataDir(cli.data);
+        try (DataDir d = cli.dataDir();
              CapturedSet set = Sets.open(d.volumes(), "shop", CaptureOptions.DEFAULT)) {
             for (int i = 0; i < 3; i++) {
                 set.devices().get(1).write(i * 4096L, ByteBuffer.allocate(4096), false);
@@ -199,7 +204,7 @@ class TransactionCommandsTest {
     @Test
     void theSettingsReachTheSetWhenItIsOpened() throws Exception {
         cli.ok("set", "update", "shop", "--cut-writes", "1000", "--cut-adaptive", "5s..5m", "--codec", "none");
-        try (DataDir d = new DataDir(cli.data); CapturedSet set = d.openSet("shop")) {
+        try (DataDir d = cli.dataDir(); CapturedSet set = d.openSet("shop")) {
             assertEquals("adaptive 5s..5m, 1000 writes", set.transactionService().rules().describe());
         }
         write(0, 4096);

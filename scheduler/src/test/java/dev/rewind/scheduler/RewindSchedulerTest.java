@@ -150,7 +150,7 @@ class RewindSchedulerTest {
         await("a first period cut", () -> tasks.count("cut", "shop") >= 1);
         first.close();
 
-        Thread.sleep(SECOND.multipliedBy(10).toMillis()); // ten periods with nothing running
+        passWhileDown("cut/shop", SECOND.multipliedBy(10)); // ten periods with nothing running
         int before = tasks.runs.size();
         Instant restart = Instant.now();
         RewindScheduler second = start();
@@ -278,6 +278,24 @@ class RewindSchedulerTest {
             }
         }
         return versions;
+    }
+
+    /**
+     * Lets {@code downtime} pass for a stopped scheduler's trigger: its start, previous and next
+     * fire times move that far into the past, as if the daemon had been down that long (Quartz
+     * fires by the system's time, which a test cannot move).
+     */
+    private void passWhileDown(String triggerName, Duration downtime) throws SQLException {
+        try (Connection c = catalog.dataSource().getConnection();
+             PreparedStatement ps = c.prepareStatement("update qrtz_triggers set start_time = start_time - ?, "
+                     + "prev_fire_time = prev_fire_time - ?, next_fire_time = next_fire_time - ? where sched_name = ? and trigger_name = ?")) {
+            for (int i = 1; i <= 3; i++) {
+                ps.setLong(i, downtime.toMillis());
+            }
+            ps.setString(4, QuartzSettings.SCHEDULER_NAME);
+            ps.setString(5, triggerName);
+            assertEquals(1, ps.executeUpdate(), "trigger " + triggerName + " is in the job store");
+        }
     }
 
     /** When the trigger's current run of periods began (Quartz moves it to "now" when it handles a misfire). */

@@ -12,6 +12,7 @@ import dev.rewind.volumeset.catalog.Catalog;
 import dev.rewind.volumeset.catalog.SetSettings;
 import dev.rewind.volumeset.catalog.TransactionRecord;
 import java.io.IOException;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,16 +33,22 @@ public final class CatalogCapture {
         return new CutRules(s.cutEvery(), s.cutAdaptiveMin(), s.cutAdaptiveMax(), s.cutWrites(), s.cutBytes());
     }
 
-    /** Capture options for the settings, with the set's own checkpoint thread every {@code checkpointInterval} (zero: none). */
-    public static CaptureOptions options(SetSettings s, Duration checkpointInterval) {
-        return CaptureOptions.DEFAULT.withCheckpointInterval(checkpointInterval).withCutRules(cutRules(s))
+    /**
+     * Capture options for the settings, with the set's own checkpoint thread every
+     * {@code checkpointInterval} (zero: none), reading the time from {@code clock}.
+     */
+    public static CaptureOptions options(SetSettings s, Duration checkpointInterval, Clock clock) {
+        return CaptureOptions.DEFAULT.withClock(clock).withCheckpointInterval(checkpointInterval).withCutRules(cutRules(s))
                 .withCodec(IncrementCodec.parse(s.codec())).withKeepEveryWrite(s.keepEveryWrite());
     }
 
-    /** Opens the set with its catalog settings; its transactions are mirrored into the catalog from now on. */
-    public static CapturedSet open(Catalog catalog, String name, Duration checkpointInterval) throws IOException {
+    /**
+     * Opens the set with its catalog settings, on {@code clock}; its transactions are mirrored
+     * into the catalog from now on.
+     */
+    public static CapturedSet open(Catalog catalog, String name, Duration checkpointInterval, Clock clock) throws IOException {
         SetSettings settings = catalog.settings(name);
-        CapturedSet set = Sets.open(new dev.rewind.volumeset.manager.VolumeManager(catalog), name, options(settings, checkpointInterval));
+        CapturedSet set = Sets.open(new dev.rewind.volumeset.manager.VolumeManager(catalog), name, options(settings, checkpointInterval, clock));
         try {
             IncrementStore store = set.history().increments();
             set.historyPins(() -> catalog.historyPins(name));

@@ -20,6 +20,7 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -119,21 +120,36 @@ public final class DataDir implements AutoCloseable {
     private final Path workingDir;
     private final Daemon daemon;
     private final boolean ownsCatalog;
+    private final Clock clock;
     private Catalog catalog;
     private Sandboxes sandboxes;
     private Properties config;
 
     public DataDir(Path dir) {
-        this(dir, Path.of("").toAbsolutePath(), null, null);
+        this(dir, Clock.systemUTC());
     }
 
-    /** A data dir as seen by a command the daemon runs for a client in {@code workingDir}. */
-    public DataDir(Path dir, Path workingDir, Daemon daemon, Catalog sharedCatalog) {
+    /** The data dir, whose sets read the time from {@code clock} (tests move it instead of waiting). */
+    public DataDir(Path dir, Clock clock) {
+        this(dir, Path.of("").toAbsolutePath(), null, null, clock);
+    }
+
+    /** A data dir as seen by a command the daemon runs for a client in {@code workingDir}, on the daemon's clock. */
+    public DataDir(Path dir, Path workingDir, Daemon daemon, Catalog sharedCatalog, Clock clock) {
         this.dir = workingDir.resolve(dir).toAbsolutePath().normalize();
         this.workingDir = workingDir;
         this.daemon = daemon;
         this.catalog = sharedCatalog;
         this.ownsCatalog = sharedCatalog == null;
+        this.clock = clock;
+    }
+
+    /**
+     * Where the commands and the sets they open read the time: write times, cuts, the
+     * every-write horizon, bookmarks, "now" for a restore to a time.
+     */
+    public Clock clock() {
+        return clock;
     }
 
     /** A path the user gave, resolved against the user's working directory. */
@@ -303,7 +319,7 @@ public final class DataDir implements AutoCloseable {
             return daemon.openSet(name);
         }
         volumes().findSet(name);
-        return CatalogCapture.open(catalog(), name, CaptureOptions.DEFAULT.checkpointInterval());
+        return CatalogCapture.open(catalog(), name, CaptureOptions.DEFAULT.checkpointInterval(), clock);
     }
 
     /** Where the sandboxes of this data dir keep their overlays. */
@@ -317,7 +333,7 @@ public final class DataDir implements AutoCloseable {
             return daemon.sandboxes();
         }
         if (sandboxes == null) {
-            sandboxes = Sandboxes.open(sandboxRoot(dir), catalog());
+            sandboxes = Sandboxes.open(sandboxRoot(dir), catalog(), clock);
         }
         return sandboxes;
     }

@@ -81,7 +81,7 @@ public final class QuickstartStory {
                 bank.createAccounts();
                 bank.checkpoint();
                 long setupSeq = set.bookmarkPoint(java.util.OptionalLong.empty());
-                data.catalog().insertBookmark(new BookmarkRecord("shop", "accounts-opened", setupSeq, Times.micros(Instant.now()), false, null));
+                data.catalog().insertBookmark(new BookmarkRecord("shop", "accounts-opened", setupSeq, Times.micros(data.clock().instant()), false, null));
                 say("2. An H2 database on 'data' opens %d accounts of %d each (seq 1..%d; bookmark 'accounts-opened' = seq %d).",
                         Bank.ACCOUNTS, Bank.OPENING_BALANCE, setupSeq, setupSeq);
                 bank.transfer(transfers, 7);
@@ -95,7 +95,7 @@ public final class QuickstartStory {
                 say("   %d accounts, total balance %d, %d transfers, %d ledger entries.", accountsBefore, totalBefore, transfersBefore,
                         Bank.countLedger(ledger));
 
-                mistakeTime = Instant.now();
+                mistakeTime = data.clock().instant();
                 say("4. At %s someone runs:  DELETE FROM account;   -- no WHERE", TIME.format(mistakeTime));
                 int deleted = bank.deleteAllAccounts();
                 bank.checkpoint();
@@ -120,7 +120,7 @@ public final class QuickstartStory {
                     mistakeSeq, Sizes.format(restore.bytesWritten()), restore.rangesWritten(), restore.firstSeq(), restore.lastSeq());
             say("   (only blocks changed after seq %d were touched; undo with --to-seq %d).", mistakeSeq, restore.firstSeq() - 1);
             data.catalog().insertRestore(new dev.rewind.volumeset.catalog.RestoreRecord("shop", mistakeSeq, restore.firstSeq(),
-                    restore.lastSeq(), restore.bytesWritten(), Times.micros(Instant.now())));
+                    restore.lastSeq(), restore.bytesWritten(), Times.micros(data.clock().instant())));
 
             int accountsAfter;
             long totalAfter;

@@ -273,7 +273,8 @@ class ControlServerTest {
 
     @Test
     void aCommandThatFailsInTheDaemonUnderJsonStreamsOneErrorDocumentAndItsExitCode() throws Exception {
-        then = (call, out, err) -> new dev.rewind.cli.DaemonRequest(data, call.workingDir(), false, call.clientGone(), null, null)
+        then = (call, out, err) -> new dev.rewind.cli.DaemonRequest(data, call.workingDir(), false, call.clientGone(), null, null,
+                java.time.Clock.systemUTC())
                 .run(call.args(), out, err);
         Path other = data.resolveSibling(data.getFileName() + "-other");
         StringWriter out = new StringWriter();

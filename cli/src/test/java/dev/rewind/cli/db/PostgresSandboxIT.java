@@ -11,7 +11,9 @@ import dev.rewind.testfixtures.tools.Tools;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -54,6 +56,7 @@ class PostgresSandboxIT {
                     "--mount", PostgresOnRewind.DATA + "=" + dir.resolve("mnt-" + PostgresOnRewind.DATA),
                     "--mount", PostgresOnRewind.WAL + "=" + dir.resolve("mnt-" + PostgresOnRewind.WAL), "--json");
             assertTrue(attached.get("serverSettingsRecorded").asBoolean(), attached.toString());
+            sandboxOfABadConfigurationSaysWhyItsServerDidNotStart(serve, set);
             serve.ok("bookmark", set, "before-drop", "--consistent");
             pg.psql("postgres", "drop table kept");
             serve.ok("sandbox", "create", set, "sb", "--at", "bookmark:before-drop");
@@ -115,6 +118,28 @@ class PostgresSandboxIT {
                     "production's server log shows no crash:\n" + log);
             serve.ok("sandbox", "drop", set, "sb");
         }
+    }
+
+    /**
+     * A sandbox of a point where postgresql.conf has a bad setting (written, synced and
+     * bookmarked, then put back on production): its server exits at start, and the one-line
+     * refusal quotes the FATAL that says so with the bad setting, not the server's last words.
+     */
+    private void sandboxOfABadConfigurationSaysWhyItsServerDidNotStart(RewindServe serve, String set) throws Exception {
+        Path conf = dir.resolve("mnt-" + PostgresOnRewind.DATA).resolve("pgdata/postgresql.conf");
+        String good = Files.readString(conf);
+        Files.writeString(conf, good + "work_mem = 'lots'\n");
+        Tools.run(Duration.ofSeconds(60), "sync", "-f", conf.toString()).assertOk();
+        serve.ok("bookmark", set, "bad-conf");
+        Files.writeString(conf, good);
+        Tools.run(Duration.ofSeconds(60), "sync", "-f", conf.toString()).assertOk();
+
+        serve.ok("sandbox", "create", set, "badconf", "--at", "bookmark:bad-conf");
+        Tools.Result r = serve.rewind("sandbox", "start", set, "badconf");
+        assertRefused(r, "postgresql.conf\" contains errors: invalid value for parameter \"work_mem\": \"lots\"");
+        assertTrue(r.err().contains("FATAL:  configuration file"), r.describe());
+        assertEquals(1, r.err().strip().lines().count(), "one line: " + r.describe());
+        serve.ok("sandbox", "drop", set, "badconf");
     }
 
     private static void assertRefused(Tools.Result r, String expected) {

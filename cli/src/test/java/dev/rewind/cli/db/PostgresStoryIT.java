@@ -1,5 +1,6 @@
 package dev.rewind.cli.db;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,12 +9,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rewind.cli.nbd.RewindServe;
 import dev.rewind.testfixtures.tools.Tools;
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -173,6 +178,8 @@ class PostgresStoryIT {
             assertTrue(before > 0 && after > 0, "the side workload committed rows on both sides of the DROP: " + before + " / " + after);
             assertTrue(lostBefore.isEmpty(), "side rows committed before the DROP are missing: " + lostBefore);
             assertTrue(keptAfter.isEmpty(), "side rows committed after the DROP are there: " + keptAfter);
+
+            aBookmarkPastTheHorizonIsRestoredWhileABackupReadsIt(pg, serve);
         }
     }
 
@@ -180,6 +187,84 @@ class PostgresStoryIT {
     private static long order(String lsn) {
         String[] parts = lsn.split("/");
         return (Long.parseLong(parts[0], 16) << 32) + Long.parseLong(parts[1], 16);
+    }
+
+    /**
+     * Then, on the same database: a consistent bookmark with 1000 rows, 1000 more rows and a
+     * table of its own after it, and the every-write horizon (1s) moved past the bookmark. A
+     * backup reads the bookmark's image ({@code nbdcopy} from {@code @bookmark:kept} to a pipe) and
+     * stalls a quarter of the way while a coordinated restore of the set to the bookmark runs:
+     * the restore finishes without waiting for the backup, the backup then completes with the
+     * bytes of a copy read before the restore, and PostgreSQL starts with exactly the bookmark's rows.
+     */
+    private void aBookmarkPastTheHorizonIsRestoredWhileABackupReadsIt(PostgresOnRewind pg, RewindServe serve) throws Exception {
+        String nbdcopy = Tools.require("nbdcopy", "libnbd-bin").toString();
+        pg.psql("postgres", "create table at_bookmark (n int primary key); insert into at_bookmark select generate_series(1, 1000)");
+        long bookmarkSeq = serve.json("bookmark", RewindServe.SET, "kept", "--consistent", "--json").get("seq").asLong();
+        pg.psql("postgres", "insert into at_bookmark select generate_series(1001, 2000); "
+                + "create table after_bookmark as select g, repeat('x', 400) as pad from generate_series(1, 300000) g; checkpoint");
+        serve.ok("set", "update", RewindServe.SET, "--keep", "every-write:1s");
+        awaitOldestExactSeqPast(pg, serve, bookmarkSeq);
+
+        String export = serve.uri(RewindServe.SET + "/" + PostgresOnRewind.DATA + "@bookmark:kept");
+        Process reference = new ProcessBuilder(nbdcopy, export, "-").redirectError(dir.resolve("nbdcopy-reference.log").toFile()).start();
+        MessageDigest expected = MessageDigest.getInstance("SHA-256");
+        long imageBytes = digest(reference.getInputStream(), expected, Long.MAX_VALUE);
+        assertEquals(0, reference.waitFor(), "nbdcopy of the bookmark's image failed; see " + dir.resolve("nbdcopy-reference.log"));
+
+        Process backup = new ProcessBuilder(nbdcopy, export, "-").redirectError(dir.resolve("nbdcopy-backup.log").toFile()).start();
+        MessageDigest got = MessageDigest.getInstance("SHA-256");
+        long copied = digest(backup.getInputStream(), got, imageBytes / 4);
+        assertEquals(imageBytes / 4, copied, "the backup is under way");
+        Tools.Result restore = serve.rewind(Duration.ofMinutes(10), "restore", RewindServe.SET, "--to-bookmark", "kept", "--coordinated", "--json");
+        assertEquals(0, restore.exit(), () -> restore.describe() + "\n--- server log:\n" + pg.serverLog());
+        assertEquals(bookmarkSeq, JSON.readTree(restore.out()).get("targetSeq").asLong(), restore.out());
+        assertTrue(backup.isAlive(), "the backup was still reading while the restore ran");
+        copied += digest(backup.getInputStream(), got, Long.MAX_VALUE);
+        assertEquals(0, backup.waitFor(), "the backup failed; see " + dir.resolve("nbdcopy-backup.log"));
+        assertEquals(imageBytes, copied);
+        assertArrayEquals(expected.digest(), got.digest(), "the backup holds the bookmark's image");
+
+        System.out.println("PostgresStoryIT: bookmark kept at seq " + bookmarkSeq + " past the every-write horizon; a backup of "
+                + imageBytes + " bytes read it while the coordinated restore to it ran");
+        pg.awaitAcceptingConnections();
+        assertEquals("1000|500500", pg.psql("postgres", "select count(*), sum(n) from at_bookmark"), "exactly the rows at the bookmark");
+        assertEquals("f", pg.psql("postgres", "select to_regclass('after_bookmark') is not null"), "no table made after the bookmark");
+    }
+
+    /**
+     * Writes and cuts until the set's oldest exact seq has passed {@code seq} (the horizon is
+     * applied at each cut, to the writes older than it by the daemon's clock).
+     */
+    private static void awaitOldestExactSeqPast(PostgresOnRewind pg, RewindServe serve, long seq) {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        pg.psql("postgres", "create table tick (at timestamptz default now())");
+        while (true) {
+            pg.psql("postgres", "insert into tick default values; checkpoint");
+            serve.ok("cut", RewindServe.SET);
+            JsonNode status = serve.json("status", RewindServe.SET, "--json").get("sets").get(0);
+            if (status.get("oldestExactSeq").asLong() > seq) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the every-write horizon did not pass seq " + seq + " within 3 minutes: " + status);
+            }
+        }
+    }
+
+    /** Reads up to {@code limitBytes} of {@code in} (to its end, at most) into {@code digest}; how many bytes it read. */
+    private static long digest(InputStream in, MessageDigest digest, long limitBytes) throws IOException {
+        byte[] buf = new byte[1 << 16];
+        long total = 0;
+        while (total < limitBytes) {
+            int n = in.read(buf, 0, (int) Math.min(buf.length, limitBytes - total));
+            if (n < 0) {
+                break;
+            }
+            digest.update(buf, 0, n);
+            total += n;
+        }
+        return total;
     }
 
     /** Inserts 1, 2, 3, ... one autocommitted row at a time, recording each commit that returned, until told to stop. */

@@ -1,5 +1,6 @@
 package dev.rewind.dbadapters.coordinate;
 
+import dev.rewind.dbadapters.api.ExplainingLine;
 import dev.rewind.volumeset.Durations;
 import dev.rewind.volumeset.RewindException;
 import java.io.ByteArrayOutputStream;
@@ -89,25 +90,8 @@ public final class ShellCommand {
         }
     }
 
-    /** Words that mark the line of a command's output that says what went wrong. */
-    private static final java.util.regex.Pattern TELLING = java.util.regex.Pattern.compile(
-            "(?i)\\b(error|fatal|panic|failed|failure|denied|cannot|can't|could not|unable|not found|no such|refused|timed? ?out)\\b");
-
-    /**
-     * The line of a failed command's output that explains it: the last one that says what went
-     * wrong (an error, a refusal), else the last line; a wrapper's last words ("exiting") would
-     * hide the reason printed just before them.
-     */
+    /** The line of a failed command's output that explains it ({@link ExplainingLine#ofCommandOutput}). */
     static String lastLine(String text) {
-        String[] lines = text.strip().split("\\R");
-        for (int i = lines.length - 1; i >= 0; i--) {
-            if (TELLING.matcher(lines[i]).find()) {
-                String telling = lines[i].strip();
-                String last = lines[lines.length - 1].strip();
-                return i == lines.length - 1 || last.isEmpty() ? telling : telling + " (last: " + last + ")";
-            }
-        }
-        String last = lines[lines.length - 1].strip();
-        return last.isEmpty() ? "(no output)" : last;
+        return ExplainingLine.ofCommandOutput(text);
     }
 }

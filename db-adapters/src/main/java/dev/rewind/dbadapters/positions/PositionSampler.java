@@ -49,6 +49,7 @@ public final class PositionSampler implements AutoCloseable {
 
     private boolean stopped;
     private int pauses;
+    private long periodsHeldOff;
     private boolean sampling;
     private PositionSample last;
     private String outage;
@@ -84,6 +85,7 @@ public final class PositionSampler implements AutoCloseable {
                     return;
                 }
                 if (pauses > 0) {
+                    periodsHeldOff++;
                     waitQuietly(every);
                     continue;
                 }
@@ -225,6 +227,11 @@ public final class PositionSampler implements AutoCloseable {
                 }
             }
         };
+    }
+
+    /** How many periods went by with sampling held off by {@link #pause()}, so far. */
+    synchronized long periodsHeldOff() {
+        return periodsHeldOff;
     }
 
     /** Stops sampling and waits for the thread to end. */

@@ -1,5 +1,6 @@
 package dev.rewind.dbadapters.sandbox;
 
+import dev.rewind.dbadapters.api.ExplainingLine;
 import dev.rewind.volumeset.RewindException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -7,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -83,9 +83,9 @@ final class Commands {
         }
     }
 
+    /** The line of a failed tool's output that explains it ({@link ExplainingLine#ofCommandOutput}). */
     static String lastLine(String text) {
-        List<String> lines = text.strip().lines().toList();
-        return lines.isEmpty() ? "(no output)" : lines.get(lines.size() - 1).strip();
+        return ExplainingLine.ofCommandOutput(text);
     }
 
     static void sleep(Duration d) throws IOException {

@@ -2,6 +2,7 @@ package dev.rewind.dbadapters.sandbox;
 
 import dev.rewind.dbadapters.api.DatabaseAdapter;
 import dev.rewind.dbadapters.api.Engine;
+import dev.rewind.dbadapters.api.ExplainingLine;
 import dev.rewind.volumeset.RewindException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -58,7 +59,7 @@ public abstract class SandboxServer {
 
     /**
      * Waits until {@code adapter} (connected to this server) gets answers, or refuses after
-     * {@code timeout}, or at once when the server exits, with the last line of its log.
+     * {@code timeout}, or at once when the server exits, with the line of its log that says why.
      */
     public void awaitAcceptingConnections(DatabaseAdapter adapter, Duration timeout) throws IOException {
         Instant deadline = Instant.now().plus(timeout);
@@ -74,7 +75,7 @@ public abstract class SandboxServer {
             } catch (RewindException e) {
                 if (Instant.now().isAfter(deadline)) {
                     throw new RewindException("the database server on the sandbox did not accept connections within "
-                            + timeout.toSeconds() + "s: " + lastLogLine() + "; see " + logFile, e);
+                            + timeout.toSeconds() + "s: " + whyItStopped() + "; see " + logFile, e);
                 }
             }
         }
@@ -123,29 +124,13 @@ public abstract class SandboxServer {
     }
 
     /**
-     * The log line that says why a server gave up: its first PANIC or FATAL (PostgreSQL) or
-     * [ERROR] (MariaDB), which names the cause; the lines after it are the shutdown. The last
-     * line when there is none.
+     * The log line that explains why the server gave up or does not answer
+     * ({@link ExplainingLine#ofServerLog}: its first PANIC, FATAL or [ERROR], not its last
+     * words).
      */
     String whyItStopped() {
         try {
-            if (!Files.exists(logFile)) {
-                return "(no log)";
-            }
-            String log = Files.readString(logFile);
-            return log.lines().filter(SandboxServer::saysWhy).findFirst().map(String::strip).orElseGet(() -> Commands.lastLine(log));
-        } catch (IOException e) {
-            return "(log unreadable: " + e.getMessage() + ")";
-        }
-    }
-
-    static boolean saysWhy(String line) {
-        return line.contains("PANIC:") || line.contains("FATAL:") || line.contains("[ERROR]");
-    }
-
-    private String lastLogLine() {
-        try {
-            return Files.exists(logFile) ? Commands.lastLine(Files.readString(logFile)) : "(no log)";
+            return Files.exists(logFile) ? ExplainingLine.ofServerLog(Files.readString(logFile)) : "(no log)";
         } catch (IOException e) {
             return "(log unreadable: " + e.getMessage() + ")";
         }

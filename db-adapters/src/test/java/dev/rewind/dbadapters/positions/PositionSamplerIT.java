@@ -164,7 +164,8 @@ class PositionSamplerIT {
             try (AutoCloseable paused = sampler.pause()) {
                 db.forbidden.set(true);
                 advance();
-                Thread.sleep(200); // ten periods in which nothing may be sampled
+                long heldOff = sampler.periodsHeldOff();
+                awaitTrue(() -> sampler.periodsHeldOff() >= heldOff + 10, "ten periods in which nothing may be sampled did not pass");
                 db.forbidden.set(false);
             }
             awaitSample(2, 2);

@@ -263,6 +263,12 @@ public final class DatabaseRecords {
                 .stream().findFirst();
     }
 
+    /** The newest sample with seq in [fromSeq, toSeq] taken on the lineage that starts at {@code lineageSeq}. */
+    public Optional<PositionSample> lastSampleOnLineage(String setName, long fromSeq, long toSeq, long lineageSeq) {
+        return query("where set_name = ? and seq >= ? and seq <= ? and lineage_seq = ? order by seq desc, durable_order desc limit 1",
+                setName, fromSeq, toSeq, lineageSeq).stream().findFirst();
+    }
+
     /** Forgets all of the set's samples, positions and relation names; how many position samples there were. */
     public int forgetSamples(String setName) {
         return catalog.inTransaction(c -> {
