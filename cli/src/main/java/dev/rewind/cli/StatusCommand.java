@@ -5,7 +5,10 @@ import dev.rewind.capture.SetInUseException;
 import dev.rewind.capture.SetOfflineException;
 import dev.rewind.capture.StoppedSetRecovery;
 import dev.rewind.cli.datadir.DataDir;
+import dev.rewind.cli.db.AttachedDatabase;
+import dev.rewind.dbadapters.api.DatabaseAdapter;
 import dev.rewind.volumeset.Sizes;
+import dev.rewind.volumeset.catalog.DatabaseAttachment;
 import dev.rewind.volumeset.catalog.SetRecord;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,7 +17,7 @@ import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "status", mixinStandardHelpOptions = true, description = "Show sets: members, newest and flushed seq, cut rules and transactions, oldest boundary and oldest exact write, secondary use (journal, increments, replica).",
+@Command(name = "status", mixinStandardHelpOptions = true, description = "Show sets: members, newest and flushed seq, cut rules and transactions, oldest boundary and oldest exact write, secondary use (journal, increments, delta maps, replica), NBD clients, and whether the attached database answers.",
         footer = {"", "Examples:", "  rewind status", "  rewind status shop --json"})
 final class StatusCommand extends Subcommand {
     @Parameters(index = "0", arity = "0..1", paramLabel = "SET", description = "One set (default: all).")
@@ -102,6 +105,12 @@ final class StatusCommand extends Subcommand {
                 row.put("flushedSeq", null);
                 out.line("set %s: %s", set.name(), e.getMessage());
             }
+            Map<String, Object> database = databaseState(data, set.name());
+            row.put("database", database);
+            if (database != null) {
+                out.line("  database    %s %s: %s", database.get("engine"), database.get("jdbcUrl"), database.get("state").equals("down")
+                        ? "DOWN (" + database.get("why") + ")" : database.get("state"));
+            }
             for (var m : set.members()) {
                 out.line("  %-12s %-10s %s", m.name(), Sizes.format(m.sizeBytes()), m.source());
             }
@@ -109,6 +118,21 @@ final class StatusCommand extends Subcommand {
             rows.add(row);
         }
         out.json(Output.map("sets", rows));
+    }
+
+    /** The attached database and whether its server answers now ({@code up}, or {@code down} with why, as {@code db show} probes it), or null without one. */
+    private static Map<String, Object> databaseState(DataDir data, String setName) {
+        Optional<DatabaseAttachment> attached = data.catalog().databases().attachment(setName);
+        if (attached.isEmpty()) {
+            return null;
+        }
+        DatabaseAttachment a = attached.get();
+        try (DatabaseAdapter adapter = AttachedDatabase.open(a)) {
+            adapter.checkConnection();
+            return Output.map("engine", a.engine(), "jdbcUrl", a.jdbcUrl(), "state", "up", "why", null);
+        } catch (RuntimeException e) {
+            return Output.map("engine", a.engine(), "jdbcUrl", a.jdbcUrl(), "state", "down", "why", String.valueOf(e.getMessage()));
+        }
     }
 
     /**

@@ -86,6 +86,11 @@ class DbCommandTest {
         JsonNode show = cli.ok("db", "show", "shop", "--json").json();
         assertFalse(show.get("reachable").asBoolean(), "the database is down: show says so");
         assertTrue(show.get("unreachableReason").asText().contains("cannot reach"), show.toString());
+        JsonNode database = cli.ok("status", "shop", "--json").json().get("sets").get(0).get("database");
+        assertEquals("down", database.get("state").asText(), "status says the database is down: " + database);
+        assertTrue(database.get("why").asText().contains("cannot reach"), database.toString());
+        assertTrue(cli.ok("status", "shop").out().contains("database    h2 jdbc:h2:tcp://127.0.0.1:" + port + "/shopdb: DOWN (cannot reach"),
+                "status in text");
     }
 
     @Test
@@ -195,6 +200,8 @@ class DbCommandTest {
         cli.ok("db", "attach", "shop", "--jdbc", h2Url, "--user", "sa", "--password-file", passwordFile.toString(),
                 "--stop-cmd", "touch " + tmp.resolve("stopped"), "--start-cmd", "touch " + tmp.resolve("started"),
                 "--validate", "select 1");
+        assertEquals("up", cli.ok("status", "shop", "--json").json().get("sets").get(0).get("database").get("state").asText(),
+                "status says the database answers");
         String log = cli.ok("log", "shop").out();
         CliHarness.Run dry = cli.ok("restore", "shop", "--to-seq", "1", "--coordinated", "--dry-run");
         assertTrue(dry.out().contains("coordinated, it would run:\n  1. stop: touch " + tmp.resolve("stopped")

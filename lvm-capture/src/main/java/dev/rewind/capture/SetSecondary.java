@@ -87,6 +87,7 @@ public final class SetSecondary {
         }
         TransactionLog.open(dir.resolve("transactions"), set.uuid(), 0).close();
         new IncrementStore(dir.resolve("increments")).close();
+        DurableFiles.createDirectories(dir.resolve("maps")); // the merged delta maps (SpanMaps); made here so that opening changes nothing
         DurableFiles.forceDirectory(dir);
     }
 
