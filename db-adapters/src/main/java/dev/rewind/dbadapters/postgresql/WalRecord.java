@@ -48,13 +48,14 @@ record WalRecord(String rmgr, long xid, Lsn lsn, String desc) {
     enum RowChange { UPDATE, DELETE }
 
     /**
-     * The row change this record is, with the relation file it changed (the first block
+     * The row change this record is ({@code +INIT}: the new row version starts a new page),
+     * with the relation file it changed (the first block
      * reference: an UPDATE that moves the row to another page names the new page first, in
      * the same relation); empty for any other record.
      */
     Optional<Map.Entry<RowChange, BlockRef>> rowChange() {
         RowChange change;
-        if (is("Heap", "UPDATE") || is("Heap", "HOT_UPDATE")) {
+        if (is("Heap", "UPDATE") || is("Heap", "HOT_UPDATE") || is("Heap", "UPDATE+INIT") || is("Heap", "HOT_UPDATE+INIT")) {
             change = RowChange.UPDATE;
         } else if (is("Heap", "DELETE")) {
             change = RowChange.DELETE;

@@ -34,6 +34,9 @@ import org.junit.jupiter.api.Test;
  *   <li>{@code pg15-toast-update-delete}: public.docs (16415, TOAST 16418); xid 752 an
  *       update of one row's toasted value (the old chunks deleted, new ones inserted); 753
  *       {@code delete from docs}: four rows, three of them with TOAST chunks.</li>
+ *   <li>{@code pg15-update-init}: public.w (16384) of 240 rows on two pages; xid 725
+ *       {@code update w set v = 0}, one of whose new row versions starts a third page
+ *       ({@code UPDATE+INIT}).</li>
  * </ul>
  */
 class WalRowChangesTest {
@@ -111,11 +114,17 @@ class WalRowChangesTest {
     @Test
     void aRelationIsNamedByTheMappingInForceAtItsCommitAcrossARewriteOntoANewFile() {
         assertEquals(List.of("UPDATE public.big: 2 rows (xid 734)"), descriptions(find("pg15-update-rewrite-delete", "UPDATE big", BIG)),
-                "a row moved to another page is one row");
+                "named by the mapping before its commit; a row moved to another page is one row");
         assertEquals(List.of("DELETE FROM public.big: 3 rows (xid 736)"),
                 descriptions(find("pg15-update-rewrite-delete", "DELETE FROM big", BIG)), "after the rewrite big is file 16405");
         assertEquals(List.of(), find("pg15-update-rewrite-delete", "UPDATE other", BIG),
                 "a later mapping giving 16398 to another table does not name the earlier update");
+    }
+
+    @Test
+    void anUpdateWhoseNewRowStartsAPageCountsToo() {
+        RelationNameHistory w = order -> Optional.of(Map.of("base/5/16384", "public.w"));
+        assertEquals(List.of("UPDATE public.w: 240 rows (xid 725)"), descriptions(find("pg15-update-init", "UPDATE w", w)));
     }
 
     @Test
