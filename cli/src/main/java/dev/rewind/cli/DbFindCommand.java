@@ -140,7 +140,8 @@ final class DbFindCommand extends Subcommand {
                 }
             }
             if (omitted > 0) {
-                out.line("%d more matching statements changed fewer rows (--top 0 lists all)", omitted);
+                out.line("%d more matching statements not listed: they changed fewer rows, or as many and are older (--top 0 lists all)",
+                        omitted);
             }
             if (restoreCommand != null) {
                 out.line("to restore to just before the newest: %s", restoreCommand);
@@ -149,10 +150,10 @@ final class DbFindCommand extends Subcommand {
                 out.line("to restore to just before the one that changed most rows (%d): %s", mostRows.rows(), mostRowsCommand);
             }
             if (found.stream().anyMatch(FoundStatement::unnamed)) {
-                out.line("a drop of an unnamed relation may be the table asked for: no relation names were sampled before it "
-                        + "(rewind serve samples them); its restore command is not offered");
+                out.line("a statement on an unnamed relation may be on the table asked for: no relation names sampled before it "
+                        + "name its files (rewind serve samples them); its restore command is not offered");
             }
-            out.json(Output.map("set", setName, "engine", a.engine(), "sql", sql, "searched", searched,
+            out.json(Output.map("set", setName, "engine", a.engine(), "sql", sql, "xid", xid, "searched", searched,
                     "searchedFrom", result.searchedFrom() == null ? null : result.searchedFrom().text(),
                     "searchedTo", result.searchedTo() == null ? null : result.searchedTo().text(), "statements", rows,
                     "omitted", omitted, "restoreCommand", restoreCommand, "mostRowsRestoreCommand", mostRowsCommand));
