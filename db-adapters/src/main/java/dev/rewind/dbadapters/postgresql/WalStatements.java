@@ -32,7 +32,8 @@ import java.util.Set;
  *       table; DELETE records in the others are TOAST chunks going with their rows and are
  *       not counted as rows.</li>
  *   <li>{@link StatementPattern.Kind#ANY}: every commit of a transaction that did any of
- *       these, described with all of it (a search by transaction id).</li>
+ *       these, described with all of it and the LSN of its first record (a search by
+ *       transaction id).</li>
  * </ul>
  *
  * A name narrows the match. Truncated tables keep their OIDs and new files, so the live
@@ -53,7 +54,8 @@ import java.util.Set;
  * their WAL was flushed), but without its commit, so PostgreSQL's crash recovery treats it
  * as aborted and the rows are as they were before it. That is the state before the
  * transaction, and it keeps every other transaction that committed while it ran; restoring
- * to before its first record instead would also undo those.
+ * to before its first record instead would also undo those (the description of a
+ * transaction found by its id gives that LSN for whoever wants exactly that).
  */
 final class WalStatements {
     /** PostgreSQL's first OID (and file node) for objects not created by initdb: files below it are the system catalogs'. */
@@ -160,8 +162,8 @@ final class WalStatements {
         if (parts.isEmpty()) {
             parts.add("changes only rows of the system catalogs");
         }
-        return Optional.of(new FoundStatement(c.lsn().position(), c.time(), null, "transaction " + c.xid() + ": " + String.join("; ", parts),
-                false, rows));
+        return Optional.of(new FoundStatement(c.lsn().position(), c.time(), null, "transaction " + c.xid() + " (first record "
+                + c.firstLsn().position() + "): " + String.join("; ", parts), false, rows));
     }
 
     /**

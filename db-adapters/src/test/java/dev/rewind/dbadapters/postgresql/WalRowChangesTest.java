@@ -141,8 +141,8 @@ class WalRowChangesTest {
         assertEquals(Lsn.parse("0/0152B1E0"), savepoint.firstLsn());
         assertEquals(List.of(725L, 726L, 727L, 728L, 731L, 732L), commits.stream().map(WalCommit::xid).toList(), "the rollback is not there");
         List<FoundStatement> any = find("pg15-update-delete-drop", StatementPattern.ANY, ORDERS);
-        assertEquals("transaction 728: UPDATE shop.orders: 1 row; DELETE FROM shop.orders: 1 row", any.get(3).description());
-        assertEquals("transaction 731: drops base/5/16392 (public.t2)", any.get(4).description());
+        assertEquals("transaction 728 (first record 0/152B1E0): UPDATE shop.orders: 1 row; DELETE FROM shop.orders: 1 row", any.get(3).description());
+        assertEquals("transaction 731 (first record 0/152B390): drops base/5/16392 (public.t2)", any.get(4).description());
         assertEquals(Lsn.parse("0/0155B1A0"), commits("pg15-update-rewrite-delete").stream().filter(c -> c.xid() == 735).findFirst()
                 .orElseThrow().firstLsn());
     }
