@@ -43,7 +43,7 @@ import picocli.CommandLine.Parameters;
                 "      --since 2026-11-25T14:00:00Z --until 2026-11-25T15:00:00Z",
                 "  rewind db find shop --sql 'UPDATE shop.orders'",
                 "  rewind db find shop --xid 1234",
-                "  rewind db find shop --sql 'DELETE FROM orders' --archive /var/lib/postgresql/wal-archive",
+                "  rewind db find shop --sql 'DELETE FROM orders' --archive /srv/wal-archive",
                 "  rewind db find shop --sql 'DROP TABLE' --json"})
 final class DbFindCommand extends Subcommand {
     @Parameters(index = "0", paramLabel = "SET")
