@@ -7,14 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.cli.datadir.DataDir;
+import dev.rewind.dbadapters.api.DatabasePosition;
+import dev.rewind.dbadapters.api.FoundStatement;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -301,6 +304,29 @@ class DbCommandTest {
             d.catalog().databases().insertSamples(List.of(
                     new dev.rewind.volumeset.catalog.PositionSample("shop", seq, 0, position, order, position, order, null)));
         }
+    }
+
+    @Test
+    void findNeedsSqlOrXidAndTakesXidAndArchiveOnlyForPostgresql() throws Exception {
+        cli.usage("give --sql with what the statement did, e.g. --sql 'DROP TABLE', or --xid", "db", "find", "shop");
+        cli.usage("--xid 0 is not a transaction id", "db", "find", "shop", "--xid", "0");
+        cli.usage("--top -1 is negative", "db", "find", "shop", "--sql", "UPDATE orders", "--top", "-1");
+        cli.ok("db", "attach", "shop", "--jdbc", h2Url, "--user", "sa", "--password-file", passwordFile.toString());
+        cli.refused("--xid and --archive search PostgreSQL's WAL; set shop's database is h2", "db", "find", "shop", "--xid", "5");
+        cli.refused("--xid and --archive search PostgreSQL's WAL", "db", "find", "shop", "--sql", "UPDATE", "--archive", tmp.toString());
+    }
+
+    private static FoundStatement changed(int lsn, long rows) {
+        return new FoundStatement(new DatabasePosition("0/" + lsn, lsn), Instant.EPOCH.plusSeconds(lsn), null, "UPDATE t", false, rows);
+    }
+
+    @Test
+    void topKeepsTheStatementsThatChangedMostRowsThenTheNewestListedOldestFirst() {
+        List<FoundStatement> found = List.of(changed(1, 5), changed(2, 10_000), changed(3, 5), changed(4, 1));
+        assertEquals(List.of(found.get(1), found.get(2)), DbFindCommand.topByRows(found, 2));
+        assertEquals(List.of(found.get(0), found.get(1), found.get(2)), DbFindCommand.topByRows(found, 3));
+        assertEquals(found, DbFindCommand.topByRows(found, 0), "0 keeps all");
+        assertEquals(found, DbFindCommand.topByRows(found, 4));
     }
 
     @Test

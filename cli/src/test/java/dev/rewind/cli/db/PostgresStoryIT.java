@@ -44,7 +44,10 @@ import org.junit.jupiter.api.io.TempDir;
  * restores, starts and validates. Then PostgreSQL runs, {@code pgbench_accounts} has
  * its million rows and balances against the history, {@code pg_amcheck} is clean, and every
  * side row whose commit returned before the DROP was issued is there and none issued after
- * the DROP returned (rows in flight meanwhile may go either way).
+ * the DROP returned (rows in flight meanwhile may go either way). A second story, on a
+ * small database of its own: an {@code UPDATE} without a WHERE, found by its table and by its
+ * transaction id and undone with the command {@code db find} prints, and two drops told apart
+ * by the table names the daemon sampled.
  */
 class PostgresStoryIT {
     private static final long ACCOUNTS = 10 * 100_000L;
@@ -265,6 +268,106 @@ class PostgresStoryIT {
             total += n;
         }
         return total;
+    }
+
+    /**
+     * {@code UPDATE t SET v = 0} without a WHERE, then {@code DROP TABLE t2} and {@code DROP
+     * TABLE t3}: {@code db find --sql 'UPDATE t'} names the update with its 1000 rows, placed
+     * exactly, and {@code --xid} finds the same transaction; {@code DROP TABLE t2} names t2's
+     * drop and not t3's, and the other way round; the restore command db find prints brings
+     * back every row as it was before the update (and t2 and t3, dropped after it).
+     */
+    @Test
+    void anUpdateWithoutWhereIsFoundByTableAndByXidAndItsRestoreCommandBringsTheRowsBack() throws Exception {
+        try (PostgresOnRewind pg = PostgresOnRewind.create(dir)) {
+            RewindServe serve = pg.serve();
+            pg.psql("postgres", "create table t (id int primary key, v int); insert into t select g, g * 3 from generate_series(1, 1000) g; "
+                    + "create table t2 (id int); create table t3 (id int); create table ticks (n int)");
+            String before = pg.psql("postgres", "select count(*) || ' ' || sum(v) from t");
+            serve.ok("db", "attach", RewindServe.SET, "--jdbc", pg.jdbcUrl(), "--user", "postgres", "--sample-every", "200ms",
+                    "--stop-cmd", "sh " + pg.stopScript(), "--start-cmd", "sh " + pg.startScript(),
+                    "--mount", PostgresOnRewind.DATA + "=" + pg.dir().resolve("mnt-" + PostgresOnRewind.DATA),
+                    "--mount", PostgresOnRewind.WAL + "=" + pg.dir().resolve("mnt-" + PostgresOnRewind.WAL),
+                    "--validate", "select count(*) = 1000 from t");
+            // the daemon reads the table names every few seconds: once it has, a one-row update of t is found by its name
+            await(serve, pg, "UPDATE t", statements -> !statements.isEmpty() && !statements.get(statements.size() - 1).get("unnamed").asBoolean(),
+                    () -> pg.psql("postgres", "update t set v = v where id = 1"));
+
+            pg.psql("postgres", "update t set v = 0");
+            pg.psql("postgres", "drop table t2");
+            pg.psql("postgres", "drop table t3");
+            JsonNode found = await(serve, pg, "UPDATE t", statements -> statements.stream()
+                    .anyMatch(f -> f.get("rows").asLong() == 1000 && f.get("seqBefore").isNumber()), () -> { });
+            JsonNode update = null;
+            for (JsonNode f : found.get("statements")) {
+                update = f.get("rows").asLong() == 1000 ? f : update;
+            }
+            String description = update.get("description").asText();
+            assertTrue(description.matches("UPDATE public\\.t: 1000 rows \\(xid \\d+\\)"), found.toString());
+            assertTrue(update.get("exact").asBoolean(), "placed by the write of its commit record, not by samples: " + update);
+            assertFalse(update.get("unnamed").asBoolean(), update.toString());
+            String command = "rewind restore " + RewindServe.SET + " --before-lsn " + update.get("position").asText() + " --coordinated";
+            assertEquals(command, found.get("mostRowsRestoreCommand").asText(), found.toString());
+            assertTrue(serve.ok("db", "find", RewindServe.SET, "--sql", "update t set v = 0").out().contains(description),
+                    "the human output says what it found");
+
+            String xid = description.replaceAll(".*\\(xid (\\d+)\\)$", "$1");
+            JsonNode byXid = serve.json("db", "find", RewindServe.SET, "--xid", xid, "--json");
+            assertEquals(1, byXid.get("statements").size(), byXid.toString());
+            JsonNode transaction = byXid.get("statements").get(0);
+            assertTrue(transaction.get("description").asText().matches("transaction " + xid + " \\(first record [0-9A-F]+/[0-9A-F]+\\): "
+                    + "UPDATE public\\.t: 1000 rows"), transaction.toString());
+            assertEquals(update.get("position"), transaction.get("position"));
+            assertEquals(update.get("seqBefore"), transaction.get("seqBefore"));
+            assertEquals(command, byXid.get("restoreCommand").asText());
+            assertEquals(2, serve.rewind("db", "find", RewindServe.SET).exit(), "neither --sql nor --xid");
+
+            JsonNode t2 = serve.json("db", "find", RewindServe.SET, "--sql", "DROP TABLE t2", "--json").get("statements");
+            JsonNode t3 = serve.json("db", "find", RewindServe.SET, "--sql", "drop table public.t3", "--json").get("statements");
+            assertEquals(1, t2.size(), t2.toString());
+            assertEquals(1, t3.size(), t3.toString());
+            assertTrue(t2.get(0).get("description").asText().startsWith("DROP TABLE public.t2:"), t2.toString());
+            assertTrue(t3.get(0).get("description").asText().startsWith("DROP TABLE public.t3:"), t3.toString());
+            assertTrue(t2.get(0).get("position").asText().compareTo(t3.get(0).get("position").asText()) != 0, "two drops, each its own");
+
+            List<String> restore = new ArrayList<>(List.of(command.split(" ")).subList(1, command.split(" ").length));
+            restore.add("--json");
+            Tools.Result restored = serve.rewind(restore.toArray(String[]::new));
+            assertEquals(0, restored.exit(), () -> restored.describe() + "\n--- server log:\n" + pg.serverLog());
+            JsonNode report = JSON.readTree(restored.out());
+            assertTrue(report.get("ok").asBoolean(), report.toString());
+            assertEquals(update.get("seqBefore").asLong(), report.get("targetSeq").asLong(), "the restore went to the seq db find named");
+            pg.awaitAcceptingConnections();
+            assertEquals(before, pg.psql("postgres", "select count(*) || ' ' || sum(v) from t"), "every row as it was before the update");
+            assertEquals("0", pg.psql("postgres", "select count(*) from t where v = 0"));
+            assertEquals("t t", pg.psql("postgres", "select to_regclass('t2') is not null, to_regclass('t3') is not null").replace('|', ' '),
+                    "t2 and t3, dropped after the update, are back too");
+        }
+    }
+
+    /**
+     * Runs {@code db find --sql sql --json}, doing {@code step} and a little traffic between
+     * tries (the daemon samples the WAL position past it), until its statements satisfy
+     * {@code done}; fails after two minutes.
+     */
+    private static JsonNode await(RewindServe serve, PostgresOnRewind pg, String sql, java.util.function.Predicate<List<JsonNode>> done,
+            Runnable step) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        for (int i = 0; ; i++) {
+            JsonNode found = serve.json("db", "find", RewindServe.SET, "--sql", sql, "--json");
+            List<JsonNode> statements = new ArrayList<>();
+            found.get("statements").forEach(statements::add);
+            if (done.test(statements)) {
+                return found;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("db find --sql '" + sql + "' did not find what was expected within 2 minutes: " + found
+                        + "\n" + serve.log());
+            }
+            step.run();
+            pg.psql("postgres", "insert into ticks values (" + i + ")");
+            Thread.sleep(200);
+        }
     }
 
     /** Inserts 1, 2, 3, ... one autocommitted row at a time, recording each commit that returned, until told to stop. */

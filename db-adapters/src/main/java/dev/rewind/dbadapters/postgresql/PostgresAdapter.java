@@ -211,29 +211,39 @@ public final class PostgresAdapter extends JdbcAdapter {
 
     @Override
     public FoundStatements search(StatementQuery query) throws IOException {
-        StatementPattern pattern = StatementPattern.parse(query.sql());
+        StatementPattern pattern = query.xid() != null && (query.sql() == null || query.sql().isBlank()) ? StatementPattern.ANY
+                : StatementPattern.parse(query.sql());
         WalServer server = walServer("finding where the WAL is");
         Path walDir = server.walDirectory();
         WalDump dump = WalDump.require(server.majorVersion());
-        List<String> segments;
+        boolean countRows = pattern.kind().changesRows();
+        List<WalCommit> commits = new ArrayList<>();
+        List<FoundStatement> rowChanges = new ArrayList<>();
+        // updates and deletes are named through the sampled names alone, as the WAL streams by: there may be very many
+        WalStatements byRows = new WalStatements(pattern, server.walHasTruncateRecords(), WalStatements.RelationNames.NONE,
+                query.relationNames());
+        WalTransactions transactions = new WalTransactions(c -> {
+            boolean inWindow = (query.since() == null || !c.time().isBefore(query.since())) && (query.until() == null || c.time().isBefore(query.until()));
+            if (inWindow && (query.xid() == null || c.xid() == query.xid())) {
+                if (countRows) {
+                    byRows.match(c).ifPresent(rowChanges::add);
+                } else {
+                    commits.add(c);
+                }
+            }
+        }, countRows);
+        Optional<Lsn> start;
         try {
-            segments = WalSegments.segmentsOf(walDir, server.timeline());
-        } catch (IOException e) {
-            throw new RewindException("cannot list the WAL directory " + walDir + " (" + e.getMessage()
+            start = WalRuns.read(dump, walDir, query.walArchive(), server.timeline(), server.segmentSizeBytes(), server.flushLsn(), transactions);
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new RewindException("cannot read the WAL directory " + walDir + " (" + e.getMessage()
                     + "); run db find on the database's host as a user that can read it");
         }
-        if (segments.isEmpty()) {
+        if (start.isEmpty()) {
             return new FoundStatements(List.of(), null, null);
         }
-        Lsn start = WalSegments.startOf(segments.get(0), server.segmentSizeBytes());
-        List<WalCommit> commits = new ArrayList<>();
-        dump.read(walDir, server.timeline(), start, server.flushLsn(), new WalTransactions(c -> {
-            if ((query.since() == null || !c.time().isBefore(query.since())) && (query.until() == null || c.time().isBefore(query.until()))) {
-                commits.add(c);
-            }
-        }));
-        if (commits.isEmpty()) {
-            return new FoundStatements(List.of(), start.position(), server.flushLsn().position());
+        if (countRows || commits.isEmpty()) {
+            return new FoundStatements(rowChanges, start.get().position(), server.flushLsn().position());
         }
         List<FoundStatement> found;
         if (logFiles != null) {
@@ -242,7 +252,7 @@ public final class PostgresAdapter extends JdbcAdapter {
             found = jdbc.withConnection("naming the relations found in the WAL", c -> match(new WalStatements(pattern,
                     server.walHasTruncateRecords(), new CatalogNames(c), query.relationNames()), commits));
         }
-        return new FoundStatements(found, start.position(), server.flushLsn().position());
+        return new FoundStatements(found, start.get().position(), server.flushLsn().position());
     }
 
     private static List<FoundStatement> match(WalStatements statements, List<WalCommit> commits) {

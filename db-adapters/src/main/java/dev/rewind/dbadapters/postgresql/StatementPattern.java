@@ -9,12 +9,25 @@ import java.util.regex.Pattern;
 
 /**
  * The statement {@code db find} looks for in PostgreSQL's WAL, read from the text the DBA
- * gave: a {@code DROP TABLE} or a {@code TRUNCATE}, with the table names if any (lower-cased,
- * quotes removed). WAL keeps what a statement did, not its text, so these are all it can
- * recognise.
+ * gave: a {@code DROP TABLE}, a {@code TRUNCATE}, an {@code UPDATE} or a {@code DELETE}, with
+ * the table names if any (lower-cased, quotes removed). WAL keeps what a statement did, not
+ * its text, so these are all it can recognise; what follows an UPDATE's or DELETE's table
+ * ({@code SET ...}, {@code WHERE ...}) may be pasted with it and is not compared: the WAL
+ * says which rows changed, not why. {@link Kind#ANY} is no statement the DBA writes: it is
+ * what a search by transaction id alone looks for.
  */
 record StatementPattern(Kind kind, List<String> names) {
-    enum Kind { DROP_TABLE, TRUNCATE }
+    enum Kind {
+        DROP_TABLE, TRUNCATE, UPDATE, DELETE, ANY;
+
+        /** Whether statements of this kind are found by the rows they changed (Heap UPDATE and DELETE records). */
+        boolean changesRows() {
+            return this == UPDATE || this == DELETE || this == ANY;
+        }
+    }
+
+    /** Every statement a transaction made that the WAL shows. */
+    static final StatementPattern ANY = new StatementPattern(Kind.ANY, List.of());
 
     private static final String NAME = "[\\w$\".]+";
     private static final String NAMES = "(" + NAME + "(?:\\s*,\\s*" + NAME + ")*)";
@@ -23,13 +36,21 @@ record StatementPattern(Kind kind, List<String> names) {
     private static final Pattern TRUNCATE = Pattern.compile(
             "TRUNCATE(?:\\s+TABLE)?(?:\\s+ONLY)?(?:\\s+" + NAMES + ")?(?:\\s+(?:RESTART|CONTINUE)\\s+IDENTITY)?(?:\\s+(?:CASCADE|RESTRICT))?",
             Pattern.CASE_INSENSITIVE);
-    private static final List<String> KEYWORDS = List.of("cascade", "restrict", "only", "table", "if");
+    private static final Pattern UPDATE = Pattern.compile(
+            "UPDATE(?:\\s+ONLY)?(?:\\s+(" + NAME + ")(?:\\s*\\*)?(?:\\s+(?:AS\\s+)?(?!SET\\b)\\w+)?)?(?:\\s+SET\\b.*)?",
+            Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+    private static final Pattern DELETE = Pattern.compile(
+            "DELETE(?:\\s+FROM)?(?:\\s+ONLY)?(?:\\s+(" + NAME + ")(?:\\s*\\*)?(?:\\s+(?:AS\\s+)?(?!(?:WHERE|USING|RETURNING)\\b)\\w+)?)?"
+                    + "(?:\\s+(?:WHERE|USING|RETURNING)\\b.*)?",
+            Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+    private static final List<String> KEYWORDS = List.of("cascade", "restrict", "only", "table", "if", "from", "set", "where", "using",
+            "returning");
 
     StatementPattern {
         names = List.copyOf(names);
     }
 
-    /** Reads {@code sql}; a RewindException listing what can be found when it is neither. */
+    /** Reads {@code sql}; a RewindException listing what can be found when it is none of them. */
     static StatementPattern parse(String sql) {
         String text = sql == null ? "" : sql.strip().replaceAll(";+$", "").strip().replaceAll("\\s+", " ");
         Matcher drop = DROP_TABLE.matcher(text);
@@ -40,8 +61,16 @@ record StatementPattern(Kind kind, List<String> names) {
         if (truncate.matches()) {
             return new StatementPattern(Kind.TRUNCATE, names(truncate.group(1)));
         }
+        Matcher update = UPDATE.matcher(text);
+        if (update.matches()) {
+            return new StatementPattern(Kind.UPDATE, names(update.group(1)));
+        }
+        Matcher delete = DELETE.matcher(text);
+        if (delete.matches()) {
+            return new StatementPattern(Kind.DELETE, names(delete.group(1)));
+        }
         throw new RewindException("cannot find '" + sql + "' in PostgreSQL's WAL, which keeps what statements did, not their text; "
-                + "it can find: DROP TABLE [name], TRUNCATE [name]");
+                + "it can find: DROP TABLE [name], TRUNCATE [name], UPDATE [name], DELETE FROM [name]");
     }
 
     private static List<String> names(String group) {

@@ -85,8 +85,17 @@ final class WalDump {
 
     /** Reads the WAL of {@code timeline} in {@code walDir} from {@code start} up to {@code end}, record by record. */
     void read(Path walDir, int timeline, Lsn start, Lsn end, Consumer<WalRecord> records) throws IOException {
+        read(walDir, timeline, start, end, records, null);
+    }
+
+    /**
+     * As {@link #read(Path, int, Lsn, Lsn, Consumer)}, where {@code walDir} ends before
+     * {@code end} with the segment before {@code missingAtEnd} (a file name): the last record
+     * may run on into that segment, and pg_waldump's "could not find file" for it is the end.
+     */
+    void read(Path walDir, int timeline, Lsn start, Lsn end, Consumer<WalRecord> records, String missingAtEnd) throws IOException {
         run(List.of("-p", walDir.toString(), "-t", Integer.toString(timeline), "-s", start.toString(), "-e", end.toString()), walDir, false,
-                line -> WalRecord.parse(line).ifPresent(records));
+                missingAtEnd, line -> WalRecord.parse(line).ifPresent(records));
     }
 
     /**
@@ -97,7 +106,7 @@ final class WalDump {
      */
     Optional<Lsn> endOfValidRecords(Path walDir, int timeline, Lsn start, long segmentSizeBytes, int walBlockBytes) throws IOException {
         Lsn[] end = {null};
-        run(List.of("-p", walDir.toString(), "-t", Integer.toString(timeline), "-s", start.toString()), walDir, true, line -> {
+        run(List.of("-p", walDir.toString(), "-t", Integer.toString(timeline), "-s", start.toString()), walDir, true, null, line -> {
             Matcher m = RECORD_EXTENT.matcher(line);
             if (m.find()) {
                 end[0] = endOf(Lsn.parse(m.group(2)), Long.parseLong(m.group(1)), segmentSizeBytes, walBlockBytes);
@@ -130,9 +139,9 @@ final class WalDump {
     /**
      * Runs pg_waldump with {@code args}, each line of its output to {@code lines}. Its ending at
      * the end of the readable WAL is normal; with {@code toEnd} (no end LSN given), so is its
-     * running out of segment files.
+     * running out of segment files, and so is its not finding {@code missingAtEnd}.
      */
-    private void run(List<String> args, Path walDir, boolean toEnd, Consumer<String> lines) throws IOException {
+    private void run(List<String> args, Path walDir, boolean toEnd, String missingAtEnd, Consumer<String> lines) throws IOException {
         List<String> command = new ArrayList<>(List.of(executable.toString()));
         command.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
@@ -158,7 +167,9 @@ final class WalDump {
             throw new IOException("interrupted while running " + executable);
         }
         String err = stderr.text();
-        if (exit != 0 && !err.contains("error in WAL record at") && !(toEnd && err.contains("could not find file"))) {
+        boolean endOfRun = (toEnd && err.contains("could not find file"))
+                || (missingAtEnd != null && err.contains("could not find file \"" + missingAtEnd + "\""));
+        if (exit != 0 && !err.contains("error in WAL record at") && !endOfRun) {
             String first = err.lines().filter(l -> !l.isBlank()).findFirst().orElse("exit status " + exit);
             throw new IOException(executable + " -p " + walDir + " failed: " + first);
         }

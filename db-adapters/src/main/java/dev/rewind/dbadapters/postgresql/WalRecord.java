@@ -2,6 +2,7 @@ package dev.rewind.dbadapters.postgresql;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -23,6 +24,10 @@ record WalRecord(String rmgr, long xid, Lsn lsn, String desc) {
 
     /** A block a record touches: tablespace, database and relation file node, and block number. */
     record BlockRef(long tablespace, long database, long fileNode, String fork, long block) {
+        /** The relation file as {@code database/fileNode}, the way {@link WalTransactions#fileKey} names a path. */
+        String fileKey() {
+            return database + "/" + fileNode;
+        }
     }
 
     /** The record on {@code line}; empty for lines that are no record (pg_waldump's own messages). */
@@ -37,6 +42,28 @@ record WalRecord(String rmgr, long xid, Lsn lsn, String desc) {
     /** Whether the description starts with {@code operation} as a word ({@code DELETE}, {@code TRUNCATE}, {@code COMMIT}). */
     boolean is(String manager, String operation) {
         return rmgr.equals(manager) && (desc.equals(operation) || desc.startsWith(operation + " ") || desc.startsWith(operation + ";"));
+    }
+
+    /** What a Heap record did to one row, if it changed one: an UPDATE (also HOT_UPDATE) or a DELETE. */
+    enum RowChange { UPDATE, DELETE }
+
+    /**
+     * The row change this record is ({@code +INIT}: the new row version starts a new page),
+     * with the relation file it changed (the first block
+     * reference: an UPDATE that moves the row to another page names the new page first, in
+     * the same relation); empty for any other record.
+     */
+    Optional<Map.Entry<RowChange, BlockRef>> rowChange() {
+        RowChange change;
+        if (is("Heap", "UPDATE") || is("Heap", "HOT_UPDATE") || is("Heap", "UPDATE+INIT") || is("Heap", "HOT_UPDATE+INIT")) {
+            change = RowChange.UPDATE;
+        } else if (is("Heap", "DELETE")) {
+            change = RowChange.DELETE;
+        } else {
+            return Optional.empty();
+        }
+        List<BlockRef> refs = blockRefs();
+        return refs.isEmpty() ? Optional.empty() : Optional.of(Map.entry(change, refs.get(0)));
     }
 
     List<BlockRef> blockRefs() {

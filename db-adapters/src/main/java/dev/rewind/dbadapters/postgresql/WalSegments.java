@@ -3,7 +3,11 @@ package dev.rewind.dbadapters.postgresql;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
+import java.util.NavigableMap;
+import java.util.TreeMap;
 import java.util.Locale;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -57,6 +61,43 @@ final class WalSegments {
                     .sorted()
                     .toList();
         }
+    }
+
+    /**
+     * The segment files of {@code timeline} in {@code walDir} and in {@code archive} (a
+     * directory of archived segments, as {@code archive_command} copies them), by name oldest
+     * first, each once: where both have a segment, {@code walDir}'s copy (the same segment,
+     * or the one still being written).
+     */
+    static NavigableMap<String, Path> segmentsOf(Path walDir, Path archive, int timeline) throws IOException {
+        NavigableMap<String, Path> segments = new TreeMap<>();
+        for (String name : segmentsOf(archive, timeline)) {
+            segments.put(name, archive.resolve(name));
+        }
+        for (String name : segmentsOf(walDir, timeline)) {
+            segments.put(name, walDir.resolve(name));
+        }
+        return segments;
+    }
+
+    /** {@code names} (sorted, of one timeline) cut into runs of consecutive segments: a missing segment ends a run. */
+    static List<List<String>> consecutiveRuns(Collection<String> names, long segmentSizeBytes) {
+        List<List<String>> runs = new ArrayList<>();
+        List<String> run = new ArrayList<>();
+        long previous = -2;
+        for (String name : names) {
+            long segno = segmentNumber(name, segmentSizeBytes);
+            if (segno != previous + 1 && !run.isEmpty()) {
+                runs.add(List.copyOf(run));
+                run.clear();
+            }
+            run.add(name);
+            previous = segno;
+        }
+        if (!run.isEmpty()) {
+            runs.add(List.copyOf(run));
+        }
+        return runs;
     }
 
     private static long segmentsPerXLogId(long segmentSizeBytes) {

@@ -21,8 +21,10 @@ import java.util.regex.Pattern;
 /**
  * Groups WAL records by transaction and, at each COMMIT, hands on what the transaction did to
  * relation files ({@link WalCommit}); subtransactions are folded into the transaction that
- * commits them ({@code subxacts:}). Only transactions that create, drop or truncate relation
- * files are tracked, so memory stays small however much WAL streams through.
+ * commits them ({@code subxacts:}). Only transactions in flight are held, and of committed
+ * ones only those that create, drop or truncate relation files are handed on, and, when
+ * counting rows, those that update or delete rows (with the count per relation file and their
+ * first record's LSN), so memory stays small however much WAL streams through.
  */
 final class WalTransactions implements Consumer<WalRecord> {
     private static final Pattern COMMIT = Pattern.compile("COMMIT (\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d{1,6})?) (\\S+)");
@@ -35,19 +37,40 @@ final class WalTransactions implements Consumer<WalRecord> {
         final Map<String, String> created = new LinkedHashMap<>(); // database/fileNode -> path
         final List<Long> truncated = new ArrayList<>();
         final Set<String> filledBeyondBlockZero = new HashSet<>();
+        final Map<String, WalCommit.RowChanges> rows = new HashMap<>(); // database/fileNode -> rows changed
+        Lsn firstLsn;
+
+        Activity(Lsn firstLsn) {
+            this.firstLsn = firstLsn;
+        }
 
         void absorb(Activity sub) {
             created.putAll(sub.created);
             truncated.addAll(sub.truncated);
             filledBeyondBlockZero.addAll(sub.filledBeyondBlockZero);
+            sub.rows.forEach((file, changes) -> rows.merge(file, changes, WalCommit.RowChanges::plus));
+            if (sub.firstLsn.compareTo(firstLsn) < 0) {
+                firstLsn = sub.firstLsn;
+            }
         }
     }
 
+    private static final WalCommit.RowChanges ONE_UPDATE = new WalCommit.RowChanges(1, 0);
+    private static final WalCommit.RowChanges ONE_DELETE = new WalCommit.RowChanges(0, 1);
+
     private final Map<Long, Activity> inFlight = new HashMap<>();
     private final Consumer<WalCommit> commits;
+    private final boolean countRows;
 
+    /** Hands on the commits of transactions that create, drop or truncate relation files. */
     WalTransactions(Consumer<WalCommit> commits) {
+        this(commits, false);
+    }
+
+    /** {@code countRows}: also count the rows each transaction updates and deletes, and hand on those that change any. */
+    WalTransactions(Consumer<WalCommit> commits, boolean countRows) {
         this.commits = commits;
+        this.countRows = countRows;
     }
 
     @Override
@@ -55,14 +78,19 @@ final class WalTransactions implements Consumer<WalRecord> {
         if (r.xid() == 0) {
             return;
         }
+        if (countRows && !r.is("Transaction", "COMMIT") && !r.is("Transaction", "ABORT")) {
+            Activity a = activity(r);
+            r.rowChange().ifPresent(change -> a.rows.merge(change.getValue().fileKey(),
+                    change.getKey() == WalRecord.RowChange.UPDATE ? ONE_UPDATE : ONE_DELETE, WalCommit.RowChanges::plus));
+        }
         if (r.is("Storage", "CREATE")) {
             String path = r.desc().substring("CREATE ".length()).strip();
-            activity(r.xid()).created.put(fileKey(path), path);
+            activity(r).created.put(fileKey(path), path);
         } else if (r.is("Heap", "TRUNCATE")) {
             Matcher m = TRUNCATE_RELIDS.matcher(r.desc());
             if (m.find()) {
                 for (String id : m.group(1).strip().split(" ")) {
-                    activity(r.xid()).truncated.add(Long.parseLong(id));
+                    activity(r).truncated.add(Long.parseLong(id));
                 }
             }
         } else if (r.is("Transaction", "COMMIT")) {
@@ -91,7 +119,7 @@ final class WalTransactions implements Consumer<WalRecord> {
             Activity s = inFlight.remove(Long.parseLong(sub));
             if (s != null) {
                 if (a == null) {
-                    a = new Activity();
+                    a = new Activity(s.firstLsn);
                 }
                 a.absorb(s);
             }
@@ -101,17 +129,18 @@ final class WalTransactions implements Consumer<WalRecord> {
             return;
         }
         if (a == null) {
-            a = new Activity();
+            a = new Activity(r.lsn());
         }
         WalCommit c = new WalCommit(r.xid(), r.lsn(), commitTime(r.desc()), dropped, List.copyOf(a.created.values()), a.truncated,
-                a.filledBeyondBlockZero);
-        if (c.touchesFiles()) {
+                a.filledBeyondBlockZero, a.firstLsn, a.rows);
+        if (c.touchesFiles() || c.changesRows()) {
             commits.accept(c);
         }
     }
 
-    private Activity activity(long xid) {
-        return inFlight.computeIfAbsent(xid, x -> new Activity());
+    /** The activity of the record's transaction, begun at this record if it is its first. */
+    private Activity activity(WalRecord r) {
+        return inFlight.computeIfAbsent(r.xid(), x -> new Activity(r.lsn()));
     }
 
     /** A created file as {@code database/fileNode}, the way block references name it ({@code base/5/16394} → {@code 5/16394}). */

@@ -33,6 +33,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -264,8 +265,9 @@ class PostgresAdapterIT {
             assertEquals(List.of(), pg.find(new StatementQuery("TRUNCATE shop_orders", since, null)), "a name narrows the truncates");
             assertEquals(List.of(), pg.find(new StatementQuery("DROP TABLE", drop.to().plusMillis(1), null)), "--since after the drop");
             assertEquals(List.of(), pg.find(new StatementQuery("DROP TABLE", since, drop.from())), "until before the drop");
-            RewindException e = assertThrows(RewindException.class, () -> pg.find(new StatementQuery("DELETE FROM shop_orders", since, null)));
-            assertTrue(e.getMessage().contains("it can find: DROP TABLE [name], TRUNCATE [name]"), e.getMessage());
+            RewindException e = assertThrows(RewindException.class, () -> pg.find(new StatementQuery("INSERT INTO shop_orders", since, null)));
+            assertTrue(e.getMessage().contains("it can find: DROP TABLE [name], TRUNCATE [name], UPDATE [name], DELETE FROM [name]"),
+                    e.getMessage());
         }
     }
 
@@ -304,6 +306,46 @@ class PostgresAdapterIT {
             FoundStatements searched = pg.search(new StatementQuery("DROP TABLE t2", since, null, history));
             assertTrue(searched.searchedFrom().order() <= dropT2.before().value() && searched.searchedTo().order() >= dropT3.after().value(),
                     searched.toString());
+        }
+    }
+
+    @Test
+    void anUpdateWhoseWalTheServerRecycledIsFoundInTheArchiveReadWithPgWal() throws IOException {
+        Instant since = Instant.now();
+        server.psql("create table archived_orders (id int primary key, v int); "
+                + "insert into archived_orders select g, g from generate_series(1, 40) g");
+        try (PostgresAdapter pg = login()) {
+            RelationNames names = pg.relationNames("pgset", () -> 1).orElseThrow();
+            RelationNameHistory history = order -> order > names.positionOrder() ? Optional.of(names.namesByFile()) : Optional.empty();
+            Window update = run("update archived_orders set v = 0");
+            String updateSegment = server.psql("select pg_walfile_name('" + update.after() + "')").out().strip();
+            server.psql("select pg_switch_wal()"); // the update's segment is complete: archive it as archive_command would
+            Path pgWal = server.dataDir().resolve("pg_wal");
+            Path archive = Files.createDirectories(tmp.resolve("wal-archive"));
+            for (String segment : WalSegments.segmentsOf(pgWal, WalSegments.timelineOf(updateSegment))) {
+                if (segment.compareTo(updateSegment) <= 0) {
+                    Files.copy(pgWal.resolve(segment), archive.resolve(segment));
+                }
+            }
+            for (int i = 0; i < 5 && Files.exists(pgWal.resolve(updateSegment)); i++) {
+                server.psql("select pg_switch_wal(); checkpoint");
+            }
+            assertFalse(Files.exists(pgWal.resolve(updateSegment)), "the server recycled the segment of the update");
+
+            assertEquals(List.of(), pg.find(new StatementQuery("UPDATE archived_orders", since, null, history)), "not in pg_wal any more");
+            FoundStatements searched = pg.search(new StatementQuery("UPDATE archived_orders", since, null, history, null, archive));
+            List<FoundStatement> found = searched.statements();
+            assertEquals(1, found.size(), found.toString());
+            assertTrue(update.holds(found.get(0)), update + " holds " + found.get(0));
+            assertEquals(40, found.get(0).rows());
+            assertTrue(found.get(0).description().startsWith("UPDATE public.archived_orders: 40 rows (xid "), found.get(0).description());
+            assertTrue(searched.searchedFrom().order() <= update.before().value(), searched.toString());
+            long xid = Long.parseLong(found.get(0).description().replaceAll(".*\\(xid (\\d+)\\)$", "$1"));
+            List<FoundStatement> byXid = pg.find(new StatementQuery(null, null, null, history, xid, archive));
+            assertEquals(1, byXid.size(), byXid.toString());
+            assertTrue(byXid.get(0).description().matches("transaction " + xid + " \\(first record [0-9A-F]+/[0-9A-F]+\\): "
+                    + "UPDATE public\\.archived_orders: 40 rows"), byXid.toString());
+            assertEquals(found.get(0).position(), byXid.get(0).position());
         }
     }
 

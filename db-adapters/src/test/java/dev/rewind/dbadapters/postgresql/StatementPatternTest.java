@@ -32,12 +32,31 @@ class StatementPatternTest {
         assertEquals(new StatementPattern(Kind.TRUNCATE, List.of("shop.orders", "items")), StatementPattern.parse("TRUNCATE shop.orders, items"));
     }
 
+    @Test
+    void readsUpdateWithAndWithoutANameIgnoringWhatFollowsIt() {
+        assertEquals(new StatementPattern(Kind.UPDATE, List.of()), StatementPattern.parse("UPDATE"));
+        assertEquals(new StatementPattern(Kind.UPDATE, List.of()), StatementPattern.parse("update set v = 0"));
+        assertEquals(new StatementPattern(Kind.UPDATE, List.of("orders")), StatementPattern.parse("UPDATE orders"));
+        assertEquals(new StatementPattern(Kind.UPDATE, List.of("shop.orders")), StatementPattern.parse("update \"Shop\".orders SET v = 0;"));
+        assertEquals(new StatementPattern(Kind.UPDATE, List.of("orders")), StatementPattern.parse("UPDATE ONLY orders AS o SET v = 0\n WHERE true"));
+    }
+
+    @Test
+    void readsDeleteWithAndWithoutFromAndAName() {
+        assertEquals(new StatementPattern(Kind.DELETE, List.of()), StatementPattern.parse("DELETE"));
+        assertEquals(new StatementPattern(Kind.DELETE, List.of()), StatementPattern.parse("delete from"));
+        assertEquals(new StatementPattern(Kind.DELETE, List.of("orders")), StatementPattern.parse("DELETE FROM orders"));
+        assertEquals(new StatementPattern(Kind.DELETE, List.of("orders")), StatementPattern.parse("DELETE orders"));
+        assertEquals(new StatementPattern(Kind.DELETE, List.of("shop.orders")), StatementPattern.parse("delete from shop.orders o where o.id < 10;"));
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"DELETE FROM orders", "UPDATE x SET a = 1", "DROP INDEX i", "", "drop"})
+    @ValueSource(strings = {"INSERT INTO orders VALUES (1)", "UPDATE a, b SET x = 1", "DROP INDEX i", "", "drop", "ALTER TABLE t DROP COLUMN c"})
     void refusesWhatTheWalCannotShowListingWhatItCan(String sql) {
         RewindException e = assertThrows(RewindException.class, () -> StatementPattern.parse(sql));
         assertTrue(e.getMessage().startsWith("cannot find '" + sql + "' in PostgreSQL's WAL"), e.getMessage());
-        assertTrue(e.getMessage().endsWith("it can find: DROP TABLE [name], TRUNCATE [name]"), e.getMessage());
+        assertTrue(e.getMessage().endsWith("it can find: DROP TABLE [name], TRUNCATE [name], UPDATE [name], DELETE FROM [name]"),
+                e.getMessage());
         assertFalse(e.getMessage().contains("\n"));
     }
 

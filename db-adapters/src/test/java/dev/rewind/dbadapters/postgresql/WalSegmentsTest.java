@@ -4,7 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.NavigableMap;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class WalSegmentsTest {
     private static final long SIXTEEN_MIB = 16L << 20;
@@ -33,5 +39,32 @@ class WalSegmentsTest {
         assertFalse(WalSegments.isSegmentName("00000002.history"));
         assertFalse(WalSegments.isSegmentName("000000010000000000000001.partial"));
         assertFalse(WalSegments.isSegmentName("archive_status"));
+    }
+
+    @Test
+    void pgWalAndTheArchiveMergeByNameEachOnceWithPgWalsCopyAndOnlyOfTheTimeline(@TempDir Path dir) throws IOException {
+        Path pgWal = Files.createDirectories(dir.resolve("pg_wal"));
+        Path archive = Files.createDirectories(dir.resolve("archive"));
+        for (String name : List.of("000000010000000000000004", "000000010000000000000005", "00000002000000000000000A")) {
+            Files.writeString(pgWal.resolve(name), "");
+        }
+        for (String name : List.of("000000010000000000000001", "000000010000000000000002", "000000010000000000000004",
+                "000000010000000000000003.partial", "00000002.history")) {
+            Files.writeString(archive.resolve(name), "");
+        }
+        NavigableMap<String, Path> merged = WalSegments.segmentsOf(pgWal, archive, 1);
+        assertEquals(List.of("000000010000000000000001", "000000010000000000000002", "000000010000000000000004",
+                "000000010000000000000005"), List.copyOf(merged.keySet()));
+        assertEquals(pgWal.resolve("000000010000000000000004"), merged.get("000000010000000000000004"), "pg_wal's copy");
+        assertEquals(archive.resolve("000000010000000000000001"), merged.get("000000010000000000000001"));
+    }
+
+    @Test
+    void aMissingSegmentEndsARunAcrossTheFourGibibyteRanges() {
+        assertEquals(List.of(List.of("000000010000000000000001", "000000010000000000000002"), List.of("000000010000000000000004"),
+                List.of("0000000100000001000000FF", "000000010000000200000000")),
+                WalSegments.consecutiveRuns(List.of("000000010000000000000001", "000000010000000000000002", "000000010000000000000004",
+                        "0000000100000001000000FF", "000000010000000200000000"), SIXTEEN_MIB));
+        assertEquals(List.of(), WalSegments.consecutiveRuns(List.of(), SIXTEEN_MIB));
     }
 }
