@@ -25,7 +25,12 @@ import java.util.List;
  * Each event starts where the one before ends; the file's end is where the next one will.
  * A binlog position names one of those boundaries, never a byte inside an event. MariaDB's
  * GTID event (type 162) says in its body whether its statement stands alone (a DDL, no
- * BEGIN): {@code +19 sequence number (8)  +27 domain id (4)  +31 flags2 (1)}, bit 0.
+ * BEGIN): {@code +19 sequence number (8)  +27 domain id (4)  +31 flags2 (1)}, bit 0; its GTID is
+ * {@code domain-server-sequence}, the server id from the header. A transaction ends at its Xid
+ * event (type 16), its XA prepare event (type 38) or a Query event (type 2) whose statement is
+ * COMMIT, ROLLBACK or XA ...; a standalone statement is its one Query event. A Query event's body:
+ * {@code +19 thread id (4)  +23 time (4)  +27 schema length S (1)  +28 error (2)  +30 status
+ * length V (2)  +32 status (V)  then the schema (S) and a 0 byte, then the statement}.
  */
 final class BinlogEvents {
     static final int MAGIC_BYTES = 4;
@@ -67,6 +72,83 @@ final class BinlogEvents {
     }
 
     private BinlogEvents() {
+    }
+
+    static final int QUERY_EVENT = 2;
+    static final int XID_EVENT = 16;
+    static final int XA_PREPARE_EVENT = 38;
+    private static final int QUERY_SCHEMA_LENGTH_OFFSET = HEADER_BYTES + 8;
+    private static final int QUERY_STATUS_LENGTH_OFFSET = HEADER_BYTES + 11;
+    private static final int QUERY_STATUS_OFFSET = HEADER_BYTES + 13;
+    private static final int GTID_SERVER_ID_OFFSET = 5;
+    private static final int GTID_SEQUENCE_OFFSET = HEADER_BYTES;
+    private static final int GTID_DOMAIN_OFFSET = HEADER_BYTES + 8;
+
+    /**
+     * Where the transaction of {@code gtid} ({@code domain-server-sequence}) ends in {@code file}:
+     * the start of the event that ends it, as {@code SHOW BINLOG EVENTS} gives it; null when the
+     * file does not hold that GTID, a RewindException when it holds it but not its end.
+     */
+    static Long endOfTransaction(Path file, String gtid) throws IOException {
+        String[] parts = gtid.split("-");
+        long domain = Long.parseLong(parts[0]);
+        long serverId = Long.parseLong(parts[1]);
+        long sequence = Long.parseUnsignedLong(parts[2]);
+        List<Long> bounds = boundaries(file);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            boolean inside = false;
+            boolean standalone = false;
+            for (int i = 0; i + 1 < bounds.size(); i++) {
+                long at = bounds.get(i);
+                int size = (int) (bounds.get(i + 1) - at);
+                ByteBuffer head = ByteBuffer.allocate(Math.min(size, QUERY_STATUS_OFFSET)).order(ByteOrder.LITTLE_ENDIAN);
+                readFully(ch, head, at);
+                int type = Byte.toUnsignedInt(head.get(HEADER_TYPE_OFFSET));
+                if (type == MARIADB_GTID_EVENT) {
+                    if (inside) {
+                        break; // the next transaction began before ours ended
+                    }
+                    inside = Integer.toUnsignedLong(head.getInt(GTID_DOMAIN_OFFSET)) == domain
+                            && Integer.toUnsignedLong(head.getInt(GTID_SERVER_ID_OFFSET)) == serverId
+                            && head.getLong(GTID_SEQUENCE_OFFSET) == sequence;
+                    standalone = inside && (head.get(GTID_FLAGS2_OFFSET) & GTID_FLAG_STANDALONE) != 0;
+                    continue;
+                }
+                if (!inside) {
+                    continue;
+                }
+                boolean ends = standalone ? type == QUERY_EVENT
+                        : type == XID_EVENT || type == XA_PREPARE_EVENT || type == QUERY_EVENT && endsTransaction(statementOf(ch, at, size));
+                if (ends) {
+                    return at;
+                }
+            }
+            if (inside) {
+                throw new RewindException("the transaction of GTID " + gtid + " has no end in " + file.getFileName()
+                        + " (still being written?); give binlog coordinates FILE:POS instead");
+            }
+            return null;
+        }
+    }
+
+    private static boolean endsTransaction(String statement) {
+        String upper = statement.stripLeading().toUpperCase(java.util.Locale.ROOT);
+        return upper.startsWith("COMMIT") || upper.startsWith("ROLLBACK") || upper.startsWith("XA END") || upper.startsWith("XA COMMIT")
+                || upper.startsWith("XA PREPARE");
+    }
+
+    /** The first bytes of a Query event's statement, as text (enough to tell COMMIT from the rest). */
+    private static String statementOf(FileChannel ch, long at, int size) throws IOException {
+        ByteBuffer body = ByteBuffer.allocate(Math.min(size, 64 << 10)).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(ch, body, at);
+        if (body.position() < QUERY_STATUS_OFFSET) {
+            return "";
+        }
+        int schemaLength = Byte.toUnsignedInt(body.get(QUERY_SCHEMA_LENGTH_OFFSET));
+        int statusLength = Short.toUnsignedInt(body.getShort(QUERY_STATUS_LENGTH_OFFSET));
+        int from = QUERY_STATUS_OFFSET + statusLength + schemaLength + 1;
+        int to = Math.min(body.position(), from + 32);
+        return from >= to ? "" : new String(body.array(), from, to - from, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** The offsets where the events of {@code file} start, and its end, ascending. */

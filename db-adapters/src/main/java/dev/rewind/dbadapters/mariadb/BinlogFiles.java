@@ -98,4 +98,21 @@ record BinlogFiles(Path dir, List<String> names) {
         }
         return null;
     }
+
+    /**
+     * What {@link ServerBinlog#endOfTransaction} says, from the files: where the transaction of
+     * {@code gtid} ends, searching the newest file first; a RewindException naming the files
+     * searched when none holds it.
+     */
+    BinlogPosition endOfTransaction(String gtid) throws IOException {
+        for (int i = names.size() - 1; i >= 0; i--) {
+            Long end = BinlogEvents.endOfTransaction(dir.resolve(names.get(i)), gtid);
+            if (end != null) {
+                return new BinlogPosition(names.get(i), end);
+            }
+        }
+        throw new RewindException("GTID " + gtid + " is not in the binlog files " + (names.isEmpty() ? "(none listed)"
+                : names.get(0) + " to " + names.get(names.size() - 1)) + " in " + dir + "; give a GTID that rewind db find lists, or "
+                + "binlog coordinates FILE:POS");
+    }
 }

@@ -180,8 +180,12 @@ public final class MariaDbAdapter extends JdbcAdapter {
         String t = text == null ? "" : text.strip();
         if (ServerBinlog.GTID.matcher(t).matches()) {
             if (logFiles != null) {
-                throw new RewindException("a GTID is looked up through the server, which is not running; give the binlog coordinates "
-                        + "FILE:POS instead (rewind db find lists them), or start the database");
+                try {
+                    return BinlogFiles.read(logFiles).endOfTransaction(t).toPosition();
+                } catch (IOException e) {
+                    throw new RewindException("cannot read the binlog files to look up GTID " + t + " (" + e.getMessage()
+                            + "); give binlog coordinates FILE:POS, or start the database");
+                }
             }
             return jdbc.withConnection("looking up GTID " + t, c -> new ServerBinlog(c, jdbc.target()).endOfTransaction(t)).toPosition();
         }

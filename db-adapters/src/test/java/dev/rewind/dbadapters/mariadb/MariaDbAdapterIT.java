@@ -245,6 +245,18 @@ class MariaDbAdapterIT {
             assertEquals(file + ":" + posOfEventAfterGtid(events, ddlGtid, "Query"), ddl.text(), "a DDL is its Query event");
             assertTrue(ddl.order() < trx.order());
 
+            // read from the files, without the server: the same position for every GTID of the file
+            BinlogFiles files = new BinlogFiles(Path.of(server.queryValue("SELECT @@log_bin_basename")).getParent(), List.of(file));
+            int gtids = 0;
+            for (List<String> e : events) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("GTID (\\d+-\\d+-\\d+)$").matcher(e.get(5));
+                if (e.get(2).equals("Gtid") && m.find()) {
+                    assertEquals(a.parsePosition(m.group(1)), files.endOfTransaction(m.group(1)).toPosition(), "GTID " + m.group(1));
+                    gtids++;
+                }
+            }
+            assertTrue(gtids >= 3, "GTIDs compared: " + gtids);
+
             RewindException bad = assertThrows(RewindException.class, () -> a.parsePosition("yesterday at noon"));
             assertTrue(bad.getMessage().contains("FILE:POS"), bad.getMessage());
             RewindException unknown = assertThrows(RewindException.class, () -> a.parsePosition("0-1-999999"));
