@@ -129,28 +129,57 @@ final class BookmarkCommand extends Subcommand {
                 "dbPosition", b.dbPosition());
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true, description = "List a set's bookmarks, newest seq first.",
+    @Command(name = "list", mixinStandardHelpOptions = true, description = {"List a set's bookmarks, newest seq first, each with its state:",
+            "boundary (a transaction boundary: it outlives the every-write horizon), exact (a single write, restorable while the "
+            + "journal keeps it), or gone (no longer restorable, with why); unknown when the set cannot be opened."},
             footer = {"", "Examples:", "  rewind bookmark list shop", "  rewind bookmark list shop --json"})
     static final class ListBookmarks extends Subcommand {
         @Parameters(index = "0", paramLabel = "SET")
         String setName;
 
         @Override
-        void run(DataDir data, Output out) {
+        void run(DataDir data, Output out) throws java.io.IOException {
             data.volumes().findSet(setName);
             List<BookmarkRecord> bookmarks = data.catalog().listBookmarks(setName);
             List<Map<String, Object>> rows = new ArrayList<>();
             if (bookmarks.isEmpty()) {
                 out.line("set %s has no bookmarks; add one with: rewind bookmark %s NAME", setName, setName);
-            } else {
-                out.line("%10s  %-27s  %-10s  %s", "SEQ", "CREATED", "CONSISTENT", "NAME");
+                out.json(Output.map("set", setName, "bookmarks", rows));
+                return;
             }
-            for (BookmarkRecord b : bookmarks) {
+            List<String[]> states = states(data, bookmarks);
+            out.line("%10s  %-27s  %-10s  %-8s  %s", "SEQ", "CREATED", "CONSISTENT", "STATE", "NAME");
+            for (int i = 0; i < bookmarks.size(); i++) {
+                BookmarkRecord b = bookmarks.get(i);
                 Map<String, Object> row = describe(b);
+                row.put("state", states.get(i)[0]);
+                row.put("why", states.get(i)[1]);
                 rows.add(row);
-                out.line("%10d  %-27s  %-10s  %s", b.seq(), row.get("createdAt"), b.consistent() ? "yes" : "no", b.name());
+                out.line("%10d  %-27s  %-10s  %-8s  %s%s", b.seq(), row.get("createdAt"), b.consistent() ? "yes" : "no", states.get(i)[0],
+                        b.name(), states.get(i)[1] == null ? "" : " (" + states.get(i)[1] + ")");
             }
             out.json(Output.map("set", setName, "bookmarks", rows));
+        }
+
+        /** Per bookmark: boundary, exact or gone (with why), or unknown (with why) when the set cannot be opened. */
+        private List<String[]> states(DataDir data, List<BookmarkRecord> bookmarks) throws java.io.IOException {
+            List<String[]> states = new ArrayList<>();
+            try (CapturedSet set = data.openSet(setName)) {
+                var history = set.history();
+                for (BookmarkRecord b : bookmarks) {
+                    try {
+                        history.checkPlaceable(b.seq());
+                        states.add(new String[] {history.transactions().isBoundary(b.seq()) ? "boundary" : "exact", null});
+                    } catch (RewindException e) {
+                        states.add(new String[] {"gone", e.getMessage()});
+                    }
+                }
+            } catch (RewindException e) {
+                for (int i = 0; i < bookmarks.size(); i++) {
+                    states.add(new String[] {"unknown", e.getMessage()});
+                }
+            }
+            return states;
         }
     }
 

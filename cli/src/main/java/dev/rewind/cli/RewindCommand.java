@@ -43,6 +43,7 @@ import picocli.CommandLine.ScopeType;
                 CutCommand.class,
                 ScheduleCommand.class,
                 LogCommand.class,
+                DiffCommand.class,
                 BookmarkCommand.class,
                 RestoreCommand.class,
                 BisectCommand.class,

@@ -66,6 +66,29 @@ class BookmarkCommandTest {
     }
 
     @Test
+    void listSaysWhetherEachBookmarkIsABoundaryAnExactWriteOrGone() throws Exception {
+        cli.ok("bookmark", "shop", "newest"); // cuts at seq 3: a boundary
+        try (DataDir d = new DataDir(cli.data); CapturedSet set = d.openSet("shop")) {
+            set.device("data").write(0, ByteBuffer.wrap(new byte[] {9}), true); // seq 4
+            set.device("data").write(4096, ByteBuffer.wrap(new byte[] {9}), true); // seq 5
+        }
+        cli.ok("cut", "shop");
+        cli.ok("bookmark", "shop", "inside", "--seq", "4"); // inside the committed transaction 4..5: an exact write
+        try (DataDir d = new DataDir(cli.data)) { // one whose history is not on hand (its seq was never written here)
+            d.catalog().insertBookmark(new dev.rewind.volumeset.catalog.BookmarkRecord("shop", "lost", 99, 0, false, null));
+        }
+        JsonNode bookmarks = cli.ok("bookmark", "list", "shop", "--json").json().get("bookmarks");
+        java.util.Map<String, String> states = new java.util.TreeMap<>();
+        for (JsonNode b : bookmarks) {
+            states.put(b.get("name").asText(), b.get("state").asText());
+        }
+        assertEquals(java.util.Map.of("newest", "boundary", "inside", "exact", "lost", "gone"), states, bookmarks.toString());
+        assertTrue(bookmarks.get(0).get("why").asText().contains("beyond the newest write"), bookmarks.toString());
+        String text = cli.ok("bookmark", "list", "shop").out();
+        assertTrue(text.lines().anyMatch(l -> l.contains(" gone ") && l.contains("lost (seq 99 is beyond the newest write")), text);
+    }
+
+    @Test
     void deleteRemovesOnlyTheNameAndSaysHowToGetItBack() throws Exception {
         cli.ok("bookmark", "shop", "good", "--seq", "2");
         cli.ok("bookmark", "shop", "keep");

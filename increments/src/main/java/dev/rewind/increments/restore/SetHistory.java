@@ -281,13 +281,22 @@ public final class SetHistory {
             long at = fromSeq;
             while (at < toSeq) {
                 int i = transactions.indexHolding(at + 1);
-                Transaction t = i < 0 ? null : transactions.all().get(i);
+                Transaction t = i < 0 ? null : transactions.at(i);
                 if (t != null && t.firstSeq() == at + 1 && t.lastSeq() <= toSeq
                         && (at + 1 < journal.firstSeq() || t.extentCount() < t.writes())) {
-                    for (IncrementExtent e : increments.get(t.id(), IncrementDirection.FORWARD).extents()) {
-                        d.add(e.member(), e.offsetBytes(), e.endBytes());
+                    // the run of whole transactions from t on, through the merged delta maps
+                    int last = i;
+                    while (last + 1 < transactions.size() && transactions.at(last + 1).lastSeq() <= toSeq) {
+                        last++;
                     }
-                    at = t.lastSeq();
+                    WriteMap changed = new WriteMap(replicas.size());
+                    spans.claimOldestFirst(changed, t.id(), transactions.at(last).id());
+                    for (int m = 0; m < changed.memberCount(); m++) {
+                        for (WriteMap.Extent e : changed.extents(m).values()) {
+                            d.add(m, e.startBytes(), e.endBytes());
+                        }
+                    }
+                    at = transactions.at(last).lastSeq();
                     continue;
                 }
                 long end = t == null ? toSeq : Math.min(toSeq, t.lastSeq());
