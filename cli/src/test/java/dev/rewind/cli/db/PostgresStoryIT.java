@@ -233,6 +233,22 @@ class PostgresStoryIT {
         pg.awaitAcceptingConnections();
         assertEquals("1000|500500", pg.psql("postgres", "select count(*), sum(n) from at_bookmark"), "exactly the rows at the bookmark");
         assertEquals("f", pg.psql("postgres", "select to_regclass('after_bookmark') is not null"), "no table made after the bookmark");
+
+        // the undo, once the every-write horizon has passed the restore as well: the point it prints is a boundary that stays
+        JsonNode restored = JSON.readTree(restore.out());
+        assertTrue(restored.hasNonNull("undoSeq"), restore.out());
+        long undoSeq = restored.get("undoSeq").asLong();
+        long afterRestore = serve.json("status", RewindServe.SET, "--json").get("sets").get(0).get("lastSeq").asLong();
+        // writes enough to seal the journal segment that holds the restore's last writes, so that the horizon can pass them
+        pg.psql("postgres", "create table filler as select g, repeat('x', 400) as pad from generate_series(1, 300000) g; checkpoint");
+        awaitOldestExactSeqPast(pg, serve, afterRestore);
+        Tools.Result undo = serve.rewind(Duration.ofMinutes(10), "restore", RewindServe.SET, "--to-seq", Long.toString(undoSeq),
+                "--coordinated", "--json");
+        assertEquals(0, undo.exit(), () -> undo.describe() + "\n--- server log:\n" + pg.serverLog());
+        pg.awaitAcceptingConnections();
+        assertEquals("2000|2001000", pg.psql("postgres", "select count(*), sum(n) from at_bookmark"), "the rows after the bookmark are back");
+        assertEquals("300000", pg.psql("postgres", "select count(*) from after_bookmark"), "and the table made after it");
+        System.out.println("PostgresStoryIT: the restore to the bookmark undone at seq " + undoSeq + " after the horizon passed it");
     }
 
     /**
