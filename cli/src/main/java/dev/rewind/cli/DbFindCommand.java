@@ -97,7 +97,8 @@ final class DbFindCommand extends Subcommand {
             throw new RewindException("--xid and --archive search PostgreSQL's WAL; set " + setName + "'s database is " + a.engine()
                     + ": search it with --sql");
         }
-        if (archive != null && !Files.isDirectory(archive)) {
+        Path archiveDir = archive == null ? null : data.resolve(archive); // as the caller meant it, also when the daemon runs the command
+        if (archiveDir != null && !Files.isDirectory(archiveDir)) {
             throw new RewindException("--archive " + archive + " is not a directory; give the directory archive_command copies "
                     + "WAL segments to");
         }
@@ -105,7 +106,7 @@ final class DbFindCommand extends Subcommand {
             DatabaseAdapter adapter = log.adapter();
             log.source().ifPresent(source -> out.line("%s", source));
             FoundStatements result = adapter.search(new StatementQuery(sql, sinceTime, untilTime, SampledRelationNames.of(set, data.catalog()),
-                    xid, archive));
+                    xid, archiveDir));
             List<FoundStatement> found = topByRows(result.statements(), top);
             int omitted = result.statements().size() - found.size();
             String asked = sql != null && !sql.isBlank() ? "'" + sql + "'" : "transaction " + xid;
