@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Write order across two members at work: PostgreSQL's data directory on one member and its WAL
  * on the other ({@link PostgresOnRewind}), {@code pgbench -i -s 10}, then {@code pgbench -c 4 -j 2
- * -T 30}; the set is restored in place to 20 seeded-random seqs of that run (any write, not
+ * -T 30}; the set is restored in place to 12 seeded-random seqs of that run (any write, not
  * bookmarks), each time through the DBA's scripts: stop.sh, {@code rewind restore --to-seq N},
  * start.sh. Each time PostgreSQL must recover and start, {@code pg_amcheck --all
  * --heapallindexed} must be clean, pgbench's tables must hold their rows and balance (accounts,
@@ -28,7 +28,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * is lost, nothing uncommitted appears).
  */
 class PostgresCrashConsistencyIT {
-    private static final int RESTORES = 20;
+    /** Restores per run: 12 in the suite (each starts PostgreSQL and checks it, about 20 s); {@code -Drewind.crashRestores=N} for a longer run. */
+    private static final int RESTORES = Integer.getInteger("rewind.crashRestores", 12);
     private static final long ACCOUNTS = 10 * 100_000L;
 
     @TempDir
@@ -101,7 +102,7 @@ class PostgresCrashConsistencyIT {
                 previous = e.getValue();
             }
             assertTrue(historyRowsAt.values().stream().distinct().count() > 1,
-                    "all 20 points hold the same history, so the restores did not go to different points: " + historyRowsAt);
+                    "all " + RESTORES + " points hold the same history, so the restores did not go to different points: " + historyRowsAt);
         }
     }
 }
