@@ -86,6 +86,20 @@ public final class RewindServe implements AutoCloseable {
         assertEquals(0, exit, () -> "setup: rewind " + String.join(" ", args) + " failed: " + out + err);
     }
 
+    /**
+     * {@code rewind --data DATA args...} run in this JVM, without the daemon's control socket (a
+     * second opener of the data dir, as an administrator's own command would be); it must succeed.
+     */
+    public void inProcess(String... args) {
+        String[] all = new String[args.length + 2];
+        all[0] = "--data";
+        all[1] = data.toString();
+        System.arraycopy(args, 0, all, 2, args.length);
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        assertEquals(0, Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all), () -> String.join(" ", args) + ": " + err);
+    }
+
     /** From the next start on, serve puts its sockets in {@code dir} ({@code --socket-dir}). */
     public RewindServe socketDir(Path dir) {
         this.socketDir = dir;

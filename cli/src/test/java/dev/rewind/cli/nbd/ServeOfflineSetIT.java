@@ -8,8 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.rewind.cli.Main;
 import dev.rewind.testfixtures.tools.Tools;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -40,8 +38,8 @@ class ServeOfflineSetIT {
         String nbdcopy = Tools.requireTool("nbdcopy", "libnbd-bin");
         String nbdinfo = Tools.requireTool("nbdinfo", "libnbd-bin");
         try (RewindServe serve = RewindServe.create(dir, "data", "4M")) {
-            inProcess(serve, "lv", "create", "extra", "--vg", "vg0", "--size", "2M");
-            inProcess(serve, "set", "create", "other", "--member", "vg0/extra");
+            serve.inProcess("lv", "create", "extra", "--vg", "vg0", "--size", "2M");
+            serve.inProcess("set", "create", "other", "--member", "vg0/extra");
             Path log = serve.data.resolve("sets").resolve("other").resolve("transactions").resolve("transactions.log");
             flipByte(log, TRANSACTION_LOG_UUID_BYTE);
             byte[] damaged = Files.readAllBytes(log);
@@ -101,15 +99,5 @@ class ServeOfflineSetIT {
             one.put(0, (byte) (one.get(0) ^ 0x5A)).flip();
             c.write(one, offset);
         }
-    }
-
-    private static void inProcess(RewindServe serve, String... args) {
-        String[] all = new String[args.length + 2];
-        all[0] = "--data";
-        all[1] = serve.data.toString();
-        System.arraycopy(args, 0, all, 2, args.length);
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        assertEquals(0, Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all), () -> String.join(" ", args) + ": " + err);
     }
 }

@@ -9,8 +9,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rewind.cli.Main;
 import dev.rewind.testfixtures.nbd.NbdTestClient;
 import dev.rewind.testfixtures.tools.Tools;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,7 +33,7 @@ class ServeSetsIT {
     void aSetCreatedWhileServingIsExportedAtOnceAndADeletedOneDisappears() throws Exception {
         String nbdinfo = Tools.requireTool("nbdinfo", "libnbd-bin");
         try (RewindServe serve = RewindServe.create(dir, "data", "4M")) {
-            inProcess(serve, "lv", "create", "extra", "--vg", "vg0", "--size", "3M");
+            serve.inProcess("lv", "create", "extra", "--vg", "vg0", "--size", "3M");
             serve.start();
             assertEquals(Set.of("set/data"), exports(nbdinfo, serve));
 
@@ -104,15 +102,5 @@ class ServeSetsIT {
             names.add(e.get("export-name").asText());
         }
         return names;
-    }
-
-    private static void inProcess(RewindServe serve, String... args) {
-        String[] all = new String[args.length + 2];
-        all[0] = "--data";
-        all[1] = serve.data.toString();
-        System.arraycopy(args, 0, all, 2, args.length);
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        assertEquals(0, Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all), () -> String.join(" ", args) + ": " + err);
     }
 }

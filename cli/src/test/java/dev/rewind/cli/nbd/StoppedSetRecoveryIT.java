@@ -9,12 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.rewind.cli.Main;
 import dev.rewind.testfixtures.nbd.NbdTestClient;
 import dev.rewind.testfixtures.tools.Tools;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -74,8 +71,8 @@ class StoppedSetRecoveryIT {
     void aSetStoppedByAFullSecondaryTakesWritesAgainOnceSpaceIsFreedWithEveryAcknowledgedWrite() throws Exception {
         Random random = new Random(22);
         try (RewindServe serve = RewindServe.create(dir, "data", "1M")) {
-            inProcess(serve, "lv", "create", "small", "--vg", "vg0", "--size", "2M");
-            inProcess(serve, "set", "create", SET, "--member", "vg0/small", "--secondary", fs.mountPoint.resolve(SET).toString());
+            serve.inProcess("lv", "create", "small", "--vg", "vg0", "--size", "2M");
+            serve.inProcess("set", "create", SET, "--member", "vg0/small", "--secondary", fs.mountPoint.resolve(SET).toString());
             serve.start("--retry-stopped-up-to", "2s");
             byte[] acknowledged = new byte[MEMBER_BYTES];
 
@@ -159,8 +156,8 @@ class StoppedSetRecoveryIT {
         Tools.requireTool("e2fsck", "e2fsprogs");
         Random random = new Random(23);
         try (RewindServe serve = RewindServe.create(dir, "data", "1M")) {
-            inProcess(serve, "lv", "create", "small", "--vg", "vg0", "--size", "2M");
-            inProcess(serve, "set", "create", SET, "--member", "vg0/small", "--secondary", fs.mountPoint.resolve(SET).toString());
+            serve.inProcess("lv", "create", "small", "--vg", "vg0", "--size", "2M");
+            serve.inProcess("set", "create", SET, "--member", "vg0/small", "--secondary", fs.mountPoint.resolve(SET).toString());
             serve.start("--retry-stopped-up-to", "2s");
             byte[] acknowledged = new byte[MEMBER_BYTES];
             try (NbdTestClient client = NbdTestClient.open(serve.port(), EXPORT)) {
@@ -256,16 +253,6 @@ class StoppedSetRecoveryIT {
             client.in.readFully(all, at, n);
         }
         return all;
-    }
-
-    private static void inProcess(RewindServe serve, String... args) {
-        String[] all = new String[args.length + 2];
-        all[0] = "--data";
-        all[1] = serve.data.toString();
-        System.arraycopy(args, 0, all, 2, args.length);
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        assertEquals(0, Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all), () -> String.join(" ", args) + ": " + err);
     }
 
     /**

@@ -131,7 +131,8 @@ final class BinlogEvents {
         }
     }
 
-    private static boolean endsTransaction(String statement) {
+    /** Whether a Query event's statement ends the transaction it is in: COMMIT, ROLLBACK, or XA END/COMMIT/PREPARE. */
+    static boolean endsTransaction(String statement) {
         String upper = statement.stripLeading().toUpperCase(java.util.Locale.ROOT);
         return upper.startsWith("COMMIT") || upper.startsWith("ROLLBACK") || upper.startsWith("XA END") || upper.startsWith("XA COMMIT")
                 || upper.startsWith("XA PREPARE");

@@ -136,10 +136,8 @@ final class ServerBinlog {
                 if (!inside) {
                     continue;
                 }
-                String upper = info.toUpperCase(Locale.ROOT);
                 boolean ends = transaction
-                        ? "Xid".equals(type) || "Query".equals(type) && (upper.startsWith("COMMIT") || upper.startsWith("ROLLBACK")
-                                || upper.startsWith("XA END") || upper.startsWith("XA COMMIT") || upper.startsWith("XA PREPARE"))
+                        ? "Xid".equals(type) || "Query".equals(type) && BinlogEvents.endsTransaction(info)
                         : "Query".equals(type);
                 if (ends) {
                     return new BinlogPosition(file, pos);
