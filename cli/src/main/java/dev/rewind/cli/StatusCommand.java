@@ -39,7 +39,8 @@ final class StatusCommand extends Subcommand {
                 row.put("state", stopped.isPresent() ? "stopped" : "online");
                 row.put("stoppedBecause", stopped.map(CapturedSet.Stopped::cause).orElse(null));
                 row.put("stoppedSince", stopped.map(x -> x.since().toString()).orElse(null));
-                Optional<StoppedSetRecovery.Retry> retry = retry(data, set.name());
+                // a retry is news only while the set is stopped: the daemon forgets it just after the reopen succeeds
+                Optional<StoppedSetRecovery.Retry> retry = stopped.isPresent() ? retry(data, set.name()) : Optional.empty();
                 row.put("retry", retry.map(StatusCommand::retryJson).orElse(null));
                 var usage = open.secondaryUsage();
                 Map<String, List<String>> clients = nbdClients(data, set.name());
