@@ -13,6 +13,9 @@ import dev.rewind.increments.restore.RestoreIntent;
 import dev.rewind.increments.restore.RestorePlan;
 import dev.rewind.increments.restore.RestoreResult;
 import dev.rewind.increments.restore.SetHistory;
+import dev.rewind.increments.retention.Retention;
+import dev.rewind.increments.retention.RetentionPlan;
+import dev.rewind.increments.retention.RetentionPolicy;
 import dev.rewind.increments.transaction.CutReason;
 import dev.rewind.increments.transaction.CutRules;
 import dev.rewind.increments.transaction.CutTrigger;
@@ -67,6 +70,9 @@ public final class CapturedSet implements AutoCloseable {
     private final TransactionService transactions;
     private volatile Duration keepEveryWrite;
     private volatile Supplier<long[]> historyPins = () -> new long[0];
+    /** The retention rules after the every-write horizon ({@link #keepEveryWrite} is that part). */
+    private volatile RetentionPolicy retentionRules = RetentionPolicy.ALL;
+    private volatile Supplier<List<RetentionPlan.Pin>> retentionPins = List::of;
     /** Seqs that restores and clones running now read: kept like {@link #historyPins} while they run. */
     private final java.util.Collection<Long> readersPins = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final CaptureOptions options;
@@ -366,11 +372,14 @@ public final class CapturedSet implements AutoCloseable {
         this.historyPins = pinnedSeqs;
     }
 
-    /** The oldest pinned seq that needs the journal to be read (one that is not a transaction boundary). */
+    /**
+     * The oldest pinned seq that needs the journal to be read: one that is not a transaction
+     * boundary, and still exact (a bookmark whose point retention dropped pins nothing).
+     */
     private OptionalLong oldestPinNeedingJournal() {
         return java.util.stream.LongStream.concat(java.util.Arrays.stream(historyPins.get()),
                         readersPins.stream().mapToLong(Long::longValue))
-                .filter(seq -> !transactionLog.isBoundary(seq)).min();
+                .filter(seq -> !transactionLog.isBoundary(seq) && seq >= history.oldestExactSeq()).min();
     }
 
     /** What a pinned read returns. */
@@ -402,6 +411,49 @@ public final class CapturedSet implements AutoCloseable {
 
     public Duration keepEveryWrite() {
         return keepEveryWrite;
+    }
+
+    // ---- retention ----
+
+    /** Which points stay (every-write horizon included, applied at once); see {@link RetentionPolicy}. */
+    public void retentionPolicy(RetentionPolicy policy) throws IOException {
+        this.retentionRules = policy;
+        keepEveryWrite(policy.everyWrite());
+    }
+
+    public RetentionPolicy retentionPolicy() {
+        return retentionRules.withEveryWrite(keepEveryWrite);
+    }
+
+    /** Where to ask for the points bookmarks and sandboxes name, for retention; asked at each pass. */
+    public void retentionPins(Supplier<List<RetentionPlan.Pin>> pins) {
+        this.retentionPins = pins;
+    }
+
+    /** What a retention pass would do now: see {@link RetentionPlan}. Changes nothing. */
+    public RetentionPlan planRetention() {
+        Instant now = options.clock().instant();
+        List<RetentionPlan.Pin> pins = new ArrayList<>(retentionPins.get());
+        for (long seq : readersPins) {
+            pins.add(new RetentionPlan.Pin(seq, RetentionPlan.PinKind.READER, now, "read by a restore or clone running now"));
+        }
+        return history.planRetention(retentionPolicy(), now, pins);
+    }
+
+    /**
+     * Carries out a plan of {@link #planRetention}: the points it drops are faded out and their
+     * space freed. Refused while a restore in place is unfinished (its writes are not history yet).
+     */
+    public Retention.Result retain(RetentionPlan plan) throws IOException {
+        checkNotFailed();
+        Optional<RestoreIntent> unfinished = inPlace.unfinishedIntent();
+        if (unfinished.isPresent()) {
+            throw new RewindException("set " + set.name() + " is in the middle of a restore in place to seq " + unfinished.get().targetSeq()
+                    + "; retention waits until it is finished");
+        }
+        return history.retain(plan, () -> java.util.stream.Stream.concat(readersPins.stream(),
+                        retentionPins.get().stream().filter(p -> p.kind() == RetentionPlan.PinKind.READER).map(RetentionPlan.Pin::seq))
+                .mapToLong(Long::longValue).toArray());
     }
 
     private void applyHorizon() throws IOException {

@@ -212,6 +212,37 @@ public final class SpanMaps {
         return removed;
     }
 
+    /** A change of the history that the spans must not see half done. */
+    @FunctionalInterface
+    public interface HistoryChange {
+        void run() throws IOException;
+    }
+
+    /**
+     * Runs {@code change} (retention merging or dropping transactions {@code firstId..lastId})
+     * with no span being built meanwhile, after deleting every span that holds any of those ids:
+     * a crash after the change leaves no span that describes the history before it. The spans
+     * are built again, from the history after the change, when a read needs them.
+     */
+    public synchronized void change(long firstId, long lastId, HistoryChange change) throws IOException {
+        int removed = 0;
+        for (Path p : files()) {
+            String name = p.getFileName().toString();
+            long[] ids = idsOf(name);
+            if (ids == null || ids[1] >= firstId && ids[0] <= lastId) {
+                Files.deleteIfExists(p);
+                removed++;
+            }
+        }
+        synchronized (cache) {
+            cache.values().removeIf(s -> s.lastId() >= firstId && s.firstId() <= lastId);
+        }
+        if (removed > 0) {
+            DurableFiles.forceDirectory(dir);
+        }
+        change.run();
+    }
+
     /** Reads and checks every span on disk; returns how many were checked. */
     public int verify() throws IOException {
         int checked = 0;

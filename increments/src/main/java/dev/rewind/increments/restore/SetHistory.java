@@ -9,6 +9,9 @@ import dev.rewind.increments.increment.IncrementFile;
 import dev.rewind.increments.journal.Journal;
 import dev.rewind.increments.journal.RecordType;
 import dev.rewind.increments.replica.ReplicaImage;
+import dev.rewind.increments.retention.Retention;
+import dev.rewind.increments.retention.RetentionPlan;
+import dev.rewind.increments.retention.RetentionPolicy;
 import dev.rewind.increments.transaction.CutReason;
 import dev.rewind.increments.transaction.IncrementStore;
 import dev.rewind.increments.transaction.Transaction;
@@ -66,6 +69,9 @@ public final class SetHistory {
         }
     };
     private final SpanMaps spans;
+    private final Retention retention;
+    /** Counts the retention passes that changed the history: a view's map from before one is built again. */
+    private volatile long generation;
 
     public SetHistory(String setName, Journal journal, TransactionLog transactions, IncrementStore increments,
                       List<ReplicaImage> replicas, Clock clock) throws IOException {
@@ -84,13 +90,44 @@ public final class SetHistory {
         this.increments = increments;
         this.replicas = replicas;
         this.clock = clock;
+        Retention.recover(transactions, increments); // a pass a crash cut short: finished or rolled back
         this.spans = new SpanMaps(increments.dir().resolveSibling("maps"), spanFanout, replicas.size(),
                 (id, consumer) -> {
+                    if (!transactions.hasId(id)) {
+                        return; // merged into a newer one or dropped by retention
+                    }
                     for (IncrementExtent e : increments.get(id, IncrementDirection.BACKWARD).extents()) {
                         consumer.accept(e.member(), e.offsetBytes(), e.endBytes());
                     }
                 });
         spans.removeFrom(transactions.nextId()); // left by a cut that never committed
+        this.retention = new Retention(transactions.setUuid(), transactions, increments, spans, lock.writeLock(), replicas.size(),
+                this::historyChanged);
+    }
+
+    private void historyChanged() {
+        generation++;
+        synchronized (views) {
+            views.clear();
+        }
+    }
+
+    /**
+     * What {@code policy} keeps of this history at {@code now}, with the points {@code pins}
+     * name: see {@link RetentionPlan}. Changes nothing.
+     */
+    public RetentionPlan planRetention(RetentionPolicy policy, Instant now, List<RetentionPlan.Pin> pins) {
+        lock.readLock().lock();
+        try {
+            return RetentionPlan.of(transactions.all(), transactions.firstBoundary(), oldestExactSeq(), now, policy, pins);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Carries out a plan of {@link #planRetention}: see {@link Retention}. */
+    public Retention.Result retain(RetentionPlan plan, java.util.function.Supplier<long[]> readersNow) throws IOException {
+        return retention.apply(plan, readersNow);
     }
 
     /** The merged delta maps of the history's transactions. */
@@ -528,6 +565,7 @@ public final class SetHistory {
     public final class PastView {
         private final long seq;
         private volatile PointInTimeMap map;
+        private volatile long mapGeneration;
 
         private PastView(long seq) {
             this.seq = seq;
@@ -543,10 +581,12 @@ public final class SetHistory {
             try {
                 checkRestorable(seq);
                 PointInTimeMap m = map;
-                if (m == null || m.replicaSeq() != replicaSeq()) {
+                if (m == null || m.replicaSeq() != replicaSeq() || mapGeneration != generation) {
                     synchronized (this) {
-                        m = currentMap(map, seq);
+                        long g = generation;
+                        m = currentMap(mapGeneration == g ? map : null, seq);
                         map = m;
+                        mapGeneration = g;
                     }
                 }
                 m.read(member, offsetBytes, dst, journal, increments, replicas.get(member));
@@ -570,7 +610,14 @@ public final class SetHistory {
         try {
             for (Transaction t : transactions.all()) {
                 for (IncrementDirection d : IncrementDirection.values()) {
-                    increments.get(t.id(), d).verify();
+                    IncrementFile f = increments.get(t.id(), d);
+                    var h = f.header();
+                    if (h.transactionId() != t.id() || h.firstSeq() != t.firstSeq() || h.lastSeq() != t.lastSeq()) {
+                        throw new dev.rewind.volumeset.CorruptDataException(f.path(), 0, "the increment is of transaction " + h.transactionId()
+                                + " (seqs " + h.firstSeq() + ".." + h.lastSeq() + "), but the log has transaction " + t.id() + " (seqs "
+                                + t.firstSeq() + ".." + t.lastSeq() + ") there");
+                    }
+                    f.verify();
                     files++;
                 }
             }

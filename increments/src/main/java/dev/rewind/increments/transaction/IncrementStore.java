@@ -77,10 +77,34 @@ public final class IncrementStore implements AutoCloseable {
     }
 
     /**
+     * Closes the cached increments of the transactions retention merged or dropped; the caller
+     * holds the history's write lock, so no reader is using them.
+     */
+    public synchronized void forget(java.util.function.LongPredicate transactionIds) throws IOException {
+        var it = open.entrySet().iterator();
+        while (it.hasNext()) {
+            var e = it.next();
+            if (transactionIds.test(e.getKey() / 2)) {
+                e.getValue().close();
+                it.remove();
+            }
+        }
+        closeEvicted();
+    }
+
+    /**
      * Deletes what a cut that never committed left behind: temporary files, and increments of
      * transactions after {@code lastCommittedId}. Returns how many files went.
      */
     public synchronized int removeOrphans(long lastCommittedId) throws IOException {
+        return removeOrphans(id -> id <= lastCommittedId, "left by a cut that never committed");
+    }
+
+    /**
+     * Deletes temporary files and the increments of every transaction {@code committed} does not
+     * accept (a cut that never committed, or transactions retention merged away or dropped).
+     */
+    public synchronized int removeOrphans(java.util.function.LongPredicate committed, String why) throws IOException {
         int removed = 0;
         List<Path> files;
         try (Stream<Path> s = Files.list(dir)) {
@@ -91,13 +115,13 @@ public final class IncrementStore implements AutoCloseable {
             boolean orphan = IncrementFile.isTemporary(p);
             if (!orphan && (name.endsWith(".fwd") || name.endsWith(".bwd"))) {
                 try {
-                    orphan = Long.parseLong(name.substring(0, name.indexOf('.'))) > lastCommittedId;
+                    orphan = !committed.test(Long.parseLong(name.substring(0, name.indexOf('.'))));
                 } catch (NumberFormatException e) {
                     orphan = false;
                 }
             }
             if (orphan) {
-                LOG.info("increments {}: removing {}, left by a cut that never committed", dir, name);
+                LOG.info("increments {}: removing {}, {}", dir, name, orphan && IncrementFile.isTemporary(p) ? "a file never finished" : why);
                 Files.deleteIfExists(p);
                 removed++;
             }

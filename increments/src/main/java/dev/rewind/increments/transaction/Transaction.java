@@ -10,14 +10,25 @@ import java.time.Instant;
  * backward increment (what those blocks held when the transaction began). The boundary of a
  * transaction is its {@code lastSeq}; the one before its first is {@code firstSeq - 1}.
  *
+ * <p>Retention merges adjacent transactions into one ({@code merged} of them): it keeps the id
+ * of the newest, so ids grow but may skip; seqs always follow on.
+ *
  * @param startsInsideRestore the boundary before it ({@code firstSeq - 1}) lies inside the
  *                            writes of a restore in place (a cut made there by a version that
  *                            did not hold cuts during restores): no one wrote the state there,
  *                            so it is never offered as a point
+ * @param merged              how many cut transactions this one now stands for (1 if never merged)
  */
 public record Transaction(long id, long firstSeq, long lastSeq, long startMicros, long endMicros, long writes, long bytes,
                           CutReason reason, IncrementCodec codec, int extentCount,
-                          long forwardStoredBytes, long backwardStoredBytes, long changedBytes, boolean startsInsideRestore) {
+                          long forwardStoredBytes, long backwardStoredBytes, long changedBytes, boolean startsInsideRestore,
+                          int merged) {
+
+    public Transaction {
+        if (merged < 1) {
+            throw new IllegalArgumentException("a transaction stands for at least one cut, not " + merged);
+        }
+    }
 
     public Instant start() {
         return Times.ofMicros(startMicros);
@@ -31,6 +42,11 @@ public record Transaction(long id, long firstSeq, long lastSeq, long startMicros
     public double compressionRatio() {
         long stored = forwardStoredBytes + backwardStoredBytes;
         return stored == 0 ? 1.0 : (2.0 * changedBytes) / stored;
+    }
+
+    /** Whether retention merged several cut transactions into this one. */
+    public boolean isMerged() {
+        return merged > 1;
     }
 
     public boolean contains(long seq) {

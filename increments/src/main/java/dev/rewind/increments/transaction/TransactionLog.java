@@ -38,8 +38,11 @@ import org.slf4j.LoggerFactory;
  *  24  8  start micros  32  8 end micros     40  8 writes
  *  48  8  bytes written 56  1 cut reason     57  1 codec      58  1 flags      59  1 reserved
  *  60  4  extent count  64  8 forward stored 72  8 backward stored
- *  80  8  changed bytes 88 36 reserved (0)  124  4 CRC32C of [0, 124)
+ *  80  8  changed bytes 88  4 merged - 1     92 32 reserved (0)  124  4 CRC32C of [0, 124)
  * </pre>
+ * Ids increase and seqs follow on without a gap; ids may skip where retention merged
+ * transactions (the merged one keeps its newest id) or dropped the oldest. Retention rewrites
+ * the whole log ({@link #replace}): a new file, forced, renamed over the old one.
  * Flags: {@value #FLAG_STARTS_INSIDE_RESTORE} = the boundary before this transaction lies
  * inside a restore in place ({@link Transaction#startsInsideRestore}).
  * A record cut short at the end (a crash during an append, before its force) is dropped at
@@ -55,12 +58,14 @@ public final class TransactionLog implements AutoCloseable {
     static final int FLAG_STARTS_INSIDE_RESTORE = 1;
 
     private final Path file;
-    private final FileChannel channel;
+    private final UUID setUuid;
+    private FileChannel channel;
     private final long initialSeq;
     private volatile Transaction[] transactions;
 
-    private TransactionLog(Path file, FileChannel channel, long initialSeq, List<Transaction> transactions) {
+    private TransactionLog(Path file, UUID setUuid, FileChannel channel, long initialSeq, List<Transaction> transactions) {
         this.file = file;
+        this.setUuid = setUuid;
         this.channel = channel;
         this.initialSeq = initialSeq;
         this.transactions = transactions.toArray(new Transaction[0]);
@@ -75,14 +80,11 @@ public final class TransactionLog implements AutoCloseable {
         Path file = dir.resolve(FILE);
         if (!Files.exists(file)) {
             DurableFiles.createDirectories(dir);
-            ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
-            h.put(MAGIC).putInt(VERSION).putLong(setUuid.getMostSignificantBits()).putLong(setUuid.getLeastSignificantBits());
-            h.putInt(crc(h.array(), 0, 28));
-            DurableFiles.writeAtomically(file, h.array(), true);
+            DurableFiles.writeAtomically(file, header(setUuid).array(), true);
         }
         FileChannel c = StableFileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
-            return new TransactionLog(file, c, initialSeq, load(file, c, setUuid));
+            return new TransactionLog(file, setUuid, c, initialSeq, load(file, c, setUuid));
         } catch (IOException | RuntimeException e) {
             c.close();
             throw e;
@@ -146,7 +148,7 @@ public final class TransactionLog implements AutoCloseable {
             }
             Transaction t = decode(r);
             Transaction previous = list.isEmpty() ? null : list.get(list.size() - 1);
-            if (previous != null && (t.id() != previous.id() + 1 || t.firstSeq() != previous.lastSeq() + 1)) {
+            if (previous != null && (t.id() <= previous.id() || t.firstSeq() != previous.lastSeq() + 1)) {
                 throw new CorruptDataException(file, pos, "transaction " + t.id() + " (seqs " + t.firstSeq() + ".." + t.lastSeq()
                         + ") does not follow transaction " + previous.id() + " (ending at seq " + previous.lastSeq() + ")");
             }
@@ -154,6 +156,13 @@ public final class TransactionLog implements AutoCloseable {
             pos += RECORD_BYTES;
         }
         return list;
+    }
+
+    private static ByteBuffer header(UUID setUuid) {
+        ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
+        h.put(MAGIC).putInt(VERSION).putLong(setUuid.getMostSignificantBits()).putLong(setUuid.getLeastSignificantBits());
+        h.putInt(crc(h.array(), 0, 28));
+        return h;
     }
 
     private static void readFully(FileChannel c, ByteBuffer b, long pos) throws IOException {
@@ -173,7 +182,7 @@ public final class TransactionLog implements AutoCloseable {
     private static Transaction decode(ByteBuffer r) {
         return new Transaction(r.getLong(0), r.getLong(8), r.getLong(16), r.getLong(24), r.getLong(32), r.getLong(40), r.getLong(48),
                 CutReason.values()[r.get(56)], IncrementCodec.values()[r.get(57)], r.getInt(60), r.getLong(64), r.getLong(72),
-                r.getLong(80), (r.get(58) & FLAG_STARTS_INSIDE_RESTORE) != 0);
+                r.getLong(80), (r.get(58) & FLAG_STARTS_INSIDE_RESTORE) != 0, r.getInt(88) + 1);
     }
 
     private static ByteBuffer encode(Transaction t) {
@@ -182,7 +191,8 @@ public final class TransactionLog implements AutoCloseable {
                 .putLong(40, t.writes()).putLong(48, t.bytes());
         r.put(56, (byte) t.reason().ordinal()).put(57, (byte) t.codec().ordinal())
                 .put(58, (byte) (t.startsInsideRestore() ? FLAG_STARTS_INSIDE_RESTORE : 0));
-        r.putInt(60, t.extentCount()).putLong(64, t.forwardStoredBytes()).putLong(72, t.backwardStoredBytes()).putLong(80, t.changedBytes());
+        r.putInt(60, t.extentCount()).putLong(64, t.forwardStoredBytes()).putLong(72, t.backwardStoredBytes()).putLong(80, t.changedBytes())
+                .putInt(88, t.merged() - 1);
         r.putInt(124, crc(r.array(), 0, 124));
         return r;
     }
@@ -206,8 +216,50 @@ public final class TransactionLog implements AutoCloseable {
         transactions = grown;
     }
 
+    /**
+     * Retention's commit point: the transactions up to id {@code lastReplacedId} become
+     * {@code replacement} (merged and with the oldest dropped; the newer ones stay as they are).
+     * The whole log is written to a new file, forced, and renamed over this one, so that a crash
+     * leaves either the old history or the new one.
+     */
+    public synchronized void replace(List<Transaction> replacement, long lastReplacedId) throws IOException {
+        List<Transaction> next = new ArrayList<>(replacement);
+        for (Transaction t : transactions) {
+            if (t.id() > lastReplacedId) {
+                next.add(t);
+            }
+        }
+        for (int i = 1; i < next.size(); i++) {
+            Transaction a = next.get(i - 1);
+            Transaction b = next.get(i);
+            if (b.id() <= a.id() || b.firstSeq() != a.lastSeq() + 1) {
+                throw new IllegalArgumentException("transaction " + b.id() + " (" + b.firstSeq() + ".." + b.lastSeq()
+                        + ") does not follow transaction " + a.id() + " ending at seq " + a.lastSeq());
+            }
+        }
+        if (next.isEmpty() || next.get(next.size() - 1).lastSeq() != lastSeq()) {
+            throw new IllegalArgumentException("retention must keep the newest transaction (ending at seq " + lastSeq() + ")");
+        }
+        ByteBuffer all = ByteBuffer.allocate(HEADER_BYTES + next.size() * RECORD_BYTES);
+        all.put(header(setUuid).array());
+        for (Transaction t : next) {
+            all.put(encode(t).array());
+        }
+        channel.close();
+        try {
+            DurableFiles.writeAtomically(file, all.array(), false);
+        } finally {
+            channel = StableFileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        }
+        transactions = next.toArray(new Transaction[0]);
+    }
+
     public Path file() {
         return file;
+    }
+
+    public UUID setUuid() {
+        return setUuid;
     }
 
     /** The next transaction's id. */
@@ -242,12 +294,32 @@ public final class TransactionLog implements AutoCloseable {
     }
 
     public Optional<Transaction> byId(long id) {
+        int i = indexOfId(id);
+        return i < 0 ? Optional.empty() : Optional.of(transactions[i]);
+    }
+
+    /** The index (in {@link #all}) of the transaction with {@code id}, or -1 (merged into an older one, dropped, or not cut). */
+    public int indexOfId(long id) {
         Transaction[] current = transactions;
-        if (current.length == 0) {
-            return Optional.empty();
+        int lo = 0;
+        int hi = current.length - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            long midId = current[mid].id();
+            if (midId < id) {
+                lo = mid + 1;
+            } else if (midId > id) {
+                hi = mid - 1;
+            } else {
+                return mid;
+            }
         }
-        long i = id - current[0].id();
-        return i < 0 || i >= current.length ? Optional.empty() : Optional.of(current[(int) i]);
+        return -1;
+    }
+
+    /** Whether a transaction with exactly this id is in the log. */
+    public boolean hasId(long id) {
+        return indexOfId(id) >= 0;
     }
 
     /** The index (in {@link #all}) of the transaction holding {@code seq}, or -1 if none does. */

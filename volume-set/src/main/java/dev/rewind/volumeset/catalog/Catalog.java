@@ -494,6 +494,29 @@ public final class Catalog implements AutoCloseable {
         });
     }
 
+    /** A point that a bookmark or a sandbox of the set names, for retention: {@code kind} is bookmark, consistent or sandbox. */
+    public record PinnedPoint(long seq, String kind, long madeMicros, String name) {
+    }
+
+    /** The points the set's bookmarks and sandboxes name. */
+    public List<PinnedPoint> pinnedPoints(String setName) {
+        return read(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "select seq, case when consistent then 'consistent' else 'bookmark' end, created_at_micros, name from bookmark"
+                            + " where set_name = ? union all select seq, 'sandbox', created_at_micros, name from sandbox where set_name = ?")) {
+                ps.setString(1, setName);
+                ps.setString(2, setName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    List<PinnedPoint> out = new ArrayList<>();
+                    while (rs.next()) {
+                        out.add(new PinnedPoint(rs.getLong(1), rs.getString(2), rs.getLong(3), rs.getString(4)));
+                    }
+                    return out;
+                }
+            }
+        });
+    }
+
     public void insertBookmark(BookmarkRecord b) {
         inTransaction(c -> {
             try (PreparedStatement ps = c.prepareStatement(
@@ -582,15 +605,15 @@ public final class Catalog implements AutoCloseable {
     public SetSettings settings(String setName) {
         return read(c -> {
             try (PreparedStatement ps = c.prepareStatement(
-                    "select cut_every_ms, cut_adaptive_min_ms, cut_adaptive_max_ms, cut_writes, cut_bytes, codec, keep_every_write_ms"
-                            + " from set_settings where set_name = ?")) {
+                    "select cut_every_ms, cut_adaptive_min_ms, cut_adaptive_max_ms, cut_writes, cut_bytes, codec, keep_every_write_ms,"
+                            + " keep_rules from set_settings where set_name = ?")) {
                 ps.setString(1, setName);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
                         return SetSettings.defaults(setName);
                     }
                     return new SetSettings(setName, millis(rs, 1), millis(rs, 2), millis(rs, 3), rs.getLong(4), rs.getLong(5),
-                            rs.getString(6), millis(rs, 7));
+                            rs.getString(6), millis(rs, 7), rs.getString(8));
                 }
             }
         });
@@ -605,7 +628,7 @@ public final class Catalog implements AutoCloseable {
             }
             try (PreparedStatement ps = c.prepareStatement(
                     "insert into set_settings(set_name, cut_every_ms, cut_adaptive_min_ms, cut_adaptive_max_ms, cut_writes, cut_bytes,"
-                            + " codec, keep_every_write_ms) values (?,?,?,?,?,?,?,?)")) {
+                            + " codec, keep_every_write_ms, keep_rules) values (?,?,?,?,?,?,?,?,?)")) {
                 ps.setString(1, s.setName());
                 setMillis(ps, 2, s.cutEvery());
                 setMillis(ps, 3, s.cutAdaptiveMin());
@@ -614,6 +637,7 @@ public final class Catalog implements AutoCloseable {
                 ps.setLong(6, s.cutBytes());
                 ps.setString(7, s.codec());
                 setMillis(ps, 8, s.keepEveryWrite());
+                ps.setString(9, s.keepRules());
                 ps.executeUpdate();
             }
             return null;
@@ -644,7 +668,11 @@ public final class Catalog implements AutoCloseable {
         if (transactions.isEmpty()) {
             return 0;
         }
-        return inTransaction(c -> {
+        return inTransaction(c -> insertTransactions(c, transactions));
+    }
+
+    private static int insertTransactions(Connection c, List<TransactionRecord> transactions) throws SQLException {
+        {
             int inserted = 0;
             try (PreparedStatement exists = c.prepareStatement("select 1 from transactions where set_name = ? and id = ?");
                  PreparedStatement ps = c.prepareStatement(
@@ -680,6 +708,32 @@ public final class Catalog implements AutoCloseable {
                 }
             }
             return inserted;
+        }
+    }
+
+    /**
+     * Makes the catalog's copy of the set's transactions {@code current} again after retention
+     * merged or dropped some: the rows from before are replaced in one transaction.
+     */
+    public void replaceTransactions(String setName, List<TransactionRecord> current) {
+        inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("delete from transactions where set_name = ?")) {
+                ps.setString(1, setName);
+                ps.executeUpdate();
+            }
+            return insertTransactions(c, current);
+        });
+    }
+
+    /** How many transaction rows the catalog holds for the set. */
+    public long countTransactions(String setName) {
+        return read(c -> {
+            try (PreparedStatement ps = c.prepareStatement("select count(*) from transactions where set_name = ?")) {
+                ps.setString(1, setName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? rs.getLong(1) : 0L;
+                }
+            }
         });
     }
 

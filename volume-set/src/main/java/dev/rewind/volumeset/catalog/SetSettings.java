@@ -6,11 +6,13 @@ import java.time.Duration;
  * How a set is captured, as the catalog keeps it: when transactions are cut (a fixed period,
  * an adaptive period between a minimum and a maximum, a number of writes, a number of bytes;
  * null or zero is off), how increments are compressed ({@code zstd}, {@code lz4} or
- * {@code none}), and how long every single write stays restorable ({@code keepEveryWrite};
- * null keeps every write forever). A set without a row has {@link #defaults}.
+ * {@code none}), how long every single write stays restorable ({@code keepEveryWrite};
+ * null keeps every write forever), and which older points stay ({@code keepRules}: the
+ * retention rules after every-write as {@code --keep} writes them; null keeps every
+ * transaction boundary). A set without a row has {@link #defaults}.
  */
 public record SetSettings(String setName, Duration cutEvery, Duration cutAdaptiveMin, Duration cutAdaptiveMax,
-                          long cutWrites, long cutBytes, String codec, Duration keepEveryWrite) {
+                          long cutWrites, long cutBytes, String codec, Duration keepEveryWrite, String keepRules) {
     public static final String DEFAULT_CODEC = "zstd";
 
     public SetSettings {
@@ -21,30 +23,34 @@ public record SetSettings(String setName, Duration cutEvery, Duration cutAdaptiv
 
     /** Cuts on demand only, zstd, every write kept forever. */
     public static SetSettings defaults(String setName) {
-        return new SetSettings(setName, null, null, null, 0, 0, DEFAULT_CODEC, null);
+        return new SetSettings(setName, null, null, null, 0, 0, DEFAULT_CODEC, null, null);
     }
 
     public SetSettings withCutEvery(Duration d) {
-        return new SetSettings(setName, d, cutAdaptiveMin, cutAdaptiveMax, cutWrites, cutBytes, codec, keepEveryWrite);
+        return new SetSettings(setName, d, cutAdaptiveMin, cutAdaptiveMax, cutWrites, cutBytes, codec, keepEveryWrite, keepRules);
     }
 
     public SetSettings withCutAdaptive(Duration min, Duration max) {
-        return new SetSettings(setName, cutEvery, min, max, cutWrites, cutBytes, codec, keepEveryWrite);
+        return new SetSettings(setName, cutEvery, min, max, cutWrites, cutBytes, codec, keepEveryWrite, keepRules);
     }
 
     public SetSettings withCutWrites(long n) {
-        return new SetSettings(setName, cutEvery, cutAdaptiveMin, cutAdaptiveMax, n, cutBytes, codec, keepEveryWrite);
+        return new SetSettings(setName, cutEvery, cutAdaptiveMin, cutAdaptiveMax, n, cutBytes, codec, keepEveryWrite, keepRules);
     }
 
     public SetSettings withCutBytes(long n) {
-        return new SetSettings(setName, cutEvery, cutAdaptiveMin, cutAdaptiveMax, cutWrites, n, codec, keepEveryWrite);
+        return new SetSettings(setName, cutEvery, cutAdaptiveMin, cutAdaptiveMax, cutWrites, n, codec, keepEveryWrite, keepRules);
     }
 
     public SetSettings withCodec(String c) {
-        return new SetSettings(setName, cutEvery, cutAdaptiveMin, cutAdaptiveMax, cutWrites, cutBytes, c, keepEveryWrite);
+        return new SetSettings(setName, cutEvery, cutAdaptiveMin, cutAdaptiveMax, cutWrites, cutBytes, c, keepEveryWrite, keepRules);
+    }
+
+    public SetSettings withKeepRules(String rules) {
+        return new SetSettings(setName, cutEvery, cutAdaptiveMin, cutAdaptiveMax, cutWrites, cutBytes, codec, keepEveryWrite, rules);
     }
 
     public SetSettings withKeepEveryWrite(Duration d) {
-        return new SetSettings(setName, cutEvery, cutAdaptiveMin, cutAdaptiveMax, cutWrites, cutBytes, codec, d);
+        return new SetSettings(setName, cutEvery, cutAdaptiveMin, cutAdaptiveMax, cutWrites, cutBytes, codec, d, keepRules);
     }
 }

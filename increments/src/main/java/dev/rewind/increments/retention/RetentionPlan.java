@@ -1,0 +1,267 @@
+package dev.rewind.increments.retention;
+
+import dev.rewind.increments.transaction.Transaction;
+import dev.rewind.volumeset.Times;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+
+/**
+ * What a {@link RetentionPolicy} keeps of the transactions on hand, and what goes: the points
+ * (transaction boundaries) that stay, each with the rules and pins that keep it; the oldest
+ * transactions, before the oldest point kept, which are dropped; and the runs of adjacent
+ * transactions between two kept points, each merged into one. Computed from the transaction
+ * log alone, so {@code rewind retain --dry-run} shows exactly what a pass does.
+ *
+ * <p>Always kept: the newest point, and every boundary from the oldest exact seq on (where the
+ * journal still holds every write, so that a write there is read from the boundary before it).
+ */
+public final class RetentionPlan {
+    /** What pins a point: a bookmark (kept by the bookmark rules) or a reader of it (always kept). */
+    public enum PinKind { BOOKMARK, CONSISTENT_BOOKMARK, READER }
+
+    /**
+     * A seq that something names: a bookmark made at {@code made}, or a sandbox, restore or
+     * export reading it ({@link PinKind#READER}).
+     */
+    public record Pin(long seq, PinKind kind, Instant made, String label) {
+    }
+
+    /** Transactions {@code fromIndex..toIndex} (of the log's list) become one. */
+    public record Merge(int fromIndex, int toIndex) {
+        public int size() {
+            return toIndex - fromIndex + 1;
+        }
+    }
+
+    private final List<Transaction> transactions;
+    private final NavigableMap<Long, List<String>> kept;
+    private final List<Long> going;
+    private final int dropped;
+    private final List<Merge> merges;
+    private final Instant now;
+
+    private RetentionPlan(List<Transaction> transactions, NavigableMap<Long, List<String>> kept, List<Long> going, int dropped,
+                          List<Merge> merges, Instant now) {
+        this.transactions = transactions;
+        this.kept = kept;
+        this.going = going;
+        this.dropped = dropped;
+        this.merges = merges;
+        this.now = now;
+    }
+
+    /**
+     * Applies {@code policy} at {@code now} to {@code transactions} (the log's list, oldest
+     * first, whose oldest boundary is {@code firstBoundary}).
+     *
+     * @param exactFloor the oldest exact seq (a boundary): every boundary from it on stays
+     */
+    public static RetentionPlan of(List<Transaction> transactions, long firstBoundary, long exactFloor, Instant now,
+                                   RetentionPolicy policy, List<Pin> pins) {
+        List<Transaction> list = List.copyOf(transactions);
+        NavigableMap<Long, List<String>> kept = new TreeMap<>();
+        // the boundaries, with the time each was reached and whether it may be handed out
+        int n = list.size();
+        long[] boundary = new long[n + 1];
+        long[] micros = new long[n + 1];
+        boolean[] placeable = new boolean[n + 1];
+        boundary[0] = firstBoundary;
+        micros[0] = n == 0 ? Times.micros(now) : list.get(0).startMicros();
+        for (int i = 0; i < n; i++) {
+            boundary[i + 1] = list.get(i).lastSeq();
+            micros[i + 1] = list.get(i).endMicros();
+        }
+        for (int i = 0; i <= n; i++) {
+            placeable[i] = i == n || !list.get(i).startsInsideRestore();
+        }
+        keep(kept, boundary[n], "newest");
+        if (policy.keepsEveryBoundary()) {
+            for (int i = 0; i < n; i++) {
+                keep(kept, boundary[i], "all transactions");
+            }
+        }
+        for (int i = 0; i <= n; i++) {
+            if (boundary[i] >= exactFloor) {
+                keep(kept, boundary[i], "every-write" + (policy.everyWrite() == null ? "" : ":" + RetentionPolicy.format(policy.everyWrite())));
+            }
+        }
+        long nowMicros = Times.micros(now);
+        for (Map.Entry<RetentionPolicy.Rule, Duration> rule : policy.rules().entrySet()) {
+            long since = since(nowMicros, rule.getValue());
+            String why = rule.getKey().label() + ":" + RetentionPolicy.format(rule.getValue());
+            switch (rule.getKey()) {
+                case TRANSACTIONS -> {
+                    for (int i = 0; i <= n; i++) {
+                        if (micros[i] >= since && placeable[i]) {
+                            keep(kept, boundary[i], why);
+                        }
+                    }
+                }
+                case HOURLY, DAILY, WEEKLY, MONTHLY -> {
+                    Map<Long, Integer> newestOfBucket = new LinkedHashMap<>();
+                    for (int i = 0; i <= n; i++) {
+                        if (micros[i] >= since && placeable[i]) {
+                            newestOfBucket.put(bucket(rule.getKey(), micros[i]), i);
+                        }
+                    }
+                    for (int i : newestOfBucket.values()) {
+                        keep(kept, boundary[i], why);
+                    }
+                }
+                case BOOKMARKS, CONSISTENT -> {
+                    for (Pin p : pins) {
+                        boolean counts = p.kind() == PinKind.CONSISTENT_BOOKMARK
+                                || p.kind() == PinKind.BOOKMARK && rule.getKey() == RetentionPolicy.Rule.BOOKMARKS;
+                        if (counts && Times.micros(p.made()) >= since) {
+                            keep(kept, boundaryAtOrBefore(boundary, p.seq()), why + " (bookmark " + p.label() + ")");
+                        }
+                    }
+                }
+            }
+        }
+        for (Pin p : pins) {
+            if (p.kind() == PinKind.READER) {
+                keep(kept, boundaryAtOrBefore(boundary, p.seq()), p.label());
+            }
+        }
+        // the oldest transactions, up to the oldest point kept, go; the runs between kept points merge
+        int firstKept = 0;
+        while (!kept.containsKey(boundary[firstKept])) {
+            firstKept++;
+        }
+        List<Long> going = new ArrayList<>();
+        for (int i = 0; i <= n; i++) {
+            if (!kept.containsKey(boundary[i])) {
+                going.add(boundary[i]);
+            }
+        }
+        List<Merge> merges = new ArrayList<>();
+        int runStart = firstKept; // index of the first transaction after the last kept point
+        for (int i = firstKept; i < n; i++) {
+            if (kept.containsKey(boundary[i + 1])) {
+                if (i > runStart) {
+                    merges.add(new Merge(runStart, i));
+                }
+                runStart = i + 1;
+            }
+        }
+        return new RetentionPlan(list, kept, going, firstKept, merges, now);
+    }
+
+    private static long since(long nowMicros, Duration d) {
+        if (d.equals(RetentionPolicy.FOREVER)) {
+            return Long.MIN_VALUE;
+        }
+        long m = d.toSeconds() >= Long.MAX_VALUE / 2_000_000 ? Long.MAX_VALUE / 2 : d.toNanos() / 1000;
+        return nowMicros - m;
+    }
+
+    /** The hour, day, week (from Monday) or month of a time, UTC, as a number. */
+    static long bucket(RetentionPolicy.Rule rule, long micros) {
+        long seconds = Math.floorDiv(micros, 1_000_000L);
+        long day = Math.floorDiv(seconds, 86_400L);
+        return switch (rule) {
+            case HOURLY -> Math.floorDiv(seconds, 3600L);
+            case DAILY -> day;
+            case WEEKLY -> Math.floorDiv(day + 3, 7); // 1970-01-01 was a Thursday
+            case MONTHLY -> {
+                LocalDate date = LocalDate.ofEpochDay(day);
+                yield date.getYear() * 12L + date.getMonthValue();
+            }
+            default -> throw new IllegalArgumentException(rule + " has no buckets");
+        };
+    }
+
+    private static long boundaryAtOrBefore(long[] boundary, long seq) {
+        int lo = 0;
+        int hi = boundary.length - 1;
+        int found = 0;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            if (boundary[mid] <= seq) {
+                found = mid;
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return boundary[found];
+    }
+
+    private static void keep(NavigableMap<Long, List<String>> kept, long boundary, String why) {
+        List<String> reasons = kept.computeIfAbsent(boundary, b -> new ArrayList<>());
+        if (!reasons.contains(why)) {
+            reasons.add(why);
+        }
+    }
+
+    /** Whether the pass changes nothing. */
+    public boolean isEmpty() {
+        return dropped == 0 && merges.isEmpty();
+    }
+
+    /** The transactions the plan was made from (the log's list then). */
+    public List<Transaction> transactions() {
+        return transactions;
+    }
+
+    /** The points that stay, oldest first, each with what keeps it. */
+    public NavigableMap<Long, List<String>> kept() {
+        return Collections.unmodifiableNavigableMap(kept);
+    }
+
+    /** The points that go, oldest first. */
+    public List<Long> going() {
+        return Collections.unmodifiableList(going);
+    }
+
+    /** How many of the oldest transactions are dropped whole. */
+    public int dropped() {
+        return dropped;
+    }
+
+    /** The runs of transactions merged into one each. */
+    public List<Merge> merges() {
+        return Collections.unmodifiableList(merges);
+    }
+
+    public Instant now() {
+        return now;
+    }
+
+    /** The index of the newest transaction the pass changes, or -1. */
+    public int lastAffectedIndex() {
+        int last = dropped - 1;
+        for (Merge m : merges) {
+            last = Math.max(last, m.toIndex());
+        }
+        return last;
+    }
+
+    /** Bytes the increments of the transactions the pass drops or merges hold now. */
+    public long affectedStoredBytes() {
+        long total = 0;
+        for (int i = 0; i < dropped; i++) {
+            total += stored(transactions.get(i));
+        }
+        for (Merge m : merges) {
+            for (int i = m.fromIndex(); i <= m.toIndex(); i++) {
+                total += stored(transactions.get(i));
+            }
+        }
+        return total;
+    }
+
+    private static long stored(Transaction t) {
+        return t.forwardStoredBytes() + t.backwardStoredBytes();
+    }
+}
