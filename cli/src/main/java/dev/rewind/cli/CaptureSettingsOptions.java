@@ -2,6 +2,7 @@ package dev.rewind.cli;
 
 import dev.rewind.cli.datadir.CatalogCapture;
 import dev.rewind.increments.increment.IncrementCodec;
+import dev.rewind.increments.retention.RetentionPolicy;
 import dev.rewind.increments.transaction.CutRules;
 import dev.rewind.volumeset.Durations;
 import dev.rewind.volumeset.RewindException;
@@ -36,9 +37,14 @@ final class CaptureSettingsOptions {
     @Option(names = "--codec", paramLabel = "zstd|lz4|none", description = "How increments are compressed (default zstd).")
     String codec;
 
-    @Option(names = "--keep", paramLabel = "all|every-write:DURATION",
-            description = "How long every single write stays restorable: all (the default: forever), or every-write:24h "
-                    + "(older points restore at transaction boundaries; their journal is freed).")
+    @Option(names = "--keep", paramLabel = "all|RULE:DURATION,...",
+            description = {"Which points of the history stay: all (the default), or rules such as "
+                    + "every-write:24h,transactions:7d,hourly:30d,daily:1y,bookmarks:90d,consistent:forever.",
+                    "every-write: every single write stays restorable; transactions: every transaction boundary; hourly, daily, "
+                            + "weekly, monthly: the newest boundary of each hour (day, week, month; UTC); bookmarks, consistent: the "
+                            + "points of bookmarks (consistent ones) made in that time. DURATION: 30m, 24h, 7d, 2w, 1y or forever.",
+                    "With every-write alone, every boundary older than it stays; once other rules are given, older points that no "
+                            + "rule keeps are faded out by retention (rewind retain, and rewind serve every minute) and their space freed."})
     String keep;
 
     boolean anyGiven() {
@@ -73,7 +79,8 @@ final class CaptureSettingsOptions {
             }
         }
         if (keep != null) {
-            s = s.withKeepEveryWrite(keep(cl));
+            RetentionPolicy policy = keep(cl);
+            s = s.withKeepEveryWrite(policy.everyWrite()).withKeepRules(policy.rulesText());
         }
         try {
             CatalogCapture.cutRules(s);
@@ -83,15 +90,13 @@ final class CaptureSettingsOptions {
         return s;
     }
 
-    private Duration keep(CommandLine cl) {
-        String k = keep.trim().toLowerCase(Locale.ROOT);
-        if (k.equals("all")) {
-            return null;
+    private RetentionPolicy keep(CommandLine cl) {
+        RetentionPolicy policy = checked(cl, "--keep", keep, () -> RetentionPolicy.parse(keep));
+        if (policy.everyWrite() == null && !policy.keepsEveryBoundary()) {
+            throw new ParameterException(cl, "--keep '" + keep + "' keeps every write forever, so its other rules never act; "
+                    + "add how long every write stays, e.g. every-write:24h," + keep.trim());
         }
-        if (!k.startsWith("every-write:")) {
-            throw new ParameterException(cl, "--keep '" + keep + "' is not a retention rule; use all or every-write:DURATION, such as every-write:24h");
-        }
-        return duration(cl, "--keep", k.substring("every-write:".length()));
+        return policy;
     }
 
     private static boolean off(String text) {

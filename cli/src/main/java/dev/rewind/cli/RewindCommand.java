@@ -44,6 +44,7 @@ import picocli.CommandLine.ScopeType;
                 ScheduleCommand.class,
                 LogCommand.class,
                 DiffCommand.class,
+                RetainCommand.class,
                 BookmarkCommand.class,
                 RestoreCommand.class,
                 BisectCommand.class,

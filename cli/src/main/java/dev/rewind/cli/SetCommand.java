@@ -102,7 +102,7 @@ final class SetCommand {
             data.catalog().updateSettings(after);
             if (data.daemon() != null) {
                 data.daemon().settingsChanged(name);
-            } else if (after.keepEveryWrite() != null) {
+            } else if (after.keepEveryWrite() != null && !java.util.Objects.equals(after.keepEveryWrite(), before.keepEveryWrite())) {
                 data.openSet(name).close(); // the horizon frees the journal it no longer needs now
             }
             out.line("set %s: %s", name, describe(after));
@@ -113,14 +113,17 @@ final class SetCommand {
     /** Such as {@code cuts every 30s, 50000 writes; increments zstd; keeps every write for 24h}. */
     static String describe(SetSettings s) {
         return "cuts " + CatalogCapture.cutRules(s).describe() + "; increments " + s.codec() + "; keeps every write "
-                + (s.keepEveryWrite() == null ? "forever" : "for " + Durations.format(s.keepEveryWrite()));
+                + (s.keepEveryWrite() == null ? "forever" : "for " + Durations.format(s.keepEveryWrite()))
+                + (s.keepRules() == null ? (s.keepEveryWrite() == null ? "" : ", every transaction boundary forever")
+                        : ", then " + s.keepRules() + " (retention fades out the rest)");
     }
 
     /** The JSON form of settings, with the settings before a change when {@code before} is not null. */
     static Map<String, Object> describe(SetSettings s, SetSettings before) {
         Map<String, Object> m = Output.map("set", s.setName(), "cutEvery", format(s.cutEvery()), "cutAdaptiveMin", format(s.cutAdaptiveMin()),
                 "cutAdaptiveMax", format(s.cutAdaptiveMax()), "cutWrites", s.cutWrites(), "cutBytes", s.cutBytes(), "codec", s.codec(),
-                "keepEveryWrite", format(s.keepEveryWrite()), "cutRules", CatalogCapture.cutRules(s).describe());
+                "keepEveryWrite", format(s.keepEveryWrite()), "keepRules", s.keepRules(),
+                "keep", CatalogCapture.retentionPolicy(s).text(), "cutRules", CatalogCapture.cutRules(s).describe());
         if (before != null) {
             m.put("before", describe(before, null));
         }

@@ -69,6 +69,7 @@ final class StatusCommand extends Subcommand {
                 out.line("  transactions %d, cut %s; oldest boundary seq %d, every write exact from seq %d; increments %s, delta maps %s",
                         open.transactions().size(), open.transactionService().rules().describe(), open.oldestSeq(), open.oldestExactSeq(),
                         Sizes.format(usage.incrementBytes()), Sizes.format(usage.deltaMapBytes()));
+                retention(open, row, out);
                 clients.forEach((export, peers) -> out.line("  NBD clients on %s: %d (%s)", export, peers.size(), String.join("; ", peers)));
                 interrupted.ifPresent(ir -> out.line("  RESTORE INTERRUPTED: %s", ir.describe(set.name())));
                 stopped.ifPresent(x -> out.line("  STOPPED since %s: refuses writes after an I/O error (%s); %s", Output.humanTime(x.since()),
@@ -176,5 +177,22 @@ final class StatusCommand extends Subcommand {
             }
         }
         return byExport;
+    }
+
+    /** The set's retention: its rules, what each keeps now and the bytes it holds, and what the next pass fades out. */
+    private static void retention(CapturedSet open, Map<String, Object> row, Output out) {
+        var policy = open.retentionPolicy();
+        var plan = open.planRetention();
+        List<RetentionView.RuleShare> shares = RetentionView.shares(plan);
+        List<Map<String, Object>> rules = new ArrayList<>();
+        shares.forEach(share -> rules.add(share.json()));
+        row.put("retention", Output.map("keep", policy.text(), "points", plan.kept().size() + plan.going().size(),
+                "oldestSeq", open.oldestSeq(), "rules", rules, "dueToGo", plan.going().size()));
+        if (policy.keepsEveryBoundary()) {
+            return; // the every-write horizon is on the line above; nothing else to say
+        }
+        out.line("  keep %s: %d point(s) on hand%s", policy.text(), plan.kept().size() + plan.going().size(),
+                plan.going().isEmpty() ? "" : ", " + plan.going().size() + " due to go at the next retention pass");
+        shares.forEach(share -> out.line("    %s", share.line()));
     }
 }

@@ -25,8 +25,9 @@ final class TransactionsView {
 
     /** Such as {@code transaction 7: seqs 101..200 (100 writes, 400 KiB), cut by period, zstd 3.1x}. */
     static String summary(Transaction t) {
-        return String.format("transaction %d: seqs %d..%d (%d writes, %s), cut by %s, %s %.1fx", t.id(), t.firstSeq(), t.lastSeq(),
-                t.writes(), Sizes.format(t.bytes()), t.reason().label(), t.codec().settingName(), t.compressionRatio());
+        return String.format("transaction %d: seqs %d..%d (%d writes, %s), %s, %s %.1fx", t.id(), t.firstSeq(), t.lastSeq(),
+                t.writes(), Sizes.format(t.bytes()), t.isMerged() ? "merged by retention from " + t.merged() + " transactions, the last cut by "
+                        + t.reason().label() : "cut by " + t.reason().label(), t.codec().settingName(), t.compressionRatio());
     }
 
     static Map<String, Object> json(Transaction t) {
@@ -34,20 +35,23 @@ final class TransactionsView {
                 "end", Output.humanTime(t.end()), "writes", t.writes(), "bytes", t.bytes(), "reason", t.reason().label(),
                 "codec", t.codec().settingName(), "extents", t.extentCount(), "changedBytes", t.changedBytes(),
                 "forwardStoredBytes", t.forwardStoredBytes(), "backwardStoredBytes", t.backwardStoredBytes(),
-                "compressionRatio", Math.round(t.compressionRatio() * 100) / 100.0);
+                "compressionRatio", Math.round(t.compressionRatio() * 100) / 100.0, "merged", t.merged());
     }
 
     static void list(Catalog catalog, CapturedSet set, Output out) {
         CatalogCapture.insertMissing(catalog, set);
         List<Transaction> all = set.transactions();
-        out.line("set %s: %d transaction(s); cut rules: %s", set.name(), all.size(), set.transactionService().rules().describe());
+        out.line("set %s: %d transaction(s); cut rules: %s%s", set.name(), all.size(), set.transactionService().rules().describe(),
+                all.stream().anyMatch(Transaction::isMerged) ? "; REASON 'N merged': retention merged N transactions into one, which "
+                        + "covers their seqs and keeps only the point at its end" : "");
         out.line("%6s  %21s  %-27s  %-27s  %9s  %10s  %-8s  %-5s  %6s", "ID", "SEQS", "START", "END", "WRITES", "BYTES", "REASON",
                 "CODEC", "RATIO");
         List<Map<String, Object>> rows = new ArrayList<>();
         for (int i = all.size() - 1; i >= 0; i--) {
             Transaction t = all.get(i);
             out.line("%6d  %21s  %-27s  %-27s  %9d  %10s  %-8s  %-5s  %5.1fx", t.id(), t.firstSeq() + ".." + t.lastSeq(),
-                    Output.humanTime(t.start()), Output.humanTime(t.end()), t.writes(), Sizes.format(t.bytes()), t.reason().label(),
+                    Output.humanTime(t.start()), Output.humanTime(t.end()), t.writes(), Sizes.format(t.bytes()),
+                    t.isMerged() ? t.merged() + " merged" : t.reason().label(),
                     t.codec().settingName(), t.compressionRatio());
             rows.add(json(t));
         }

@@ -93,7 +93,7 @@ class TransactionCommandsTest {
                 Arguments.of(new String[] {"--cut-writes", "-5"}, "not a number of writes"),
                 Arguments.of(new String[] {"--cut-bytes", "12Q"}, "not a size"),
                 Arguments.of(new String[] {"--codec", "gzip"}, "unknown increment compression"),
-                Arguments.of(new String[] {"--keep", "forever"}, "every-write:DURATION"),
+                Arguments.of(new String[] {"--keep", "forever"}, "is not a retention rule"),
                 Arguments.of(new String[] {"--keep", "every-write:soon"}, "not a duration"));
     }
 
@@ -144,7 +144,7 @@ class TransactionCommandsTest {
         String plan = cli.ok("restore", "shop", "--to-seq", String.valueOf(boundary), "--dry-run").out();
         assertTrue(plan.contains("to seq " + boundary + " (" + first.get("end").asText() + ")"),
                 "a boundary past the horizon is named by its transaction's end: " + plan);
-        cli.refused("only transaction boundaries remain", "restore", "shop", "--to-seq", String.valueOf(boundary + 1), "--dry-run");
+        cli.refused("only the points retention keeps remain there", "restore", "shop", "--to-seq", String.valueOf(boundary + 1), "--dry-run");
     }
 
     @Test

@@ -374,11 +374,15 @@ public final class CapturedSet implements AutoCloseable {
 
     /**
      * The oldest pinned seq that needs the journal to be read: one that is not a transaction
-     * boundary, and still exact (a bookmark whose point retention dropped pins nothing).
+     * boundary, and still exact; under retention rules, only the bookmarks the rules keep pin
+     * (with every boundary kept, every bookmark does).
      */
     private OptionalLong oldestPinNeedingJournal() {
-        return java.util.stream.LongStream.concat(java.util.Arrays.stream(historyPins.get()),
-                        readersPins.stream().mapToLong(Long::longValue))
+        RetentionPolicy policy = retentionRules;
+        Instant now = options.clock().instant();
+        java.util.stream.LongStream named = policy.keepsEveryBoundary() ? java.util.Arrays.stream(historyPins.get())
+                : retentionPins.get().stream().filter(p -> RetentionPlan.keeps(policy, p, now)).mapToLong(RetentionPlan.Pin::seq);
+        return java.util.stream.LongStream.concat(named, readersPins.stream().mapToLong(Long::longValue))
                 .filter(seq -> !transactionLog.isBoundary(seq) && seq >= history.oldestExactSeq()).min();
     }
 

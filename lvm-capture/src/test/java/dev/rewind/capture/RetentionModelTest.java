@@ -59,7 +59,7 @@ class RetentionModelTest {
     Path tmp;
 
     static LongStream seeds() {
-        return Seeds.range(0x2302_0001L, 5);
+        return Seeds.range(0x2302_0001L, 4);
     }
 
     @ParameterizedTest(name = Seeds.NAME)
@@ -220,13 +220,15 @@ class RetentionModelTest {
             Instant now = clock.instant();
             Map<Long, Instant> time = new HashMap<>();
             List<Transaction> all = set.transactions();
-            time.put(present.first(), all.isEmpty() ? now : all.get(0).start());
+            time.put(present.first(), all.isEmpty() ? now : dev.rewind.volumeset.Times.ofMicros(all.get(0).boundaryBeforeTimeMicros()));
             for (Transaction tx : all) {
                 time.put(tx.lastSeq(), tx.end());
             }
             TreeSet<Long> kept = new TreeSet<>();
             kept.add(present.last());
             long exactFloor = set.oldestExactSeq();
+            Instant horizon = now.minus(policy.everyWrite());
+            exactFloor = Math.max(exactFloor, present.stream().filter(b -> !time.get(b).isBefore(horizon)).findFirst().orElse(present.last()));
             for (long b : present) {
                 Instant tb = time.get(b);
                 boolean placeable = images.get((int) b) != null;
@@ -285,10 +287,12 @@ class RetentionModelTest {
             }
             List<Long> list = new ArrayList<>(points);
             long a = list.get(r.nextInt(list.size()));
-            Path dir = set.record().secondaryDir().resolveSibling("clone-" + passes + "-" + r.nextInt(1 << 20));
-            set.cloneTo(a, dir, ProgressListener.NONE);
-            images.get((int) a).assertCloneEquals(set, dir, at(when + ": clone at seq " + a));
-            CaptureModelTest.deleteTree(dir);
+            if (all || passes % 6 == 0) {
+                Path dir = set.record().secondaryDir().resolveSibling("clone-" + passes + "-" + r.nextInt(1 << 20));
+                set.cloneTo(a, dir, ProgressListener.NONE);
+                images.get((int) a).assertCloneEquals(set, dir, at(when + ": clone at seq " + a));
+                CaptureModelTest.deleteTree(dir);
+            }
             long b = list.get(r.nextInt(list.size()));
             long from = Math.min(a, b);
             long to = Math.max(a, b);
@@ -304,7 +308,9 @@ class RetentionModelTest {
                     }
                 }
             }
-            assertFalse(set.verify() < 0, at(when + ": verify"));
+            if (all || passes % 12 == 0) {
+                assertFalse(set.verify() < 0, at(when + ": verify"));
+            }
         }
 
         long incrementBytes() throws IOException {

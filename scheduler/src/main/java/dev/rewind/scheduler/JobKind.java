@@ -12,7 +12,8 @@ import org.quartz.TriggerKey;
 enum JobKind {
     CUT("cut"),
     CHECKPOINT("checkpoint"),
-    CONSISTENT_BOOKMARK("consistent-bookmark");
+    CONSISTENT_BOOKMARK("consistent-bookmark"),
+    RETAIN("retain");
 
     /** The job store group of every Rewind job and trigger. */
     static final String GROUP = "rewind";
@@ -23,7 +24,7 @@ enum JobKind {
         this.label = label;
     }
 
-    /** The name shown to users and used in keys: {@code cut}, {@code checkpoint}, {@code consistent-bookmark}. */
+    /** The name shown to users and used in keys: {@code cut}, {@code checkpoint}, {@code consistent-bookmark}, {@code retain}. */
     String label() {
         return label;
     }

@@ -108,6 +108,11 @@ public final class RewindScheduler implements AutoCloseable {
         schedule(JobKind.CONSISTENT_BOOKMARK, set, every);
     }
 
+    /** Runs a retention pass on {@code set} every {@code every}, as {@link #schedulePeriodCut} does for cuts. */
+    public void scheduleRetention(String set, Duration every) {
+        schedule(JobKind.RETAIN, set, every);
+    }
+
     /** Removes every job of {@code set} (for a set being deleted); a set with none is fine. */
     public void unscheduleSet(String set) {
         try {

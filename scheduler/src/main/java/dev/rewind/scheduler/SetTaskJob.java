@@ -35,6 +35,7 @@ final class SetTaskJob implements Job {
                 case CUT -> tasks.cut(named.set());
                 case CHECKPOINT -> tasks.checkpoint(named.set());
                 case CONSISTENT_BOOKMARK -> tasks.consistentBookmark(named.set());
+                case RETAIN -> tasks.retain(named.set());
             }
         } catch (Exception e) {
             LOG.warn("scheduled {} of set '{}' failed: {}; it runs again at its next fire time",

@@ -18,4 +18,7 @@ public interface SetTasks {
      * time it is taken); a set without a database, or a database that is down, fails this run.
      */
     void consistentBookmark(String set) throws Exception;
+
+    /** Runs a retention pass on the set: the points its rules no longer keep are faded out. */
+    void retain(String set) throws Exception;
 }

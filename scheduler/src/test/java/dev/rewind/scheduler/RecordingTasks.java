@@ -41,6 +41,11 @@ final class RecordingTasks implements SetTasks {
         run("consistent-bookmark", set);
     }
 
+    @Override
+    public void retain(String set) throws Exception {
+        run("retain", set);
+    }
+
     private void run(String kind, String set) throws Exception {
         runs.add(new Run(kind, set, Instant.now()));
         int now = running.incrementAndGet();

@@ -4,7 +4,11 @@ import dev.rewind.capture.CapturedSet;
 import dev.rewind.cli.db.AttachedDatabase;
 import dev.rewind.cli.db.ConsistentBookmark;
 import dev.rewind.dbadapters.api.DatabaseAdapter;
+import dev.rewind.cli.datadir.CatalogCapture;
+import dev.rewind.increments.retention.Retention;
+import dev.rewind.increments.retention.RetentionPlan;
 import dev.rewind.increments.transaction.CutReason;
+import dev.rewind.volumeset.Sizes;
 import dev.rewind.scheduler.RewindScheduler;
 import dev.rewind.scheduler.ScheduledJob;
 import dev.rewind.scheduler.SetTasks;
@@ -28,8 +32,11 @@ import java.util.Optional;
  * open does nothing.
  */
 public final class DaemonSchedule implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DaemonSchedule.class);
     /** How often the daemon checkpoints each set. */
     public static final Duration CHECKPOINT_EVERY = Duration.ofSeconds(30);
+    /** How often a set with retention rules after its every-write horizon has a retention pass. */
+    public static final Duration RETAIN_EVERY = Duration.ofMinutes(1);
 
     private final RewindScheduler scheduler;
     private final Catalog catalog;
@@ -69,6 +76,22 @@ public final class DaemonSchedule implements AutoCloseable {
                     ConsistentBookmark.take(catalog, open, adapter, ConsistentBookmark.autoName(clock.instant()), clock);
                 }
             }
+
+            @Override
+            public void retain(String set) throws Exception {
+                CapturedSet open = sets.get(set);
+                if (open == null || open.interruptedRestore().isPresent()) {
+                    return;
+                }
+                RetentionPlan plan = open.planRetention();
+                if (plan.isEmpty()) {
+                    return;
+                }
+                Retention.Result r = CatalogCapture.retain(catalog, open, plan);
+                LOG.info("set {}: retention dropped {} oldest transaction(s), merged {} run(s), {} point(s) gone, {} freed; "
+                        + "the oldest point is now seq {}", set, r.dropped(), r.merged(), r.pointsGone(), Sizes.format(r.bytesFreed()),
+                        open.oldestSeq());
+            }
         };
         return new DaemonSchedule(RewindScheduler.start(catalog, tasks, clock), catalog);
     }
@@ -83,6 +106,7 @@ public final class DaemonSchedule implements AutoCloseable {
         scheduler.schedulePeriodCut(set, settings.cutEvery() == null ? Duration.ZERO : settings.cutEvery());
         Duration consistentEvery = catalog.databases().attachment(set).map(DatabaseAttachment::consistentEvery).orElse(null);
         scheduler.scheduleConsistentBookmark(set, consistentEvery == null ? Duration.ZERO : consistentEvery);
+        scheduler.scheduleRetention(set, settings.keepRules() == null ? Duration.ZERO : RETAIN_EVERY);
     }
 
     /** Removes the set's jobs (it is no longer served). */

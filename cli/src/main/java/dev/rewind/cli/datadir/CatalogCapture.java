@@ -4,6 +4,10 @@ import dev.rewind.capture.CaptureOptions;
 import dev.rewind.capture.CapturedSet;
 import dev.rewind.capture.Sets;
 import dev.rewind.increments.increment.IncrementCodec;
+import dev.rewind.increments.retention.Retention;
+import dev.rewind.increments.retention.RetentionPlan;
+import dev.rewind.increments.retention.RetentionPolicy;
+import dev.rewind.volumeset.Times;
 import dev.rewind.increments.increment.IncrementDirection;
 import dev.rewind.increments.transaction.CutRules;
 import dev.rewind.increments.transaction.IncrementStore;
@@ -52,7 +56,12 @@ public final class CatalogCapture {
         try {
             IncrementStore store = set.history().increments();
             set.historyPins(() -> catalog.historyPins(name));
+            set.retentionPolicy(retentionPolicy(settings));
+            set.retentionPins(() -> retentionPins(catalog, name));
             set.transactionService().addListener(t -> catalog.insertTransactions(List.of(record(name, store, t))));
+            if (catalog.countTransactions(name) > set.transactions().size()) {
+                mirrorTransactions(catalog, set); // a retention pass committed but its rows were not replaced
+            }
             insertMissing(catalog, set);
             return set;
         } catch (RuntimeException e) {
@@ -78,7 +87,49 @@ public final class CatalogCapture {
     public static void apply(CapturedSet set, SetSettings s) throws IOException {
         set.cutRules(cutRules(s));
         set.transactionService().codec(IncrementCodec.parse(s.codec()));
-        set.keepEveryWrite(s.keepEveryWrite());
+        set.retentionPolicy(retentionPolicy(s));
+    }
+
+    /** The set's retention policy as the catalog keeps it. */
+    public static RetentionPolicy retentionPolicy(SetSettings s) {
+        return RetentionPolicy.of(s.keepEveryWrite(), s.keepRules());
+    }
+
+    /** The points the set's bookmarks and sandboxes name, as retention weighs them. */
+    static List<RetentionPlan.Pin> retentionPins(Catalog catalog, String name) {
+        List<RetentionPlan.Pin> pins = new ArrayList<>();
+        for (Catalog.PinnedPoint p : catalog.pinnedPoints(name)) {
+            RetentionPlan.PinKind kind = switch (p.kind()) {
+                case "consistent" -> RetentionPlan.PinKind.CONSISTENT_BOOKMARK;
+                case "bookmark" -> RetentionPlan.PinKind.BOOKMARK;
+                default -> RetentionPlan.PinKind.READER;
+            };
+            pins.add(new RetentionPlan.Pin(p.seq(), kind, Times.ofMicros(p.madeMicros()),
+                    (kind == RetentionPlan.PinKind.READER ? "sandbox " : "bookmark ") + p.name()));
+        }
+        return pins;
+    }
+
+    /**
+     * A retention pass on the set, and the catalog's copy of its transactions made equal to the
+     * log after it: what {@code rewind retain} and the daemon's retention job run.
+     */
+    public static Retention.Result retain(Catalog catalog, CapturedSet set, RetentionPlan plan) throws IOException {
+        Retention.Result result = set.retain(plan);
+        if (result.dropped() > 0 || result.merged() > 0) {
+            mirrorTransactions(catalog, set);
+        }
+        return result;
+    }
+
+    /** Replaces the catalog's rows of the set's transactions with the log's. */
+    static void mirrorTransactions(Catalog catalog, CapturedSet set) {
+        IncrementStore store = set.history().increments();
+        List<TransactionRecord> rows = new ArrayList<>();
+        for (Transaction t : set.transactions()) {
+            rows.add(record(set.name(), store, t));
+        }
+        catalog.replaceTransactions(set.name(), rows);
     }
 
     static TransactionRecord record(String setName, IncrementStore store, Transaction t) {

@@ -185,11 +185,13 @@ public final class SetHistory {
         }
         if (seq < oldestSeq()) {
             throw new RewindException("seq " + seq + " is older than the history on hand for set " + setName
-                    + " (oldest restorable seq is " + oldestSeq() + ")");
+                    + " (oldest restorable seq is " + oldestSeq() + "); to keep history longer, lengthen the set's rules: rewind set update "
+                    + setName + " --keep ...");
         }
         if (seq < oldestExactSeq() && !transactions.isBoundary(seq)) {
             throw new RewindException("seq " + seq + " of set " + setName + " is older than the every-write history (which starts at seq "
-                    + oldestExactSeq() + "); only transaction boundaries remain there: the nearest are " + nearestPoints(seq));
+                    + oldestExactSeq() + "); only the points retention keeps remain there: the nearest are " + nearestPoints(seq)
+                    + " (rewind retain " + setName + " --dry-run shows which rules keep what)");
         }
     }
 
@@ -290,10 +292,10 @@ public final class SetHistory {
         }
         long micros = Times.micros(time);
         List<Transaction> all = transactions.all();
-        if (!all.isEmpty() && micros < all.get(0).startMicros() || all.isEmpty() && time.isBefore(journal.startedAt())) {
+        if (!all.isEmpty() && micros < all.get(0).boundaryBeforeTimeMicros() || all.isEmpty() && time.isBefore(journal.startedAt())) {
             throw new RewindException("no write of set " + setName + " at or before " + Times.format(time)
                     + " is in the history on hand, which starts at "
-                    + Times.format(all.isEmpty() ? journal.startedAt() : all.get(0).start()));
+                    + Times.format(all.isEmpty() ? journal.startedAt() : Times.ofMicros(all.get(0).boundaryBeforeTimeMicros())));
         }
         long boundary = transactions.lastEndedAtOrBefore(micros).map(Transaction::lastSeq).orElse(oldestSeq());
         long at = boundary;

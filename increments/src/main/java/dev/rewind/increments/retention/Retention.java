@@ -228,7 +228,7 @@ public final class Retention {
             }
             return new Transaction(newest.id(), first.firstSeq(), newest.lastSeq(), first.startMicros(), newest.endMicros(), writes, bytes,
                     newest.reason(), newest.codec(), fwd.extentCount(), fwd.storedBytes(), bwd.storedBytes(), fwd.rawBytes(),
-                    first.startsInsideRestore(), mergedCount);
+                    first.startsInsideRestore(), mergedCount, first.boundaryBeforeMicros());
         } finally {
             for (IncrementFile f : backward.values()) {
                 f.close();

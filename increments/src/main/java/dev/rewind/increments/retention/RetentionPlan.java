@@ -21,8 +21,11 @@ import java.util.TreeMap;
  * transactions between two kept points, each merged into one. Computed from the transaction
  * log alone, so {@code rewind retain --dry-run} shows exactly what a pass does.
  *
- * <p>Always kept: the newest point, and every boundary from the oldest exact seq on (where the
- * journal still holds every write, so that a write there is read from the boundary before it).
+ * <p>Always kept: the newest point, and every boundary younger than the every-write horizon or
+ * from the oldest exact seq on (where the journal still holds every write, so that a write
+ * there is read from the boundary before it). Older transactions may be merged even while the
+ * journal, deleted a segment at a time, still holds their writes: those stay exact, read from
+ * the merged transaction's start.
  */
 public final class RetentionPlan {
     /** What pins a point: a bookmark (kept by the bookmark rules) or a reader of it (always kept). */
@@ -63,7 +66,8 @@ public final class RetentionPlan {
      * Applies {@code policy} at {@code now} to {@code transactions} (the log's list, oldest
      * first, whose oldest boundary is {@code firstBoundary}).
      *
-     * @param exactFloor the oldest exact seq (a boundary): every boundary from it on stays
+     * @param exactFloor the oldest exact seq (a boundary): every boundary from it on stays, and
+     *                   every boundary younger than the policy's every-write horizon
      */
     public static RetentionPlan of(List<Transaction> transactions, long firstBoundary, long exactFloor, Instant now,
                                    RetentionPolicy policy, List<Pin> pins) {
@@ -75,7 +79,7 @@ public final class RetentionPlan {
         long[] micros = new long[n + 1];
         boolean[] placeable = new boolean[n + 1];
         boundary[0] = firstBoundary;
-        micros[0] = n == 0 ? Times.micros(now) : list.get(0).startMicros();
+        micros[0] = n == 0 ? Times.micros(now) : list.get(0).boundaryBeforeTimeMicros();
         for (int i = 0; i < n; i++) {
             boundary[i + 1] = list.get(i).lastSeq();
             micros[i + 1] = list.get(i).endMicros();
@@ -89,8 +93,18 @@ public final class RetentionPlan {
                 keep(kept, boundary[i], "all transactions");
             }
         }
+        long floor = exactFloor;
+        if (policy.everyWrite() != null) {
+            // past the every-write horizon by time, even where the journal (deleted a segment at a time) still holds the writes
+            long horizon = since(Times.micros(now), policy.everyWrite());
+            int i = 0;
+            while (i < n && micros[i] < horizon) {
+                i++;
+            }
+            floor = Math.max(floor, boundary[i]);
+        }
         for (int i = 0; i <= n; i++) {
-            if (boundary[i] >= exactFloor) {
+            if (boundary[i] >= floor) {
                 keep(kept, boundary[i], "every-write" + (policy.everyWrite() == null ? "" : ":" + RetentionPolicy.format(policy.everyWrite())));
             }
         }
@@ -155,6 +169,23 @@ public final class RetentionPlan {
             }
         }
         return new RetentionPlan(list, kept, going, firstKept, merges, now);
+    }
+
+    /**
+     * Whether {@code policy} keeps what {@code pin} names at {@code now}: a reader always; a
+     * bookmark while a bookmark rule (or, for a consistent one, the consistent rule) is younger
+     * than it, or always when the policy keeps every boundary.
+     */
+    public static boolean keeps(RetentionPolicy policy, Pin pin, Instant now) {
+        if (pin.kind() == PinKind.READER || policy.keepsEveryBoundary()) {
+            return true;
+        }
+        long made = Times.micros(pin.made());
+        long nowMicros = Times.micros(now);
+        Duration bookmarks = policy.rules().get(RetentionPolicy.Rule.BOOKMARKS);
+        Duration consistent = policy.rules().get(RetentionPolicy.Rule.CONSISTENT);
+        return bookmarks != null && made >= since(nowMicros, bookmarks)
+                || pin.kind() == PinKind.CONSISTENT_BOOKMARK && consistent != null && made >= since(nowMicros, consistent);
     }
 
     private static long since(long nowMicros, Duration d) {

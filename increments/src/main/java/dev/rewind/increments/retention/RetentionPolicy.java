@@ -149,6 +149,21 @@ public record RetentionPolicy(Duration everyWrite, Map<Rule, Duration> rules) {
         return String.join(",", parts);
     }
 
+    /** The rules after every-write as {@link #parse} reads them ({@code hourly:7d,daily:30d}), or null if there are none. */
+    public String rulesText() {
+        if (rules.isEmpty()) {
+            return null;
+        }
+        List<String> parts = new ArrayList<>();
+        rules.forEach((r, d) -> parts.add(r.label + ":" + format(d)));
+        return String.join(",", parts);
+    }
+
+    /** The policy of an every-write horizon (null: forever) and {@link #rulesText} (null: none). */
+    public static RetentionPolicy of(Duration everyWrite, String rulesText) {
+        return (rulesText == null ? ALL : parse(rulesText)).withEveryWrite(everyWrite);
+    }
+
     /** The same policy with every write kept for {@code d} (null: forever). */
     public RetentionPolicy withEveryWrite(Duration d) {
         return new RetentionPolicy(d, rules);

@@ -18,11 +18,13 @@ import java.time.Instant;
  *                            did not hold cuts during restores): no one wrote the state there,
  *                            so it is never offered as a point
  * @param merged              how many cut transactions this one now stands for (1 if never merged)
+ * @param boundaryBeforeMicros when the boundary before it was reached (the end of the transaction
+ *                            before it, which retention may have dropped); 0 if not recorded
  */
 public record Transaction(long id, long firstSeq, long lastSeq, long startMicros, long endMicros, long writes, long bytes,
                           CutReason reason, IncrementCodec codec, int extentCount,
                           long forwardStoredBytes, long backwardStoredBytes, long changedBytes, boolean startsInsideRestore,
-                          int merged) {
+                          int merged, long boundaryBeforeMicros) {
 
     public Transaction {
         if (merged < 1) {
@@ -32,6 +34,11 @@ public record Transaction(long id, long firstSeq, long lastSeq, long startMicros
 
     public Instant start() {
         return Times.ofMicros(startMicros);
+    }
+
+    /** When the point before it ({@code firstSeq - 1}) was reached: the end of the transaction before, or its own start. */
+    public long boundaryBeforeTimeMicros() {
+        return boundaryBeforeMicros > 0 ? boundaryBeforeMicros : startMicros;
     }
 
     public Instant end() {

@@ -126,7 +126,8 @@ public final class TransactionCutter {
         long changedBytes = changed.totalBytes();
         Transaction t = new Transaction(id, from + 1, to, journal.timeMicrosOf(from + 1), journal.timeMicrosOf(to), to - from, bytes,
                 reason, codec, forward.extentCount(), forward.storedBytes(), backward.storedBytes(), changedBytes,
-                startsInsideRestore(from), 1);
+                startsInsideRestore(from), 1,
+                log.byId(log.nextId() - 1).map(Transaction::endMicros).orElse(0L));
         log.append(t); // the commit point
         // All members move under one hold of the write lock: a reader of the past must never see
         // one member's replica at the new cut and another's at the old one.

@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  *  24  8  start micros  32  8 end micros     40  8 writes
  *  48  8  bytes written 56  1 cut reason     57  1 codec      58  1 flags      59  1 reserved
  *  60  4  extent count  64  8 forward stored 72  8 backward stored
- *  80  8  changed bytes 88  4 merged - 1     92 32 reserved (0)  124  4 CRC32C of [0, 124)
+ *  80  8  changed bytes 88  4 merged - 1     92  8 boundary-before micros (0: not recorded)
+ * 100 24  reserved (0) 124  4 CRC32C of [0, 124)
  * </pre>
  * Ids increase and seqs follow on without a gap; ids may skip where retention merged
  * transactions (the merged one keeps its newest id) or dropped the oldest. Retention rewrites
@@ -182,7 +183,7 @@ public final class TransactionLog implements AutoCloseable {
     private static Transaction decode(ByteBuffer r) {
         return new Transaction(r.getLong(0), r.getLong(8), r.getLong(16), r.getLong(24), r.getLong(32), r.getLong(40), r.getLong(48),
                 CutReason.values()[r.get(56)], IncrementCodec.values()[r.get(57)], r.getInt(60), r.getLong(64), r.getLong(72),
-                r.getLong(80), (r.get(58) & FLAG_STARTS_INSIDE_RESTORE) != 0, r.getInt(88) + 1);
+                r.getLong(80), (r.get(58) & FLAG_STARTS_INSIDE_RESTORE) != 0, r.getInt(88) + 1, r.getLong(92));
     }
 
     private static ByteBuffer encode(Transaction t) {
@@ -192,7 +193,7 @@ public final class TransactionLog implements AutoCloseable {
         r.put(56, (byte) t.reason().ordinal()).put(57, (byte) t.codec().ordinal())
                 .put(58, (byte) (t.startsInsideRestore() ? FLAG_STARTS_INSIDE_RESTORE : 0));
         r.putInt(60, t.extentCount()).putLong(64, t.forwardStoredBytes()).putLong(72, t.backwardStoredBytes()).putLong(80, t.changedBytes())
-                .putInt(88, t.merged() - 1);
+                .putInt(88, t.merged() - 1).putLong(92, t.boundaryBeforeMicros());
         r.putInt(124, crc(r.array(), 0, 124));
         return r;
     }
