@@ -217,6 +217,11 @@ public final class RetentionBenchmark {
                         parts(end), parts(keepAllEnd), fmtDays(keepAllDays)));
                 rows.add(String.format(Locale.ROOT, "| secondary vs the least its %,d kept points need (pages changed between adjacent kept points x 8 KiB x 2, + exact writes x 8 KiB, + replica; uncompressed) | %s | %s | %.2fx | report |",
                         kept.length, gib(endBytes), gib(minimum), (double) endBytes / minimum));
+                java.util.Map<String, Integer> byRule = new java.util.TreeMap<>();
+                for (List<String> why : retained.planRetention().kept().values()) {
+                    byRule.merge(why.get(why.size() - 1).replaceAll(" .*", ""), 1, Integer::sum);
+                }
+                System.err.println("kept points by the last rule that keeps each: " + byRule);
                 rows.add(String.format(Locale.ROOT, "| kept points: every boundary of the last 24 h (writes exact from seq %,d) / older | %,d / %,d | | | report |",
                         exactFrom, Arrays.stream(kept).filter(b -> b >= exactFrom).count(), Arrays.stream(kept).filter(b -> b < exactFrom).count()));
                 // 2. pass throughput against rm
