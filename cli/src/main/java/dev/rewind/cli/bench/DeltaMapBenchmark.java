@@ -88,12 +88,20 @@ public final class DeltaMapBenchmark {
     }
 
     private static double openMillis(CapturedSet set, int back) throws IOException {
-        double[] ms = new double[5];
+        long[] seqs = new long[5];
+        for (int k = 0; k < seqs.length; k++) {
+            seqs[k] = point(set, back + k);
+        }
+        return medianOpenMillis(set, seqs);
+    }
+
+    /** The median time of opening each point of {@code seqs} (each a new view) and reading its first page. */
+    static double medianOpenMillis(CapturedSet set, long[] seqs) throws IOException {
+        double[] ms = new double[seqs.length];
         ByteBuffer page = ByteBuffer.allocate(PageWorkload.PAGE_BYTES);
         for (int k = 0; k < ms.length; k++) {
-            long seq = point(set, back + k);
             long start = System.nanoTime();
-            SetHistory.PastView view = set.history().view(seq);
+            SetHistory.PastView view = set.history().view(seqs[k]);
             page.clear();
             view.read(0, 0, page);
             ms[k] = (System.nanoTime() - start) / 1e6;
@@ -103,7 +111,7 @@ public final class DeltaMapBenchmark {
     }
 
     /** Random page reads for two seconds, of the point at {@code seq} or (-1) of the live set. */
-    private static double readsPerSecond(CapturedSet set, long seq, long volumeBytes) throws IOException {
+    static double readsPerSecond(CapturedSet set, long seq, long volumeBytes) throws IOException {
         Random r = new Random(7);
         ByteBuffer page = ByteBuffer.allocate(PageWorkload.PAGE_BYTES);
         long pages = volumeBytes / PageWorkload.PAGE_BYTES;

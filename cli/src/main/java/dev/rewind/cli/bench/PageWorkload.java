@@ -26,6 +26,13 @@ final class PageWorkload {
     private final byte[] fill = new byte[PAGE_BYTES];
     private final ByteBuffer page = ByteBuffer.allocateDirect(PAGE_BYTES);
     private long bytesWritten;
+    private WriteObserver observer = (seq, offsetBytes) -> { };
+
+    /** Told of every write: the seq the first device gave it and the byte offset it went to. */
+    @FunctionalInterface
+    interface WriteObserver {
+        void written(long seq, long offsetBytes);
+    }
 
     PageWorkload(long volumeBytes, long seed) {
         this.rnd = new Random(seed);
@@ -57,6 +64,11 @@ final class PageWorkload {
         }
     }
 
+    /** Tells {@code o} of every write from now on. */
+    void observe(WriteObserver o) {
+        this.observer = o;
+    }
+
     long bytesWritten() {
         return bytesWritten;
     }
@@ -66,9 +78,12 @@ final class PageWorkload {
         java.util.Arrays.fill(fill, PAGE_BYTES / 2, PAGE_BYTES, (byte) 0);
         page.clear();
         page.put(fill).flip();
+        long seq = -1;
         for (BlockDevice d : devices) {
-            d.write(offsetBytes, page.duplicate(), false);
+            long s = d.write(offsetBytes, page.duplicate(), false);
+            seq = seq < 0 ? s : seq;
         }
+        observer.written(seq, offsetBytes);
         bytesWritten += PAGE_BYTES;
     }
 }
