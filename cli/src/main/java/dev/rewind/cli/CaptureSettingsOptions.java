@@ -47,8 +47,15 @@ final class CaptureSettingsOptions {
                             + "rule keeps are faded out by retention (rewind retain, and rewind serve every minute) and their space freed."})
     String keep;
 
+    @Option(names = "--max-size", paramLabel = "SIZE",
+            description = "The most the set's secondary may hold (e.g. 500G; 0 or off: no limit). Past it, retention fades out the "
+                    + "oldest points its rules keep until it fits; never the newest, the every-write history or a point a sandbox or "
+                    + "restore reads (status then warns that it stays over).")
+    String maxSize;
+
     boolean anyGiven() {
-        return cutEvery != null || cutAdaptive != null || cutWrites != null || cutBytes != null || codec != null || keep != null;
+        return cutEvery != null || cutAdaptive != null || cutWrites != null || cutBytes != null || codec != null || keep != null
+                || maxSize != null;
     }
 
     /** {@code base} with the options given applied; a usage error for any bad value, or a bad combination. */
@@ -81,6 +88,9 @@ final class CaptureSettingsOptions {
         if (keep != null) {
             RetentionPolicy policy = keep(cl);
             s = s.withKeepEveryWrite(policy.everyWrite()).withKeepRules(policy.rulesText());
+        }
+        if (maxSize != null) {
+            s = s.withKeepMaxBytes(off(maxSize) ? 0 : checked(cl, "--max-size", maxSize, () -> Sizes.parse(maxSize)));
         }
         try {
             CatalogCapture.cutRules(s);

@@ -50,6 +50,14 @@ final class RetainCommand extends Subcommand {
                 out.line("  %s", share.line());
                 rules.add(share.json());
             }
+            for (long seq : plan.goneForSize()) {
+                out.line("  seq %d goes to bring the secondary under --max-size %s", seq, Sizes.format(set.maxSecondaryBytes()));
+            }
+            if (plan.overMaxBytes() > 0) {
+                out.line("  the secondary stays %s over --max-size %s: the every-write history, the newest point and points being read "
+                        + "hold the rest (shorten every-write, drop a sandbox, or raise --max-size)", Sizes.format(plan.overMaxBytes()),
+                        Sizes.format(set.maxSecondaryBytes()));
+            }
             Set<Long> going = new TreeSet<>(plan.going());
             List<Map<String, Object>> bookmarksGoing = new ArrayList<>();
             for (BookmarkRecord b : data.catalog().listBookmarks(setName)) {
@@ -74,7 +82,7 @@ final class RetainCommand extends Subcommand {
                     "pointsKept", plan.kept().size(), "pointsGoing", plan.going().size(), "oldestKeptSeq",
                     plan.kept().isEmpty() ? null : plan.kept().firstKey(), "rules", rules, "bookmarksGoing", bookmarksGoing,
                     "transactionsDropped", plan.dropped(), "merges", plan.merges().size(), "transactionsMerged", mergedTransactions,
-                    "going", plan.going());
+                    "going", plan.going(), "goneForSize", plan.goneForSize(), "overMaxSizeBytes", plan.overMaxBytes());
             if (dryRun) {
                 out.line("  dry run: nothing changed");
                 json.put("storedBytesAffected", plan.affectedStoredBytes());

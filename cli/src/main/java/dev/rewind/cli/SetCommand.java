@@ -115,7 +115,8 @@ final class SetCommand {
         return "cuts " + CatalogCapture.cutRules(s).describe() + "; increments " + s.codec() + "; keeps every write "
                 + (s.keepEveryWrite() == null ? "forever" : "for " + Durations.format(s.keepEveryWrite()))
                 + (s.keepRules() == null ? (s.keepEveryWrite() == null ? "" : ", every transaction boundary forever")
-                        : ", then " + s.keepRules() + " (retention fades out the rest)");
+                        : ", then " + s.keepRules() + " (retention fades out the rest)")
+                + (s.keepMaxBytes() > 0 ? "; at most " + Sizes.format(s.keepMaxBytes()) + " on the secondary" : "");
     }
 
     /** The JSON form of settings, with the settings before a change when {@code before} is not null. */
@@ -123,7 +124,8 @@ final class SetCommand {
         Map<String, Object> m = Output.map("set", s.setName(), "cutEvery", format(s.cutEvery()), "cutAdaptiveMin", format(s.cutAdaptiveMin()),
                 "cutAdaptiveMax", format(s.cutAdaptiveMax()), "cutWrites", s.cutWrites(), "cutBytes", s.cutBytes(), "codec", s.codec(),
                 "keepEveryWrite", format(s.keepEveryWrite()), "keepRules", s.keepRules(),
-                "keep", CatalogCapture.retentionPolicy(s).text(), "cutRules", CatalogCapture.cutRules(s).describe());
+                "keep", CatalogCapture.retentionPolicy(s).text(), "maxSizeBytes", s.keepMaxBytes() > 0 ? s.keepMaxBytes() : null,
+                "cutRules", CatalogCapture.cutRules(s).describe());
         if (before != null) {
             m.put("before", describe(before, null));
         }

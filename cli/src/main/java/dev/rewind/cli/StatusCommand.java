@@ -180,18 +180,25 @@ final class StatusCommand extends Subcommand {
     }
 
     /** The set's retention: its rules, what each keeps now and the bytes it holds, and what the next pass fades out. */
-    private static void retention(CapturedSet open, Map<String, Object> row, Output out) {
+    private static void retention(CapturedSet open, Map<String, Object> row, Output out) throws java.io.IOException {
         var policy = open.retentionPolicy();
         var plan = open.planRetention();
         List<RetentionView.RuleShare> shares = RetentionView.shares(plan);
         List<Map<String, Object>> rules = new ArrayList<>();
         shares.forEach(share -> rules.add(share.json()));
         row.put("retention", Output.map("keep", policy.text(), "points", plan.kept().size() + plan.going().size(),
-                "oldestSeq", open.oldestSeq(), "rules", rules, "dueToGo", plan.going().size()));
-        if (policy.keepsEveryBoundary()) {
+                "oldestSeq", open.oldestSeq(), "rules", rules, "dueToGo", plan.going().size(),
+                "maxSizeBytes", open.maxSecondaryBytes() > 0 ? open.maxSecondaryBytes() : null, "overMaxSizeBytes", plan.overMaxBytes()));
+        if (plan.overMaxBytes() > 0) {
+            out.line("  OVER ITS SIZE LIMIT: the secondary stays %s over --max-size %s even after retention fades out every point it may; "
+                    + "the rest is the every-write history, the newest point and points sandboxes or restores read (shorten every-write, "
+                    + "drop a sandbox, or raise --max-size)", Sizes.format(plan.overMaxBytes()), Sizes.format(open.maxSecondaryBytes()));
+        }
+        if (policy.keepsEveryBoundary() && open.maxSecondaryBytes() == 0) {
             return; // the every-write horizon is on the line above; nothing else to say
         }
-        out.line("  keep %s: %d point(s) on hand%s", policy.text(), plan.kept().size() + plan.going().size(),
+        out.line("  keep %s%s: %d point(s) on hand%s", policy.text(),
+                open.maxSecondaryBytes() > 0 ? " within " + Sizes.format(open.maxSecondaryBytes()) : "", plan.kept().size() + plan.going().size(),
                 plan.going().isEmpty() ? "" : ", " + plan.going().size() + " due to go at the next retention pass");
         shares.forEach(share -> out.line("    %s", share.line()));
     }

@@ -108,6 +108,24 @@ class RetainCommandTest {
         assertTrue(bookmarks.toString().contains("gone"), what + ": the faded bookmark shows as gone: " + bookmarks);
         cli.refused("is older than the history on hand", "restore", "shop", "--to-bookmark", "early", "--dry-run");
 
+        // a size limit: the oldest points the rules keep go until the secondary fits, and then it warns when nothing more may go
+        JsonNode usage = cli.ok("status", "shop", "--json").json().get("sets").get(0);
+        long secondary = usage.get("journalBytes").asLong() + usage.get("incrementBytes").asLong() + usage.get("replicaBytes").asLong()
+                + usage.get("deltaMapBytes").asLong();
+        long oldestBefore = usage.get("oldestSeq").asLong();
+        cli.ok("set", "update", "shop", "--max-size", Long.toString(secondary - 1));
+        JsonNode sized = cli.ok("retain", "shop", "--json").json();
+        assertTrue(sized.get("goneForSize").size() > 0 && sized.get("goneForSize").get(0).asLong() == oldestBefore,
+                what + ": the oldest point goes first to fit: " + sized);
+        assertEquals(0, sized.get("overMaxSizeBytes").asLong(), what + ": " + sized);
+        cli.ok("set", "update", "shop", "--max-size", "1K");
+        JsonNode over = cli.ok("retain", "shop", "--json").json();
+        assertTrue(over.get("overMaxSizeBytes").asLong() > 0, what + ": nothing more may go: " + over);
+        assertTrue(cli.ok("status", "shop").out().contains("OVER ITS SIZE LIMIT"), what);
+        assertTrue(cli.ok("status", "shop", "--json").json().get("sets").get(0).get("retention").get("overMaxSizeBytes").asLong() > 0, what);
+        cli.ok("set", "update", "shop", "--max-size", "off");
+        log = cli.ok("log", "shop", "--transactions", "--json").json();
+
         // every point on hand reads as it was written, through a past view
         try (DataDir d = cli.dataDir(); CapturedSet set = d.openSet("shop")) {
             for (JsonNode t : log.get("transactions")) {
@@ -129,6 +147,7 @@ class RetainCommandTest {
         cli.usage("'fortnightly' is not a retention rule", "set", "update", "shop", "--keep", "every-write:1h,fortnightly:1d");
         cli.usage("hourly:soon does not give a duration", "set", "update", "shop", "--keep", "every-write:1h,hourly:soon");
         cli.usage("daily is given twice", "set", "update", "shop", "--keep", "every-write:1h,daily:1d,daily:2d");
+        cli.usage("--max-size 'lots'", "set", "update", "shop", "--max-size", "lots");
         JsonNode s = cli.ok("status", "shop", "--json").json().get("sets").get(0).get("retention");
         assertEquals("every-write:1h,daily:30d", s.get("keep").asText(), "the settings are as before: " + s);
         String text = cli.ok("retain", "shop", "--dry-run").out();

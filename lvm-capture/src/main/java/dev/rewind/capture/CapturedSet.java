@@ -73,6 +73,7 @@ public final class CapturedSet implements AutoCloseable {
     /** The retention rules after the every-write horizon ({@link #keepEveryWrite} is that part). */
     private volatile RetentionPolicy retentionRules = RetentionPolicy.ALL;
     private volatile Supplier<List<RetentionPlan.Pin>> retentionPins = List::of;
+    private volatile long maxSecondaryBytes;
     /** Seqs that restores and clones running now read: kept like {@link #historyPins} while they run. */
     private final java.util.Collection<Long> readersPins = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final CaptureOptions options;
@@ -434,14 +435,29 @@ public final class CapturedSet implements AutoCloseable {
         this.retentionPins = pins;
     }
 
+    /** The most the secondary may hold (0: no limit): retention fades out more than the rules say to stay under it. */
+    public void maxSecondaryBytes(long bytes) {
+        this.maxSecondaryBytes = bytes;
+    }
+
+    public long maxSecondaryBytes() {
+        return maxSecondaryBytes;
+    }
+
     /** What a retention pass would do now: see {@link RetentionPlan}. Changes nothing. */
-    public RetentionPlan planRetention() {
+    public RetentionPlan planRetention() throws IOException {
         Instant now = options.clock().instant();
         List<RetentionPlan.Pin> pins = new ArrayList<>(retentionPins.get());
         for (long seq : readersPins) {
             pins.add(new RetentionPlan.Pin(seq, RetentionPlan.PinKind.READER, now, "read by a restore or clone running now"));
         }
-        return history.planRetention(retentionPolicy(), now, pins);
+        long max = maxSecondaryBytes;
+        long bytes = 0;
+        if (max > 0) {
+            SetSecondary.Usage usage = secondaryUsage();
+            bytes = usage.journalBytes() + usage.incrementBytes() + usage.replicaBytes() + usage.deltaMapBytes();
+        }
+        return history.planRetention(retentionPolicy(), now, pins, max, bytes);
     }
 
     /**

@@ -76,6 +76,8 @@ class RetentionModelTest {
         final CaptureOptions options;
         final List<ImageModel> images = new ArrayList<>();
         final List<RetentionPlan.Pin> pins = new ArrayList<>();
+        /** When each boundary was reached, noted as it was cut: the model's own record, not what the log says after merges. */
+        final Map<Long, Instant> boundaryTimes = new HashMap<>();
         TestSet t;
         CapturedSet set;
         int passes;
@@ -131,6 +133,7 @@ class RetentionModelTest {
                             restored = true;
                         }
                         set.cut(CutReason.DEMAND);
+                        noteBoundaries();
                         long hour = Duration.between(START, clock.instant()).toHours();
                         if (hour != lastPassHour) {
                             lastPassHour = hour;
@@ -146,6 +149,16 @@ class RetentionModelTest {
                 } finally {
                     set.close();
                 }
+            }
+        }
+
+        void noteBoundaries() {
+            List<Transaction> all = set.transactions();
+            if (!all.isEmpty() && all.get(0).firstSeq() == 1) {
+                boundaryTimes.putIfAbsent(0L, all.get(0).start());
+            }
+            for (Transaction tx : all) {
+                boundaryTimes.putIfAbsent(tx.lastSeq(), tx.end());
             }
         }
 
@@ -218,12 +231,8 @@ class RetentionModelTest {
         /** By brute force over the points on hand: which of them the policy keeps now. */
         TreeSet<Long> expectedKept(TreeSet<Long> present) {
             Instant now = clock.instant();
-            Map<Long, Instant> time = new HashMap<>();
-            List<Transaction> all = set.transactions();
-            time.put(present.first(), all.isEmpty() ? now : dev.rewind.volumeset.Times.ofMicros(all.get(0).boundaryBeforeTimeMicros()));
-            for (Transaction tx : all) {
-                time.put(tx.lastSeq(), tx.end());
-            }
+            noteBoundaries();
+            Map<Long, Instant> time = boundaryTimes;
             TreeSet<Long> kept = new TreeSet<>();
             kept.add(present.last());
             long exactFloor = set.oldestExactSeq();

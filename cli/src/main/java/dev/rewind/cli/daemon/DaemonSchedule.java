@@ -84,6 +84,11 @@ public final class DaemonSchedule implements AutoCloseable {
                     return;
                 }
                 RetentionPlan plan = open.planRetention();
+                if (plan.overMaxBytes() > 0) {
+                    LOG.warn("set {}: its secondary stays {} over its size limit of {}: nothing more may go (the every-write history, the "
+                            + "newest point and points being read hold the rest)", set, Sizes.format(plan.overMaxBytes()),
+                            Sizes.format(open.maxSecondaryBytes()));
+                }
                 if (plan.isEmpty()) {
                     return;
                 }
@@ -106,7 +111,7 @@ public final class DaemonSchedule implements AutoCloseable {
         scheduler.schedulePeriodCut(set, settings.cutEvery() == null ? Duration.ZERO : settings.cutEvery());
         Duration consistentEvery = catalog.databases().attachment(set).map(DatabaseAttachment::consistentEvery).orElse(null);
         scheduler.scheduleConsistentBookmark(set, consistentEvery == null ? Duration.ZERO : consistentEvery);
-        scheduler.scheduleRetention(set, settings.keepRules() == null ? Duration.ZERO : RETAIN_EVERY);
+        scheduler.scheduleRetention(set, settings.keepRules() == null && settings.keepMaxBytes() == 0 ? Duration.ZERO : RETAIN_EVERY);
     }
 
     /** Removes the set's jobs (it is no longer served). */

@@ -57,6 +57,7 @@ public final class CatalogCapture {
             IncrementStore store = set.history().increments();
             set.historyPins(() -> catalog.historyPins(name));
             set.retentionPolicy(retentionPolicy(settings));
+            set.maxSecondaryBytes(settings.keepMaxBytes());
             set.retentionPins(() -> retentionPins(catalog, name));
             set.transactionService().addListener(t -> catalog.insertTransactions(List.of(record(name, store, t))));
             if (catalog.countTransactions(name) > set.transactions().size()) {
@@ -88,6 +89,7 @@ public final class CatalogCapture {
         set.cutRules(cutRules(s));
         set.transactionService().codec(IncrementCodec.parse(s.codec()));
         set.retentionPolicy(retentionPolicy(s));
+        set.maxSecondaryBytes(s.keepMaxBytes());
     }
 
     /** The set's retention policy as the catalog keeps it. */

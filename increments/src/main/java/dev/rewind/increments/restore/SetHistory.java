@@ -116,10 +116,12 @@ public final class SetHistory {
      * What {@code policy} keeps of this history at {@code now}, with the points {@code pins}
      * name: see {@link RetentionPlan}. Changes nothing.
      */
-    public RetentionPlan planRetention(RetentionPolicy policy, Instant now, List<RetentionPlan.Pin> pins) {
+    public RetentionPlan planRetention(RetentionPolicy policy, Instant now, List<RetentionPlan.Pin> pins, long maxBytes,
+                                       long secondaryBytes) {
         lock.readLock().lock();
         try {
-            return RetentionPlan.of(transactions.all(), transactions.firstBoundary(), oldestExactSeq(), now, policy, pins);
+            return RetentionPlan.of(transactions.all(), transactions.firstBoundary(), oldestExactSeq(), now, policy, pins, maxBytes,
+                    secondaryBytes);
         } finally {
             lock.readLock().unlock();
         }

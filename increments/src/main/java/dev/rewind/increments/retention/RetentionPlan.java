@@ -51,9 +51,13 @@ public final class RetentionPlan {
     private final int dropped;
     private final List<Merge> merges;
     private final Instant now;
+    private final List<Long> goneForSize;
+    private final long overMaxBytes;
 
     private RetentionPlan(List<Transaction> transactions, NavigableMap<Long, List<String>> kept, List<Long> going, int dropped,
-                          List<Merge> merges, Instant now) {
+                          List<Merge> merges, Instant now, List<Long> goneForSize, long overMaxBytes) {
+        this.goneForSize = goneForSize;
+        this.overMaxBytes = overMaxBytes;
         this.transactions = transactions;
         this.kept = kept;
         this.going = going;
@@ -71,6 +75,18 @@ public final class RetentionPlan {
      */
     public static RetentionPlan of(List<Transaction> transactions, long firstBoundary, long exactFloor, Instant now,
                                    RetentionPolicy policy, List<Pin> pins) {
+        return of(transactions, firstBoundary, exactFloor, now, policy, pins, 0, 0);
+    }
+
+    /**
+     * As {@link #of(List, long, long, Instant, RetentionPolicy, List)}, and if the secondary holds
+     * {@code secondaryBytes}, more than {@code maxBytes} (0: no limit), the oldest points the
+     * rules keep go too, oldest first, until what the dropped transactions free brings it under
+     * the limit or the oldest point left must stay (the newest, the every-write history, a point
+     * something reads): then {@link #overMaxBytes} says by how much it is still over.
+     */
+    public static RetentionPlan of(List<Transaction> transactions, long firstBoundary, long exactFloor, Instant now,
+                                   RetentionPolicy policy, List<Pin> pins, long maxBytes, long secondaryBytes) {
         List<Transaction> list = List.copyOf(transactions);
         NavigableMap<Long, List<String>> kept = new TreeMap<>();
         // the boundaries, with the time each was reached and whether it may be handed out
@@ -152,6 +168,39 @@ public final class RetentionPlan {
         while (!kept.containsKey(boundary[firstKept])) {
             firstKept++;
         }
+        List<Long> goneForSize = new ArrayList<>();
+        long overMaxBytes = 0;
+        if (maxBytes > 0 && secondaryBytes > maxBytes) {
+            java.util.Set<Long> mustStay = new java.util.HashSet<>();
+            mustStay.add(boundary[n]);
+            for (int i = 0; i <= n; i++) {
+                if (boundary[i] >= floor) {
+                    mustStay.add(boundary[i]);
+                }
+            }
+            for (Pin p : pins) {
+                if (p.kind() == PinKind.READER) {
+                    mustStay.add(boundaryAtOrBefore(boundary, p.seq()));
+                }
+            }
+            long projected = secondaryBytes;
+            for (int i = 0; i < firstKept; i++) {
+                projected -= stored(list.get(i));
+            }
+            while (projected > maxBytes && !mustStay.contains(boundary[firstKept])) {
+                kept.remove(boundary[firstKept]);
+                goneForSize.add(boundary[firstKept]);
+                int next = firstKept + 1;
+                while (!kept.containsKey(boundary[next])) {
+                    next++;
+                }
+                for (int i = firstKept; i < next; i++) {
+                    projected -= stored(list.get(i));
+                }
+                firstKept = next;
+            }
+            overMaxBytes = Math.max(0, projected - maxBytes);
+        }
         List<Long> going = new ArrayList<>();
         for (int i = 0; i <= n; i++) {
             if (!kept.containsKey(boundary[i])) {
@@ -168,7 +217,7 @@ public final class RetentionPlan {
                 runStart = i + 1;
             }
         }
-        return new RetentionPlan(list, kept, going, firstKept, merges, now);
+        return new RetentionPlan(list, kept, going, firstKept, merges, now, goneForSize, overMaxBytes);
     }
 
     /**
@@ -263,6 +312,16 @@ public final class RetentionPlan {
     /** The runs of transactions merged into one each. */
     public List<Merge> merges() {
         return Collections.unmodifiableList(merges);
+    }
+
+    /** The points the rules keep that go to bring the secondary under its size limit, oldest first. */
+    public List<Long> goneForSize() {
+        return Collections.unmodifiableList(goneForSize);
+    }
+
+    /** How far over its size limit the secondary stays once the pass is done (0: under it, or no limit). */
+    public long overMaxBytes() {
+        return overMaxBytes;
     }
 
     public Instant now() {

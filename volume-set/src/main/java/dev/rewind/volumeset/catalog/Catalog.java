@@ -606,14 +606,14 @@ public final class Catalog implements AutoCloseable {
         return read(c -> {
             try (PreparedStatement ps = c.prepareStatement(
                     "select cut_every_ms, cut_adaptive_min_ms, cut_adaptive_max_ms, cut_writes, cut_bytes, codec, keep_every_write_ms,"
-                            + " keep_rules from set_settings where set_name = ?")) {
+                            + " keep_rules, keep_max_bytes from set_settings where set_name = ?")) {
                 ps.setString(1, setName);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
                         return SetSettings.defaults(setName);
                     }
                     return new SetSettings(setName, millis(rs, 1), millis(rs, 2), millis(rs, 3), rs.getLong(4), rs.getLong(5),
-                            rs.getString(6), millis(rs, 7), rs.getString(8));
+                            rs.getString(6), millis(rs, 7), rs.getString(8), rs.getLong(9));
                 }
             }
         });
@@ -628,7 +628,7 @@ public final class Catalog implements AutoCloseable {
             }
             try (PreparedStatement ps = c.prepareStatement(
                     "insert into set_settings(set_name, cut_every_ms, cut_adaptive_min_ms, cut_adaptive_max_ms, cut_writes, cut_bytes,"
-                            + " codec, keep_every_write_ms, keep_rules) values (?,?,?,?,?,?,?,?,?)")) {
+                            + " codec, keep_every_write_ms, keep_rules, keep_max_bytes) values (?,?,?,?,?,?,?,?,?,?)")) {
                 ps.setString(1, s.setName());
                 setMillis(ps, 2, s.cutEvery());
                 setMillis(ps, 3, s.cutAdaptiveMin());
@@ -638,6 +638,11 @@ public final class Catalog implements AutoCloseable {
                 ps.setString(7, s.codec());
                 setMillis(ps, 8, s.keepEveryWrite());
                 ps.setString(9, s.keepRules());
+                if (s.keepMaxBytes() > 0) {
+                    ps.setLong(10, s.keepMaxBytes());
+                } else {
+                    ps.setNull(10, Types.BIGINT);
+                }
                 ps.executeUpdate();
             }
             return null;
