@@ -43,7 +43,7 @@ class CaptureModelTest {
     Path tmp;
 
     static LongStream seeds() {
-        return Seeds.range(0xCA9_0001L, 40);
+        return Seeds.range(0xCA9_0001L, 24);
     }
 
     @ParameterizedTest(name = Seeds.NAME)

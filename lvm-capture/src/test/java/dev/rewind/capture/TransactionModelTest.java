@@ -60,7 +60,7 @@ class TransactionModelTest {
     Path tmp;
 
     static LongStream seeds() {
-        return Seeds.range(0x7A_0001L, 20);
+        return Seeds.range(0x7A_0001L, 12);
     }
 
     /** zstd-jni unpacks its native library into java.io.tmpdir, which the build points at target/tmp and does not create. */

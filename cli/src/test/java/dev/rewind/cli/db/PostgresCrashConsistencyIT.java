@@ -28,8 +28,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * is lost, nothing uncommitted appears).
  */
 class PostgresCrashConsistencyIT {
-    /** Restores per run: 12 in the suite (each starts PostgreSQL and checks it, about 20 s); {@code -Drewind.crashRestores=N} for a longer run. */
-    private static final int RESTORES = Integer.getInteger("rewind.crashRestores", 12);
+    /** Restores per run: 8 in the suite (each starts PostgreSQL and checks it, about 20 s); {@code -Drewind.crashRestores=N} for a longer run. */
+    private static final int RESTORES = Integer.getInteger("rewind.crashRestores", 8);
     private static final long ACCOUNTS = 10 * 100_000L;
 
     @TempDir
