@@ -23,6 +23,8 @@ import java.util.TreeMap;
  *
  * <p>Always kept: the newest point, and every boundary from the oldest exact seq on (where the
  * journal still holds every write, so that a write there is read from the boundary before it).
+ * The newest transaction is never dropped (the log's newest transaction carries the history's
+ * last seq), so when the rules keep no older point its start is kept as well.
  */
 public final class RetentionPlan {
     /** What pins a point: a bookmark (kept by the bookmark rules) or a reader of it (always kept). */
@@ -132,6 +134,10 @@ public final class RetentionPlan {
             if (p.kind() == PinKind.READER) {
                 keep(kept, boundaryAtOrBefore(boundary, p.seq()), p.label());
             }
+        }
+        if (n > 0 && kept.firstKey() == boundary[n]) {
+            // the log keeps at least its newest transaction (its lastSeq is the history's), so its start stays too
+            keep(kept, boundary[n - 1], "start of the newest transaction");
         }
         // the oldest transactions, up to the oldest point kept, go; the runs between kept points merge
         int firstKept = 0;
