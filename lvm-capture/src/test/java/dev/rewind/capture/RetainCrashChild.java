@@ -27,7 +27,8 @@ import java.util.stream.Collectors;
  * cuts ({@code CUT <id> <lastSeq>}), reads a little at the oldest boundary (which builds the
  * merged delta maps it crosses), and runs a retention pass under a policy of short rules, so
  * that most passes merge and many drop. Before a pass it prints
- * {@code PASS <n> <newest boundary> <boundaries before> <boundaries the plan keeps>}, after it
+ * {@code PASS <n> <newest boundary> <boundaries before> <boundaries the plan keeps>} ({@code PASS+}
+ * when the plan changes anything), after it
  * {@code RETAINED <n> <merged> <dropped> <millis>}; boundary lists are comma separated.
  *
  * <p>Arguments: {@code <root> <seed> <start epoch millis> <policy> <span fanout> <codec> <step seed>}.
@@ -74,8 +75,7 @@ public final class RetainCrashChild {
         t.close(); // keep the kills away from the H2 catalog, as CrashWorkloadChild does
         set.retentionPolicy(policy);
         long[] sizes = set.devices().stream().mapToLong(BlockDevice::sizeBytes).toArray();
-        System.out.println("OPENED " + set.lastSeq() + " " + csv(HorizonTest.boundaries(set)) + " "
-                + java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
+        System.out.println("OPENED " + set.lastSeq() + " " + csv(HorizonTest.boundaries(set)));
         System.out.flush();
 
         for (int pass = 1; ; pass++) {
@@ -98,7 +98,7 @@ public final class RetainCrashChild {
 
             RetentionPlan plan = set.planRetention();
             List<Long> kept = new ArrayList<>(plan.kept().keySet());
-            System.out.println("PASS " + pass + " " + before.get(before.size() - 1) + " " + csv(before) + " " + csv(kept));
+            System.out.println((plan.isEmpty() ? "PASS " : "PASS+ ") + pass + " " + before.get(before.size() - 1) + " " + csv(before) + " " + csv(kept));
             System.out.flush();
             long passStarted = System.nanoTime();
             Retention.Result result = set.retain(plan);

@@ -39,8 +39,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  *       cuts made since, and each one the child reported is there); a pass the child reported
  *       done is done; and every pass began from what the one before it left;</li>
  *   <li>every boundary on hand reads back, whole, as the model (through the increments and the
- *       merged delta maps in {@code maps/}), a clone at a random boundary and at a random exact
- *       seq equal the model, and {@code changedBetween} the oldest and the newest boundary
+ *       merged delta maps in {@code maps/}), a clone at a random boundary (even rounds) or a
+ *       random exact seq (odd rounds) equals the model, and {@code changedBetween} the oldest and the newest boundary
  *       covers every byte the model says differs;</li>
  *   <li>{@code verify()} passes; no {@code retain/} directory is left; {@code increments/} holds
  *       exactly {@code <id>.fwd} and {@code <id>.bwd} of the transactions in the log, each
@@ -52,7 +52,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * pass committed that the child had not reported. At least a quarter of the rounds must have
  * been killed inside a pass, or the test proves little.
  *
- * <p>{@code -Drewind.crash.rounds=N} rounds per seed (default 16; two seeds), {@code -Drewind.seed=S}
+ * <p>{@code -Drewind.crash.rounds=N} rounds per seed (default 15; two seeds), {@code -Drewind.seed=S}
  * replays one seed's workload, policy and steps (the kill instants still race with the child).
  */
 class RetainCrashIT {
@@ -73,9 +73,9 @@ class RetainCrashIT {
     @ParameterizedTest(name = Seeds.NAME)
     @MethodSource("seeds")
     void sigkillDuringRetentionPassesLeavesTheHistoryBeforeOrAfterAPassAndNothingOrphaned(long seed) throws Exception {
-        int rounds = Integer.getInteger("rewind.crash.rounds", 16);
+        int rounds = Integer.getInteger("rewind.crash.rounds", 15);
         Random random = new Random(seed);
-        RetentionPolicy policy = RetentionPolicy.parse(POLICIES[random.nextInt(POLICIES.length)]);
+        RetentionPolicy policy = RetentionPolicy.parse(POLICIES[(int) Math.floorMod(seed, (long) POLICIES.length)]);
         int spanFanout = 2 + random.nextInt(2);
         String ctx0 = Seeds.describe(seed) + " (" + policy.text() + ", span fanout " + spanFanout + ")";
         System.out.println("RetainCrashIT: " + ctx0 + ", " + rounds + " rounds");
@@ -104,20 +104,20 @@ class RetainCrashIT {
         long started = System.nanoTime();
         for (int round = 1; round <= rounds; round++) {
             IncrementCodec codec = IncrementCodec.values()[random.nextInt(IncrementCodec.values().length)];
-            // a pass takes tens of milliseconds here, a step between two passes some hundreds: half the kills aim at a pass
+            // a pass that changes anything takes tens to hundreds of milliseconds here, a step between two passes some
+            // hundreds: two kills in three aim at such a pass, the others fall anywhere in the steps that follow it
             int killAtPass = 1 + random.nextInt(2);
-            int killAfterMillis = random.nextBoolean() ? random.nextInt(80) : random.nextInt(600);
-            String ctx = ctx0 + ", round " + round + " (" + codec + ", killed " + killAfterMillis + " ms after pass " + killAtPass
-                    + " began)";
+            int killAfterMillis = random.nextInt(3) > 0 ? random.nextInt(100) : random.nextInt(600);
+            String ctx = ctx0 + ", round " + round + " (" + codec + ", killed " + killAfterMillis + " ms after the pass that changes anything "
+                    + killAtPass + " began)";
             Path err = root.resolve("child-" + round + ".err");
             long flushed;
             List<String> said;
-            long roundStarted = System.nanoTime();
             try (ChildJvm child = ChildJvm.start(classPath, RetainCrashChild.class, err, "OPENED ", root.toString(), Long.toString(seed),
                     Long.toString(clockAt.toEpochMilli()), policy.text(), Integer.toString(spanFanout), codec.name(),
                     Long.toString(random.nextLong()))) {
                 child.awaitReady(ctx);
-                child.awaitLines("PASS ", killAtPass, ctx);
+                child.awaitLines("PASS+ ", killAtPass, ctx);
                 Thread.sleep(killAfterMillis); // the kill instant: a random moment of the child's work
                 child.kill(ctx);
                 flushed = child.lastFlushed();
@@ -135,7 +135,7 @@ class RetainCrashIT {
                     case "OPENED" -> opened = RetainCrashChild.parseCsv(w[2]);
                     case "CLOCK" -> clockAt = Instant.ofEpochMilli(Long.parseLong(w[1]));
                     case "CUT" -> cutsReported.add(Long.parseLong(w[2]));
-                    case "PASS" -> passes.add(new Pass(Integer.parseInt(w[1]), Long.parseLong(w[2]), RetainCrashChild.parseCsv(w[3]),
+                    case "PASS", "PASS+" -> passes.add(new Pass(Integer.parseInt(w[1]), Long.parseLong(w[2]), RetainCrashChild.parseCsv(w[3]),
                             RetainCrashChild.parseCsv(w[4])));
                     case "RETAINED" -> passes.get(passes.size() - 1).done = true;
                     default -> {
@@ -160,7 +160,6 @@ class RetainCrashIT {
             boolean staging = Files.isDirectory(retainDir);
             stagingLeft += staging ? 1 : 0;
 
-            long checksStarted = System.nanoTime();
             MovingClock clock = MovingClock.at(clockAt);
             try (TestSet t = TestSet.attach(root, RetainCrashChild.SET);
                  CapturedSet set = t.open(RetainCrashChild.options(clock, policy, spanFanout, codec))) {
@@ -196,20 +195,16 @@ class RetainCrashIT {
 
                 RetainedHistory.assertSecondaryHoldsOnlyTheLog(set, secondary, c);
                 RetainedHistory.assertBoundariesReadAsModel(set, model::imageAt, c);
-                long boundary = now.get(random.nextInt(now.size()));
-                long exact = set.oldestExactSeq() + (long) (random.nextDouble() * (lastSeq - set.oldestExactSeq() + 1));
-                for (long target : new long[] {boundary, exact}) {
-                    Path clone = tmp.resolve("clone-" + round + "-" + target);
-                    set.cloneTo(target, clone, ProgressListener.NONE);
-                    model.imageAt(target).assertCloneEquals(set, clone, c + ", clone at seq " + target);
-                    CaptureModelTest.deleteTree(clone);
-                }
+                long target = round % 2 == 0 ? now.get(random.nextInt(now.size()))
+                        : set.oldestExactSeq() + (long) (random.nextDouble() * (lastSeq - set.oldestExactSeq() + 1));
+                Path clone = tmp.resolve("clone-" + round + "-" + target);
+                set.cloneTo(target, clone, ProgressListener.NONE);
+                model.imageAt(target).assertCloneEquals(set, clone, c + ", clone at " + (round % 2 == 0 ? "boundary " : "exact seq ") + target);
+                CaptureModelTest.deleteTree(clone);
 
                 // the whole set verifies (journal, increments, merged ones too, span maps, replicas)
                 set.verify(); // throws, naming the file, if a record, increment, span map or replica chunk does not verify
 
-                System.out.println("RetainCrashIT: child " + (checksStarted - roundStarted) / 1_000_000 + " ms, checks "
-                        + (System.nanoTime() - checksStarted) / 1_000_000 + " ms; " + said.stream().filter(l -> l.startsWith("RETAINED") || l.startsWith("OPENED")).toList());
                 System.out.printf("RetainCrashIT: round %d: lastSeq %d, %d transactions, boundaries %s; %d pass(es) begun, the last %s%s%n",
                         round, lastSeq, txs.size(), now, passes.size(),
                         last.done ? "done" : !changes ? "changing nothing" : before ? "rolled back" : "committed, unreported",
