@@ -60,7 +60,16 @@ public final class RetainCrashChild {
         return out;
     }
 
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) {
+        try {
+            run(args);
+        } catch (IOException | RuntimeException e) {
+            e.printStackTrace();
+            Runtime.getRuntime().halt(4); // the set's own threads must not keep a failed child alive
+        }
+    }
+
+    private static void run(String[] args) throws IOException {
         Path root = Path.of(args[0]);
         long seed = Long.parseLong(args[1]);
         MovingClock clock = MovingClock.at(Instant.ofEpochMilli(Long.parseLong(args[2])));
