@@ -35,6 +35,7 @@ final class ChildJvm implements AutoCloseable {
     private final CountDownLatch ready = new CountDownLatch(1);
     private final List<String> lines = Collections.synchronizedList(new ArrayList<>());
     private final Thread reader;
+    private boolean stdoutClosed;
 
     private ChildJvm(Process process, Path err, String readyPrefix) {
         this.process = process;
@@ -63,7 +64,10 @@ final class ChildJvm implements AutoCloseable {
                 if (line.startsWith(FLUSHED)) {
                     lastFlushed.set(Long.parseLong(line.substring(FLUSHED.length()).trim()));
                 } else {
-                    lines.add(line);
+                    synchronized (lines) {
+                        lines.add(line);
+                        lines.notifyAll();
+                    }
                 }
                 if (line.startsWith(readyPrefix)) {
                     ready.countDown();
@@ -73,6 +77,10 @@ final class ChildJvm implements AutoCloseable {
             lines.add("(reading stdout failed: " + e + ")");
         } finally {
             ready.countDown(); // the child is gone: stop waiting
+            synchronized (lines) {
+                stdoutClosed = true;
+                lines.notifyAll();
+            }
         }
     }
 
@@ -81,6 +89,27 @@ final class ChildJvm implements AutoCloseable {
         if (!ready.await(60, TimeUnit.SECONDS) || !process.isAlive()) {
             fail(context + ": child printed no " + readyPrefix.trim() + " line; alive=" + process.isAlive() + "\n" + describe());
         }
+    }
+
+    /**
+     * Waits until the child has printed {@code count} lines starting with {@code prefix}; fails
+     * with what the child said if it exits first or takes more than a minute.
+     */
+    void awaitLines(String prefix, int count, String context) throws InterruptedException, IOException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        synchronized (lines) {
+            while (lines.stream().filter(l -> l.startsWith(prefix)).count() < count) {
+                long left = deadline - System.nanoTime();
+                if (stdoutClosed || left <= 0) {
+                    break;
+                }
+                TimeUnit.NANOSECONDS.timedWait(lines, left);
+            }
+            if (lines.stream().filter(l -> l.startsWith(prefix)).count() >= count) {
+                return;
+            }
+        }
+        fail(context + ": child printed fewer than " + count + " " + prefix.trim() + " lines; alive=" + process.isAlive() + "\n" + describe());
     }
 
     /** The seq of the newest {@code FLUSHED} line, -1 if none yet. */

@@ -25,7 +25,9 @@ import java.util.TreeMap;
  * from the oldest exact seq on (where the journal still holds every write, so that a write
  * there is read from the boundary before it). Older transactions may be merged even while the
  * journal, deleted a segment at a time, still holds their writes: those stay exact, read from
- * the merged transaction's start.
+ * the merged transaction's start. The newest transaction is never dropped (the log's newest
+ * transaction carries the history's last seq), so when the rules keep no older point its
+ * start is kept as well.
  */
 public final class RetentionPlan {
     /** What pins a point: a bookmark (kept by the bookmark rules) or a reader of it (always kept). */
@@ -163,6 +165,10 @@ public final class RetentionPlan {
                 keep(kept, boundaryAtOrBefore(boundary, p.seq()), p.label());
             }
         }
+        if (n > 0 && kept.firstKey() == boundary[n]) {
+            // the log keeps at least its newest transaction (its lastSeq is the history's), so its start stays too
+            keep(kept, boundary[n - 1], "start of the newest transaction");
+        }
         // the oldest transactions, up to the oldest point kept, go; the runs between kept points merge
         int firstKept = 0;
         while (!kept.containsKey(boundary[firstKept])) {
@@ -173,6 +179,9 @@ public final class RetentionPlan {
         if (maxBytes > 0 && secondaryBytes > maxBytes) {
             java.util.Set<Long> mustStay = new java.util.HashSet<>();
             mustStay.add(boundary[n]);
+            if (n > 0) {
+                mustStay.add(boundary[n - 1]); // the newest transaction stays, with its start
+            }
             for (int i = 0; i <= n; i++) {
                 if (boundary[i] >= floor) {
                     mustStay.add(boundary[i]);
