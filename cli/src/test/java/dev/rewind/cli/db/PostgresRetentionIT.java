@@ -29,14 +29,16 @@ import org.junit.jupiter.api.io.TempDir;
  * Retention on a real database: PostgreSQL on Rewind ({@link PostgresOnRewind}) under {@code
  * pgbench -c 2 -j 2} in real time, the set cut every 5 s, a consistent bookmark every 20 s (the
  * first, {@code first}, in the first seconds), and {@code --keep
- * every-write:20s,transactions:1m,bookmarks:forever}: the policy a DBA would give as {@code
- * every-write:2m,transactions:10m,bookmarks:forever} with bookmarks every two minutes, scaled
- * down six times so that all three rules act within the {@value #RUN_SECONDS} seconds of the
- * run. {@code rewind retain} runs now and then, and {@code rewind serve}'s own pass every minute.
+ * every-write:20s,transactions:1m,bookmarks:forever}: a DBA's {@code
+ * every-write:2m,transactions:10m,bookmarks:forever} scaled down six times, so that all three
+ * rules act within the {@value #RUN_SECONDS} seconds of the run and the suite stays short.
+ * {@code rewind serve} runs its retention pass every minute, and {@code rewind retain} runs
+ * half a minute away from it.
  *
  * <p>Afterwards: a dry run has nothing to fade out that the rules keep; {@code status} shows
  * every rule keeping points; the transactions between the old bookmarks are merged into one
- * per gap and their increments take fewer bytes than the transactions they were made from;
+ * per gap, holding no more bytes than the transactions they were made from, and the history
+ * before them is dropped, so it holds fewer bytes than before the first pass;
  * the history begins at {@code first}; every bookmark is still a boundary; a point between two
  * old bookmarks is refused with the bookmarks around it named; and a sandbox at {@code
  * bookmark:first}, after everything around it has faded, starts PostgreSQL with its pgbench
