@@ -179,7 +179,12 @@ public final class PostgresOnRewind implements AutoCloseable {
 
     /** pg_amcheck over every database (heap and B-tree indexes, {@code --heapallindexed}); returns its result, whatever its exit. */
     public Tools.Result amcheck() {
-        return Tools.run(TOOL_TIMEOUT, tool("pg_amcheck"), "-h", "127.0.0.1", "-p", Integer.toString(port), "-U", "postgres", "--all",
+        return amcheck(port);
+    }
+
+    /** {@link #amcheck()} against the server on {@code serverPort} (a sandbox's), with this installation's pg_amcheck. */
+    public Tools.Result amcheck(int serverPort) {
+        return Tools.run(TOOL_TIMEOUT, tool("pg_amcheck"), "-h", "127.0.0.1", "-p", Integer.toString(serverPort), "-U", "postgres", "--all",
                 "--heapallindexed");
     }
 
