@@ -117,7 +117,13 @@ public final class CatalogCapture {
      * log after it: what {@code rewind retain} and the daemon's retention job run.
      */
     public static Retention.Result retain(Catalog catalog, CapturedSet set, RetentionPlan plan) throws IOException {
-        Retention.Result result = set.retain(plan);
+        Retention.Result result;
+        try {
+            result = set.retain(plan);
+        } catch (IllegalStateException e) {
+            // another pass (the daemon's, or a rewind retain) changed the history since the plan was made: plan again, once
+            result = set.retain(set.planRetention());
+        }
         if (result.dropped() > 0 || result.merged() > 0) {
             mirrorTransactions(catalog, set);
         }

@@ -21,7 +21,7 @@ class RetentionPlanTest {
             long start = micros(START.plus(Duration.ofMinutes(10L * (i - 1))));
             long end = micros(START.plus(Duration.ofMinutes(10L * i)));
             list.add(new Transaction(i, 10L * (i - 1) + 1, 10L * i, start, end, 10, 4096, CutReason.DEMAND, IncrementCodec.NONE, 1,
-                    100, 100, 4096, false, 1));
+                    100, 100, 4096, false, 1, start));
         }
         return list;
     }
