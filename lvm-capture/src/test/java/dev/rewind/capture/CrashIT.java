@@ -138,16 +138,24 @@ class CrashIT {
         }
     }
 
-    /** The image at any seq of the crash workload, rebuilt from the op function, with sparse checkpoints. */
+    /**
+     * The image at any seq of the crash workload, rebuilt from the op function, with sparse
+     * checkpoints (and one at each seq asked for); {@link #forgetBefore} drops those no longer asked for.
+     */
     static final class SeqModel {
-        private static final long CHECKPOINT_EVERY = 2048;
+        private final long checkpointEvery;
         private final long seed;
         private final long[] sizes;
         private final TreeMap<Long, ImageModel> checkpoints = new TreeMap<>();
 
         SeqModel(long seed, long[] sizes) {
+            this(seed, sizes, 2048);
+        }
+
+        SeqModel(long seed, long[] sizes, long checkpointEvery) {
             this.seed = seed;
             this.sizes = sizes.clone();
+            this.checkpointEvery = checkpointEvery;
             checkpoints.put(0L, ImageModel.zeros(sizes));
         }
 
@@ -156,11 +164,18 @@ class CrashIT {
             ImageModel image = base.getValue();
             for (long s = base.getKey() + 1; s <= seq; s++) {
                 image = CrashWorkload.op(seed, s, sizes).applyTo(image);
-                if (s % CHECKPOINT_EVERY == 0) {
+                if (s % checkpointEvery == 0) {
                     checkpoints.put(s, image);
                 }
             }
+            checkpoints.put(seq, image);
             return image;
+        }
+
+        /** No seq before {@code seq} is asked for again (retention dropped them). */
+        void forgetBefore(long seq) {
+            Long floor = checkpoints.floorKey(seq);
+            checkpoints.headMap(floor, false).clear();
         }
     }
 }

@@ -8,7 +8,6 @@ import dev.rewind.increments.replica.ProgressListener;
 import dev.rewind.increments.retention.RetentionPolicy;
 import dev.rewind.increments.transaction.Transaction;
 import dev.rewind.testfixtures.clock.MovingClock;
-import dev.rewind.testfixtures.model.ImageModel;
 import dev.rewind.testfixtures.seed.Seeds;
 import dev.rewind.testfixtures.set.TestSet;
 import java.nio.file.Files;
@@ -17,9 +16,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
-import java.util.TreeMap;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -90,7 +87,7 @@ class RetainCrashIT {
             secondary = t.volumes.findSet(RetainCrashChild.SET).secondaryDir();
         }
         Path retainDir = secondary.resolve("retain");
-        Model model = new Model(seed, sizes);
+        CrashIT.SeqModel model = new CrashIT.SeqModel(seed, sizes, 128);
 
         Instant clockAt = START;
         List<Long> boundaries = List.of(0L);
@@ -235,39 +232,6 @@ class RetainCrashIT {
             this.newest = newest;
             this.before = before;
             this.kept = kept;
-        }
-    }
-
-    /** The workload's image at any seq, from checkpoints; those below the oldest boundary on hand are forgotten. */
-    private static final class Model {
-        private static final long CHECKPOINT_EVERY = 128;
-        private final long seed;
-        private final long[] sizes;
-        private final TreeMap<Long, ImageModel> checkpoints = new TreeMap<>();
-
-        Model(long seed, long[] sizes) {
-            this.seed = seed;
-            this.sizes = sizes.clone();
-            checkpoints.put(0L, ImageModel.zeros(sizes));
-        }
-
-        ImageModel imageAt(long seq) {
-            Map.Entry<Long, ImageModel> base = checkpoints.floorEntry(seq);
-            ImageModel image = base.getValue();
-            for (long s = base.getKey() + 1; s <= seq; s++) {
-                image = CrashWorkload.op(seed, s, sizes).applyTo(image);
-                if (s % CHECKPOINT_EVERY == 0) {
-                    checkpoints.put(s, image);
-                }
-            }
-            checkpoints.put(seq, image);
-            return image;
-        }
-
-        /** No seq before {@code seq} is asked for again (retention dropped them). */
-        void forgetBefore(long seq) {
-            Long floor = checkpoints.floorKey(seq);
-            checkpoints.headMap(floor, false).clear();
         }
     }
 
