@@ -26,7 +26,7 @@ import picocli.CommandLine.Parameters;
         description = {"Fade out the points of a set's history that its retention rules no longer keep, and free their space.",
                 "The rules are the set's --keep (rewind set update SET --keep ...). The newest point, every point of the every-write "
                         + "history, and the points of sandboxes and running restores always stay. rewind serve runs this every minute."},
-        footer = {"", "Examples:", "  rewind set update shop --keep every-write:24h,hourly:7d,daily:90d,consistent:forever",
+        footer = {"", "Examples:", "  rewind set update shop --keep every-write:24h,hourly:7d,daily:90d",
                 "  rewind retain shop --dry-run", "  rewind retain shop --json"})
 final class RetainCommand extends Subcommand {
     @Parameters(index = "0", paramLabel = "SET")
