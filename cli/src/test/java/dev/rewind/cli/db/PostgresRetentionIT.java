@@ -214,8 +214,10 @@ class PostgresRetentionIT {
         }
         assertEquals(was.stream().mapToInt(t -> t.get("merged").asInt()).sum(), is.stream().mapToInt(t -> t.get("merged").asInt()).sum(),
                 "the merged transactions account for the ones they were made from");
-        assertTrue(stored(is) <= stored(was), "a merged transaction holds no more than the ones it was made from: " + stored(was) + " -> "
-                + stored(is));
+        // the bytes changed, not the bytes stored: a merge packs its extents into other compressed chunks, which can come out a
+        // little larger (seen: 16,626,365 -> 16,649,278 bytes) though the union of the changes is never more than their sum
+        assertTrue(changed(is) <= changed(was), "a merged transaction covers no more bytes than the ones it was made from: " + changed(was)
+                + " -> " + changed(is));
         assertTrue(historyAfter < historyBefore, "retention freed increment bytes: " + historyBefore + " -> " + historyAfter);
     }
 
@@ -318,6 +320,10 @@ class PostgresRetentionIT {
             }
         }
         return List.copyOf(byLast.values());
+    }
+
+    private static long changed(List<JsonNode> transactions) {
+        return transactions.stream().mapToLong(t -> t.get("changedBytes").asLong()).sum();
     }
 
     private static long stored(List<JsonNode> transactions) {
